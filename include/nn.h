@@ -1,0 +1,377 @@
+/*
+ * nn.h - libnn, feed-forward neural networks trained by backpropagation.
+ *
+ * This header is the whole public API and its manual: anything not declared
+ * here is private and may change without notice.
+ *
+ * ------------------------------------------------------------------------
+ * Overview
+ * ------------------------------------------------------------------------
+ * A model (nn_model, an opaque handle) is an input width followed by dense
+ * layers. Dense layer l holds a weight matrix W_l of in_l x out_l floats,
+ * row-major (row i holds the weights leaving input i), a bias b_l of out_l
+ * floats and an activation f_l. For a batch X of n rows:
+ *
+ *     Z_l = A_{l-1} . W_l + b_l      (A_0 = X)
+ *     A_l = f_l(Z_l)                 (A_L is the prediction)
+ *
+ * Every array crossing the API is row-major IEEE-754 binary32 (float). A
+ * batch of n rows of width w is n*w consecutive floats; there is no stride
+ * and no fixed maximum n.
+ *
+ * Simple use:
+ *
+ *     nn_model *m;
+ *     double loss;
+ *     if (nn_model_create(&m, 2, 42) != NN_OK) { puts(nn_last_error()); }
+ *     nn_model_add_dense(m, 4, NN_ACT_TANH);
+ *     nn_model_add_dense(m, 1, NN_ACT_SIGMOID);
+ *     nn_model_set_loss(m, NN_LOSS_BCE);
+ *     nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.5);
+ *     nn_model_train_batch(m, 4, x, 2, t, 1, &loss);    (repeat)
+ *     nn_model_predict(m, 4, x, 2, y, 1);
+ *     nn_model_free(m);
+ *
+ * ------------------------------------------------------------------------
+ * Conventions
+ * ------------------------------------------------------------------------
+ * Status.   Every call that can fail returns an nn_status. NN_OK is 0; any
+ *           other value means the call failed and changed nothing that the
+ *           caller can observe (the model is exactly as before the call),
+ *           unless the function says otherwise.
+ * Messages. After a failure, nn_last_error() returns a sentence naming the
+ *           function, the argument and the numbers involved. The message is
+ *           kept per thread, so it also works for a failed nn_model_create
+ *           (no handle yet) and for nn_model_predict called from many threads
+ *           on one model.
+ * Widths.   Calls taking a batch also take the width the caller believes
+ *           each array has (x_width, t_width, y_width). A width that
+ *           disagrees with the model gives NN_E_SHAPE rather than a read
+ *           past the end of the caller's array.
+ * Threads.  Distinct models may be used from distinct threads at the same
+ *           time. nn_model_predict and the other calls taking a
+ *           const nn_model * may run concurrently on one model. Every call
+ *           taking a non-const nn_model * must not run concurrently with any
+ *           other call on the same model; preventing that is the caller's
+ *           job.
+ * FFI.      No varargs, no FILE *, no structs by value, no bool, no exported
+ *           variables: every function can be bound with ctypes, koffi or
+ *           libffi without a compiler.
+ * Enums.    Values are explicit and never renumbered; new values are
+ *           appended. Zero is never a valid activation, loss or parameter,
+ *           so zero-filled memory is always rejected.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h> /* size_t */
+#include <stdint.h> /* int32_t, uint64_t */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version. These macros are the single source of truth: the build reads
+ * them from this file.
+ * ------------------------------------------------------------------------ */
+#define NN_VERSION_MAJOR 0
+#define NN_VERSION_MINOR 1
+#define NN_VERSION_PATCH 0
+#define NN_VERSION_NUMBER \
+    (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
+
+/* Symbols are hidden by default; NN_API marks the exported ones. */
+#ifndef NN_API
+#  if defined(_WIN32) && defined(NN_BUILDING_DLL)
+#    define NN_API __declspec(dllexport)
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define NN_API __attribute__((visibility("default")))
+#  else
+#    define NN_API
+#  endif
+#endif
+
+/* Calls whose status must be checked. */
+#ifndef NN_NODISCARD
+#  if defined(__GNUC__) && __GNUC__ >= 4
+#    define NN_NODISCARD __attribute__((warn_unused_result))
+#  else
+#    define NN_NODISCARD
+#  endif
+#endif
+
+/* The version of the loaded library, as NN_VERSION_NUMBER computes it. A
+ * binding compares it with the header it was written against. */
+NN_API unsigned nn_version_number(void);
+
+/* The version of the loaded library as "MAJOR.MINOR.PATCH"; a static string. */
+NN_API const char *nn_version_string(void);
+
+/* ------------------------------------------------------------------------
+ * Status codes and messages
+ * ------------------------------------------------------------------------ */
+typedef enum nn_status {
+    NN_OK = 0,          /* success */
+    NN_E_NULL = 1,      /* a required pointer argument is NULL */
+    NN_E_INVALID = 2,   /* an argument's value is out of its range: a zero
+                           width or count, an unknown enum value, a setting
+                           outside its bounds, a class label outside
+                           [0, outputs) */
+    NN_E_SHAPE = 3,     /* a width or count disagrees with the model */
+    NN_E_STATE = 4,     /* the model cannot do this yet or at all: no layers,
+                           no loss, softmax on a hidden layer, a loss that
+                           does not fit the output activation */
+    NN_E_NOMEM = 5,     /* an allocation failed; nothing was changed */
+    NN_E_OVERFLOW = 6,  /* a size (n * width, a buffer size) overflows size_t */
+    NN_E_NONFINITE = 7  /* the loss or a gradient of this step is NaN or
+                           infinite; the step was rejected and no parameter
+                           was changed */
+} nn_status;
+
+/* A short, static, English description of a status ("invalid argument").
+ * Unknown values give "unknown status". Thread-safe. */
+NN_API const char *nn_status_string(nn_status status);
+
+/* The message of the most recent failed call made by the calling thread, for
+ * example "nn_model_predict: x_width is 3, the model's input width is 4".
+ * Successful calls leave it unchanged. The string is owned by the library and
+ * valid until the next libnn call in the same thread; "" if no call has
+ * failed in this thread. Thread-safe. */
+NN_API const char *nn_last_error(void);
+
+/* ------------------------------------------------------------------------
+ * Building a model
+ * ------------------------------------------------------------------------ */
+typedef struct nn_model nn_model;
+
+typedef enum nn_activation {
+    NN_ACT_IDENTITY = 1,   /* f(z) = z */
+    NN_ACT_SIGMOID = 2,    /* f(z) = 1 / (1 + e^-z) */
+    NN_ACT_TANH = 3,       /* f(z) = tanh z */
+    NN_ACT_RELU = 4,       /* f(z) = max(z, 0); f'(0) taken as 0 */
+    NN_ACT_LEAKY_RELU = 5, /* f(z) = z > 0 ? z : slope * z; slope is the
+                              layer parameter NN_LAYER_LEAKY_SLOPE */
+    NN_ACT_SOFTMAX = 6     /* f(z)_j = e^z_j / sum_k e^z_k over each row;
+                              output layer only */
+} nn_activation;
+
+typedef enum nn_loss {
+    /* Mean over all n*k elements of (y - t)^2. Any output activation. */
+    NN_LOSS_MSE = 1,
+    /* Binary cross-entropy: mean over all n*k elements of
+     * -[t log y + (1 - t) log(1 - y)], targets in [0, 1]. The output layer
+     * must be sigmoid (y = sigmoid(z)) or identity (its outputs are then
+     * logits and the loss applies the sigmoid, like PyTorch's
+     * BCEWithLogitsLoss). Either way it is computed from the logits z and
+     * stays finite for any finite z. */
+    NN_LOSS_BCE = 2,
+    /* Softmax cross-entropy: mean over the n rows of -sum_j t_j log p_j,
+     * p = softmax(z), computed with log-sum-exp. Targets are probability
+     * rows (each summing to 1) or integer class labels. The output layer
+     * must be softmax or identity (logits, like PyTorch's
+     * CrossEntropyLoss). */
+    NN_LOSS_CROSS_ENTROPY = 3
+} nn_loss;
+
+/* Creates an empty model taking inputs of input_width floats. seed drives
+ * every random choice of the model (weight initialisation, and shuffling
+ * when that exists): two models built by the same calls with the same seed
+ * are bit-identical. On success *out is the new model, owned by the caller
+ * and released with nn_model_free. On failure *out is NULL.
+ * Returns NN_OK, NN_E_NULL (out), NN_E_INVALID (input_width 0), NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_create(nn_model **out,
+                                              size_t input_width,
+                                              uint64_t seed);
+
+/* Releases a model and everything it owns. NULL is a no-op. */
+NN_API void nn_model_free(nn_model *model);
+
+/* Appends a dense layer of width outputs with activation act. Its weights are
+ * drawn from the model's generator: Glorot/Xavier-uniform,
+ * U(-sqrt(6/(in+out)), +sqrt(6/(in+out))), for identity, sigmoid, tanh and
+ * softmax layers; He-uniform, U(-sqrt(6/in), +sqrt(6/in)), for relu and
+ * leaky relu. Biases start at zero. No layer may follow a softmax layer.
+ * Pointers previously returned by nn_model_params/nn_model_grads become
+ * invalid.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (width 0, unknown act),
+ * NN_E_STATE (the last layer is softmax), NN_E_OVERFLOW, NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_add_dense(nn_model *model,
+                                                 size_t width,
+                                                 nn_activation act);
+
+/* Sets the loss minimised by training. A model has no loss until this is
+ * called. Whether the loss fits the output activation is checked when
+ * training starts (layers may still be added after this call).
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (unknown loss). */
+NN_API NN_NODISCARD nn_status nn_model_set_loss(nn_model *model, nn_loss loss);
+
+/* The model's shape. nn_model_input_width is 0 and nn_model_layer_count is 0
+ * for a NULL model; nn_model_output_width is 0 when there are no layers.
+ * nn_model_layer_width gives the output width of layer `layer` (0-based), 0
+ * for an index out of range. Thread-safe on a const model. */
+NN_API size_t nn_model_input_width(const nn_model *model);
+NN_API size_t nn_model_output_width(const nn_model *model);
+NN_API size_t nn_model_layer_count(const nn_model *model);
+NN_API size_t nn_model_layer_width(const nn_model *model, size_t layer);
+
+/* ------------------------------------------------------------------------
+ * Settings
+ *
+ * Enum-keyed, so that a new setting is a new enum value and never a new
+ * signature. Each key has a default and closed bounds [lo, hi] that
+ * nn_param_bounds reports; a value outside them, or NaN, gives NN_E_INVALID
+ * and leaves the setting unchanged.
+ * ------------------------------------------------------------------------ */
+typedef enum nn_param {
+    /* Step size of the optimizer. Default 0.01, bounds [0, 1e6]. */
+    NN_PARAM_LEARNING_RATE = 1
+} nn_param;
+
+NN_API NN_NODISCARD nn_status nn_model_set_param(nn_model *model,
+                                                 nn_param key, double value);
+NN_API NN_NODISCARD nn_status nn_model_get_param(const nn_model *model,
+                                                 nn_param key, double *value);
+/* Bounds and default of a key, for FFI users who do not parse this header.
+ * Any of lo, hi, def may be NULL. Returns NN_OK or NN_E_INVALID. */
+NN_API NN_NODISCARD nn_status nn_param_bounds(nn_param key, double *lo,
+                                              double *hi, double *def);
+
+/* Per-layer settings. */
+typedef enum nn_layer_param {
+    /* Slope of a leaky relu layer for z <= 0. Default 0.01, bounds [0, 1].
+     * May be set on a layer of any activation; only leaky relu uses it. */
+    NN_LAYER_LEAKY_SLOPE = 1
+} nn_layer_param;
+
+NN_API NN_NODISCARD nn_status nn_model_set_layer_param(nn_model *model,
+                                                       size_t layer,
+                                                       nn_layer_param key,
+                                                       double value);
+NN_API NN_NODISCARD nn_status nn_model_get_layer_param(const nn_model *model,
+                                                       size_t layer,
+                                                       nn_layer_param key,
+                                                       double *value);
+NN_API NN_NODISCARD nn_status nn_layer_param_bounds(nn_layer_param key,
+                                                    double *lo, double *hi,
+                                                    double *def);
+
+/* ------------------------------------------------------------------------
+ * Prediction and training
+ * ------------------------------------------------------------------------ */
+
+/* Forward pass of n rows: x is n x x_width, y receives n x y_width floats.
+ * x_width must equal the input width and y_width the output width.
+ * Does not change the model and keeps no state between calls: it may run on
+ * one model from many threads at once. Allocates scratch memory for at most
+ * a few hundred rows at a time, whatever n is.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
+ * layers), NN_E_OVERFLOW, NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
+                                               size_t n, const float *x,
+                                               size_t x_width, float *y,
+                                               size_t y_width);
+
+/* One training step on a batch of n rows: forward pass, loss, backward pass
+ * and an update of every weight and bias with plain gradient descent,
+ * w -= learning_rate * dL/dw.
+ * t holds n x t_width targets; t_width must equal the output width. If loss
+ * is not NULL it receives the batch loss computed before the update.
+ * The first step at a batch size larger than any before grows the model's
+ * workspace; later steps at that size or smaller allocate nothing.
+ * If the loss or any gradient is NaN or infinite, or an updated parameter
+ * would be, the step returns NN_E_NONFINITE and leaves every weight and bias
+ * exactly as it was; *loss still receives the loss computed.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
+ * layers, no loss, or a loss that does not fit the output activation),
+ * NN_E_OVERFLOW, NN_E_NOMEM, NN_E_NONFINITE. */
+NN_API NN_NODISCARD nn_status nn_model_train_batch(nn_model *model, size_t n,
+                                                   const float *x,
+                                                   size_t x_width,
+                                                   const float *t,
+                                                   size_t t_width,
+                                                   double *loss);
+
+/* As nn_model_train_batch, with the targets given as n class labels in
+ * [0, output width), for NN_LOSS_CROSS_ENTROPY only (NN_E_STATE otherwise).
+ * A label out of range gives NN_E_INVALID. */
+NN_API NN_NODISCARD nn_status nn_model_train_batch_labels(nn_model *model,
+                                                          size_t n,
+                                                          const float *x,
+                                                          size_t x_width,
+                                                          const int32_t *labels,
+                                                          double *loss);
+
+/* Forward and backward passes without an update: afterwards the model's
+ * gradient buffer holds dL/dW and dL/db of this batch (read it with
+ * nn_model_get_layer_grads or nn_model_grads) and nn_model_apply_grads can
+ * apply it. Arguments, statuses and allocation as nn_model_train_batch; on
+ * NN_E_NONFINITE the gradients are kept so the caller can inspect them. */
+NN_API NN_NODISCARD nn_status nn_model_compute_grads(nn_model *model, size_t n,
+                                                     const float *x,
+                                                     size_t x_width,
+                                                     const float *t,
+                                                     size_t t_width,
+                                                     double *loss);
+NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(nn_model *model,
+                                                            size_t n,
+                                                            const float *x,
+                                                            size_t x_width,
+                                                            const int32_t *labels,
+                                                            double *loss);
+
+/* Applies the gradient buffer to the parameters, as the update half of
+ * nn_model_train_batch does. The caller may have changed the gradients
+ * through nn_model_grads first. Returns NN_OK, NN_E_NULL, NN_E_STATE (no
+ * layers), NN_E_NONFINITE (a gradient or an updated parameter is not finite;
+ * nothing changed). */
+NN_API NN_NODISCARD nn_status nn_model_apply_grads(nn_model *model);
+
+/* ------------------------------------------------------------------------
+ * Parameters
+ * ------------------------------------------------------------------------ */
+
+/* Copy the weights (in x out floats, row-major, row i = weights leaving input
+ * i) or the bias (out floats) of layer `layer` (0-based) out of or into the
+ * model. count must equal the number of floats. Setting copies; the model
+ * never keeps the caller's pointer. Set rejects non-finite values with
+ * NN_E_INVALID and changes nothing.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (layer out of range, non-finite
+ * value), NN_E_SHAPE (count). */
+NN_API NN_NODISCARD nn_status nn_model_get_weights(const nn_model *model,
+                                                   size_t layer, float *w,
+                                                   size_t count);
+NN_API NN_NODISCARD nn_status nn_model_set_weights(nn_model *model,
+                                                   size_t layer,
+                                                   const float *w,
+                                                   size_t count);
+NN_API NN_NODISCARD nn_status nn_model_get_bias(const nn_model *model,
+                                                size_t layer, float *b,
+                                                size_t count);
+NN_API NN_NODISCARD nn_status nn_model_set_bias(nn_model *model, size_t layer,
+                                                const float *b, size_t count);
+
+/* Copy dL/dW (in x out) or dL/db (out) of layer `layer` from the last
+ * nn_model_compute_grads or training step. Zero before any. Statuses as
+ * nn_model_get_weights. */
+NN_API NN_NODISCARD nn_status nn_model_get_layer_grads(const nn_model *model,
+                                                       size_t layer,
+                                                       float *dw,
+                                                       size_t dw_count,
+                                                       float *db,
+                                                       size_t db_count);
+
+/* The flat parameter and gradient buffers: for each layer in order, W_l
+ * (in_l x out_l) then b_l (out_l). *count (if count is not NULL) receives
+ * the number of floats. The pointers stay valid until the next
+ * nn_model_add_dense or nn_model_free; writes through nn_model_params change
+ * the model. NULL (and *count 0) for a NULL model or a model with no
+ * layers. */
+NN_API float *nn_model_params(nn_model *model, size_t *count);
+NN_API float *nn_model_grads(nn_model *model, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NN_H */

@@ -1,0 +1,129 @@
+/*
+ * nn_internal.h - struct nn_model and the helpers shared between libnn's
+ * source files (nn__ prefix). Nothing here is API.
+ */
+#ifndef NN_INTERNAL_H
+#define NN_INTERNAL_H
+
+#include "nn.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- allocation (alloc.c): every allocation of the library goes here ---- */
+void *nn__malloc(size_t size);
+void *nn__calloc(size_t count, size_t size);
+void nn__free(void *p);
+
+/* ---- sizes ---- */
+/* *out = a * b; returns 0 on overflow. */
+int nn__mul_size(size_t a, size_t b, size_t *out);
+/* *out = a + b; returns 0 on overflow. */
+int nn__add_size(size_t a, size_t b, size_t *out);
+
+/* ---- errors (status.c) ---- */
+/* Records a message for nn_last_error (printf-style) and returns status. */
+nn_status nn__fail(nn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- random numbers (rng.c) ---- */
+typedef struct nn__rng {
+    uint64_t s[4];
+} nn__rng;
+
+void nn__rng_seed(nn__rng *rng, uint64_t seed);
+uint64_t nn__rng_next(nn__rng *rng);
+/* Uniform in [0, 1) with 24 random bits. */
+float nn__rng_float(nn__rng *rng);
+
+/* ---- the matrix product (gemm.c) ---- */
+/* C (M x N) = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or Xᵀ
+ * according to trans_a / trans_b (0 or 1). lda, ldb, ldc are the row strides
+ * of A, B, C as stored. nn__gemm calls CBLAS; nn__gemm_ref is the naive
+ * triple loop kept beside it as the reference. */
+void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+              float alpha, const float *A, size_t lda, const float *B,
+              size_t ldb, float beta, float *C, size_t ldc);
+void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                  float alpha, const float *A, size_t lda, const float *B,
+                  size_t ldb, float beta, float *C, size_t ldc);
+
+/* ---- activations (activation.c) ---- */
+int nn__activation_valid(int act);
+const char *nn__activation_name(int act);
+/* a (n x k) = f(z); a == z is allowed. */
+void nn__activation_forward(int act, float slope, const float *z, float *a,
+                            size_t n, size_t k);
+/* g (n x k) *= f'(z), f' expressed through a = f(z). Not for softmax. */
+void nn__activation_backward(int act, float slope, const float *a, float *g,
+                             size_t n, size_t k);
+/* The logistic function, safe for any finite z. */
+float nn__sigmoid(float z);
+/* g (n x k) = J_softmax(a)ᵀ g per row: g_j = a_j (g_j - sum_i a_i g_i). */
+void nn__softmax_backward(const float *a, float *g, size_t n, size_t k);
+
+/* ---- losses (loss.c) ---- */
+int nn__loss_valid(int loss);
+const char *nn__loss_name(int loss);
+/* Whether `loss` can follow an output layer of activation `act`. */
+int nn__loss_fits(int loss, int act);
+
+/* Computes the batch loss and g = dL/dZ of the output layer (n x k).
+ * z: the output layer's pre-activations (logits); a: its activations
+ * (a == z for identity). t: n x k targets, or NULL with labels (n class
+ * labels, checked by the caller). Returns the loss. For NN_LOSS_MSE with a
+ * non-identity activation g includes f'. */
+double nn__loss_grad(int loss, int act, float slope, const float *z,
+                     const float *a, const float *t, const int32_t *labels,
+                     float *g, size_t n, size_t k);
+
+/* ---- the model ---- */
+typedef struct nn__layer {
+    size_t in, out;
+    int act;
+    float slope;       /* leaky relu */
+    size_t w_off;      /* offset of W in the parameter buffer */
+    size_t b_off;      /* offset of b in the parameter buffer */
+} nn__layer;
+
+struct nn_model {
+    size_t input_width;
+    size_t n_layers;
+    size_t cap_layers;
+    nn__layer *layers;
+    int loss;                  /* 0 until set */
+
+    size_t n_params;
+    float *params;             /* every W_l then b_l, layer by layer */
+    float *grads;              /* same layout */
+
+    double lr;
+
+    nn__rng rng;
+
+    /* Workspace for training, sized for ws_rows rows: one activation block
+     * per layer (n x out_l), the output layer's logits, and two gradient
+     * blocks of n x max width. Grown, never shrunk. */
+    size_t ws_rows;
+    float *ws;                 /* single allocation */
+    float **act;               /* act[l]: n x out_l, points into ws */
+    float *logits;             /* n x out_L */
+    float *gbuf[2];            /* n x max_width each */
+};
+
+/* Releases the training workspace (it is rebuilt on the next step). */
+void nn__workspace_free(nn_model *m);
+
+/* NN_OK if every gradient is finite, else NN_E_NONFINITE naming the layer. */
+nn_status nn__check_grads(const char *fn, const nn_model *m);
+
+/* Applies the gradient buffer with the model's optimizer (optim.c). */
+nn_status nn__optim_step(const char *fn, nn_model *m);
+
+/* Largest layer width, input width included. */
+size_t nn__max_width(const nn_model *m);
+
+#endif /* NN_INTERNAL_H */

@@ -1,0 +1,310 @@
+/*
+ * train.c - the forward pass (predict), the backward pass and the training
+ * step. A batch goes through each layer as one matrix product; nothing here
+ * loops over samples.
+ */
+#include "nn_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+/* Rows per slice of a prediction: bounds predict's scratch memory. */
+#define NN__PREDICT_ROWS 256
+
+/* Z (n x out) = A (n x in) . W + b */
+static void dense_forward(const nn_model *m, const nn__layer *L,
+                          const float *a, size_t n, float *z)
+{
+    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
+    size_t i;
+    for (i = 0; i < n; i++)
+        memcpy(z + i * L->out, b, L->out * sizeof(float));
+    nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, w, L->out, 1.0f, z,
+             L->out);
+}
+
+nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
+                           size_t x_width, float *y, size_t y_width)
+{
+    static const char fn[] = "nn_model_predict";
+    size_t rows, maxw, count, bytes, r, l;
+    float *scratch;
+
+    if (!model)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    if (!x || !y)
+        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, x ? "y" : "x");
+    if (n == 0)
+        return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
+    if (model->n_layers == 0)
+        return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
+    if (x_width != model->input_width)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: x_width is %zu, the model's input width is %zu",
+                        fn, x_width, model->input_width);
+    if (y_width != nn_model_output_width(model))
+        return nn__fail(NN_E_SHAPE,
+                        "%s: y_width is %zu, the model's output width is %zu",
+                        fn, y_width, nn_model_output_width(model));
+    if (!nn__mul_size(n, x_width, &count) ||
+        !nn__mul_size(n, y_width, &count))
+        return nn__fail(NN_E_OVERFLOW,
+                        "%s: n = %zu rows of x or y overflow size_t", fn, n);
+
+    rows = n < NN__PREDICT_ROWS ? n : NN__PREDICT_ROWS;
+    maxw = nn__max_width(model);
+    if (!nn__mul_size(rows, maxw, &count) ||
+        !nn__mul_size(count, 2 * sizeof(float), &bytes))
+        return nn__fail(NN_E_OVERFLOW,
+                        "%s: scratch for %zu rows of width %zu overflows "
+                        "size_t", fn, rows, maxw);
+    scratch = (float *)nn__malloc(bytes);
+    if (!scratch)
+        return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes of scratch "
+                        "failed", fn, bytes);
+
+    for (r = 0; r < n; r += rows) {
+        size_t k = n - r < rows ? n - r : rows;
+        const float *in = x + r * x_width;
+        for (l = 0; l < model->n_layers; l++) {
+            const nn__layer *L = &model->layers[l];
+            float *out = l + 1 == model->n_layers ? y + r * y_width
+                                                  : scratch + (l & 1) * count;
+            dense_forward(model, L, in, k, out);
+            nn__activation_forward(L->act, L->slope, out, out, k, L->out);
+            in = out;
+        }
+    }
+    nn__free(scratch);
+    return NN_OK;
+}
+
+/* Makes the workspace hold n rows; keeps the old one if allocation fails. */
+static nn_status workspace_reserve(const char *fn, nn_model *m, size_t n)
+{
+    size_t l, sum = 0, maxw = nn__max_width(m), per_row, total, bytes, off;
+    size_t out_w = m->layers[m->n_layers - 1].out;
+    float *ws;
+    float **act;
+
+    if (n <= m->ws_rows)
+        return NN_OK;
+    for (l = 0; l < m->n_layers; l++)
+        sum += m->layers[l].out; /* cannot overflow: the params did not */
+    if (!nn__add_size(sum, out_w, &per_row) ||
+        !nn__add_size(per_row, 2 * maxw, &per_row) ||
+        !nn__mul_size(per_row, n, &total) ||
+        !nn__mul_size(total, sizeof(float), &bytes))
+        return nn__fail(NN_E_OVERFLOW,
+                        "%s: a workspace of %zu rows overflows size_t", fn, n);
+    ws = (float *)nn__malloc(bytes);
+    act = (float **)nn__malloc(m->n_layers * sizeof *act);
+    if (!ws || !act) {
+        nn__free(ws);
+        nn__free(act);
+        return nn__fail(NN_E_NOMEM,
+                        "%s: allocating a workspace of %zu bytes for %zu "
+                        "rows failed", fn, bytes, n);
+    }
+    nn__workspace_free(m);
+    m->ws = ws;
+    m->act = act;
+    off = 0;
+    for (l = 0; l < m->n_layers; l++) {
+        act[l] = ws + off;
+        off += n * m->layers[l].out;
+    }
+    m->logits = ws + off;
+    off += n * out_w;
+    m->gbuf[0] = ws + off;
+    m->gbuf[1] = ws + off + n * maxw;
+    m->ws_rows = n;
+    return NN_OK;
+}
+
+static nn_status check_batch(const char *fn, nn_model *m, size_t n,
+                             const float *x, size_t x_width, const float *t,
+                             size_t t_width, const int32_t *labels)
+{
+    size_t out_w, count, i;
+    int out_act;
+
+    if (!m)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    if (!x)
+        return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
+    if (!t && !labels)
+        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
+                        t_width == (size_t)-1 ? "labels" : "t");
+    if (n == 0)
+        return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
+    if (m->n_layers == 0)
+        return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
+    out_w = m->layers[m->n_layers - 1].out;
+    out_act = m->layers[m->n_layers - 1].act;
+    if (x_width != m->input_width)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: x_width is %zu, the model's input width is %zu",
+                        fn, x_width, m->input_width);
+    if (!labels && t_width != out_w)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: t_width is %zu, the model's output width is %zu",
+                        fn, t_width, out_w);
+    if (m->loss == 0)
+        return nn__fail(NN_E_STATE,
+                        "%s: no loss is set (call nn_model_set_loss)", fn);
+    if (labels && m->loss != NN_LOSS_CROSS_ENTROPY)
+        return nn__fail(NN_E_STATE,
+                        "%s: class labels need NN_LOSS_CROSS_ENTROPY, the "
+                        "model's loss is %s", fn, nn__loss_name(m->loss));
+    if (!nn__loss_fits(m->loss, out_act))
+        return nn__fail(NN_E_STATE,
+                        "%s: the %s loss cannot follow a %s output layer",
+                        fn, nn__loss_name(m->loss),
+                        nn__activation_name(out_act));
+    if (n > (size_t)INT_MAX || !nn__mul_size(n, nn__max_width(m), &count))
+        return nn__fail(NN_E_OVERFLOW,
+                        "%s: n is %zu, more rows than one step can take", fn,
+                        n);
+    if (labels)
+        for (i = 0; i < n; i++)
+            if (labels[i] < 0 || (size_t)labels[i] >= out_w)
+                return nn__fail(NN_E_INVALID,
+                                "%s: labels[%zu] is %ld, the model has %zu "
+                                "outputs", fn, i, (long)labels[i], out_w);
+    return NN_OK;
+}
+
+static void forward(nn_model *m, const float *x, size_t n)
+{
+    size_t l;
+    const float *in = x;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        if (l + 1 == m->n_layers) {
+            dense_forward(m, L, in, n, m->logits);
+            nn__activation_forward(L->act, L->slope, m->logits, m->act[l], n,
+                                   L->out);
+        } else {
+            dense_forward(m, L, in, n, m->act[l]);
+            nn__activation_forward(L->act, L->slope, m->act[l], m->act[l], n,
+                                   L->out);
+        }
+        in = m->act[l];
+    }
+}
+
+/* g holds dL/dZ of the output layer; fills the gradient buffer. */
+static void backward(nn_model *m, const float *x, size_t n)
+{
+    size_t l = m->n_layers, i, j;
+    int cur = 0;
+    while (l-- > 0) {
+        const nn__layer *L = &m->layers[l];
+        const float *a_prev = l ? m->act[l - 1] : x;
+        float *g = m->gbuf[cur];
+        float *db = m->grads + L->b_off;
+        /* dW = A_prevᵀ . G */
+        nn__gemm(1, 0, L->in, L->out, n, 1.0f, a_prev, L->in, g, L->out, 0.0f,
+                 m->grads + L->w_off, L->out);
+        /* db = column sums of G */
+        for (j = 0; j < L->out; j++)
+            db[j] = 0.0f;
+        for (i = 0; i < n; i++)
+            for (j = 0; j < L->out; j++)
+                db[j] += g[i * L->out + j];
+        if (l > 0) {
+            const nn__layer *P = &m->layers[l - 1];
+            float *gp = m->gbuf[cur ^ 1];
+            /* G_prev = (G . Wᵀ) ⊙ f'(A_prev) */
+            nn__gemm(0, 1, n, L->in, L->out, 1.0f, g, L->out,
+                     m->params + L->w_off, L->out, 0.0f, gp, L->in);
+            nn__activation_backward(P->act, P->slope, a_prev, gp, n, L->in);
+            cur ^= 1;
+        }
+    }
+}
+
+/* NN_OK if every gradient is finite, else a message naming the layer. */
+nn_status nn__check_grads(const char *fn, const nn_model *m)
+{
+    size_t l, i;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        const float *g = m->grads + L->w_off;
+        size_t count = L->in * L->out + L->out;
+        for (i = 0; i < count; i++)
+            if (!isfinite(g[i]))
+                return nn__fail(NN_E_NONFINITE,
+                                "%s: the gradient of layer %zu is not finite "
+                                "(%s[%zu] = %g); no parameter was changed",
+                                fn, l, i < L->in * L->out ? "dW" : "db",
+                                i < L->in * L->out ? i : i - L->in * L->out,
+                                (double)g[i]);
+    }
+    return NN_OK;
+}
+
+static nn_status run_batch(const char *fn, nn_model *m, size_t n,
+                           const float *x, size_t x_width, const float *t,
+                           size_t t_width, const int32_t *labels,
+                           double *loss_out)
+{
+    const nn__layer *out;
+    double loss;
+    nn_status st = check_batch(fn, m, n, x, x_width, t, t_width, labels);
+    if (st != NN_OK)
+        return st;
+    st = workspace_reserve(fn, m, n);
+    if (st != NN_OK)
+        return st;
+    out = &m->layers[m->n_layers - 1];
+    forward(m, x, n);
+    loss = nn__loss_grad(m->loss, out->act, out->slope, m->logits,
+                         m->act[m->n_layers - 1], t, labels, m->gbuf[0], n,
+                         out->out);
+    backward(m, x, n);
+    if (loss_out)
+        *loss_out = loss;
+    if (!isfinite(loss))
+        return nn__fail(NN_E_NONFINITE,
+                        "%s: the loss is %g; no parameter was changed", fn,
+                        loss);
+    return nn__check_grads(fn, m);
+}
+
+nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,
+                                 size_t x_width, const float *t,
+                                 size_t t_width, double *loss)
+{
+    return run_batch("nn_model_compute_grads", model, n, x, x_width, t,
+                     t_width, NULL, loss);
+}
+
+nn_status nn_model_compute_grads_labels(nn_model *model, size_t n,
+                                        const float *x, size_t x_width,
+                                        const int32_t *labels, double *loss)
+{
+    return run_batch("nn_model_compute_grads_labels", model, n, x, x_width,
+                     NULL, (size_t)-1, labels, loss);
+}
+
+nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
+                               size_t x_width, const float *t, size_t t_width,
+                               double *loss)
+{
+    static const char fn[] = "nn_model_train_batch";
+    nn_status st = run_batch(fn, model, n, x, x_width, t, t_width, NULL, loss);
+    return st == NN_OK ? nn__optim_step(fn, model) : st;
+}
+
+nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
+                                      const float *x, size_t x_width,
+                                      const int32_t *labels, double *loss)
+{
+    static const char fn[] = "nn_model_train_batch_labels";
+    nn_status st = run_batch(fn, model, n, x, x_width, NULL, (size_t)-1,
+                             labels, loss);
+    return st == NN_OK ? nn__optim_step(fn, model) : st;
+}
