@@ -141,6 +141,28 @@ NN_API const char *nn_status_string(nn_status status);
 NN_API const char *nn_last_error(void);
 
 /* ------------------------------------------------------------------------
+ * Memory
+ *
+ * Every allocation libnn makes goes through one allocator, by default the C
+ * library's malloc and free. A program may replace it, for example to count
+ * or limit libnn's memory, or to fail chosen allocations in tests.
+ * ------------------------------------------------------------------------ */
+
+/* Returns a block of at least size bytes aligned for any type, or NULL. */
+typedef void *(*nn_malloc_fn)(void *ctx, size_t size);
+/* Releases a block returned by the paired nn_malloc_fn; never given NULL. */
+typedef void (*nn_free_fn)(void *ctx, void *ptr);
+
+/* Replaces the allocator of the whole library; ctx is passed to both
+ * functions. NULL for both restores malloc and free. Call it only while no
+ * model exists and no other thread is inside libnn: a block must be freed by
+ * the allocator that made it, and the setting is process-wide and not
+ * synchronised. Returns NN_OK, or NN_E_NULL if exactly one of alloc_fn and
+ * free_fn is NULL (nothing changes). */
+NN_API NN_NODISCARD nn_status nn_set_allocator(nn_malloc_fn alloc_fn,
+                                               nn_free_fn free_fn, void *ctx);
+
+/* ------------------------------------------------------------------------
  * Building a model
  * ------------------------------------------------------------------------ */
 typedef struct nn_model nn_model;
@@ -193,7 +215,7 @@ NN_API void nn_model_free(nn_model *model);
  * softmax layers; He-uniform, U(-sqrt(6/in), +sqrt(6/in)), for relu and
  * leaky relu. Biases start at zero. No layer may follow a softmax layer.
  * Pointers previously returned by nn_model_params/nn_model_grads become
- * invalid.
+ * invalid, and the optimizer's state and step count are reset.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (width 0, unknown act),
  * NN_E_STATE (the last layer is softmax), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_add_dense(nn_model *model,
@@ -224,8 +246,63 @@ NN_API size_t nn_model_layer_width(const nn_model *model, size_t layer);
  * and leaves the setting unchanged.
  * ------------------------------------------------------------------------ */
 typedef enum nn_param {
-    /* Step size of the optimizer. Default 0.01, bounds [0, 1e6]. */
-    NN_PARAM_LEARNING_RATE = 1
+    /* Base step size of the optimizer; the schedule scales it. Default 0.01,
+     * bounds [0, 1e6]. */
+    NN_PARAM_LEARNING_RATE = 1,
+    /* SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables.
+     * Default 0, bounds [0, 0.9999]. Dampening is always 0. */
+    NN_PARAM_MOMENTUM = 2,
+    /* SGD: 1 for Nesterov momentum, 0 for classical. Default 0, bounds
+     * [0, 1] (values other than 0 and 1 are rejected). Without momentum it
+     * has no effect. */
+    NN_PARAM_NESTEROV = 3,
+    /* Weight decay lambda. SGD, Adam, RMSprop: L2, g += lambda * w.
+     * AdamW: decoupled, w -= lr * lambda * w. Default 0 (note: PyTorch's
+     * AdamW defaults to 0.01), bounds [0, 1e3]. */
+    NN_PARAM_WEIGHT_DECAY = 4,
+    /* Adam/AdamW beta1. Default 0.9, bounds [0, 0.9999]. */
+    NN_PARAM_BETA1 = 5,
+    /* Adam/AdamW beta2. Default 0.999, bounds [0, 0.999999]. */
+    NN_PARAM_BETA2 = 6,
+    /* Adam/AdamW/RMSprop epsilon. Default 1e-8, bounds [1e-30, 1]. */
+    NN_PARAM_EPSILON = 7,
+    /* RMSprop smoothing constant alpha. Default 0.99, bounds [0, 0.999999]. */
+    NN_PARAM_RMSPROP_ALPHA = 8,
+    /* Gradient clipping: if the global L2 norm of all gradients exceeds this,
+     * every gradient is scaled by clip / (norm + 1e-6), as PyTorch's
+     * clip_grad_norm_ does, before weight decay. 0 disables. Default 0,
+     * bounds [0, 1e30]. */
+    NN_PARAM_CLIP_NORM = 9,
+    /* Schedules (see nn_model_set_schedule), counted in optimizer steps.
+     * Step decay: lr * gamma^floor(t / step_size). Default 1000, bounds
+     * [1, 1e15]. */
+    NN_PARAM_SCHED_STEP_SIZE = 10,
+    /* Step and exponential decay factor gamma. Default 0.1, bounds [0, 1]. */
+    NN_PARAM_SCHED_GAMMA = 11,
+    /* Cosine annealing period T_max in steps. Default 1000, bounds
+     * [1, 1e15]. */
+    NN_PARAM_SCHED_T_MAX = 12,
+    /* Cosine annealing floor eta_min, an absolute learning rate. Default 0,
+     * bounds [0, 1e6]. */
+    NN_PARAM_SCHED_ETA_MIN = 13,
+    /* Linear warm-up length W in steps: step s < W (counting from 0) uses
+     * lr * (s + 1) / W, and the schedule proper starts at t = s - W.
+     * Default 0 (none), bounds [0, 1e15]. */
+    NN_PARAM_WARMUP_STEPS = 14,
+    /* nn_model_fit: passes over the training data. Default 10, bounds
+     * [1, 1e9]. */
+    NN_PARAM_EPOCHS = 15,
+    /* nn_model_fit: rows per step; the last batch of an epoch holds the
+     * remainder. Default 32, bounds [1, 1e9]. */
+    NN_PARAM_BATCH_SIZE = 16,
+    /* nn_model_fit: 1 shuffles the rows every epoch with the model's
+     * generator, 0 keeps their order. Default 1, bounds [0, 1]. */
+    NN_PARAM_SHUFFLE = 17,
+    /* nn_model_fit: early stopping. Stop after this many epochs without a
+     * lower monitored loss (the validation loss, or the training loss when
+     * there is no validation set) and restore the weights of the best
+     * epoch. 0 disables. Default 0, bounds [0, 1e9]. */
+    NN_PARAM_PATIENCE = 18
 } nn_param;
 
 NN_API NN_NODISCARD nn_status nn_model_set_param(nn_model *model,
@@ -326,6 +403,143 @@ NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(nn_model *model,
  * layers), NN_E_NONFINITE (a gradient or an updated parameter is not finite;
  * nothing changed). */
 NN_API NN_NODISCARD nn_status nn_model_apply_grads(nn_model *model);
+
+/* ------------------------------------------------------------------------
+ * Optimizers and learning-rate schedules
+ *
+ * The update rules are those PyTorch documents for torch.optim.SGD, Adam,
+ * AdamW and RMSprop (non-centered, dampening 0), with g the gradient after
+ * clipping, lr the scheduled learning rate and t the step count from 1:
+ *
+ *   SGD      g += wd w;  b = mu b + g (b = g at t = 1);
+ *            w -= lr (nesterov ? g + mu b : b)     (w -= lr g if mu = 0)
+ *   Adam     g += wd w;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *            w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ *   AdamW    w -= lr wd w;  then Adam without the g += wd w term
+ *   RMSprop  g += wd w;  v = a v + (1-a) g^2;
+ *            mu > 0: b = mu b + g / (sqrt(v) + eps); w -= lr b
+ *            mu = 0: w -= lr g / (sqrt(v) + eps)
+ *
+ * An update is all or nothing: if any gradient, new parameter or new state
+ * value would be NaN or infinite, nothing changes and the step returns
+ * NN_E_NONFINITE. The optimizer's state (momentum buffers, moments, step
+ * count) is allocated at the first step after the optimizer is chosen.
+ * ------------------------------------------------------------------------ */
+typedef enum nn_optimizer {
+    NN_OPT_SGD = 1,     /* the default */
+    NN_OPT_ADAM = 2,
+    NN_OPT_ADAMW = 3,
+    NN_OPT_RMSPROP = 4
+} nn_optimizer;
+
+/* Chooses the optimizer and resets its state and the step count (so the
+ * schedule restarts too). Settings are kept. Setting the current optimizer
+ * again also resets.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (unknown kind). */
+NN_API NN_NODISCARD nn_status nn_model_set_optimizer(nn_model *model,
+                                                     nn_optimizer kind);
+
+typedef enum nn_schedule {
+    NN_SCHED_CONSTANT = 1,    /* lr; the default */
+    NN_SCHED_STEP = 2,        /* lr * gamma^floor(t / step_size) */
+    NN_SCHED_EXPONENTIAL = 3, /* lr * gamma^t */
+    NN_SCHED_COSINE = 4       /* eta_min + (lr - eta_min)
+                                 * (1 + cos(pi * min(t, T_max) / T_max)) / 2 */
+} nn_schedule;
+
+/* Chooses how the learning rate follows the step count (t = steps taken
+ * since the optimizer was chosen, less the warm-up). Does not reset the step
+ * count. Returns NN_OK, NN_E_NULL, NN_E_INVALID. */
+NN_API NN_NODISCARD nn_status nn_model_set_schedule(nn_model *model,
+                                                    nn_schedule kind);
+
+/* The number of updates applied since the optimizer was chosen. 0 for a
+ * NULL model. */
+NN_API uint64_t nn_model_step_count(const nn_model *model);
+
+/* The learning rate the next update will use (schedule and warm-up
+ * applied). Returns NN_OK, NN_E_NULL. */
+NN_API NN_NODISCARD nn_status nn_model_current_lr(const nn_model *model,
+                                                  double *lr);
+
+/* ------------------------------------------------------------------------
+ * Datasets, fit and evaluation
+ * ------------------------------------------------------------------------ */
+
+/* A dataset is a view of the caller's arrays, not a copy: x (n x x_width)
+ * and t (n x t_width) or labels (n) must stay valid and unchanged until
+ * nn_data_free. Creating one checks the arguments (NULL, zero sizes,
+ * n x width overflow) and, for labels, that none is negative; widths are
+ * checked against a model when it is used. */
+typedef struct nn_data nn_data;
+
+NN_API NN_NODISCARD nn_status nn_data_create(nn_data **out, size_t n,
+                                             const float *x, size_t x_width,
+                                             const float *t, size_t t_width);
+NN_API NN_NODISCARD nn_status nn_data_create_labels(nn_data **out, size_t n,
+                                                    const float *x,
+                                                    size_t x_width,
+                                                    const int32_t *labels);
+/* NULL is a no-op. */
+NN_API void nn_data_free(nn_data *data);
+/* Rows in the dataset; 0 for NULL. */
+NN_API size_t nn_data_rows(const nn_data *data);
+
+/* Called by nn_model_fit after each epoch (counted from 1). train_loss is the
+ * mean loss of the epoch's steps weighted by their rows; val_loss and
+ * val_accuracy are measured on the validation set after the epoch (NaN
+ * without one; accuracy is NaN unless it is defined, see
+ * nn_model_evaluate); seconds is the wall time since fit started. Return 0
+ * to go on, non-zero to stop after this epoch (fit then returns NN_OK). */
+typedef int (*nn_epoch_fn)(void *user, size_t epoch, double train_loss,
+                           double val_loss, double val_accuracy,
+                           double seconds);
+
+/* Called by nn_model_fit after each step: batch counts from 1 to batches
+ * within the epoch, loss is the step's batch loss. Return 0 to go on,
+ * non-zero to stop at once (fit returns NN_OK). */
+typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
+                           size_t batches, double loss);
+
+/* Trains on `train` for NN_PARAM_EPOCHS epochs of mini-batches of
+ * NN_PARAM_BATCH_SIZE rows, shuffled every epoch from the model's generator
+ * when NN_PARAM_SHUFFLE is 1 (so the same seed gives the same run, bit for
+ * bit), with early stopping when NN_PARAM_PATIENCE > 0. val may be NULL.
+ * on_epoch and on_batch may be NULL; user is passed to them.
+ * Allocates (a permutation, batch buffers, a copy of the best weights for
+ * early stopping) at the start; each step then allocates nothing once the
+ * workspace has grown to the batch size.
+ * If a step fails (NN_E_NONFINITE), fit stops and returns that status; the
+ * model keeps the parameters of the last good step.
+ * Returns NN_OK, NN_E_NULL, NN_E_SHAPE (widths), NN_E_INVALID (a label out
+ * of range), NN_E_STATE (as nn_model_train_batch), NN_E_NOMEM,
+ * NN_E_OVERFLOW, NN_E_NONFINITE. */
+NN_API NN_NODISCARD nn_status nn_model_fit(nn_model *model,
+                                           const nn_data *train,
+                                           const nn_data *val,
+                                           nn_epoch_fn on_epoch,
+                                           nn_batch_fn on_batch, void *user);
+
+/* Loss and accuracy of the model on a dataset, without training. loss and
+ * accuracy may each be NULL. Accuracy is the fraction of rows classified
+ * right: for labels, or targets of width > 1, the arg-max of the output
+ * against the label or the target's arg-max; for one output with
+ * NN_LOSS_BCE, output > 0.5 (sigmoid) or > 0 (identity logits) against
+ * target > 0.5. Otherwise (regression) it is NaN. Thread-safe on a const
+ * model, like nn_model_predict.
+ * Returns NN_OK, NN_E_NULL, NN_E_SHAPE, NN_E_INVALID (label), NN_E_STATE
+ * (no layers or no loss), NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
+                                                const nn_data *data,
+                                                double *loss,
+                                                double *accuracy);
+
+/* Sets how many threads the BLAS library uses for the products, process
+ * wide (OpenBLAS: openblas_set_num_threads). 0 means one thread per core.
+ * Call it while no other thread is inside libnn.
+ * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
+ * was built with cannot be told). */
+NN_API NN_NODISCARD nn_status nn_set_blas_threads(size_t threads);
 
 /* ------------------------------------------------------------------------
  * Parameters

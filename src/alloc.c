@@ -1,26 +1,64 @@
 /*
- * alloc.c - the one place where libnn allocates memory, and the size
- * arithmetic that guards every allocation against overflow.
+ * alloc.c - the one place where libnn allocates memory (through a
+ * replaceable allocator), and the size arithmetic that guards every
+ * allocation against overflow.
  */
 #include "nn_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+static void *default_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void default_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/* The library's only global mutable state; see nn_set_allocator. */
+static nn_malloc_fn nn__alloc_fn = default_malloc;
+static nn_free_fn nn__free_fn = default_free;
+static void *nn__alloc_ctx = NULL;
+
+nn_status nn_set_allocator(nn_malloc_fn alloc_fn, nn_free_fn free_fn,
+                           void *ctx)
+{
+    if (!alloc_fn != !free_fn)
+        return nn__fail(NN_E_NULL, "nn_set_allocator: %s is NULL but %s is "
+                        "not", alloc_fn ? "free_fn" : "alloc_fn",
+                        alloc_fn ? "alloc_fn" : "free_fn");
+    nn__alloc_fn = alloc_fn ? alloc_fn : default_malloc;
+    nn__free_fn = free_fn ? free_fn : default_free;
+    nn__alloc_ctx = alloc_fn ? ctx : NULL;
+    return NN_OK;
+}
 
 void *nn__malloc(size_t size)
 {
-    return malloc(size ? size : 1);
+    return nn__alloc_fn(nn__alloc_ctx, size ? size : 1);
 }
 
 void *nn__calloc(size_t count, size_t size)
 {
-    if (count == 0 || size == 0)
-        return calloc(1, 1);
-    return calloc(count, size);
+    size_t bytes;
+    void *p;
+    if (!nn__mul_size(count, size, &bytes))
+        return NULL;
+    p = nn__malloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
 }
 
 void nn__free(void *p)
 {
-    free(p);
+    if (p)
+        nn__free_fn(nn__alloc_ctx, p);
 }
 
 int nn__mul_size(size_t a, size_t b, size_t *out)

@@ -24,15 +24,35 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     size_t i, j, p;
     for (i = 0; i < M; i++) {
         for (j = 0; j < N; j++) {
-            float acc = 0.0f;
+            /* Accumulates in double: as a reference it should be more
+             * accurate than the code it checks. */
+            double acc = 0.0;
             for (p = 0; p < K; p++) {
                 float a = trans_a ? A[p * lda + i] : A[i * lda + p];
                 float b = trans_b ? B[j * ldb + p] : B[p * ldb + j];
-                acc += a * b;
+                acc += (double)a * b;
             }
             /* BLAS semantics: beta == 0 ignores C, even NaN in it. */
-            C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f
-                                            : beta * C[i * ldc + j]);
+            C[i * ldc + j] = (float)(alpha * acc +
+                                     (beta == 0.0f ? 0.0
+                                                   : (double)beta *
+                                                         C[i * ldc + j]));
         }
     }
+}
+
+nn_status nn_set_blas_threads(size_t threads)
+{
+    if (threads > 1024)
+        return nn__fail(NN_E_INVALID,
+                        "nn_set_blas_threads: threads is %zu, more than 1024",
+                        threads);
+#if defined(NN_HAVE_OPENBLAS)
+    openblas_set_num_threads(threads ? (int)threads
+                                     : openblas_get_num_procs());
+    return NN_OK;
+#else
+    return nn__fail(NN_E_STATE, "nn_set_blas_threads: libnn was built with "
+                    "a BLAS whose thread count it cannot set");
+#endif
 }

@@ -29,7 +29,9 @@ nn_status nn_model_create(nn_model **out, size_t input_width, uint64_t seed)
                         "nn_model_create: allocating %zu bytes failed",
                         sizeof *m);
     m->input_width = input_width;
-    m->lr = 0.01;
+    nn__params_default(m->param);
+    m->opt = NN_OPT_SGD;
+    m->sched = NN_SCHED_CONSTANT;
     nn__rng_seed(&m->rng, seed);
     *out = m;
     return NN_OK;
@@ -51,6 +53,7 @@ void nn_model_free(nn_model *model)
     if (!model)
         return;
     nn__workspace_free(model);
+    nn__optim_reset(model);
     nn__free(model->layers);
     nn__free(model->params);
     nn__free(model->grads);
@@ -152,6 +155,7 @@ nn_status nn_model_add_dense(nn_model *model, size_t width, nn_activation act)
     model->n_params = total;
     init_weights(model, &L);
     nn__workspace_free(model); /* its layout depends on the layers */
+    nn__optim_reset(model);    /* and so does the optimizer state's */
     return NN_OK;
 
 nomem:
@@ -199,64 +203,91 @@ size_t nn_model_layer_width(const nn_model *model, size_t layer)
 
 typedef struct nn__bounds {
     double lo, hi, def;
+    int integral; /* only whole numbers are accepted */
 } nn__bounds;
 
-static int param_bounds(int key, nn__bounds *b)
+static const nn__bounds nn__param_table[NN__PARAM_COUNT] = {
+    /* lo, hi, default, integral */
+    {0, 0, 0, 0},                      /* 0: not a key */
+    {0.0, 1e6, 0.01, 0},               /* LEARNING_RATE */
+    {0.0, 0.9999, 0.0, 0},             /* MOMENTUM */
+    {0.0, 1.0, 0.0, 1},                /* NESTEROV */
+    {0.0, 1e3, 0.0, 0},                /* WEIGHT_DECAY */
+    {0.0, 0.9999, 0.9, 0},             /* BETA1 */
+    {0.0, 0.999999, 0.999, 0},         /* BETA2 */
+    {1e-30, 1.0, 1e-8, 0},             /* EPSILON */
+    {0.0, 0.999999, 0.99, 0},          /* RMSPROP_ALPHA */
+    {0.0, 1e30, 0.0, 0},               /* CLIP_NORM */
+    {1.0, 1e15, 1000.0, 1},            /* SCHED_STEP_SIZE */
+    {0.0, 1.0, 0.1, 0},                /* SCHED_GAMMA */
+    {1.0, 1e15, 1000.0, 1},            /* SCHED_T_MAX */
+    {0.0, 1e6, 0.0, 0},                /* SCHED_ETA_MIN */
+    {0.0, 1e15, 0.0, 1},               /* WARMUP_STEPS */
+    {1.0, 1e9, 10.0, 1},               /* EPOCHS */
+    {1.0, 1e9, 32.0, 1},               /* BATCH_SIZE */
+    {0.0, 1.0, 1.0, 1},                /* SHUFFLE */
+    {0.0, 1e9, 0.0, 1},                /* PATIENCE */
+};
+
+static const nn__bounds *param_bounds(int key)
 {
-    switch (key) {
-    case NN_PARAM_LEARNING_RATE:
-        b->lo = 0.0; b->hi = 1e6; b->def = 0.01;
-        return 1;
-    }
-    return 0;
+    if (key < 1 || key >= NN__PARAM_COUNT)
+        return NULL;
+    return &nn__param_table[key];
+}
+
+void nn__params_default(double *param)
+{
+    int k;
+    for (k = 0; k < NN__PARAM_COUNT; k++)
+        param[k] = nn__param_table[k].def;
 }
 
 nn_status nn_param_bounds(nn_param key, double *lo, double *hi, double *def)
 {
-    nn__bounds b;
-    if (!param_bounds((int)key, &b))
+    const nn__bounds *b = param_bounds((int)key);
+    if (!b)
         return nn__fail(NN_E_INVALID,
                         "nn_param_bounds: key is %d, not an nn_param",
                         (int)key);
-    if (lo) *lo = b.lo;
-    if (hi) *hi = b.hi;
-    if (def) *def = b.def;
+    if (lo) *lo = b->lo;
+    if (hi) *hi = b->hi;
+    if (def) *def = b->def;
     return NN_OK;
 }
 
 nn_status nn_model_set_param(nn_model *model, nn_param key, double value)
 {
-    nn__bounds b;
+    const nn__bounds *b = param_bounds((int)key);
     if (!model)
         return nn__fail(NN_E_NULL, "nn_model_set_param: model is NULL");
-    if (!param_bounds((int)key, &b))
+    if (!b)
         return nn__fail(NN_E_INVALID,
                         "nn_model_set_param: key is %d, not an nn_param",
                         (int)key);
-    if (!(value >= b.lo && value <= b.hi))
+    if (!(value >= b->lo && value <= b->hi))
         return nn__fail(NN_E_INVALID,
                         "nn_model_set_param: value %g for key %d is outside "
-                        "[%g, %g]", value, (int)key, b.lo, b.hi);
-    switch (key) {
-    case NN_PARAM_LEARNING_RATE: model->lr = value; break;
-    }
+                        "[%g, %g]", value, (int)key, b->lo, b->hi);
+    if (b->integral && value != floor(value))
+        return nn__fail(NN_E_INVALID,
+                        "nn_model_set_param: value %g for key %d is not a "
+                        "whole number", value, (int)key);
+    model->param[key] = value;
     return NN_OK;
 }
 
 nn_status nn_model_get_param(const nn_model *model, nn_param key,
                              double *value)
 {
-    nn__bounds b;
     if (!model || !value)
         return nn__fail(NN_E_NULL, "nn_model_get_param: %s is NULL",
                         model ? "value" : "model");
-    if (!param_bounds((int)key, &b))
+    if (!param_bounds((int)key))
         return nn__fail(NN_E_INVALID,
                         "nn_model_get_param: key is %d, not an nn_param",
                         (int)key);
-    switch (key) {
-    case NN_PARAM_LEARNING_RATE: *value = model->lr; break;
-    }
+    *value = model->param[key];
     return NN_OK;
 }
 
@@ -264,7 +295,7 @@ static int layer_param_bounds(int key, nn__bounds *b)
 {
     switch (key) {
     case NN_LAYER_LEAKY_SLOPE:
-        b->lo = 0.0; b->hi = 1.0; b->def = 0.01;
+        b->lo = 0.0; b->hi = 1.0; b->def = 0.01; b->integral = 0;
         return 1;
     }
     return 0;

@@ -89,6 +89,9 @@ typedef struct nn__layer {
     size_t b_off;      /* offset of b in the parameter buffer */
 } nn__layer;
 
+/* Settings are kept in one array indexed by nn_param. */
+#define NN__PARAM_COUNT 19
+
 struct nn_model {
     size_t input_width;
     size_t n_layers;
@@ -100,7 +103,17 @@ struct nn_model {
     float *params;             /* every W_l then b_l, layer by layer */
     float *grads;              /* same layout */
 
-    double lr;
+    double param[NN__PARAM_COUNT];
+
+    /* Optimizer: kind, and state in the parameters' layout. state[0] is the
+     * momentum buffer (SGD, RMSprop) or first moment (Adam); state[1] the
+     * second moment (Adam) or square average (RMSprop). Allocated at the
+     * first step after the optimizer is chosen (state_ready). */
+    int opt;
+    int sched;
+    uint64_t steps;            /* updates since the optimizer was chosen */
+    int state_ready;
+    float *state[2];
 
     nn__rng rng;
 
@@ -114,6 +127,15 @@ struct nn_model {
     float *gbuf[2];            /* n x max_width each */
 };
 
+struct nn_data {
+    size_t n;
+    const float *x;
+    size_t x_width;
+    const float *t;            /* NULL when labels are given */
+    size_t t_width;
+    const int32_t *labels;     /* NULL when targets are given */
+};
+
 /* Releases the training workspace (it is rebuilt on the next step). */
 void nn__workspace_free(nn_model *m);
 
@@ -122,6 +144,34 @@ nn_status nn__check_grads(const char *fn, const nn_model *m);
 
 /* Applies the gradient buffer with the model's optimizer (optim.c). */
 nn_status nn__optim_step(const char *fn, nn_model *m);
+/* Allocates the optimizer state if the optimizer has none yet. */
+nn_status nn__optim_prepare(const char *fn, nn_model *m);
+/* Fisher-Yates shuffle of perm[0..n) from the model's generator (fit.c). */
+void nn__shuffle(nn__rng *rng, size_t *perm, size_t n);
+/* Releases the optimizer state; the next step starts from scratch. */
+void nn__optim_reset(nn_model *m);
+/* Default of every setting; param_bounds reports them (model.c). */
+void nn__params_default(double *param);
+
+/* ---- batches (train.c) ---- */
+/* Validates a batch against the model (t or labels; t_width ignored with
+ * labels) and records the message under fn. */
+nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
+                          const float *x, size_t x_width, const float *t,
+                          size_t t_width, const int32_t *labels);
+/* Grows the training workspace to n rows. */
+nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
+/* Checks, then forward, loss and backward: the gradient buffer holds this
+ * batch's gradients. */
+nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
+                        const float *x, size_t x_width, const float *t,
+                        size_t t_width, const int32_t *labels,
+                        double *loss_out);
+/* Forward pass of k rows through a const model with caller scratch of
+ * 2 * k * max width floats: z (k x out) receives the output layer's
+ * pre-activations, y (k x out) its activations; z == y is allowed. */
+void nn__forward_rows(const nn_model *m, const float *x, size_t k,
+                      float *scratch, float *z, float *y);
 
 /* Largest layer width, input width included. */
 size_t nn__max_width(const nn_model *m);

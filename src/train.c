@@ -24,11 +24,26 @@ static void dense_forward(const nn_model *m, const nn__layer *L,
              L->out);
 }
 
+void nn__forward_rows(const nn_model *m, const float *x, size_t k,
+                      float *scratch, float *z, float *y)
+{
+    size_t l, half = k * nn__max_width(m);
+    const float *in = x;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        float *out = l + 1 == m->n_layers ? z : scratch + (l & 1) * half;
+        dense_forward(m, L, in, k, out);
+        nn__activation_forward(L->act, L->slope, out,
+                               l + 1 == m->n_layers ? y : out, k, L->out);
+        in = out;
+    }
+}
+
 nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
                            size_t x_width, float *y, size_t y_width)
 {
     static const char fn[] = "nn_model_predict";
-    size_t rows, maxw, count, bytes, r, l;
+    size_t rows, maxw, count, bytes, r;
     float *scratch;
 
     if (!model)
@@ -66,22 +81,15 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
 
     for (r = 0; r < n; r += rows) {
         size_t k = n - r < rows ? n - r : rows;
-        const float *in = x + r * x_width;
-        for (l = 0; l < model->n_layers; l++) {
-            const nn__layer *L = &model->layers[l];
-            float *out = l + 1 == model->n_layers ? y + r * y_width
-                                                  : scratch + (l & 1) * count;
-            dense_forward(model, L, in, k, out);
-            nn__activation_forward(L->act, L->slope, out, out, k, L->out);
-            in = out;
-        }
+        nn__forward_rows(model, x + r * x_width, k, scratch, y + r * y_width,
+                         y + r * y_width);
     }
     nn__free(scratch);
     return NN_OK;
 }
 
 /* Makes the workspace hold n rows; keeps the old one if allocation fails. */
-static nn_status workspace_reserve(const char *fn, nn_model *m, size_t n)
+nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
     size_t l, sum = 0, maxw = nn__max_width(m), per_row, total, bytes, off;
     size_t out_w = m->layers[m->n_layers - 1].out;
@@ -123,9 +131,9 @@ static nn_status workspace_reserve(const char *fn, nn_model *m, size_t n)
     return NN_OK;
 }
 
-static nn_status check_batch(const char *fn, nn_model *m, size_t n,
-                             const float *x, size_t x_width, const float *t,
-                             size_t t_width, const int32_t *labels)
+nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
+                          const float *x, size_t x_width, const float *t,
+                          size_t t_width, const int32_t *labels)
 {
     size_t out_w, count, i;
     int out_act;
@@ -246,17 +254,17 @@ nn_status nn__check_grads(const char *fn, const nn_model *m)
     return NN_OK;
 }
 
-static nn_status run_batch(const char *fn, nn_model *m, size_t n,
-                           const float *x, size_t x_width, const float *t,
-                           size_t t_width, const int32_t *labels,
-                           double *loss_out)
+nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
+                        const float *x, size_t x_width, const float *t,
+                        size_t t_width, const int32_t *labels,
+                        double *loss_out)
 {
     const nn__layer *out;
     double loss;
-    nn_status st = check_batch(fn, m, n, x, x_width, t, t_width, labels);
+    nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels);
     if (st != NN_OK)
         return st;
-    st = workspace_reserve(fn, m, n);
+    st = nn__workspace_reserve(fn, m, n);
     if (st != NN_OK)
         return st;
     out = &m->layers[m->n_layers - 1];
@@ -278,7 +286,7 @@ nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,
                                  size_t x_width, const float *t,
                                  size_t t_width, double *loss)
 {
-    return run_batch("nn_model_compute_grads", model, n, x, x_width, t,
+    return nn__run_batch("nn_model_compute_grads", model, n, x, x_width, t,
                      t_width, NULL, loss);
 }
 
@@ -286,7 +294,7 @@ nn_status nn_model_compute_grads_labels(nn_model *model, size_t n,
                                         const float *x, size_t x_width,
                                         const int32_t *labels, double *loss)
 {
-    return run_batch("nn_model_compute_grads_labels", model, n, x, x_width,
+    return nn__run_batch("nn_model_compute_grads_labels", model, n, x, x_width,
                      NULL, (size_t)-1, labels, loss);
 }
 
@@ -295,7 +303,7 @@ nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
                                double *loss)
 {
     static const char fn[] = "nn_model_train_batch";
-    nn_status st = run_batch(fn, model, n, x, x_width, t, t_width, NULL, loss);
+    nn_status st = nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL, loss);
     return st == NN_OK ? nn__optim_step(fn, model) : st;
 }
 
@@ -304,7 +312,7 @@ nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
                                       const int32_t *labels, double *loss)
 {
     static const char fn[] = "nn_model_train_batch_labels";
-    nn_status st = run_batch(fn, model, n, x, x_width, NULL, (size_t)-1,
+    nn_status st = nn__run_batch(fn, model, n, x, x_width, NULL, (size_t)-1,
                              labels, loss);
     return st == NN_OK ? nn__optim_step(fn, model) : st;
 }

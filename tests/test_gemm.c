@@ -1,0 +1,151 @@
+/*
+ * test_gemm.c - the CBLAS path (nn__gemm) against the naive-loop reference
+ * (nn__gemm_ref) on every transpose combination the library uses, on shapes
+ * from 1x1x1 through odd sizes to a batch of 1.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+static uint64_t lcg_state = 12345;
+
+static float uniform(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((lcg_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+/* Largest |c - r| / mag over the matrix, where mag is the entry's
+ * sum_p |alpha a_ip b_pj| + |beta c_ij|: the relative error of each dot
+ * product measured against the size of its terms, which is what float
+ * rounding is proportional to. (Measured against |r| alone, an entry whose
+ * terms cancel to near zero would show a large error for any summation
+ * order.) */
+static double max_rel_error(const float *c, const float *r, const float *mag,
+                            size_t len)
+{
+    size_t i;
+    double worst = 0.0;
+    for (i = 0; i < len; i++) {
+        double den = mag[i] > 0.0f ? mag[i] : 1.0;
+        double e = fabs((double)c[i] - (double)r[i]) / den;
+        if (e > worst)
+            worst = e;
+    }
+    return worst;
+}
+
+static void check_shape(int ta, int tb, size_t M, size_t N, size_t K,
+                        float alpha, float beta)
+{
+    size_t a_len = M * K, b_len = K * N, c_len = M * N, i;
+    size_t lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = malloc(a_len * sizeof *A), *B = malloc(b_len * sizeof *B);
+    float *C = malloc(c_len * sizeof *C), *R = malloc(c_len * sizeof *R);
+    float *AA = malloc(a_len * sizeof *A), *BB = malloc(b_len * sizeof *B);
+    float *MAG = malloc(c_len * sizeof *C);
+    double err;
+    assert_non_null(AA);
+    assert_non_null(BB);
+    assert_non_null(MAG);
+    assert_non_null(A);
+    assert_non_null(B);
+    assert_non_null(C);
+    assert_non_null(R);
+    for (i = 0; i < a_len; i++)
+        A[i] = uniform();
+    for (i = 0; i < b_len; i++)
+        B[i] = uniform();
+    for (i = 0; i < c_len; i++)
+        C[i] = R[i] = uniform();
+    for (i = 0; i < a_len; i++)
+        AA[i] = fabsf(A[i]);
+    for (i = 0; i < b_len; i++)
+        BB[i] = fabsf(B[i]);
+    for (i = 0; i < c_len; i++)
+        MAG[i] = fabsf(C[i]);
+    nn__gemm_ref(ta, tb, M, N, K, fabsf(alpha), AA, lda, BB, ldb,
+                 fabsf(beta), MAG, N);
+    nn__gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+    nn__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, N);
+    err = max_rel_error(C, R, MAG, c_len);
+    if (err > 1e-5)
+        print_error("ta=%d tb=%d M=%zu N=%zu K=%zu: max rel error %g\n", ta,
+                    tb, M, N, K, err);
+    assert_true(err <= 1e-5);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+    free(AA);
+    free(BB);
+    free(MAG);
+}
+
+static void blas_matches_reference_on_fixed_shapes(void **state)
+{
+    static const size_t shapes[][3] = {
+        {1, 1, 1}, {1, 7, 3}, {7, 1, 3}, {3, 5, 1}, {1, 256, 784},
+        {13, 17, 19}, {32, 10, 128}, {128, 33, 65}, {2, 2, 2}, {4, 1, 3}};
+    size_t s;
+    int ta, tb;
+    (void)state;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (ta = 0; ta < 2; ta++)
+            for (tb = 0; tb < 2; tb++) {
+                check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2],
+                            1.0f, 0.0f);
+                check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2],
+                            0.5f, 1.0f);
+            }
+}
+
+static void blas_matches_reference_on_random_shapes(void **state)
+{
+    int trial;
+    (void)state;
+    for (trial = 0; trial < 200; trial++) {
+        size_t M = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
+        size_t N = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
+        size_t K = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
+        check_shape(trial & 1, (trial >> 1) & 1, M, N, K, 1.0f,
+                    (trial & 4) ? 1.0f : 0.0f);
+    }
+}
+
+/* The error measure must notice a wrong product, or the tests above prove
+ * nothing. */
+static void error_measure_detects_a_wrong_product(void **state)
+{
+    float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1};
+    float C[4], R[4], MAG[4] = {4, 5, 10, 11};
+    (void)state;
+    nn__gemm(0, 0, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 2);
+    nn__gemm_ref(0, 0, 2, 2, 3, 1.0f, A, 3, B, 2, 0.0f, R, 2);
+    /* Worked by hand: [1 2 3; 4 5 6] . [1 0; 0 1; 1 1] = [4 5; 10 11]. */
+    assert_float_equal(R[0], 4.0f, 0.0f);
+    assert_float_equal(R[1], 5.0f, 0.0f);
+    assert_float_equal(R[2], 10.0f, 0.0f);
+    assert_float_equal(R[3], 11.0f, 0.0f);
+    assert_true(max_rel_error(C, R, MAG, 4) <= 1e-6);
+    C[3] *= 1.0001f;
+    assert_true(max_rel_error(C, R, MAG, 4) > 1e-5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(error_measure_detects_a_wrong_product),
+        cmocka_unit_test(blas_matches_reference_on_fixed_shapes),
+        cmocka_unit_test(blas_matches_reference_on_random_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
