@@ -266,8 +266,6 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
             tb = (float *)nn__malloc(bytes_t);
         if (!perm || !xb || (!lb && !tb))
             goto nomem;
-        for (i = 0; i < n; i++)
-            perm[i] = i;
     }
     if (patience > 0) {
         best_params = (float *)nn__malloc(model->n_params * sizeof(float));
@@ -282,8 +280,13 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
     for (epoch = 1; epoch <= epochs && !stop; epoch++) {
         double sum = 0.0, train_loss, val_loss = NAN, val_acc = NAN, mon;
         size_t b;
-        if (shuffle)
+        if (shuffle) {
+            /* Each epoch's order depends on the generator alone, so a fit
+             * resumed from a checkpoint continues the same sequence. */
+            for (i = 0; i < n; i++)
+                perm[i] = i;
             nn__shuffle(&model->rng, perm, n);
+        }
         for (b = 0; b < batches && !stop; b++) {
             size_t r0 = b * bs, k = n - r0 < bs ? n - r0 : bs;
             const float *x = train->x + r0 * in_w;
