@@ -105,7 +105,7 @@ extern "C" {
  * binding compares it with the header it was written against. */
 NN_API unsigned nn_version_number(void);
 
-/* The version of the loaded library as "MAJOR.MINOR.PATCH"; a static string. */
+/* The version of the loaded library as "MAJOR.MINOR.PATCH", static. */
 NN_API const char *nn_version_string(void);
 
 /* ------------------------------------------------------------------------
@@ -201,7 +201,8 @@ typedef enum nn_loss {
  * when that exists): two models built by the same calls with the same seed
  * are bit-identical. On success *out is the new model, owned by the caller
  * and released with nn_model_free. On failure *out is NULL.
- * Returns NN_OK, NN_E_NULL (out), NN_E_INVALID (input_width 0), NN_E_NOMEM. */
+ * Returns NN_OK, NN_E_NULL (out), NN_E_INVALID (input_width 0 or above
+ * 2^31 - 1, the largest dimension BLAS takes), NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_create(nn_model **out,
                                               size_t input_width,
                                               uint64_t seed);
@@ -216,7 +217,8 @@ NN_API void nn_model_free(nn_model *model);
  * leaky relu. Biases start at zero. No layer may follow a softmax layer.
  * Pointers previously returned by nn_model_params/nn_model_grads become
  * invalid, and the optimizer's state and step count are reset.
- * Returns NN_OK, NN_E_NULL, NN_E_INVALID (width 0, unknown act),
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (width 0 or above 2^31 - 1, unknown
+ * act),
  * NN_E_STATE (the last layer is softmax), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_add_dense(nn_model *model,
                                                  size_t width,
@@ -243,7 +245,9 @@ NN_API size_t nn_model_layer_width(const nn_model *model, size_t layer);
  * Enum-keyed, so that a new setting is a new enum value and never a new
  * signature. Each key has a default and closed bounds [lo, hi] that
  * nn_param_bounds reports; a value outside them, or NaN, gives NN_E_INVALID
- * and leaves the setting unchanged.
+ * and leaves the setting unchanged. Keys marked (whole) also reject values
+ * that are not whole numbers (they count steps, epochs or rows, or are
+ * switches).
  * ------------------------------------------------------------------------ */
 typedef enum nn_param {
     /* Base step size of the optimizer; the schedule scales it. Default 0.01,
@@ -252,9 +256,8 @@ typedef enum nn_param {
     /* SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables.
      * Default 0, bounds [0, 0.9999]. Dampening is always 0. */
     NN_PARAM_MOMENTUM = 2,
-    /* SGD: 1 for Nesterov momentum, 0 for classical. Default 0, bounds
-     * [0, 1] (values other than 0 and 1 are rejected). Without momentum it
-     * has no effect. */
+    /* (whole) SGD: 1 for Nesterov momentum, 0 for classical. Default 0,
+     * bounds [0, 1]. Without momentum it has no effect. */
     NN_PARAM_NESTEROV = 3,
     /* Weight decay lambda. SGD, Adam, RMSprop: L2, g += lambda * w.
      * AdamW: decoupled, w -= lr * lambda * w. Default 0 (note: PyTorch's
@@ -273,35 +276,35 @@ typedef enum nn_param {
      * clip_grad_norm_ does, before weight decay. 0 disables. Default 0,
      * bounds [0, 1e30]. */
     NN_PARAM_CLIP_NORM = 9,
-    /* Schedules (see nn_model_set_schedule), counted in optimizer steps.
-     * Step decay: lr * gamma^floor(t / step_size). Default 1000, bounds
-     * [1, 1e15]. */
+    /* (whole) Schedules (see nn_model_set_schedule), counted in optimizer
+     * steps. Step decay: lr * gamma^floor(t / step_size). Default 1000,
+     * bounds [1, 1e15]. */
     NN_PARAM_SCHED_STEP_SIZE = 10,
     /* Step and exponential decay factor gamma. Default 0.1, bounds [0, 1]. */
     NN_PARAM_SCHED_GAMMA = 11,
-    /* Cosine annealing period T_max in steps. Default 1000, bounds
+    /* (whole) Cosine annealing period T_max in steps. Default 1000, bounds
      * [1, 1e15]. */
     NN_PARAM_SCHED_T_MAX = 12,
     /* Cosine annealing floor eta_min, an absolute learning rate. Default 0,
      * bounds [0, 1e6]. */
     NN_PARAM_SCHED_ETA_MIN = 13,
-    /* Linear warm-up length W in steps: step s < W (counting from 0) uses
-     * lr * (s + 1) / W, and the schedule proper starts at t = s - W.
-     * Default 0 (none), bounds [0, 1e15]. */
+    /* (whole) Linear warm-up length W in steps: step s < W (counting from
+     * 0) uses lr * (s + 1) / W, and the schedule proper starts at t = s -
+     * W. Default 0 (none), bounds [0, 1e15]. */
     NN_PARAM_WARMUP_STEPS = 14,
-    /* nn_model_fit: passes over the training data. Default 10, bounds
+    /* (whole) nn_model_fit: passes over the training data. Default 10, bounds
      * [1, 1e9]. */
     NN_PARAM_EPOCHS = 15,
-    /* nn_model_fit: rows per step; the last batch of an epoch holds the
-     * remainder. Default 32, bounds [1, 1e9]. */
+    /* (whole) nn_model_fit: rows per step; the last batch of an epoch holds
+     * the remainder. Default 32, bounds [1, 1e9]. */
     NN_PARAM_BATCH_SIZE = 16,
-    /* nn_model_fit: 1 shuffles the rows every epoch with the model's
+    /* (whole) nn_model_fit: 1 shuffles the rows every epoch with the model's
      * generator, 0 keeps their order. Default 1, bounds [0, 1]. */
     NN_PARAM_SHUFFLE = 17,
-    /* nn_model_fit: early stopping. Stop after this many epochs without a
-     * lower monitored loss (the validation loss, or the training loss when
-     * there is no validation set) and restore the weights of the best
-     * epoch. 0 disables. Default 0, bounds [0, 1e9]. */
+    /* (whole) nn_model_fit: early stopping. Stop after this many epochs
+     * without a lower monitored loss (the validation loss, or the training
+     * loss when there is no validation set) and restore the weights of the
+     * best epoch. 0 disables. Default 0, bounds [0, 1e9]. */
     NN_PARAM_PATIENCE = 18
 } nn_param;
 
@@ -317,6 +320,7 @@ NN_API NN_NODISCARD nn_status nn_param_bounds(nn_param key, double *lo,
 /* Per-layer settings. */
 typedef enum nn_layer_param {
     /* Slope of a leaky relu layer for z <= 0. Default 0.01, bounds [0, 1].
+     * Stored as a float, so the getter returns the value rounded to float.
      * May be set on a layer of any activation; only leaky relu uses it. */
     NN_LAYER_LEAKY_SLOPE = 1
 } nn_layer_param;
@@ -357,8 +361,11 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * The first step at a batch size larger than any before grows the model's
  * workspace; later steps at that size or smaller allocate nothing.
  * If the loss or any gradient is NaN or infinite, or an updated parameter
- * would be, the step returns NN_E_NONFINITE and leaves every weight and bias
- * exactly as it was; *loss still receives the loss computed.
+ * would be, the step returns NN_E_NONFINITE and leaves every weight, bias and
+ * optimizer state exactly as it was; *loss still receives the loss computed.
+ * The gradient buffer (nn_model_grads) is scratch: every step, even a
+ * rejected one, overwrites it. One step takes at most 2^31 - 1 rows (BLAS
+ * takes int dimensions); more gives NN_E_OVERFLOW.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
  * layers, no loss, or a loss that does not fit the output activation),
  * NN_E_OVERFLOW, NN_E_NOMEM, NN_E_NONFINITE. */
@@ -372,12 +379,9 @@ NN_API NN_NODISCARD nn_status nn_model_train_batch(nn_model *model, size_t n,
 /* As nn_model_train_batch, with the targets given as n class labels in
  * [0, output width), for NN_LOSS_CROSS_ENTROPY only (NN_E_STATE otherwise).
  * A label out of range gives NN_E_INVALID. */
-NN_API NN_NODISCARD nn_status nn_model_train_batch_labels(nn_model *model,
-                                                          size_t n,
-                                                          const float *x,
-                                                          size_t x_width,
-                                                          const int32_t *labels,
-                                                          double *loss);
+NN_API NN_NODISCARD nn_status nn_model_train_batch_labels(
+    nn_model *model, size_t n, const float *x, size_t x_width,
+    const int32_t *labels, double *loss);
 
 /* Forward and backward passes without an update: afterwards the model's
  * gradient buffer holds dL/dW and dL/db of this batch (read it with
@@ -390,12 +394,9 @@ NN_API NN_NODISCARD nn_status nn_model_compute_grads(nn_model *model, size_t n,
                                                      const float *t,
                                                      size_t t_width,
                                                      double *loss);
-NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(nn_model *model,
-                                                            size_t n,
-                                                            const float *x,
-                                                            size_t x_width,
-                                                            const int32_t *labels,
-                                                            double *loss);
+NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(
+    nn_model *model, size_t n, const float *x, size_t x_width,
+    const int32_t *labels, double *loss);
 
 /* Applies the gradient buffer to the parameters, as the update half of
  * nn_model_train_batch does. The caller may have changed the gradients
@@ -470,7 +471,9 @@ NN_API NN_NODISCARD nn_status nn_model_current_lr(const nn_model *model,
  * and t (n x t_width) or labels (n) must stay valid and unchanged until
  * nn_data_free. Creating one checks the arguments (NULL, zero sizes,
  * n x width overflow) and, for labels, that none is negative; widths are
- * checked against a model when it is used. */
+ * checked against a model when it is used. On failure *out is NULL. Datasets
+ * have no row limit beyond memory: fit and evaluate work through them in
+ * slices. */
 typedef struct nn_data nn_data;
 
 NN_API NN_NODISCARD nn_status nn_data_create(nn_data **out, size_t n,
@@ -509,8 +512,15 @@ typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
  * Allocates (a permutation, batch buffers, a copy of the best weights for
  * early stopping) at the start; each step then allocates nothing once the
  * workspace has grown to the batch size.
+ * When fit ends with NN_PARAM_PATIENCE > 0 and at least one epoch done, for
+ * whatever reason (epochs run out, early stop, a callback's stop), the model
+ * holds the parameters of the epoch with the lowest monitored loss; the
+ * optimizer's state and step count are not rolled back.
  * If a step fails (NN_E_NONFINITE), fit stops and returns that status; the
  * model keeps the parameters of the last good step.
+ * The callbacks may call functions that take a const nn_model * (predict,
+ * evaluate, get_weights, ...) on the model being fitted, and nothing else on
+ * it.
  * Returns NN_OK, NN_E_NULL, NN_E_SHAPE (widths), NN_E_INVALID (a label out
  * of range), NN_E_STATE (as nn_model_train_batch), NN_E_NOMEM,
  * NN_E_OVERFLOW, NN_E_NONFINITE. */
@@ -528,7 +538,8 @@ NN_API NN_NODISCARD nn_status nn_model_fit(nn_model *model,
  * target > 0.5. Otherwise (regression) it is NaN. Thread-safe on a const
  * model, like nn_model_predict.
  * Returns NN_OK, NN_E_NULL, NN_E_SHAPE, NN_E_INVALID (label), NN_E_STATE
- * (no layers or no loss), NN_E_NOMEM. */
+ * (no layers, no loss, a loss that does not fit the output activation, or
+ * labels without NN_LOSS_CROSS_ENTROPY), NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
                                                 const nn_data *data,
                                                 double *loss,

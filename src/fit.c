@@ -19,7 +19,7 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
                              int with_labels)
 {
     nn_data *d;
-    size_t count, i;
+    size_t i;
     if (!out)
         return nn__fail(NN_E_NULL, "%s: out is NULL", fn);
     *out = NULL;
@@ -33,8 +33,9 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
     if (x_width == 0 || (!with_labels && t_width == 0))
         return nn__fail(NN_E_INVALID, "%s: %s is 0", fn,
                         x_width == 0 ? "x_width" : "t_width");
-    if (!nn__mul_size(n, x_width, &count) ||
-        (!with_labels && !nn__mul_size(n, t_width, &count)))
+    if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
+        (with_labels ? !nn__bytes_fit(n, 1, sizeof(int32_t))
+                     : !nn__bytes_fit(n, t_width, sizeof(float))))
         return nn__fail(NN_E_OVERFLOW, "%s: n = %zu rows overflow size_t",
                         fn, n);
     if (with_labels)
@@ -87,7 +88,7 @@ static nn_status check_data(const char *fn, const char *name,
     if (!d)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, name);
     st = nn__check_batch(fn, m, d->n, d->x, d->x_width, d->t, d->t_width,
-                         d->labels);
+                         d->labels, d->labels ? NN__LABELS : 0);
     if (st != NN_OK) {
         /* Say which dataset the message is about. */
         char msg[512];
@@ -308,7 +309,8 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
                 t = tb;
                 lab = lb;
             }
-            st = nn__run_batch(fn, model, k, x, in_w, t, out_w, lab, &loss);
+            st = nn__run_batch(fn, model, k, x, in_w, t, out_w, lab,
+                               lab ? NN__LABELS : 0, &loss);
             if (st == NN_OK)
                 st = nn__optim_step(fn, model);
             if (st != NN_OK)

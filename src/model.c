@@ -460,11 +460,16 @@ nn_status nn_model_get_layer_grads(const nn_model *model, size_t layer,
     if (st != NN_OK)
         return st;
     L = &model->layers[layer];
-    st = check_copy(fn, model, layer, dw, "dw", dw_count, L->in * L->out);
-    if (st == NN_OK)
-        st = check_copy(fn, model, layer, db, "db", db_count, L->out);
-    if (st != NN_OK)
-        return st;
+    if (!dw || !db)
+        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, dw ? "db" : "dw");
+    if (dw_count != L->in * L->out)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: dw_count is %zu, layer %zu has %zu weights", fn,
+                        dw_count, layer, L->in * L->out);
+    if (db_count != L->out)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: db_count is %zu, layer %zu has %zu biases", fn,
+                        db_count, layer, L->out);
     memcpy(dw, model->grads + L->w_off, dw_count * sizeof(float));
     memcpy(db, model->grads + L->b_off, db_count * sizeof(float));
     return NN_OK;

@@ -154,18 +154,23 @@ void nn__optim_reset(nn_model *m);
 void nn__params_default(double *param);
 
 /* ---- batches (train.c) ---- */
-/* Validates a batch against the model (t or labels; t_width ignored with
- * labels) and records the message under fn. */
+#define NN__LABELS 1 /* the targets are class labels, not rows of t */
+#define NN__STEP 2   /* one forward/backward pass: at most INT_MAX rows */
+
+/* Whether n * width elements of elem bytes fit in size_t. */
+int nn__bytes_fit(size_t n, size_t width, size_t elem);
+/* Validates a batch against the model (t, or labels with NN__LABELS; t_width
+ * is ignored with labels) and records the message under fn. */
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
-                          size_t t_width, const int32_t *labels);
+                          size_t t_width, const int32_t *labels, int flags);
 /* Grows the training workspace to n rows. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
 /* Checks, then forward, loss and backward: the gradient buffer holds this
  * batch's gradients. */
 nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
-                        size_t t_width, const int32_t *labels,
+                        size_t t_width, const int32_t *labels, int flags,
                         double *loss_out);
 /* Forward pass of k rows through a const model with caller scratch of
  * 2 * k * max width floats: z (k x out) receives the output layer's

@@ -62,8 +62,8 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
         return nn__fail(NN_E_SHAPE,
                         "%s: y_width is %zu, the model's output width is %zu",
                         fn, y_width, nn_model_output_width(model));
-    if (!nn__mul_size(n, x_width, &count) ||
-        !nn__mul_size(n, y_width, &count))
+    if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
+        !nn__bytes_fit(n, y_width, sizeof(float)))
         return nn__fail(NN_E_OVERFLOW,
                         "%s: n = %zu rows of x or y overflow size_t", fn, n);
 
@@ -131,20 +131,26 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
     return NN_OK;
 }
 
+int nn__bytes_fit(size_t n, size_t width, size_t elem)
+{
+    size_t count;
+    return nn__mul_size(n, width, &count) && nn__mul_size(count, elem, &count);
+}
+
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
-                          size_t t_width, const int32_t *labels)
+                          size_t t_width, const int32_t *labels, int flags)
 {
     size_t out_w, count, i;
-    int out_act;
+    int out_act, with_labels = (flags & NN__LABELS) != 0;
 
     if (!m)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
     if (!x)
         return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
-    if (!t && !labels)
+    if (with_labels ? !labels : !t)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
-                        t_width == (size_t)-1 ? "labels" : "t");
+                        with_labels ? "labels" : "t");
     if (n == 0)
         return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
     if (m->n_layers == 0)
@@ -155,14 +161,14 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
         return nn__fail(NN_E_SHAPE,
                         "%s: x_width is %zu, the model's input width is %zu",
                         fn, x_width, m->input_width);
-    if (!labels && t_width != out_w)
+    if (!with_labels && t_width != out_w)
         return nn__fail(NN_E_SHAPE,
                         "%s: t_width is %zu, the model's output width is %zu",
                         fn, t_width, out_w);
     if (m->loss == 0)
         return nn__fail(NN_E_STATE,
                         "%s: no loss is set (call nn_model_set_loss)", fn);
-    if (labels && m->loss != NN_LOSS_CROSS_ENTROPY)
+    if (with_labels && m->loss != NN_LOSS_CROSS_ENTROPY)
         return nn__fail(NN_E_STATE,
                         "%s: class labels need NN_LOSS_CROSS_ENTROPY, the "
                         "model's loss is %s", fn, nn__loss_name(m->loss));
@@ -171,11 +177,19 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                         "%s: the %s loss cannot follow a %s output layer",
                         fn, nn__loss_name(m->loss),
                         nn__activation_name(out_act));
-    if (n > (size_t)INT_MAX || !nn__mul_size(n, nn__max_width(m), &count))
+    if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
+        (with_labels ? !nn__bytes_fit(n, 1, sizeof(int32_t))
+                     : !nn__bytes_fit(n, t_width, sizeof(float))))
         return nn__fail(NN_E_OVERFLOW,
-                        "%s: n is %zu, more rows than one step can take", fn,
-                        n);
-    if (labels)
+                        "%s: n = %zu rows of x or of the targets overflow "
+                        "size_t", fn, n);
+    /* BLAS takes int dimensions. */
+    if ((flags & NN__STEP) &&
+        (n > (size_t)INT_MAX || !nn__mul_size(n, nn__max_width(m), &count)))
+        return nn__fail(NN_E_OVERFLOW,
+                        "%s: n is %zu, more rows than one step can take "
+                        "(at most %d)", fn, n, INT_MAX);
+    if (with_labels)
         for (i = 0; i < n; i++)
             if (labels[i] < 0 || (size_t)labels[i] >= out_w)
                 return nn__fail(NN_E_INVALID,
@@ -256,12 +270,13 @@ nn_status nn__check_grads(const char *fn, const nn_model *m)
 
 nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
-                        size_t t_width, const int32_t *labels,
+                        size_t t_width, const int32_t *labels, int flags,
                         double *loss_out)
 {
     const nn__layer *out;
     double loss;
-    nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels);
+    nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
+                                   flags | NN__STEP);
     if (st != NN_OK)
         return st;
     st = nn__workspace_reserve(fn, m, n);
@@ -270,7 +285,9 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     out = &m->layers[m->n_layers - 1];
     forward(m, x, n);
     loss = nn__loss_grad(m->loss, out->act, out->slope, m->logits,
-                         m->act[m->n_layers - 1], t, labels, m->gbuf[0], n,
+                         m->act[m->n_layers - 1],
+                         (flags & NN__LABELS) ? NULL : t,
+                         (flags & NN__LABELS) ? labels : NULL, m->gbuf[0], n,
                          out->out);
     backward(m, x, n);
     if (loss_out)
@@ -287,15 +304,15 @@ nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,
                                  size_t t_width, double *loss)
 {
     return nn__run_batch("nn_model_compute_grads", model, n, x, x_width, t,
-                     t_width, NULL, loss);
+                         t_width, NULL, 0, loss);
 }
 
 nn_status nn_model_compute_grads_labels(nn_model *model, size_t n,
                                         const float *x, size_t x_width,
                                         const int32_t *labels, double *loss)
 {
-    return nn__run_batch("nn_model_compute_grads_labels", model, n, x, x_width,
-                     NULL, (size_t)-1, labels, loss);
+    return nn__run_batch("nn_model_compute_grads_labels", model, n, x,
+                         x_width, NULL, 0, labels, NN__LABELS, loss);
 }
 
 nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
@@ -303,7 +320,8 @@ nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
                                double *loss)
 {
     static const char fn[] = "nn_model_train_batch";
-    nn_status st = nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL, loss);
+    nn_status st = nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL,
+                                 0, loss);
     return st == NN_OK ? nn__optim_step(fn, model) : st;
 }
 
@@ -312,7 +330,7 @@ nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
                                       const int32_t *labels, double *loss)
 {
     static const char fn[] = "nn_model_train_batch_labels";
-    nn_status st = nn__run_batch(fn, model, n, x, x_width, NULL, (size_t)-1,
-                             labels, loss);
+    nn_status st = nn__run_batch(fn, model, n, x, x_width, NULL, 0, labels,
+                                 NN__LABELS, loss);
     return st == NN_OK ? nn__optim_step(fn, model) : st;
 }
