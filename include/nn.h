@@ -102,10 +102,13 @@ extern "C" {
 #endif
 
 /* The version of the loaded library, as NN_VERSION_NUMBER computes it. A
- * binding compares it with the header it was written against. */
+ * binding compares it with the header it was written against: the same
+ * major version is compatible, and a later minor version only adds.
+ * Thread-safe. */
 NN_API unsigned nn_version_number(void);
 
-/* The version of the loaded library as "MAJOR.MINOR.PATCH", static. */
+/* The version of the loaded library as "MAJOR.MINOR.PATCH", static.
+ * Thread-safe. */
 NN_API const char *nn_version_string(void);
 
 /* ------------------------------------------------------------------------
@@ -207,7 +210,9 @@ NN_API NN_NODISCARD nn_status nn_model_create(nn_model **out,
                                               size_t input_width,
                                               uint64_t seed);
 
-/* Releases a model and everything it owns. NULL is a no-op. */
+/* Releases a model and everything it owns. NULL is a no-op. The handle,
+ * and any pointer nn_model_params or nn_model_grads returned for it, are
+ * invalid afterwards. */
 NN_API void nn_model_free(nn_model *model);
 
 /* Appends a dense layer of width outputs with activation act. Its weights are
@@ -308,8 +313,16 @@ typedef enum nn_param {
     NN_PARAM_PATIENCE = 18
 } nn_param;
 
+/* Sets a setting of the model, read by the steps and fits that follow.
+ * Keys whose bounds are counts or flags (steps, epochs, batch size,
+ * Nesterov, shuffle, patience) take whole numbers only.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (unknown key; a value outside the
+ * key's bounds, NaN, or a fraction for a whole-number key: the setting is
+ * unchanged). */
 NN_API NN_NODISCARD nn_status nn_model_set_param(nn_model *model,
                                                  nn_param key, double value);
+/* *value receives the current value of a setting (its default until set).
+ * Returns NN_OK, NN_E_NULL (model, value), NN_E_INVALID (unknown key). */
 NN_API NN_NODISCARD nn_status nn_model_get_param(const nn_model *model,
                                                  nn_param key, double *value);
 /* Bounds and default of a key, for FFI users who do not parse this header.
@@ -325,6 +338,11 @@ typedef enum nn_layer_param {
     NN_LAYER_LEAKY_SLOPE = 1
 } nn_layer_param;
 
+/* Set and read a setting of layer `layer` (0-based). A layer's settings
+ * start at their defaults when it is added. The value is stored as a float,
+ * so get returns (double)(float)value.
+ * Returns NN_OK, NN_E_NULL (model; value for get), NN_E_INVALID (layer out
+ * of range, unknown key, value outside the bounds or NaN). */
 NN_API NN_NODISCARD nn_status nn_model_set_layer_param(nn_model *model,
                                                        size_t layer,
                                                        nn_layer_param key,
@@ -333,6 +351,7 @@ NN_API NN_NODISCARD nn_status nn_model_get_layer_param(const nn_model *model,
                                                        size_t layer,
                                                        nn_layer_param key,
                                                        double *value);
+/* Bounds and default of a per-layer key, as nn_param_bounds. */
 NN_API NN_NODISCARD nn_status nn_layer_param_bounds(nn_layer_param key,
                                                     double *lo, double *hi,
                                                     double *def);
@@ -364,7 +383,13 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * would be, the step returns NN_E_NONFINITE and leaves every weight, bias and
  * optimizer state exactly as it was; *loss still receives the loss computed.
  * The gradient buffer (nn_model_grads) is scratch: every step, even a
- * rejected one, overwrites it. One step takes at most 2^31 - 1 rows (BLAS
+ * rejected one, overwrites it.
+ * Inputs and targets are not scanned for NaN or infinity before the step: a
+ * non-finite value makes the loss or a gradient non-finite, and the step
+ * finds that in one pass over the gradients after the backward pass (the
+ * cost is O(parameters), against O(n x parameters) for the products) and
+ * rejects it. A NaN input therefore costs nothing on the good path and
+ * never reaches the weights. One step takes at most 2^31 - 1 rows (BLAS
  * takes int dimensions); more gives NN_E_OVERFLOW.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
  * layers, no loss, or a loss that does not fit the output activation),
@@ -476,6 +501,11 @@ NN_API NN_NODISCARD nn_status nn_model_current_lr(const nn_model *model,
  * slices. */
 typedef struct nn_data nn_data;
 
+/* Create a dataset of n rows: targets t (n x t_width floats, for any loss)
+ * or class labels (n, for NN_LOSS_CROSS_ENTROPY). On success *out is the new
+ * dataset, owned by the caller and released with nn_data_free.
+ * Returns NN_OK, NN_E_NULL (out, x, t or labels), NN_E_INVALID (n or a width
+ * 0, a negative label), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_data_create(nn_data **out, size_t n,
                                              const float *x, size_t x_width,
                                              const float *t, size_t t_width);
@@ -483,7 +513,7 @@ NN_API NN_NODISCARD nn_status nn_data_create_labels(nn_data **out, size_t n,
                                                     const float *x,
                                                     size_t x_width,
                                                     const int32_t *labels);
-/* NULL is a no-op. */
+/* Releases the dataset, not the caller's arrays. NULL is a no-op. */
 NN_API void nn_data_free(nn_data *data);
 /* Rows in the dataset; 0 for NULL. */
 NN_API size_t nn_data_rows(const nn_data *data);
@@ -509,9 +539,11 @@ typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
  * when NN_PARAM_SHUFFLE is 1 (so the same seed gives the same run, bit for
  * bit), with early stopping when NN_PARAM_PATIENCE > 0. val may be NULL.
  * on_epoch and on_batch may be NULL; user is passed to them.
- * Allocates (a permutation, batch buffers, a copy of the best weights for
- * early stopping) at the start; each step then allocates nothing once the
- * workspace has grown to the batch size.
+ * Allocates everything it needs at the start (the workspace, the optimizer
+ * state, a permutation, batch buffers, scratch for validation, a copy of the
+ * best weights for early stopping): an NN_E_NOMEM comes before the first
+ * step and leaves the parameters as they were; the steps allocate
+ * nothing.
  * When fit ends with NN_PARAM_PATIENCE > 0 and at least one epoch done, for
  * whatever reason (epochs run out, early stop, a callback's stop), the model
  * holds the parameters of the epoch with the lowest monitored loss; the

@@ -136,35 +136,38 @@ static size_t count_right(const nn_model *m, const nn_data *d, size_t r,
     return right;
 }
 
-nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
-                            double *loss, double *accuracy)
+/* Allocates the scratch evaluate needs for data: 2 blocks of rows x maxw
+ * for the hidden layers, 3 of rows x out_w for logits, outputs and the
+ * (unused) loss gradient. */
+static nn_status eval_scratch(const char *fn, const nn_model *model,
+                              const nn_data *data, float **scratch)
 {
-    static const char fn[] = "nn_model_evaluate";
-    size_t rows, maxw, out_w, count, bytes, r, right = 0;
-    double total = 0.0;
-    float *scratch, *z, *y, *g;
-    const nn__layer *L;
-    nn_status st;
-
-    if (!model)
-        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
-    st = check_data(fn, "data", model, data);
-    if (st != NN_OK)
-        return st;
-    L = &model->layers[model->n_layers - 1];
-    out_w = L->out;
-    rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
-    maxw = nn__max_width(model);
-    /* 2 blocks of rows x maxw for the hidden layers, 3 of rows x out_w for
-     * logits, outputs and the (unused) loss gradient. */
+    size_t rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
+    size_t maxw = nn__max_width(model), count, bytes;
+    size_t out_w = model->layers[model->n_layers - 1].out;
     if (!nn__mul_size(rows, 2 * maxw + 3 * out_w, &count) ||
         !nn__mul_size(count, sizeof(float), &bytes))
         return nn__fail(NN_E_OVERFLOW, "%s: scratch overflows size_t", fn);
-    scratch = (float *)nn__malloc(bytes);
-    if (!scratch)
+    *scratch = (float *)nn__malloc(bytes);
+    if (!*scratch)
         return nn__fail(NN_E_NOMEM,
                         "%s: allocating %zu bytes of scratch failed", fn,
                         bytes);
+    return NN_OK;
+}
+
+/* Evaluation with scratch from eval_scratch for this model and data. */
+static void evaluate(const nn_model *model, const nn_data *data,
+                     float *scratch, double *loss, double *accuracy)
+{
+    size_t rows, maxw, out_w, r, right = 0;
+    double total = 0.0;
+    float *z, *y, *g;
+    const nn__layer *L = &model->layers[model->n_layers - 1];
+
+    out_w = L->out;
+    rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
+    maxw = nn__max_width(model);
     z = scratch + 2 * rows * maxw;
     y = z + rows * out_w;
     g = y + rows * out_w;
@@ -179,13 +182,30 @@ nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
                                out_w);
         right += count_right(model, data, r, k, y, out_w);
     }
-    nn__free(scratch);
     if (loss)
         *loss = total / (double)data->n;
     if (accuracy)
         *accuracy = has_accuracy(model, data, out_w)
                         ? (double)right / (double)data->n
                         : NAN;
+}
+
+nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
+                            double *loss, double *accuracy)
+{
+    static const char fn[] = "nn_model_evaluate";
+    float *scratch;
+    nn_status st;
+
+    if (!model)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    st = check_data(fn, "data", model, data);
+    if (st == NN_OK)
+        st = eval_scratch(fn, model, data, &scratch);
+    if (st != NN_OK)
+        return st;
+    evaluate(model, data, scratch, loss, accuracy);
+    nn__free(scratch);
     return NN_OK;
 }
 
@@ -227,7 +247,7 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
     int shuffle, stop = 0;
     double best = INFINITY, start = now_seconds();
     size_t *perm = NULL;
-    float *xb = NULL, *tb = NULL, *best_params = NULL;
+    float *xb = NULL, *tb = NULL, *best_params = NULL, *val_scratch = NULL;
     int32_t *lb = NULL;
     nn_status st;
 
@@ -273,6 +293,11 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
         if (!best_params)
             goto nomem;
         memcpy(best_params, model->params, model->n_params * sizeof(float));
+    }
+    if (val) {
+        st = eval_scratch(fn, model, val, &val_scratch);
+        if (st != NN_OK)
+            goto done;
     }
     st = nn__optim_prepare(fn, model);
     if (st != NN_OK)
@@ -322,11 +347,8 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
         if (stop)
             break;
         train_loss = sum / (double)n;
-        if (val) {
-            st = nn_model_evaluate(model, val, &val_loss, &val_acc);
-            if (st != NN_OK)
-                goto done;
-        }
+        if (val)
+            evaluate(model, val, val_scratch, &val_loss, &val_acc);
         if (on_epoch && on_epoch(user, epoch, train_loss, val_loss, val_acc,
                                  now_seconds() - start))
             stop = 1;
@@ -356,5 +378,6 @@ done:
     nn__free(tb);
     nn__free(lb);
     nn__free(best_params);
+    nn__free(val_scratch);
     return st;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,157 @@ static void train_and_predict_survive_every_failed_allocation(void **state)
     assert_int_equal(ctr.live, 0);
 }
 
+/* Runs call() with allocation 1, 2, ... failing until it succeeds; each
+ * failure must be NN_E_NOMEM and leave no block behind beyond what the
+ * model keeps (checked by the caller through `live` after the model is
+ * freed). Returns how many failures were injected. */
+typedef nn_status (*call_fn)(void *arg);
+
+static long fail_each_allocation(call_fn call, void *arg, long keep)
+{
+    long k;
+    for (k = 1;; k++) {
+        nn_status st;
+        long live = ctr.live;
+        ctr.allocs = 0;
+        ctr.fail_at = k;
+        st = call(arg);
+        ctr.fail_at = 0;
+        if (st == NN_OK)
+            return k - 1;
+        assert_int_equal(st, NN_E_NOMEM);
+        assert_true(strlen(nn_last_error()) > 0);
+        assert_true(ctr.live <= live + keep);
+    }
+}
+
+typedef struct fit_args {
+    nn_model *m;
+    nn_data *train, *val;
+    double loss, acc;
+} fit_args;
+
+static nn_status call_fit(void *arg)
+{
+    fit_args *a = (fit_args *)arg;
+    return nn_model_fit(a->m, a->train, a->val, NULL, NULL, NULL);
+}
+
+static nn_status call_evaluate(void *arg)
+{
+    fit_args *a = (fit_args *)arg;
+    return nn_model_evaluate(a->m, a->val, &a->loss, &a->acc);
+}
+
+static void fit_and_evaluate_survive_every_failed_allocation(void **state)
+{
+    float x[40 * 5];
+    int32_t labels[40];
+    fit_args a;
+    nn_model *twin = make_model(6);
+    nn_data *d = NULL;
+    size_t i, count;
+    float *before;
+    long failures;
+    double loss_ref, acc_ref;
+    (void)state;
+    fill(x, sizeof x / sizeof x[0], 2.0f);
+    for (i = 0; i < 40; i++)
+        labels[i] = (int32_t)((i * 7) % 3);
+    a.m = make_model(6);
+    assert_int_equal(nn_data_create_labels(&a.train, 30, x, 5, labels),
+                     NN_OK);
+    assert_int_equal(nn_data_create_labels(&a.val, 10, x + 30 * 5, 5,
+                                           labels + 30), NN_OK);
+    assert_int_equal(nn_model_set_param(a.m, NN_PARAM_PATIENCE, 2), NN_OK);
+    assert_int_equal(nn_model_set_param(twin, NN_PARAM_PATIENCE, 2), NN_OK);
+    assert_int_equal(nn_model_set_optimizer(a.m, NN_OPT_ADAM), NN_OK);
+    assert_int_equal(nn_model_set_optimizer(twin, NN_OPT_ADAM), NN_OK);
+    (void)nn_model_params(a.m, &count);
+    before = malloc(count * sizeof *before);
+    assert_non_null(before);
+    memcpy(before, nn_model_params(a.m, NULL), count * sizeof *before);
+
+    /* fit allocates everything before its first step, so every failure
+     * leaves the parameters untouched; the model may keep its grown
+     * workspace and optimizer state (freed with it). */
+    failures = fail_each_allocation(call_fit, &a, 4);
+    assert_true(failures >= 3);
+    {
+        /* the model that saw the failures fits exactly like its twin */
+        fit_args b = a;
+        b.m = twin;
+        assert_int_equal(call_fit(&b), NN_OK);
+        assert_memory_equal(nn_model_params(a.m, NULL),
+                            nn_model_params(twin, NULL),
+                            count * sizeof *before);
+    }
+    assert_true(memcmp(before, nn_model_params(a.m, NULL),
+                       count * sizeof *before) != 0);
+
+    assert_int_equal(nn_model_evaluate(twin, a.val, &loss_ref, &acc_ref),
+                     NN_OK);
+    failures = fail_each_allocation(call_evaluate, &a, 0);
+    assert_true(failures >= 1);
+    assert_memory_equal(&a.loss, &loss_ref, sizeof loss_ref);
+    assert_memory_equal(&a.acc, &acc_ref, sizeof acc_ref);
+
+    /* a dataset is one allocation: its failure leaves *out NULL */
+    ctr.fail_at = ctr.allocs + 1;
+    d = (nn_data *)&ctr;
+    assert_int_equal(nn_data_create_labels(&d, 10, x, 5, labels),
+                     NN_E_NOMEM);
+    ctr.fail_at = 0;
+    assert_null(d);
+
+    free(before);
+    nn_data_free(a.train);
+    nn_data_free(a.val);
+    nn_model_free(a.m);
+    nn_model_free(twin);
+    assert_int_equal(ctr.live, 0);
+}
+
+/* Non-finite inputs or targets are not scanned for up front: they make the
+ * loss or a gradient non-finite, and the step is rejected as a whole. */
+static void nonfinite_inputs_or_targets_reject_the_step(void **state)
+{
+    float x[4 * 5], t[4 * 3];
+    nn_model *m = make_model(8);
+    size_t count;
+    float *before;
+    double loss;
+    int which;
+    (void)state;
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+    (void)nn_model_params(m, &count);
+    before = malloc(count * sizeof *before);
+    assert_non_null(before);
+    for (which = 0; which < 4; which++) {
+        fill(x, 20, 1.0f);
+        fill(t, 12, 0.5f);
+        switch (which) {
+        case 0: x[7] = NAN; break;
+        case 1: x[0] = INFINITY; break;
+        case 2: t[5] = NAN; break;
+        case 3: t[11] = -INFINITY; break;
+        }
+        memcpy(before, nn_model_params(m, NULL), count * sizeof *before);
+        assert_int_equal(nn_model_train_batch(m, 4, x, 5, t, 3, &loss),
+                         NN_E_NONFINITE);
+        assert_memory_equal(before, nn_model_params(m, NULL),
+                            count * sizeof *before);
+        assert_non_null(strstr(nn_last_error(), "not finite") ?
+                        strstr(nn_last_error(), "not finite") :
+                        strstr(nn_last_error(), "loss is"));
+    }
+    fill(t, 12, 0.5f);
+    fill(x, 20, 1.0f);
+    assert_int_equal(nn_model_train_batch(m, 4, x, 5, t, 3, &loss), NN_OK);
+    free(before);
+    nn_model_free(m);
+}
+
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
@@ -270,6 +422,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             train_and_predict_survive_every_failed_allocation, install,
             uninstall),
+        cmocka_unit_test_setup_teardown(
+            fit_and_evaluate_survive_every_failed_allocation, install,
+            uninstall),
+        cmocka_unit_test_setup_teardown(
+            nonfinite_inputs_or_targets_reject_the_step, install, uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
     };
