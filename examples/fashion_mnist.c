@@ -108,7 +108,8 @@ static void usage(FILE *out)
         "                    (default " DEFAULT_DATA_DIR ")\n"
         "  --limit N         train on the first N training images only and\n"
         "                    validate on the (up to) 5000 after them\n"
-        "  --save PATH       save the trained model (not available yet)\n"
+        "  --save PATH       save the trained model there (libnn's model\n"
+        "                    file format; load it with nn_model_load)\n"
         "  --help            show this help\n"
         "\n"
         "Without --limit the first 55000 training images train and the last\n"
@@ -301,20 +302,44 @@ static int parse_options(int argc, char **argv, options *o)
     return -1;
 }
 
-/* ---- saving (models files arrive in a later version of libnn) ---- */
+/* ---- saving ---- */
 
-/* Whether --save can work in this build. When libnn can write models, set
- * this to 1 and make save_model() do the writing; nothing else changes. */
-#define SAVE_AVAILABLE 0
-
-/* Saves the trained model to path. Returns 0 on success, else an exit
+/* Saves the trained model (architecture, settings, parameters; load it
+ * with nn_model_load) to path, atomically: an existing file is replaced only
+ * once the new one is complete on disk. Returns 0 on success, else an exit
  * status, having printed the problem. */
 static int save_model(const nn_model *model, const char *path)
 {
-    (void)model;
-    (void)path;
-    fprintf(stderr, PROG ": saving models is not available in this version\n");
-    return EXIT_DATA;
+    nn_status st = nn_model_save(model, path, NN_SAVE_MODEL);
+    if (st != NN_OK) {
+        fprintf(stderr, PROG ": saving the model failed (%s): %s\n",
+                nn_status_string(st), nn_last_error());
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Fails early, before any training, if path's directory cannot take a new
+ * file. Returns 0 or an exit status, having printed the problem. */
+static int check_save_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int ok;
+    if (!slash)
+        dir = strdup(".");
+    else
+        dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (!dir) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return EXIT_USAGE;
+    }
+    ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        fprintf(stderr, PROG ": --save %s: cannot write in %s: %s\n", path,
+                dir, strerror(errno));
+    free(dir);
+    return ok ? 0 : EXIT_USAGE;
 }
 
 /* ---- data ---- */
@@ -541,10 +566,8 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     status = 0;
-    if (o.save_path && !SAVE_AVAILABLE) {
-        /* Say so now rather than after the training. */
-        return save_model(NULL, o.save_path);
-    }
+    if (o.save_path && (status = check_save_dir(o.save_path)) != 0)
+        return status;
     lr = o.lr > 0.0 ? o.lr : optimizers[o.optimizer].default_lr;
 
     if (o.threads > 0) {

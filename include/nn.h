@@ -53,13 +53,28 @@
  *           const nn_model * may run concurrently on one model. Every call
  *           taking a non-const nn_model * must not run concurrently with any
  *           other call on the same model; preventing that is the caller's
- *           job.
+ *           job. Datasets follow the same rule (only nn_data_free takes a
+ *           non-const nn_data *), so one dataset may feed concurrent calls
+ *           on distinct models. Calls that take neither a model nor a
+ *           dataset are thread-safe, except nn_set_allocator and
+ *           nn_set_blas_threads, which say so.
  * FFI.      No varargs, no FILE *, no structs by value, no bool, no exported
  *           variables: every function can be bound with ctypes, koffi or
  *           libffi without a compiler.
  * Enums.    Values are explicit and never renumbered; new values are
  *           appended. Zero is never a valid activation, loss or parameter,
  *           so zero-filled memory is always rejected.
+ * Handles.  A handle (nn_model *, nn_data *) belongs to the caller from
+ *           the call that creates it to the one that frees it. libnn keeps
+ *           no pointer to a caller's array after a call returns, except a
+ *           dataset, which is a view (see nn_data). Strings libnn returns
+ *           are its own: static, except nn_last_error's.
+ * Versions. Everything declared here exists since 0.1.0, unless its comment
+ *           says "Since X.Y." (each later addition does). Within one major
+ *           version, the number in the SONAME (libnn.so.0), functions and
+ *           enum values are only ever added: none is removed, renumbered or
+ *           given another signature or meaning. tests/abi checks the
+ *           exported functions and the ABI against a committed baseline.
  */
 #ifndef NN_H
 #define NN_H
@@ -126,10 +141,17 @@ typedef enum nn_status {
                            no loss, softmax on a hidden layer, a loss that
                            does not fit the output activation */
     NN_E_NOMEM = 5,     /* an allocation failed; nothing was changed */
-    NN_E_OVERFLOW = 6,  /* a size (n * width, a buffer size) overflows size_t */
-    NN_E_NONFINITE = 7  /* the loss or a gradient of this step is NaN or
+    NN_E_OVERFLOW = 6,  /* a size (n * width, bytes) overflows size_t */
+    NN_E_NONFINITE = 7, /* the loss or a gradient of this step is NaN or
                            infinite; the step was rejected and no parameter
                            was changed */
+    NN_E_IO = 8,        /* a file could not be opened, read, written, synced
+                           or renamed; the message names the file and the
+                           step, with the system's error text and errno */
+    NN_E_FORMAT = 9     /* the bytes given to a load are not a model file
+                           this libnn can read: damaged, truncated, from a
+                           newer libnn, or not a model file at all; the
+                           message says what is wrong and at which byte */
 } nn_status;
 
 /* A short, static, English description of a status ("invalid argument").
@@ -583,6 +605,126 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
  * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
  * was built with cannot be told). */
 NN_API NN_NODISCARD nn_status nn_set_blas_threads(size_t threads);
+
+/* ------------------------------------------------------------------------
+ * Model files
+ *
+ * A model file is a model in the portable binary format that
+ * docs/FORMAT.md describes byte by byte: a magic number, a format version,
+ * little-endian integers, floats as little-endian IEEE-754 bit patterns and
+ * a CRC-32 over everything. The bytes are the same on every host and in
+ * every locale, and loading gives back every saved value bit for bit. A
+ * file can also be kept in memory: nn_model_save_buffer writes exactly the
+ * bytes of the file, and nn_model_load_buffer reads them.
+ *
+ * What a file holds is chosen when it is saved:
+ *
+ *   NN_SAVE_MODEL       the architecture (input width; each layer's width,
+ *                       activation and leaky slope), the loss, the kinds of
+ *                       optimizer and schedule, every setting (nn_param)
+ *                       and every weight and bias: enough to predict and to
+ *                       start training afresh.
+ *   NN_SAVE_CHECKPOINT  all that, and where training stands: the
+ *                       optimizer's state (momentum buffers, moments), the
+ *                       step count (so that the schedule and warm-up go on
+ *                       from there) and the model's generator (so that
+ *                       shuffling does). Training a loaded checkpoint gives
+ *                       bit for bit the weights the saved model would have
+ *                       reached by going on training, given the same BLAS
+ *                       and thread count: nn_model_fit for 2 epochs equals
+ *                       fit for 1, save, load, fit for 1. (Early stopping's
+ *                       best epoch so far belongs to one fit call and is
+ *                       not saved.)
+ *
+ * A loaded model has zero gradients and no workspace. Loaded from an
+ * NN_SAVE_MODEL file, its optimizer has no state and a step count of 0 (as
+ * after nn_model_set_optimizer), and its generator is that of
+ * nn_model_create with seed 0.
+ *
+ * A load trusts nothing: it checks the magic number, the version, the
+ * length and the checksum, then every size against the bytes actually
+ * present (before allocating anything sized by the file) and every value
+ * against the bounds the setters enforce. A file that fails gives
+ * NN_E_FORMAT and a message naming the problem and its byte offset, for
+ * example "nn_model_load_buffer: byte 16: the file is truncated: it is 100
+ * bytes, the header says 300".
+ * ------------------------------------------------------------------------ */
+typedef enum nn_save_what {
+    NN_SAVE_MODEL = 1,      /* architecture, loss, settings, parameters */
+    NN_SAVE_CHECKPOINT = 2  /* also optimizer state, step count, generator */
+} nn_save_what;
+
+/* *size receives the number of bytes of the file that nn_model_save would
+ * write and nn_model_save_buffer needs. It depends on the model's shape,
+ * the number of settings and, for a checkpoint, on whether the optimizer
+ * has state yet (it does from the first step after it is chosen).
+ * Thread-safe on a const model.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (what), NN_E_OVERFLOW. */
+NN_API NN_NODISCARD nn_status nn_model_save_size(const nn_model *model,
+                                                 nn_save_what what,
+                                                 size_t *size);
+
+/* Writes the file into buf, which has room for capacity bytes; the model
+ * keeps no pointer to it. On success *written (when written is not NULL)
+ * receives the file's size, as nn_model_save_size gives it. If capacity is
+ * smaller, the call returns NN_E_SHAPE, writes nothing into buf and
+ * *written receives the size needed. Allocates nothing. Thread-safe on a
+ * const model.
+ * Returns NN_OK, NN_E_NULL (model, buf), NN_E_INVALID (what), NN_E_SHAPE
+ * (capacity), NN_E_OVERFLOW, NN_E_NONFINITE (a parameter or optimizer
+ * state value is NaN or infinite, which only writes through
+ * nn_model_params can cause: a file holds finite values only). */
+NN_API NN_NODISCARD nn_status nn_model_save_buffer(const nn_model *model,
+                                                   nn_save_what what,
+                                                   void *buf,
+                                                   size_t capacity,
+                                                   size_t *written);
+
+/* Saves the model to the file path (a name in the system's encoding),
+ * atomically: the bytes go to a new temporary file beside it (path with
+ * ".tmp." and 12 hex digits appended), which is flushed, synced to disk,
+ * closed and renamed over path; then the directory is synced. If any step
+ * fails, path is untouched (an old file keeps its old content, a missing
+ * one stays missing), the temporary file is removed and the call returns
+ * NN_E_IO with a message naming the file, the step and the system's error
+ * text. One step comes after the replacement: if only the final sync of
+ * the directory fails, path already holds the new file, and the message
+ * says that it may not survive a crash. path is replaced, not rewritten:
+ * the new file has the permissions of a file the process creates (umask),
+ * not those of the old one, and a symbolic link at path is replaced rather
+ * than followed. The directory must exist and be readable and writable.
+ * Allocates the temporary name and a write buffer of at most 64 KiB, before
+ * touching the file system. Thread-safe on a const model; saves to one path
+ * from several threads or processes each write a whole file, and the last
+ * rename wins.
+ * Returns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (what; a path that
+ * is empty or ends in '/'), NN_E_OVERFLOW, NN_E_NONFINITE (as
+ * nn_model_save_buffer), NN_E_NOMEM, NN_E_IO. */
+NN_API NN_NODISCARD nn_status nn_model_save(const nn_model *model,
+                                            const char *path,
+                                            nn_save_what what);
+
+/* Loads the model file at path (a regular file) into a new model. The
+ * header is checked against the file's real size first; then the whole
+ * file is read into memory and loaded as by nn_model_load_buffer, so the
+ * call needs the file's size on top of the model's. On success *out is the
+ * new model, owned by the caller and released with nn_model_free; on
+ * failure *out is NULL and nothing is left allocated. Thread-safe.
+ * Returns NN_OK, NN_E_NULL (out, path), NN_E_IO (the file cannot be
+ * opened or read, or is not a regular file), NN_E_FORMAT, NN_E_OVERFLOW,
+ * NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_load(nn_model **out,
+                                            const char *path);
+
+/* Loads a model from the size bytes at buf, which must be exactly one
+ * model file: bytes after its end are an error. buf is only read, and not
+ * kept. *out as nn_model_load. Every size in the file is checked against
+ * the bytes present before anything is allocated, so a load never
+ * allocates more than the bytes given imply. Thread-safe.
+ * Returns NN_OK, NN_E_NULL (out, buf), NN_E_FORMAT, NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_load_buffer(nn_model **out,
+                                                   const void *buf,
+                                                   size_t size);
 
 /* ------------------------------------------------------------------------
  * Parameters

@@ -181,4 +181,41 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
 /* Largest layer width, input width included. */
 size_t nn__max_width(const nn_model *m);
 
+/* ---- checksums (crc32.c) ---- */
+/* CRC-32 as zlib's crc32() computes it: crc is 0 to start, or the value
+ * returned for the bytes before buf to continue. */
+uint32_t nn__crc32(uint32_t crc, const void *buf, size_t len);
+
+/* ---- model files (io.c) ---- */
+/* The file operations of nn_model_save and nn_model_load. Each returns 0,
+ * or -1 with errno set, as the POSIX call it stands for; tests pass a table
+ * that fails chosen calls, so that the library needs no global hook. */
+typedef struct nn__file_ops {
+    void *ctx;                 /* passed to every function */
+    /* open(path, O_RDONLY) */
+    int (*open_read)(void *ctx, const char *path, int *fd);
+    /* open(path, O_WRONLY | O_CREAT | O_EXCL, 0666) */
+    int (*create)(void *ctx, const char *path, int *fd);
+    /* open(path, O_RDONLY | O_DIRECTORY), to sync the directory */
+    int (*open_dir)(void *ctx, const char *path, int *fd);
+    /* fstat: the size, and whether fd is a regular file */
+    int (*stat_fd)(void *ctx, int fd, uint64_t *size, int *regular);
+    /* read and write: *got / *done receive the byte count */
+    int (*read_fd)(void *ctx, int fd, void *buf, size_t len, size_t *got);
+    int (*write_fd)(void *ctx, int fd, const void *buf, size_t len,
+                    size_t *done);
+    int (*sync_fd)(void *ctx, int fd);          /* fsync */
+    int (*close_fd)(void *ctx, int fd);
+    int (*rename_path)(void *ctx, const char *from, const char *to);
+    int (*unlink_path)(void *ctx, const char *path);
+} nn__file_ops;
+
+/* The real POSIX calls (a constant table). */
+const nn__file_ops *nn__file_ops_posix(void);
+/* nn_model_save and nn_model_load through the given operations. */
+nn_status nn__model_save_ops(const nn_model *model, const char *path,
+                             nn_save_what what, const nn__file_ops *ops);
+nn_status nn__model_load_ops(nn_model **out, const char *path,
+                             const nn__file_ops *ops);
+
 #endif /* NN_INTERNAL_H */

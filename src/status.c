@@ -36,6 +36,8 @@ const char *nn_status_string(nn_status status)
     case NN_E_NOMEM: return "out of memory";
     case NN_E_OVERFLOW: return "size overflows size_t";
     case NN_E_NONFINITE: return "non-finite loss or gradient; step rejected";
+    case NN_E_IO: return "file input/output failed";
+    case NN_E_FORMAT: return "not a valid model file";
     }
     return "unknown status";
 }

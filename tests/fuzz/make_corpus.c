@@ -1,0 +1,110 @@
+/*
+ * make_corpus.c - writes the seed corpus of the loader's fuzzer: small
+ * valid model files and checkpoints of different shapes, activations,
+ * losses, optimizers and schedules. Usage: fuzz_make_corpus DIR. The files
+ * in tests/fuzz/corpus/seed-* were made by it; regress-* files there are
+ * inputs that once crashed, kept as regression cases.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn.h"
+
+static int failed(const char *what)
+{
+    fprintf(stderr, "make_corpus: %s: %s\n", what, nn_last_error());
+    return 1;
+}
+
+/* Trains a few steps on fixed data, so checkpoints carry state. */
+static nn_status train(nn_model *m, int steps)
+{
+    float x[4 * 64], t[4 * 64];
+    size_t in = nn_model_input_width(m), out = nn_model_output_width(m), i;
+    nn_status st = NN_OK;
+    for (i = 0; i < 4 * in; i++)
+        x[i] = (float)((i * 7) % 5) / 5.0f - 0.4f;
+    for (i = 0; i < 4 * out; i++)
+        t[i] = (i % out) == (i / out) % out ? 1.0f : 0.0f;
+    while (steps-- > 0 && st == NN_OK)
+        st = nn_model_train_batch(m, 4, x, in, t, out, NULL);
+    return st;
+}
+
+typedef struct seed {
+    const char *name;
+    size_t input;
+    size_t widths[4];
+    nn_activation acts[4];
+    nn_loss loss;              /* 0: none */
+    nn_optimizer opt;
+    nn_schedule sched;
+    int steps;                 /* training steps before saving */
+    nn_save_what what;
+} seed;
+
+static const seed seeds[] = {
+    {"seed-empty-model", 3, {0}, {0}, 0, NN_OPT_SGD, NN_SCHED_CONSTANT, 0,
+     NN_SAVE_MODEL},
+    {"seed-empty-checkpoint", 1, {0}, {0}, 0, NN_OPT_ADAM, NN_SCHED_STEP, 0,
+     NN_SAVE_CHECKPOINT},
+    {"seed-no-loss", 2, {2}, {NN_ACT_RELU}, 0, NN_OPT_SGD,
+     NN_SCHED_CONSTANT, 0, NN_SAVE_MODEL},
+    {"seed-xor-bce", 2, {3, 1}, {NN_ACT_TANH, NN_ACT_SIGMOID}, NN_LOSS_BCE,
+     NN_OPT_SGD, NN_SCHED_CONSTANT, 3, NN_SAVE_MODEL},
+    {"seed-xor-bce-sgd-checkpoint", 2, {3, 1},
+     {NN_ACT_TANH, NN_ACT_SIGMOID}, NN_LOSS_BCE, NN_OPT_SGD,
+     NN_SCHED_COSINE, 3, NN_SAVE_CHECKPOINT},
+    {"seed-mse-identity", 4, {5, 2}, {NN_ACT_LEAKY_RELU, NN_ACT_IDENTITY},
+     NN_LOSS_MSE, NN_OPT_RMSPROP, NN_SCHED_EXPONENTIAL, 2, NN_SAVE_MODEL},
+    {"seed-mse-rmsprop-checkpoint", 4, {5, 2},
+     {NN_ACT_LEAKY_RELU, NN_ACT_IDENTITY}, NN_LOSS_MSE, NN_OPT_RMSPROP,
+     NN_SCHED_EXPONENTIAL, 2, NN_SAVE_CHECKPOINT},
+    {"seed-softmax-ce", 3, {4, 4, 3},
+     {NN_ACT_RELU, NN_ACT_SIGMOID, NN_ACT_SOFTMAX}, NN_LOSS_CROSS_ENTROPY,
+     NN_OPT_ADAM, NN_SCHED_COSINE, 0, NN_SAVE_MODEL},
+    {"seed-softmax-ce-adam-checkpoint", 3, {4, 4, 3},
+     {NN_ACT_RELU, NN_ACT_SIGMOID, NN_ACT_SOFTMAX}, NN_LOSS_CROSS_ENTROPY,
+     NN_OPT_ADAM, NN_SCHED_COSINE, 2, NN_SAVE_CHECKPOINT},
+    {"seed-deep-adamw-checkpoint", 2, {3, 3, 3, 2},
+     {NN_ACT_TANH, NN_ACT_LEAKY_RELU, NN_ACT_RELU, NN_ACT_IDENTITY},
+     NN_LOSS_CROSS_ENTROPY, NN_OPT_ADAMW, NN_SCHED_STEP, 1,
+     NN_SAVE_CHECKPOINT},
+    {"seed-unstepped-checkpoint", 1, {1}, {NN_ACT_SIGMOID}, NN_LOSS_BCE,
+     NN_OPT_SGD, NN_SCHED_CONSTANT, 0, NN_SAVE_CHECKPOINT},
+};
+
+int main(int argc, char **argv)
+{
+    size_t s;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    for (s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+        const seed *d = &seeds[s];
+        nn_model *m = NULL;
+        char path[4096];
+        size_t l;
+        if (nn_model_create(&m, d->input, 1000 + s) != NN_OK)
+            return failed(d->name);
+        for (l = 0; l < 4 && d->widths[l]; l++)
+            if (nn_model_add_dense(m, d->widths[l], d->acts[l]) != NN_OK)
+                return failed(d->name);
+        if (l > 0 && nn_model_set_layer_param(m, 0, NN_LAYER_LEAKY_SLOPE,
+                                              0.125) != NN_OK)
+            return failed(d->name);
+        if ((d->loss && nn_model_set_loss(m, d->loss) != NN_OK) ||
+            nn_model_set_optimizer(m, d->opt) != NN_OK ||
+            nn_model_set_schedule(m, d->sched) != NN_OK ||
+            nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5) != NN_OK ||
+            nn_model_set_param(m, NN_PARAM_WARMUP_STEPS, 2) != NN_OK ||
+            (d->steps && train(m, d->steps) != NN_OK))
+            return failed(d->name);
+        snprintf(path, sizeof path, "%s/%s", argv[1], d->name);
+        if (nn_model_save(m, path, d->what) != NN_OK)
+            return failed(d->name);
+        nn_model_free(m);
+    }
+    return 0;
+}
