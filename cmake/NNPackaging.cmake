@@ -1,0 +1,117 @@
+# Installation of libnn: the shared library (and, with NN_BUILD_STATIC, the
+# static archive), nn.h, a pkg-config file and a CMake package exporting
+# nn::nn; and the optional `docs` target. Included by the top CMakeLists.txt
+# once the nn target and the BLAS choice exist.
+#
+# Every destination is a GNUInstallDirs relative directory and nothing
+# installed names the build or source tree, so an install can be moved
+# (tests/consumers checks both).
+
+include(CMakePackageConfigHelpers)
+
+set(NN_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/nn" CACHE STRING
+    "Where the nn CMake package files go, relative to the prefix")
+mark_as_advanced(NN_CMAKE_INSTALL_DIR)
+
+if(OPENBLAS_FOUND)
+  set(NN_BLAS_VIA_PKGCONFIG TRUE)
+else()
+  set(NN_BLAS_VIA_PKGCONFIG FALSE)
+endif()
+
+# ---- the static archive, on request ----
+if(NN_BUILD_STATIC)
+  add_library(nn_static STATIC $<TARGET_OBJECTS:nn_objects>)
+  add_library(nn::nn_static ALIAS nn_static)
+  set_target_properties(nn_static PROPERTIES OUTPUT_NAME nn)
+  target_include_directories(nn_static PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # A static archive's users link its dependencies; name them by targets that
+  # nnConfig.cmake can recreate on the user's machine.
+  if(NN_BLAS_VIA_PKGCONFIG)
+    target_link_libraries(nn_static PRIVATE PkgConfig::OPENBLAS m)
+  else()
+    target_link_libraries(nn_static PRIVATE BLAS::BLAS m)
+  endif()
+endif()
+
+# ---- library and header ----
+install(TARGETS nn EXPORT nnTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    COMPONENT Runtime NAMELINK_COMPONENT Development
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT Runtime)
+install(FILES ${PROJECT_SOURCE_DIR}/include/nn.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT Development)
+if(NN_BUILD_STATIC)
+  install(TARGETS nn_static EXPORT nnStaticTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development)
+endif()
+
+# ---- pkg-config: nn.pc ----
+# ${pcfiledir} relative prefix: from <prefix>/<libdir>/pkgconfig back up.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  message(FATAL_ERROR "CMAKE_INSTALL_LIBDIR must be relative to the prefix "
+                      "(it is ${CMAKE_INSTALL_LIBDIR})")
+endif()
+file(RELATIVE_PATH NN_PC_PREFIX_FROM_PCFILEDIR
+     "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" NN_PC_PREFIX_FROM_PCFILEDIR
+       "${NN_PC_PREFIX_FROM_PCFILEDIR}")
+if(NN_BLAS_VIA_PKGCONFIG)
+  set(NN_PC_REQUIRES_PRIVATE "openblas")
+  set(NN_PC_LIBS_PRIVATE "-lm")
+else()
+  # FindBLAS gives files; pkg-config users want -l flags.
+  set(NN_PC_REQUIRES_PRIVATE "")
+  set(NN_PC_LIBS_PRIVATE "")
+  foreach(_lib IN LISTS BLAS_LIBRARIES)
+    if(_lib MATCHES "^-")
+      string(APPEND NN_PC_LIBS_PRIVATE "${_lib} ")
+    else()
+      get_filename_component(_name "${_lib}" NAME_WE)
+      string(REGEX REPLACE "^lib" "" _name "${_name}")
+      string(APPEND NN_PC_LIBS_PRIVATE "-l${_name} ")
+    endif()
+  endforeach()
+  string(APPEND NN_PC_LIBS_PRIVATE "-lm")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/nn.pc.in
+               ${PROJECT_BINARY_DIR}/pkgconfig/nn.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/nn.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT Development)
+
+# ---- CMake package: find_package(nn CONFIG) gives nn::nn ----
+install(EXPORT nnTargets NAMESPACE nn:: FILE nnTargets.cmake
+  DESTINATION ${NN_CMAKE_INSTALL_DIR} COMPONENT Development)
+if(NN_BUILD_STATIC)
+  install(EXPORT nnStaticTargets NAMESPACE nn:: FILE nnStaticTargets.cmake
+    DESTINATION ${NN_CMAKE_INSTALL_DIR} COMPONENT Development)
+endif()
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/nnConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmake/nnConfig.cmake
+  INSTALL_DESTINATION ${NN_CMAKE_INSTALL_DIR})
+# The SONAME carries the major version, so any release of the same major is
+# a drop-in replacement; a new major is not.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/nnConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/nnConfig.cmake
+              ${PROJECT_BINARY_DIR}/cmake/nnConfigVersion.cmake
+  DESTINATION ${NN_CMAKE_INSTALL_DIR} COMPONENT Development)
+
+# ---- documentation: `cmake --build <dir> --target docs`, if Doxygen exists ----
+find_package(Doxygen QUIET)
+if(DOXYGEN_FOUND)
+  # docs/Doxyfile holds the settings and works by hand from the top
+  # directory; this wrapper only adds the version and the output place.
+  file(WRITE ${PROJECT_BINARY_DIR}/docs/Doxyfile.build
+       "@INCLUDE = ${PROJECT_SOURCE_DIR}/docs/Doxyfile\n"
+       "PROJECT_NUMBER = ${PROJECT_VERSION}\n"
+       "OUTPUT_DIRECTORY = ${PROJECT_BINARY_DIR}/docs\n")
+  add_custom_target(docs
+    COMMAND Doxygen::doxygen ${PROJECT_BINARY_DIR}/docs/Doxyfile.build
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    COMMENT "Rendering include/nn.h into ${PROJECT_BINARY_DIR}/docs/html"
+    VERBATIM)
+endif()
