@@ -354,6 +354,55 @@ static void fit_and_evaluate_survive_every_failed_allocation(void **state)
     assert_int_equal(ctr.live, 0);
 }
 
+typedef struct grad_args {
+    nn_model *m;
+    const float *x, *t;
+} grad_args;
+
+static nn_status call_compute_grads(void *arg)
+{
+    grad_args *a = (grad_args *)arg;
+    double loss;
+    return nn_model_compute_grads(a->m, 4, a->x, 5, a->t, 3, &loss);
+}
+
+static nn_status call_apply_grads(void *arg)
+{
+    return nn_model_apply_grads(((grad_args *)arg)->m);
+}
+
+/* compute_grads grows the workspace, apply_grads the optimizer state: each
+ * survives every failed allocation and then steps exactly like a twin. */
+static void compute_and_apply_grads_survive_every_failed_allocation(
+    void **state)
+{
+    float x[4 * 5], t[4 * 3];
+    grad_args a;
+    nn_model *twin = make_model(12);
+    size_t count;
+    double loss;
+    (void)state;
+    fill(x, 20, 1.0f);
+    fill(t, 12, 0.5f);
+    a.m = make_model(12);
+    a.x = x;
+    a.t = t;
+    assert_int_equal(nn_model_set_loss(a.m, NN_LOSS_MSE), NN_OK);
+    assert_int_equal(nn_model_set_loss(twin, NN_LOSS_MSE), NN_OK);
+    assert_int_equal(nn_model_set_optimizer(a.m, NN_OPT_RMSPROP), NN_OK);
+    assert_int_equal(nn_model_set_optimizer(twin, NN_OPT_RMSPROP), NN_OK);
+    assert_true(fail_each_allocation(call_compute_grads, &a, 2) >= 1);
+    assert_true(fail_each_allocation(call_apply_grads, &a, 2) >= 1);
+    assert_int_equal(nn_model_train_batch(twin, 4, x, 5, t, 3, &loss), NN_OK);
+    (void)nn_model_params(twin, &count);
+    assert_memory_equal(nn_model_params(a.m, NULL), nn_model_params(twin, NULL),
+                        count * sizeof(float));
+    assert_int_equal(nn_model_step_count(a.m), 1);
+    nn_model_free(a.m);
+    nn_model_free(twin);
+    assert_int_equal(ctr.live, 0);
+}
+
 /* Non-finite inputs or targets are not scanned for up front: they make the
  * loss or a gradient non-finite, and the step is rejected as a whole. */
 static void nonfinite_inputs_or_targets_reject_the_step(void **state)
@@ -424,6 +473,9 @@ int main(void)
             uninstall),
         cmocka_unit_test_setup_teardown(
             fit_and_evaluate_survive_every_failed_allocation, install,
+            uninstall),
+        cmocka_unit_test_setup_teardown(
+            compute_and_apply_grads_survive_every_failed_allocation, install,
             uninstall),
         cmocka_unit_test_setup_teardown(
             nonfinite_inputs_or_targets_reject_the_step, install, uninstall),

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# check-globals.sh LIB: libnn keeps no global mutable state but the
+# allocator hook (nn__alloc_fn, nn__free_fn, nn__alloc_ctx, see nn.h's
+# nn_set_allocator) and the per-thread message of the last failure
+# (nn__msg, thread-local: no two threads share it). Lists every object
+# symbol in a writable data section (.data, .bss, and the thread-local
+# .tdata, .tbss) of the built library, leaves out the C runtime's own, and
+# fails if anything else is there.
+set -euo pipefail
+lib=$1
+allowed="nn__alloc_ctx nn__alloc_fn nn__free_fn nn__msg"
+crt="completed.0 __TMC_END__ __dso_handle"
+found=$(objdump -t "$lib" |
+    awk '$0 ~ /[[:space:]]\.(data|bss|tdata|tbss)[[:space:]]/ {print $NF}' |
+    sort -u)
+[ -n "$found" ] || { echo "check-globals: no data symbols read from $lib"; exit 1; }
+bad=0
+for s in $found; do
+    case " $allowed $crt " in
+        *" $s "*) ;;
+        *) echo "check-globals: $lib has mutable global state: $s"; bad=1 ;;
+    esac
+done
+for s in $allowed; do
+    grep -qx "$s" <<<"$found" ||
+        { echo "check-globals: expected $s in $lib, not found"; bad=1; }
+done
+[ $bad -eq 0 ] && echo "check-globals: only the allocator hook and the per-thread message"
+exit $bad
