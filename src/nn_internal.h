@@ -42,14 +42,20 @@ float nn__rng_float(nn__rng *rng);
 /* ---- the matrix product (gemm.c) ---- */
 /* C (M x N) = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or Xᵀ
  * according to trans_a / trans_b (0 or 1). lda, ldb, ldc are the row strides
- * of A, B, C as stored. nn__gemm calls CBLAS; nn__gemm_ref is the naive
- * triple loop kept beside it as the reference. */
+ * of A, B, C as stored. nn__gemm calls CBLAS, or direct loops for tiny
+ * products; nn__gemm_ref is the naive triple loop kept beside it as the
+ * reference. */
 void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc);
 void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
+/* The direct loops nn__gemm uses for small products (float accumulation);
+ * C must not overlap A or B. */
+void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc);
 
 /* ---- activations (activation.c) ---- */
 int nn__activation_valid(int act);

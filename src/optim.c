@@ -6,6 +6,7 @@
  */
 #include "nn_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -89,85 +90,130 @@ nn_status nn_model_current_lr(const nn_model *model, double *lr)
 /* One step's constants, worked out once. */
 typedef struct nn__step {
     double lr, coef, wd, mu, b1, b2, eps, alpha, bc1, bc2;
-    int nesterov, first;
+    int nesterov;
 } nn__step;
 
-/* Applies the update to element range [0, n) when write is set; otherwise
- * only computes it. Returns n if every new value is finite, else the index
- * of the first element whose parameter or state would not be. Both passes
- * compute the same values, so checking first and writing after gives an
- * all-or-nothing step without a copy of the parameters. */
-static size_t update(nn_model *m, const nn__step *c, int write)
+/* The update, element by element. Each optimizer's rule is written once,
+ * as COMPUTE below, and expanded into two loops: one that only checks that
+ * every new value is finite, and one that stores them. Both compute the
+ * same numbers, so checking first and writing after gives an all-or-nothing
+ * step without copying the parameters or the state. The loops have no
+ * branches, so they vectorise and run at memory speed. The arithmetic is
+ * float, as in PyTorch's own optimizers; the step's constants (learning
+ * rate, bias corrections) are worked out in double. */
+#define NN__FIN(x) (fabsf(x) <= FLT_MAX)
+
+/* Runs COMPUTE (which sets w, s0, s1 from p[i], g[i], a[i], b[i]) over all
+ * elements: without write, ANDs the finiteness of w, s0, s1 into ok; with
+ * write, runs STORE. */
+#define NN__UPDATE(COMPUTE, STORE)                                           \
+    do {                                                                     \
+        if (!write) {                                                        \
+            for (i = 0; i < n; i++) {                                        \
+                float w, s0 = 0.0f, s1 = 0.0f;                                \
+                COMPUTE;                                                     \
+                ok &= NN__FIN(w) & NN__FIN(s0) & NN__FIN(s1);                \
+            }                                                                \
+        } else {                                                             \
+            for (i = 0; i < n; i++) {                                        \
+                float w, s0 = 0.0f, s1 = 0.0f;                                \
+                COMPUTE;                                                     \
+                STORE;                                                       \
+                (void)s0;                                                    \
+                (void)s1;                                                    \
+            }                                                                \
+        }                                                                    \
+    } while (0)
+
+/* Checks (write 0: returns whether every new value is finite) or applies
+ * (write 1) the update. Momentum buffers start at zero, so b = mu b + g is
+ * PyTorch's b = g on the first step. */
+static int update(nn_model *m, const nn__step *c, int write)
 {
     size_t i, n = m->n_params;
-    float *p = m->params, *s0 = m->state[0], *s1 = m->state[1];
-    const float *gr = m->grads;
+    float *restrict p = m->params, *restrict a = m->state[0];
+    float *restrict b = m->state[1];
+    const float *restrict g = m->grads;
+    const float k = (float)c->coef, lr = (float)c->lr, wd = (float)c->wd;
+    const float mu = (float)c->mu;
+    int ok = 1;
 
     switch (m->opt) {
     case NN_OPT_SGD:
-        for (i = 0; i < n; i++) {
-            double w = p[i], g = c->coef * gr[i] + c->wd * w, b, d;
-            if (c->mu > 0.0) {
-                b = c->first ? g : c->mu * s0[i] + g;
-                d = c->nesterov ? g + c->mu * b : b;
-            } else {
-                b = 0.0;
-                d = g;
-            }
-            w -= c->lr * d;
-            if (!isfinite((float)w) || !isfinite((float)b))
-                return i;
-            if (write) {
-                p[i] = (float)w;
-                if (c->mu > 0.0)
-                    s0[i] = (float)b;
-            }
-        }
+        if (mu == 0.0f)
+            NN__UPDATE(w = p[i] - lr * (k * g[i] + wd * p[i]),
+                       p[i] = w);
+        else if (!c->nesterov)
+            NN__UPDATE((s0 = mu * a[i] + (k * g[i] + wd * p[i]),
+                        w = p[i] - lr * s0),
+                       (p[i] = w, a[i] = s0));
+        else
+            NN__UPDATE((s1 = k * g[i] + wd * p[i], s0 = mu * a[i] + s1,
+                        w = p[i] - lr * (s1 + mu * s0), s1 = 0.0f),
+                       (p[i] = w, a[i] = s0));
         break;
     case NN_OPT_ADAM:
-    case NN_OPT_ADAMW:
-        for (i = 0; i < n; i++) {
-            double w = p[i], g = c->coef * gr[i], mm, vv;
-            if (m->opt == NN_OPT_ADAMW)
-                w -= c->lr * c->wd * w;
-            else
-                g += c->wd * w;
-            mm = c->b1 * s0[i] + (1.0 - c->b1) * g;
-            vv = c->b2 * s1[i] + (1.0 - c->b2) * g * g;
-            w -= c->lr * (mm / c->bc1) / (sqrt(vv / c->bc2) + c->eps);
-            if (!isfinite((float)w) || !isfinite((float)mm) ||
-                !isfinite((float)vv))
-                return i;
-            if (write) {
-                p[i] = (float)w;
-                s0[i] = (float)mm;
-                s1[i] = (float)vv;
-            }
-        }
-        break;
-    case NN_OPT_RMSPROP:
-        for (i = 0; i < n; i++) {
-            double w = p[i], g = c->coef * gr[i] + c->wd * w, vv, b = 0.0;
-            vv = c->alpha * s1[i] + (1.0 - c->alpha) * g * g;
-            if (c->mu > 0.0) {
-                b = c->mu * s0[i] + g / (sqrt(vv) + c->eps);
-                w -= c->lr * b;
-            } else {
-                w -= c->lr * g / (sqrt(vv) + c->eps);
-            }
-            if (!isfinite((float)w) || !isfinite((float)vv) ||
-                !isfinite((float)b))
-                return i;
-            if (write) {
-                p[i] = (float)w;
-                s1[i] = (float)vv;
-                if (c->mu > 0.0)
-                    s0[i] = (float)b;
-            }
-        }
+    case NN_OPT_ADAMW: {
+        /* AdamW decays the weight itself, as PyTorch does:
+         * w *= 1 - lr wd; Adam adds wd w to the gradient. */
+        const float shrink =
+            m->opt == NN_OPT_ADAMW ? (float)(1.0 - c->lr * c->wd) : 1.0f;
+        const float l2 = m->opt == NN_OPT_ADAMW ? 0.0f : wd;
+        /* constants as PyTorch forms them, in double, then rounded */
+        const float b1 = (float)c->b1, b2 = (float)c->b2;
+        const float omb1 = (float)(1.0 - c->b1), omb2 = (float)(1.0 - c->b2);
+        const float eps = (float)c->eps, step = (float)(c->lr / c->bc1);
+        const float rbc2 = (float)sqrt(c->bc2);
+        NN__UPDATE((w = k * g[i] + l2 * p[i],
+                    s0 = b1 * a[i] + omb1 * w,
+                    s1 = b2 * b[i] + omb2 * w * w,
+                    w = p[i] * shrink - step * s0 / (sqrtf(s1) / rbc2 + eps)),
+                   (p[i] = w, a[i] = s0, b[i] = s1));
         break;
     }
-    return n;
+    default: { /* NN_OPT_RMSPROP */
+        const float al = (float)c->alpha, oma = (float)(1.0 - c->alpha);
+        const float eps = (float)c->eps;
+        if (mu == 0.0f)
+            NN__UPDATE((w = k * g[i] + wd * p[i],
+                        s1 = al * b[i] + oma * w * w,
+                        w = p[i] - lr * w / (sqrtf(s1) + eps)),
+                       (p[i] = w, b[i] = s1));
+        else
+            NN__UPDATE((w = k * g[i] + wd * p[i],
+                        s1 = al * b[i] + oma * w * w,
+                        s0 = mu * a[i] + w / (sqrtf(s1) + eps),
+                        w = p[i] - lr * s0),
+                       (p[i] = w, a[i] = s0,
+                        b[i] = s1));
+        break;
+    }
+    }
+    return ok;
+}
+
+#undef NN__UPDATE
+
+/* The first parameter whose update is not finite, for the message (only
+ * after update() found one): bisects with update() on a view of the model
+ * whose arrays are cut to [lo, hi). */
+static size_t update_first_bad(const nn_model *m, const nn__step *c)
+{
+    nn_model v = *m;
+    size_t lo = 0, hi = m->n_params;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        v.params = m->params + lo;
+        v.grads = m->grads + lo;
+        v.state[0] = m->state[0] + lo;
+        v.state[1] = m->state[1] ? m->state[1] + lo : NULL;
+        v.n_params = mid - lo;
+        if (update(&v, c, 0))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 nn_status nn__optim_prepare(const char *fn, nn_model *m)
@@ -196,12 +242,9 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
 {
     const double *p = m->param;
     double norm2 = 0.0, t;
-    size_t i, bad;
+    size_t i;
     nn__step c;
-    nn_status st = nn__check_grads(fn, m);
-    if (st != NN_OK)
-        return st;
-    st = nn__optim_prepare(fn, m);
+    nn_status st = nn__optim_prepare(fn, m);
     if (st != NN_OK)
         return st;
 
@@ -223,17 +266,28 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
     c.b2 = p[NN_PARAM_BETA2];
     c.eps = p[NN_PARAM_EPSILON];
     c.alpha = p[NN_PARAM_RMSPROP_ALPHA];
-    c.bc1 = 1.0 - pow(c.b1, t);
-    c.bc2 = 1.0 - pow(c.b2, t);
-    c.first = m->steps == 0;
+    c.bc1 = c.bc2 = 1.0;
+    if (m->opt == NN_OPT_ADAM || m->opt == NN_OPT_ADAMW) {
+        /* Once beta^t is below the smallest double it is 0; pow's
+         * underflow path is slow, and this runs every step. */
+        if (t * log(c.b1) > -700.0)
+            c.bc1 = 1.0 - pow(c.b1, t);
+        if (t * log(c.b2) > -700.0)
+            c.bc2 = 1.0 - pow(c.b2, t);
+    }
 
-    bad = update(m, &c, 0);
-    if (bad != m->n_params)
+    if (!update(m, &c, 0)) {
+        /* Name the layer if the gradients are to blame. */
+        size_t bad = update_first_bad(m, &c);
+        st = nn__check_grads(fn, m);
+        if (st != NN_OK)
+            return st;
         return nn__fail(NN_E_NONFINITE,
                         "%s: the update of parameter %zu (value %g, "
                         "gradient %g, learning rate %g) is not finite; no "
                         "parameter was changed", fn, bad,
                         (double)m->params[bad], (double)m->grads[bad], c.lr);
+    }
     update(m, &c, 1);
     m->steps++;
     return NN_OK;
