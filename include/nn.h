@@ -43,7 +43,8 @@
  *           function, the argument and the numbers involved. The message is
  *           kept per thread, so it also works for a failed nn_model_create
  *           (no handle yet) and for nn_model_predict called from many threads
- *           on one model.
+ *           on one model. That thread-local buffer and the allocator (see
+ *           nn_set_allocator) are libnn's only state outside its handles.
  * Widths.   Calls taking a batch also take the width the caller believes
  *           each array has (x_width, t_width, y_width). A width that
  *           disagrees with the model gives NN_E_SHAPE rather than a read
