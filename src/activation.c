@@ -6,6 +6,8 @@
 #include "nn_internal.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 int nn__activation_valid(int act)
 {
@@ -25,15 +27,62 @@ const char *nn__activation_name(int act)
     return "unknown";
 }
 
-/* Never evaluates exp of a large positive number. */
-static float sigmoidf(float z)
+/* e^x for x <= 0, within about 2 ulp, 0 below e^-87.3 (the smallest
+ * normal float), NaN for NaN. Written without branches or calls, so the
+ * loops below vectorise; libm's expf does neither. Every activation needs
+ * e^x only for x <= 0: sigmoid and tanh take e^-|z|, softmax e^(z - max).
+ *
+ * x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so n ln2 is exact),
+ * e^r by a degree-7 polynomial (Taylor; the first omitted term is below
+ * 2^-26 on that interval), 2^n put into the exponent bits. */
+static inline float exp_nonpos(float x)
 {
-    if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    else {
-        float e = expf(z);
-        return e / (1.0f + e);
-    }
+    const float lo = -87.33654f;
+    /* clamped into [lo, 0], NaN to 0 (it is put back at the end): the
+     * conversion to int below must see a value in range */
+    float xc = x < lo ? lo : (x == x ? x : 0.0f);
+    /* round to nearest by the 1.5 * 2^23 trick: no SSE4.1 needed */
+    float n = (xc * 1.44269504089f + 12582912.0f) - 12582912.0f;
+    float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.0f / 5040.0f;
+    int32_t bits;
+    float scale;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    bits = (int32_t)((uint32_t)((int32_t)n + 127) << 23);
+    memcpy(&scale, &bits, sizeof scale);
+    p *= scale;
+    p = x < lo ? 0.0f : p;
+    return x == x ? p : x; /* NaN stays NaN */
+}
+
+/* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */
+static inline float sigmoidf(float z)
+{
+    float e = exp_nonpos(-fabsf(z));
+    return (z >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
+
+/* tanh z: an odd Taylor polynomial for |z| < 1/4 (where 1 - e^-2|z|
+ * would cancel; the first omitted term is below 2^-28 relative), else
+ * (1 - e) / (1 + e) with e = e^-2|z|. Both are computed and one chosen,
+ * without a branch. */
+static inline float tanhf_fast(float z)
+{
+    float az = fabsf(z), z2 = z * z, e = exp_nonpos(-2.0f * az);
+    float big = (1.0f - e) / (1.0f + e);
+    float small = -1382.0f / 155925.0f;
+    small = small * z2 + 62.0f / 2835.0f;
+    small = small * z2 - 17.0f / 315.0f;
+    small = small * z2 + 2.0f / 15.0f;
+    small = small * z2 - 1.0f / 3.0f;
+    small = small * z2 * az + az;
+    return copysignf(az < 0.25f ? small : big, z);
 }
 
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
@@ -48,16 +97,18 @@ static void softmax_rows(const float *z, float *a, size_t n, size_t k)
             if (zr[j] > mx)
                 mx = zr[j];
         for (j = 0; j < k; j++) {
-            ar[j] = expf(zr[j] - mx);
+            ar[j] = exp_nonpos(zr[j] - mx);
             sum += ar[j];
         }
+        sum = 1.0f / sum;
         for (j = 0; j < k; j++)
-            ar[j] /= sum;
+            ar[j] *= sum;
     }
 }
 
-void nn__activation_forward(int act, float slope, const float *z, float *a,
-                            size_t n, size_t k)
+NN__VECTOR_CLONES
+static void forward_kernel(int act, float slope, const float *z, float *a,
+                           size_t n, size_t k)
 {
     size_t i, len = n * k;
     switch (act) {
@@ -72,7 +123,7 @@ void nn__activation_forward(int act, float slope, const float *z, float *a,
         break;
     case NN_ACT_TANH:
         for (i = 0; i < len; i++)
-            a[i] = tanhf(z[i]);
+            a[i] = tanhf_fast(z[i]);
         break;
     case NN_ACT_RELU:
         for (i = 0; i < len; i++)
@@ -88,8 +139,9 @@ void nn__activation_forward(int act, float slope, const float *z, float *a,
     }
 }
 
-void nn__activation_backward(int act, float slope, const float *a, float *g,
-                             size_t n, size_t k)
+NN__VECTOR_CLONES
+static void backward_kernel(int act, float slope, const float *a, float *g,
+                            size_t n, size_t k)
 {
     size_t i, len = n * k;
     switch (act) {
@@ -116,6 +168,21 @@ void nn__activation_backward(int act, float slope, const float *a, float *g,
     default: /* identity: f' = 1 */
         break;
     }
+}
+
+/* The kernels are static so that their AVX2 dispatch stays unexported (the
+ * compilers export the dispatcher of a cloned external function whatever
+ * its visibility); these are the entry points. */
+void nn__activation_forward(int act, float slope, const float *z, float *a,
+                            size_t n, size_t k)
+{
+    forward_kernel(act, slope, z, a, n, k);
+}
+
+void nn__activation_backward(int act, float slope, const float *a, float *g,
+                             size_t n, size_t k)
+{
+    backward_kernel(act, slope, a, g, n, k);
 }
 
 void nn__softmax_backward(const float *a, float *g, size_t n, size_t k)

@@ -36,10 +36,11 @@ static float dot(const float *restrict a, size_t sa, const float *restrict b,
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
-                    float alpha, const float *restrict A, size_t lda,
-                    const float *restrict B, size_t ldb, float beta,
-                    float *restrict C, size_t ldc)
+NN__VECTOR_CLONES
+static void gemm_small(int trans_a, int trans_b, size_t M, size_t N,
+                       size_t K, float alpha, const float *restrict A,
+                       size_t lda, const float *restrict B, size_t ldb,
+                       float beta, float *restrict C, size_t ldc)
 {
     /* op(A)[i][p] is A[i * sa_i + p * sa_p]: no branch in the loops */
     size_t sa_i = trans_a ? 1 : lda, sa_p = trans_a ? lda : 1;
@@ -85,13 +86,22 @@ void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     }
 }
 
+/* static above so that its AVX2 dispatch stays unexported */
+void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc)
+{
+    gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+               ldc);
+}
+
 void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc)
 {
     if (use_small(M, N, K)) {
-        nn__gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
-                       C, ldc);
+        gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                   ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

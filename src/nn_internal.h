@@ -57,6 +57,20 @@ void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float alpha, const float *A, size_t lda, const float *B,
                     size_t ldb, float beta, float *C, size_t ldc);
 
+/* On x86-64 with GCC or clang, the hot loops are compiled twice, for the
+ * baseline and for AVX2 (x86-64-v3), and the loader picks one for the
+ * machine (an ifunc). The two compute the same operations in the same
+ * order (no contraction into FMA in ISO C mode), so results do not depend
+ * on the machine. Only for static functions: the dispatcher of an external
+ * one is exported whatever its visibility. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && \
+    !defined(NN_NO_CLONES) && !defined(__SANITIZE_THREAD__)
+#define NN__VECTOR_CLONES \
+    __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NN__VECTOR_CLONES
+#endif
+
 /* ---- activations (activation.c) ---- */
 int nn__activation_valid(int act);
 const char *nn__activation_name(int act);

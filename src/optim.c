@@ -128,6 +128,7 @@ typedef struct nn__step {
 /* Checks (write 0: returns whether every new value is finite) or applies
  * (write 1) the update. Momentum buffers start at zero, so b = mu b + g is
  * PyTorch's b = g on the first step. */
+NN__VECTOR_CLONES
 static int update(nn_model *m, const nn__step *c, int write)
 {
     size_t i, n = m->n_params;

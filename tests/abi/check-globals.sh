@@ -9,7 +9,9 @@
 set -euo pipefail
 lib=$1
 allowed="nn__alloc_ctx nn__alloc_fn nn__free_fn nn__msg"
-crt="completed.0 __TMC_END__ __dso_handle"
+# the C runtime's, and libgcc's CPU detection (__cpu_model, filled once at
+# load for the AVX2 variants of the kernels, see NN__VECTOR_CLONES)
+crt="completed.0 __TMC_END__ __dso_handle __cpu_model __cpu_features2"
 found=$(objdump -t "$lib" |
     awk '$0 ~ /[[:space:]]\.(data|bss|tdata|tbss)[[:space:]]/ {print $NF}' |
     sort -u)
