@@ -27,36 +27,40 @@ const char *nn__activation_name(int act)
     return "unknown";
 }
 
-/* e^x for x <= 0, within about 2 ulp, 0 below e^-87.3 (the smallest
- * normal float), NaN for NaN. Written without branches or calls, so the
+/* e^x for x <= 0, within about 2 ulp (subnormal results included, down to
+ * e^-103.9), NaN for NaN. Written without branches or calls, so the
  * loops below vectorise; libm's expf does neither. Every activation needs
  * e^x only for x <= 0: sigmoid and tanh take e^-|z|, softmax e^(z - max).
  *
  * x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so n ln2 is exact),
  * e^r by a degree-7 polynomial (Taylor; the first omitted term is below
- * 2^-26 on that interval), 2^n put into the exponent bits. */
+ * 2^-26 on that interval), then times 2^n in two halves, so that a
+ * subnormal result is reached through normal scale factors. */
 static inline float exp_nonpos(float x)
 {
-    const float lo = -87.33654f;
+    const float lo = -103.98f; /* below this e^x rounds to 0 */
     /* clamped into [lo, 0], NaN to 0 (it is put back at the end): the
      * conversion to int below must see a value in range */
     float xc = x < lo ? lo : (x == x ? x : 0.0f);
     /* round to nearest by the 1.5 * 2^23 trick: no SSE4.1 needed */
     float n = (xc * 1.44269504089f + 12582912.0f) - 12582912.0f;
     float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.0f / 5040.0f;
-    int32_t bits;
-    float scale;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    bits = (int32_t)((uint32_t)((int32_t)n + 127) << 23);
-    memcpy(&scale, &bits, sizeof scale);
-    p *= scale;
+    /* Estrin's scheme: half the dependency chain of Horner's, which is
+     * what a single element (a batch of one) waits for */
+    float r2 = r * r, r4 = r2 * r2;
+    float p01 = 1.0f + r, p23 = 0.5f + r * (1.0f / 6.0f);
+    float p45 = 1.0f / 24.0f + r * (1.0f / 120.0f);
+    float p67 = 1.0f / 720.0f + r * (1.0f / 5040.0f);
+    float p = (p01 + r2 * p23) + r4 * (p45 + r2 * p67);
+    int32_t n1, n2, bits;
+    float s1, s2;
+    n1 = (int32_t)n / 2; /* n in [-150, 0]: both halves >= -75 */
+    n2 = (int32_t)n - n1;
+    bits = (int32_t)((uint32_t)(n1 + 127) << 23);
+    memcpy(&s1, &bits, sizeof s1);
+    bits = (int32_t)((uint32_t)(n2 + 127) << 23);
+    memcpy(&s2, &bits, sizeof s2);
+    p = p * s1 * s2;
     p = x < lo ? 0.0f : p;
     return x == x ? p : x; /* NaN stays NaN */
 }
@@ -68,21 +72,22 @@ static inline float sigmoidf(float z)
     return (z >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 
-/* tanh z: an odd Taylor polynomial for |z| < 1/4 (where 1 - e^-2|z|
- * would cancel; the first omitted term is below 2^-28 relative), else
+/* tanh z: an odd Taylor polynomial for |z| < 0.4 (where 1 - e^-2|z|
+ * would cancel; the first omitted term is below 2^-27 relative), else
  * (1 - e) / (1 + e) with e = e^-2|z|. Both are computed and one chosen,
  * without a branch. */
 static inline float tanhf_fast(float z)
 {
     float az = fabsf(z), z2 = z * z, e = exp_nonpos(-2.0f * az);
     float big = (1.0f - e) / (1.0f + e);
-    float small = -1382.0f / 155925.0f;
+    float small = 21844.0f / 6081075.0f;
+    small = small * z2 - 1382.0f / 155925.0f;
     small = small * z2 + 62.0f / 2835.0f;
     small = small * z2 - 17.0f / 315.0f;
     small = small * z2 + 2.0f / 15.0f;
     small = small * z2 - 1.0f / 3.0f;
     small = small * z2 * az + az;
-    return copysignf(az < 0.25f ? small : big, z);
+    return copysignf(az < 0.4f ? small : big, z);
 }
 
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)

@@ -1,0 +1,202 @@
+/*
+ * test_kernels.c - the activation kernels against double-precision libm on
+ * a dense grid of inputs, extremes included: sigmoid, tanh and softmax
+ * within a few float ulps, relu and leaky relu exact, NaN kept NaN, and
+ * the same input giving the same output whatever the block length (the
+ * kernels have a vector body and a scalar tail).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#define GRID 200001
+
+/* |got - want| in units of the float spacing at want (one ulp of a float
+ * near want), with a floor at the smallest normal. */
+static double ulps(float got, double want)
+{
+    double w = fabs(want) < FLT_MIN ? FLT_MIN : fabs(want);
+    int e;
+    frexp(w, &e);
+    return fabs((double)got - want) / ldexp(1.0, e - 24);
+}
+
+static float *grid(float lo, float hi)
+{
+    float *z = malloc(GRID * sizeof *z);
+    size_t i;
+    assert_non_null(z);
+    for (i = 0; i < GRID; i++)
+        z[i] = lo + (hi - lo) * (float)i / (float)(GRID - 1);
+    return z;
+}
+
+static double worst_ulps(int act, const float *z, size_t n)
+{
+    float *a = malloc(n * sizeof *a);
+    double worst = 0.0;
+    size_t i;
+    assert_non_null(a);
+    nn__activation_forward(act, 0.0f, z, a, n, 1);
+    for (i = 0; i < n; i++) {
+        double want = act == NN_ACT_SIGMOID ? 1.0 / (1.0 + exp(-(double)z[i]))
+                                            : tanh((double)z[i]);
+        double u = ulps(a[i], want);
+        if (u > worst)
+            worst = u;
+    }
+    free(a);
+    return worst;
+}
+
+static void sigmoid_is_within_four_ulps_of_libm_double(void **state)
+{
+    float *z = grid(-100.0f, 100.0f), *small = grid(-1e-3f, 1e-3f);
+    double w1, w2;
+    (void)state;
+    w1 = worst_ulps(NN_ACT_SIGMOID, z, GRID);
+    w2 = worst_ulps(NN_ACT_SIGMOID, small, GRID);
+    print_message("sigmoid: worst %.2f ulp on [-100, 100], %.2f near 0\n",
+                  w1, w2);
+    assert_true(w1 <= 4.0);
+    assert_true(w2 <= 4.0);
+    free(z);
+    free(small);
+}
+
+static void tanh_is_within_four_ulps_of_libm_double(void **state)
+{
+    float *z = grid(-20.0f, 20.0f), *small = grid(-0.3f, 0.3f);
+    float *tiny = grid(-1e-5f, 1e-5f);
+    double w1, w2, w3;
+    (void)state;
+    w1 = worst_ulps(NN_ACT_TANH, z, GRID);
+    w2 = worst_ulps(NN_ACT_TANH, small, GRID);
+    w3 = worst_ulps(NN_ACT_TANH, tiny, GRID);
+    print_message("tanh: worst %.2f ulp on [-20, 20], %.2f on [-0.3, 0.3], "
+                  "%.2f near 0\n", w1, w2, w3);
+    assert_true(w1 <= 4.0);
+    assert_true(w2 <= 4.0);
+    assert_true(w3 <= 4.0);
+    free(z);
+    free(small);
+    free(tiny);
+}
+
+static void softmax_rows_match_double_and_sum_to_one(void **state)
+{
+    enum { ROWS = 1000, K = 10 };
+    float *z = malloc(ROWS * K * sizeof *z), *a = malloc(ROWS * K * sizeof *a);
+    double worst = 0.0, worst_sum = 0.0;
+    size_t i, j;
+    uint64_t s = 3;
+    (void)state;
+    assert_non_null(z);
+    assert_non_null(a);
+    for (i = 0; i < ROWS * K; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        /* logits up to +-80, so rows hold both dominant and tiny terms */
+        z[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 160.0 - 80.0);
+    }
+    nn__activation_forward(NN_ACT_SOFTMAX, 0.0f, z, a, ROWS, K);
+    for (i = 0; i < ROWS; i++) {
+        double mx = z[i * K], sum = 0.0, got = 0.0;
+        for (j = 1; j < K; j++)
+            mx = z[i * K + j] > mx ? z[i * K + j] : mx;
+        for (j = 0; j < K; j++)
+            sum += exp((double)z[i * K + j] - mx);
+        for (j = 0; j < K; j++) {
+            double want = exp((double)z[i * K + j] - mx) / sum;
+            /* absolute: entries far below the largest are within 1e-7 of
+             * their value or of 0 */
+            double e = fabs(a[i * K + j] - want) / (want > 1e-3 ? want : 1e-3);
+            worst = e > worst ? e : worst;
+            got += a[i * K + j];
+        }
+        worst_sum = fabs(got - 1.0) > worst_sum ? fabs(got - 1.0) : worst_sum;
+    }
+    print_message("softmax: worst relative error %.3g, row sums off by "
+                  "%.3g\n", worst, worst_sum);
+    assert_true(worst <= 1e-6);
+    assert_true(worst_sum <= 1e-6);
+    free(z);
+    free(a);
+}
+
+static void relu_and_leaky_relu_are_exact(void **state)
+{
+    float *z = grid(-5.0f, 5.0f), *a = malloc(GRID * sizeof *a);
+    size_t i;
+    (void)state;
+    assert_non_null(a);
+    nn__activation_forward(NN_ACT_RELU, 0.0f, z, a, GRID, 1);
+    for (i = 0; i < GRID; i++)
+        assert_true(a[i] == (z[i] > 0.0f ? z[i] : 0.0f));
+    nn__activation_forward(NN_ACT_LEAKY_RELU, 0.125f, z, a, GRID, 1);
+    for (i = 0; i < GRID; i++)
+        assert_true(a[i] == (z[i] > 0.0f ? z[i] : 0.125f * z[i]));
+    free(z);
+    free(a);
+}
+
+static void nan_stays_nan_and_extremes_stay_in_range(void **state)
+{
+    const float in[] = {NAN, -NAN, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX,
+                        0.0f, -0.0f, 1e-30f, -1e-30f};
+    const int acts[] = {NN_ACT_SIGMOID, NN_ACT_TANH};
+    float out[sizeof in / sizeof in[0]];
+    size_t i, k, n = sizeof in / sizeof in[0];
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        nn__activation_forward(acts[k], 0.0f, in, out, n, 1);
+        assert_true(isnan(out[0]) && isnan(out[1]));
+        for (i = 2; i < n; i++) {
+            double want = acts[k] == NN_ACT_SIGMOID
+                              ? 1.0 / (1.0 + exp(-(double)in[i]))
+                              : tanh((double)in[i]);
+            assert_true(ulps(out[i], want) <= 4.0);
+        }
+    }
+}
+
+/* The vector body and the scalar tail must agree: every element computed
+ * alone equals the same element computed in a long block. */
+static void a_value_does_not_depend_on_the_block_it_is_in(void **state)
+{
+    const int acts[] = {NN_ACT_SIGMOID, NN_ACT_TANH, NN_ACT_LEAKY_RELU};
+    float *z = grid(-9.0f, 9.0f), *a = malloc(GRID * sizeof *a), one;
+    size_t i, k;
+    (void)state;
+    assert_non_null(a);
+    for (k = 0; k < 3; k++) {
+        nn__activation_forward(acts[k], 0.01f, z, a, GRID, 1);
+        for (i = 0; i < GRID; i += 997) {
+            nn__activation_forward(acts[k], 0.01f, z + i, &one, 1, 1);
+            assert_memory_equal(&one, a + i, sizeof one);
+        }
+    }
+    free(z);
+    free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sigmoid_is_within_four_ulps_of_libm_double),
+        cmocka_unit_test(tanh_is_within_four_ulps_of_libm_double),
+        cmocka_unit_test(softmax_rows_match_double_and_sum_to_one),
+        cmocka_unit_test(relu_and_leaky_relu_are_exact),
+        cmocka_unit_test(nan_stays_nan_and_extremes_stay_in_range),
+        cmocka_unit_test(a_value_does_not_depend_on_the_block_it_is_in),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
