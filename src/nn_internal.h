@@ -176,6 +176,7 @@ void nn__params_default(double *param);
 /* ---- batches (train.c) ---- */
 #define NN__LABELS 1 /* the targets are class labels, not rows of t */
 #define NN__STEP 2   /* one forward/backward pass: at most INT_MAX rows */
+#define NN__TRAIN 4  /* an update follows, which checks the gradients */
 
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
