@@ -4,6 +4,7 @@
  * output a = f(z), so the training workspace stores A and not Z.
  */
 #include "nn_internal.h"
+#include "nn_math.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -27,48 +28,10 @@ const char *nn__activation_name(int act)
     return "unknown";
 }
 
-/* e^x for x <= 0, within about 2 ulp (subnormal results included, down to
- * e^-103.9), NaN for NaN. Written without branches or calls, so the
- * loops below vectorise; libm's expf does neither. Every activation needs
- * e^x only for x <= 0: sigmoid and tanh take e^-|z|, softmax e^(z - max).
- *
- * x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so n ln2 is exact),
- * e^r by a degree-7 polynomial (Taylor; the first omitted term is below
- * 2^-26 on that interval), then times 2^n in two halves, so that a
- * subnormal result is reached through normal scale factors. */
-static inline float exp_nonpos(float x)
-{
-    const float lo = -103.98f; /* below this e^x rounds to 0 */
-    /* clamped into [lo, 0], NaN to 0 (it is put back at the end): the
-     * conversion to int below must see a value in range */
-    float xc = x < lo ? lo : (x == x ? x : 0.0f);
-    /* round to nearest by the 1.5 * 2^23 trick: no SSE4.1 needed */
-    float n = (xc * 1.44269504089f + 12582912.0f) - 12582912.0f;
-    float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-    /* Estrin's scheme: half the dependency chain of Horner's, which is
-     * what a single element (a batch of one) waits for */
-    float r2 = r * r, r4 = r2 * r2;
-    float p01 = 1.0f + r, p23 = 0.5f + r * (1.0f / 6.0f);
-    float p45 = 1.0f / 24.0f + r * (1.0f / 120.0f);
-    float p67 = 1.0f / 720.0f + r * (1.0f / 5040.0f);
-    float p = (p01 + r2 * p23) + r4 * (p45 + r2 * p67);
-    int32_t n1, n2, bits;
-    float s1, s2;
-    n1 = (int32_t)n / 2; /* n in [-150, 0]: both halves >= -75 */
-    n2 = (int32_t)n - n1;
-    bits = (int32_t)((uint32_t)(n1 + 127) << 23);
-    memcpy(&s1, &bits, sizeof s1);
-    bits = (int32_t)((uint32_t)(n2 + 127) << 23);
-    memcpy(&s2, &bits, sizeof s2);
-    p = p * s1 * s2;
-    p = x < lo ? 0.0f : p;
-    return x == x ? p : x; /* NaN stays NaN */
-}
-
 /* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */
 static inline float sigmoidf(float z)
 {
-    float e = exp_nonpos(-fabsf(z));
+    float e = nn__exp_nonpos(-fabsf(z));
     return (z >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 
@@ -78,7 +41,7 @@ static inline float sigmoidf(float z)
  * without a branch. */
 static inline float tanhf_fast(float z)
 {
-    float az = fabsf(z), z2 = z * z, e = exp_nonpos(-2.0f * az);
+    float az = fabsf(z), z2 = z * z, e = nn__exp_nonpos(-2.0f * az);
     float big = (1.0f - e) / (1.0f + e);
     float small = 21844.0f / 6081075.0f;
     small = small * z2 - 1382.0f / 155925.0f;
@@ -96,16 +59,10 @@ static void softmax_rows(const float *z, float *a, size_t n, size_t k)
     for (i = 0; i < n; i++) {
         const float *zr = z + i * k;
         float *ar = a + i * k;
-        float mx = zr[0];
-        float sum = 0.0f;
-        for (j = 1; j < k; j++)
-            if (zr[j] > mx)
-                mx = zr[j];
-        for (j = 0; j < k; j++) {
-            ar[j] = exp_nonpos(zr[j] - mx);
-            sum += ar[j];
-        }
-        sum = 1.0f / sum;
+        float mx = nn__row_max(zr, k), sum;
+        for (j = 0; j < k; j++)
+            ar[j] = nn__exp_nonpos(zr[j] - mx);
+        sum = 1.0f / nn__row_sum(ar, k);
         for (j = 0; j < k; j++)
             ar[j] *= sum;
     }

@@ -4,6 +4,7 @@
  * so values can be compared with it. Sums accumulate in double.
  */
 #include "nn_internal.h"
+#include "nn_math.h"
 
 #include <math.h>
 
@@ -62,40 +63,45 @@ static double bce(const float *z, const float *t, float *g, size_t n,
 }
 
 /* Per row: -sum_j t_j log p_j = sum_j t_j (lse - z_j), and
- * dL/dz_j = p_j sum_i t_i - t_j, which is p - t for rows summing to 1. */
+ * dL/dz_j = p_j sum_i t_i - t_j, which is p - t for rows summing to 1.
+ * The exponentials are float (nn__exp_nonpos, vectorised); the log-sum-exp
+ * and the loss accumulate in double. */
 static double cross_entropy(const float *z, const float *t,
                             const int32_t *labels, float *g, size_t n,
                             size_t k)
 {
     size_t i, j;
     double total = 0.0, scale = 1.0 / (double)n;
+    float sc = (float)scale;
     for (i = 0; i < n; i++) {
         const float *zr = z + i * k;
         float *gr = g + i * k;
-        double mx = zr[0], s = 0.0, lse, tsum = 0.0, row = 0.0;
-        for (j = 1; j < k; j++)
-            if (zr[j] > mx)
-                mx = zr[j];
+        float mx = nn__row_max(zr, k), s, inv;
+        double lse, row = 0.0;
         for (j = 0; j < k; j++)
-            s += exp((double)zr[j] - mx);
-        lse = mx + log(s);
+            gr[j] = nn__exp_nonpos(zr[j] - mx); /* e^(z_j - max) */
+        s = nn__row_sum(gr, k);
+        lse = (double)mx + log((double)s);
+        inv = 1.0f / s;
         if (labels) {
-            row = lse - zr[labels[i]];
-            tsum = 1.0;
+            size_t c = (size_t)labels[i];
+            row = lse - zr[c];
+            for (j = 0; j < k; j++)
+                gr[j] = sc * (gr[j] * inv);
+            gr[c] -= sc;
         } else {
             const float *tr = t + i * k;
+            double tsum = 0.0;
+            float ts;
             for (j = 0; j < k; j++) {
                 row += (double)tr[j] * (lse - zr[j]);
                 tsum += tr[j];
             }
+            ts = (float)tsum;
+            for (j = 0; j < k; j++)
+                gr[j] = sc * (gr[j] * inv * ts - tr[j]);
         }
         total += row;
-        for (j = 0; j < k; j++) {
-            double p = exp((double)zr[j] - lse);
-            double tj = labels ? (j == (size_t)labels[i] ? 1.0 : 0.0)
-                               : (double)t[i * k + j];
-            gr[j] = (float)(scale * (p * tsum - tj));
-        }
     }
     return total * scale;
 }

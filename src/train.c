@@ -17,9 +17,14 @@ static void dense_forward(const nn_model *m, const nn__layer *L,
                           const float *a, size_t n, float *z)
 {
     const float *w = m->params + L->w_off, *b = m->params + L->b_off;
-    size_t i;
-    for (i = 0; i < n; i++)
-        memcpy(z + i * L->out, b, L->out * sizeof(float));
+    size_t i, j;
+    if (L->out < 16) /* narrow rows: a loop beats a memcpy call per row */
+        for (i = 0; i < n; i++)
+            for (j = 0; j < L->out; j++)
+                z[i * L->out + j] = b[j];
+    else
+        for (i = 0; i < n; i++)
+            memcpy(z + i * L->out, b, L->out * sizeof(float));
     nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, w, L->out, 1.0f, z,
              L->out);
 }
@@ -230,12 +235,23 @@ static void backward(nn_model *m, const float *x, size_t n)
         /* dW = A_prevᵀ . G */
         nn__gemm(1, 0, L->in, L->out, n, 1.0f, a_prev, L->in, g, L->out, 0.0f,
                  m->grads + L->w_off, L->out);
-        /* db = column sums of G */
-        for (j = 0; j < L->out; j++)
-            db[j] = 0.0f;
-        for (i = 0; i < n; i++)
+        /* db = column sums of G: row by row (vectorised along the row)
+         * for wide layers, column by column for narrow ones, where the
+         * row loop would be all set-up */
+        if (L->out < 16) {
+            for (j = 0; j < L->out; j++) {
+                float acc = 0.0f;
+                for (i = 0; i < n; i++)
+                    acc += g[i * L->out + j];
+                db[j] = acc;
+            }
+        } else {
             for (j = 0; j < L->out; j++)
-                db[j] += g[i * L->out + j];
+                db[j] = 0.0f;
+            for (i = 0; i < n; i++)
+                for (j = 0; j < L->out; j++)
+                    db[j] += g[i * L->out + j];
+        }
         if (l > 0) {
             const nn__layer *P = &m->layers[l - 1];
             float *gp = m->gbuf[cur ^ 1];
