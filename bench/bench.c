@@ -1,0 +1,317 @@
+/*
+ * bench.c - the benchmark programs' shared helpers: clock, repeated timing
+ * with medians, command line, counting allocator, run header.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nn.h"
+
+#if defined(NN_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+    if (n <= 0)
+        return 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double time_block(bench_fn fn, void *ctx, long iters)
+{
+    long i;
+    double t0 = bench_now();
+    for (i = 0; i < iters; i++)
+        fn(ctx);
+    return bench_now() - t0;
+}
+
+/* Calls per block so that a block lasts at least min_block; *one receives
+ * the seconds per call. Warms up first. */
+static long calibrate(bench_fn fn, void *ctx, double min_block, double *one)
+{
+    long iters = 1;
+    double t;
+    *one = time_block(fn, ctx, 1); /* warm-up, and a first estimate */
+    /* Grow the count until a block lasts a tenth of min_block, then scale:
+     * calibrating on one call would be dominated by the clock. */
+    if (*one < min_block) {
+        for (;;) {
+            t = time_block(fn, ctx, iters);
+            if (t >= min_block / 10.0 || iters > (1L << 40))
+                break;
+            iters *= 4;
+        }
+        *one = t / (double)iters;
+        iters = (long)(min_block / (*one > 0.0 ? *one : 1e-9)) + 1;
+    }
+    return iters;
+}
+
+static void finish(bench_stat *s, double *per, int reps, long iters)
+{
+    s->reps = reps;
+    s->iters = iters;
+    s->median = bench_median(per, reps); /* sorts per */
+    s->min = per[0];
+    s->max = per[reps - 1];
+}
+
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     double min_block, int reps, bench_stat *sa,
+                     bench_stat *sb)
+{
+    double pa[64], pb[64], one;
+    long ia, ib;
+    int r;
+    if (reps < 1)
+        reps = 1;
+    if (reps > 64)
+        reps = 64;
+    ia = calibrate(fa, ca, min_block, &one);
+    ib = calibrate(fb, cb, min_block, &one);
+    for (r = 0; r < reps; r++) {
+        pa[r] = time_block(fa, ca, ia) / (double)ia;
+        pb[r] = time_block(fb, cb, ib) / (double)ib;
+    }
+    finish(sa, pa, reps, ia);
+    finish(sb, pb, reps, ib);
+}
+
+bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
+                      double budget)
+{
+    bench_stat s;
+    double per[64], one;
+    long iters;
+    int r;
+
+    if (reps < 1)
+        reps = 1;
+    if (reps > 64)
+        reps = 64;
+    iters = calibrate(fn, ctx, min_block, &one);
+    if (budget > 0.0 && one * (double)iters * reps > budget) {
+        reps = (int)(budget / (one * (double)iters));
+        if (reps < 1)
+            reps = 1;
+    }
+    for (r = 0; r < reps; r++)
+        per[r] = time_block(fn, ctx, iters) / (double)iters;
+    finish(&s, per, reps, iters);
+    return s;
+}
+
+void bench_spin(double seconds)
+{
+    volatile double x = 1.0;
+    double end = bench_now() + seconds;
+    while (bench_now() < end)
+        x = x * 1.0000001 + 1e-9;
+}
+
+double bench_spread(const bench_stat *s)
+{
+    return s->median > 0.0 ? (s->max - s->min) / s->median : 0.0;
+}
+
+int bench_parse(int argc, char **argv, bench_opts *o, const char *usage)
+{
+    int i;
+    memset(o, 0, sizeof *o);
+    o->min_block = 0.2;
+    o->reps = 7;
+    o->threads[0] = 1;
+    o->threads[1] = 2;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--quick")) {
+            o->quick = 1;
+        } else if (!strcmp(a, "--lib-only")) {
+            o->lib_only = 1;
+        } else if (!strcmp(a, "--csv") && v) {
+            o->csv = v;
+            i++;
+        } else if (!strcmp(a, "--only") && v) {
+            o->only = v;
+            i++;
+        } else if (!strcmp(a, "--batch") && v) {
+            o->batch = (size_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--reps") && v) {
+            o->reps = atoi(v);
+            i++;
+        } else if (!strcmp(a, "--min-block") && v) {
+            o->min_block = atof(v);
+            i++;
+        } else if (!strcmp(a, "--profile-steps") && v) {
+            o->profile_steps = atol(v);
+            i++;
+        } else if (!strcmp(a, "--threads") && v) {
+            char *end;
+            o->threads[0] = (int)strtol(v, &end, 10);
+            o->threads[1] = *end == ',' ? (int)strtol(end + 1, NULL, 10) : 0;
+            if (o->threads[0] < 1 || o->threads[1] < 0) {
+                fprintf(stderr, "%s: --threads takes 1, 2 or 1,2\n", argv[0]);
+                return 1;
+            }
+            i++;
+        } else {
+            fprintf(stderr,
+                    "usage: %s [--quick] [--csv FILE] [--only NAME] "
+                    "[--batch N] [--threads 1,2] [--reps R] "
+                    "[--min-block SECONDS]%s\n"
+                    "  --quick       blocks of 0.05 s, 3 repetitions, skips "
+                    "the slowest reference runs\n"
+                    "  --csv FILE    also write the results as CSV\n"
+                    "  --only NAME   only the nets (or shapes) whose name "
+                    "contains NAME\n"
+                    "  --batch N     only batch size N\n"
+                    "  --threads L   BLAS thread counts to run, e.g. 1 or 1,2 "
+                    "(default 1,2)\n"
+                    "  --reps R      timed blocks per measurement (default 7)\n"
+                    "  --min-block S seconds per timed block (default 0.2)\n",
+                    argv[0], usage ? usage : "");
+            return 1;
+        }
+    }
+    if (o->quick) {
+        if (o->min_block > 0.05)
+            o->min_block = 0.05;
+        if (o->reps > 3)
+            o->reps = 3;
+    }
+    return 0;
+}
+
+static void cpu_model(char *buf, size_t cap)
+{
+    char line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    snprintf(buf, cap, "unknown");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10)) {
+            char *c = strchr(line, ':');
+            if (c) {
+                c += c[1] == ' ' ? 2 : 1;
+                c[strcspn(c, "\n")] = '\0';
+                snprintf(buf, cap, "%s", c);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void load_average(char *buf, size_t cap)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    snprintf(buf, cap, "unknown");
+    if (!f)
+        return;
+    if (fgets(buf, (int)cap, f))
+        buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
+static const char *env_or_unset(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? v : "(unset)";
+}
+
+void bench_print_header(const char *program, FILE *csv)
+{
+    char model[256], load[128], date[64];
+    const char *blas = "CBLAS (not OpenBLAS: thread count fixed)";
+    time_t now = time(NULL);
+    struct tm tmv;
+    int pass;
+    gmtime_r(&now, &tmv);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tmv);
+    cpu_model(model, sizeof model);
+    load_average(load, sizeof load);
+#if defined(NN_HAVE_OPENBLAS)
+    blas = openblas_get_config();
+#endif
+    for (pass = 0; pass < 2; pass++) {
+        FILE *f = pass ? csv : stdout;
+        const char *p = pass ? "# " : "";
+        if (!f)
+            continue;
+        fprintf(f, "%s%s, libnn %s\n", p, program, nn_version_string());
+        fprintf(f, "%sdate: %s\n", p, date);
+        fprintf(f, "%scpu: %s, %ld online\n", p, model,
+                sysconf(_SC_NPROCESSORS_ONLN));
+        fprintf(f, "%sload average at start: %s\n", p, load);
+        fprintf(f, "%sblas: %s\n", p, blas);
+        fprintf(f, "%senvironment: OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s"
+                   " OMP_NUM_THREADS=%s\n", p, env_or_unset("OPENBLAS_CORETYPE"),
+                env_or_unset("OPENBLAS_NUM_THREADS"),
+                env_or_unset("OMP_NUM_THREADS"));
+    }
+}
+
+bench_counter bench_allocs;
+
+static void *count_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    bench_allocs.allocs++;
+    return malloc(size);
+}
+
+static void count_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    bench_allocs.frees++;
+    free(ptr);
+}
+
+int bench_install_counter(void)
+{
+    return nn_set_allocator(count_malloc, count_free, NULL) == NN_OK ? 0 : -1;
+}
+
+void bench_fill(float *p, size_t n, float lo, float hi, uint64_t *state)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+        p[i] = lo + (hi - lo) * (float)((*state >> 40) *
+                                        (1.0 / 16777216.0));
+    }
+}
+
+void *bench_xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "bench: out of memory allocating %zu bytes\n", bytes);
+        exit(2);
+    }
+    return p;
+}

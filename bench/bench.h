@@ -1,0 +1,91 @@
+/*
+ * bench.h - what the benchmark programs share: a monotonic clock, repeated
+ * timing with medians, the command line every program takes, a counting
+ * allocator for the zero-allocation check, deterministic fill, and the
+ * run's header (machine, date, load).
+ */
+#ifndef NN_BENCH_H
+#define NN_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Seconds from an arbitrary origin, CLOCK_MONOTONIC. */
+double bench_now(void);
+
+/* The result of timing one operation: seconds per call over `reps` blocks
+ * of `iters` calls each. */
+typedef struct bench_stat {
+    double median, min, max; /* seconds per call */
+    int reps;                /* timed blocks */
+    long iters;              /* calls per block */
+} bench_stat;
+
+typedef void (*bench_fn)(void *ctx);
+
+/* Calls fn(ctx) once to warm up, picks a call count per block so that a
+ * block lasts at least min_block seconds, then times `reps` blocks and
+ * reports seconds per call. If a single call is slow, fewer blocks are run
+ * so that the measurement stays within `budget` seconds (at least one; 0:
+ * no budget). */
+bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
+                      double budget);
+
+/* As bench_time for two operations, with their blocks interleaved (a, b,
+ * a, b, ...) so that a slow spell of a shared machine hits both alike: for
+ * ratios such as libnn against its ceiling. */
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     double min_block, int reps, bench_stat *sa,
+                     bench_stat *sb);
+
+/* Busy-waits for `seconds`: lets the core leave its idle clock before the
+ * first measurement (on this VM the first configuration of a run was
+ * otherwise up to 2x slower). */
+void bench_spin(double seconds);
+
+/* Spread of a measurement, (max - min) / median. */
+double bench_spread(const bench_stat *s);
+
+/* Options common to every program. */
+typedef struct bench_opts {
+    int quick;          /* --quick: short blocks, fewer repetitions */
+    const char *csv;    /* --csv FILE */
+    double min_block;   /* seconds per timed block */
+    int reps;           /* timed blocks per measurement */
+    const char *only;   /* --only NAME: one net or shape group (substring) */
+    size_t batch;       /* --batch N: one batch size (0: all) */
+    int threads[2];     /* --threads 1,2 (0 ends the list) */
+    long profile_steps; /* --profile-steps N (bench_train only) */
+    int lib_only;       /* --lib-only: libnn and ceiling only (bench_train) */
+} bench_opts;
+
+/* Parses argv into *o (defaults first). Returns 0, or 1 after printing usage
+ * for --help or a bad argument. `extra` names program-specific options in
+ * the usage text. */
+int bench_parse(int argc, char **argv, bench_opts *o, const char *usage);
+
+/* Prints the run's header: program, date, CPU model, cores, load average,
+ * BLAS configuration. Also the same as '#' comment lines at the top of csv
+ * when csv is not NULL. */
+void bench_print_header(const char *program, FILE *csv);
+
+/* Counting allocator, installed with nn_set_allocator before any model
+ * exists. */
+typedef struct bench_counter {
+    long allocs, frees;
+} bench_counter;
+extern bench_counter bench_allocs;
+/* Installs the counting allocator; returns 0 on success. */
+int bench_install_counter(void);
+
+/* Uniform floats in [lo, hi) from a 64-bit LCG; deterministic. */
+void bench_fill(float *p, size_t n, float lo, float hi, uint64_t *state);
+
+/* malloc that exits with a message on failure (benchmarks only). */
+void *bench_xmalloc(size_t bytes);
+
+/* Median of v[0..n) (sorts v). */
+double bench_median(double *v, int n);
+
+#endif /* NN_BENCH_H */

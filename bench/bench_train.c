@@ -1,0 +1,1016 @@
+/*
+ * bench_train.c - training steps per second of the nets of issue 7, for:
+ *   libnn     nn_model_train_batch(_labels) in a loop (plain SGD);
+ *   ceiling   the same cblas_sgemm calls as one step of train.c, on buffers
+ *             of the same sizes, and nothing else (the BLAS-bound limit);
+ *   naive     the same step with nn__gemm_ref in place of BLAS, reusing the
+ *             library's activation and loss kernels;
+ *   direct    (small MSE nets only) a prototype of a fused direct-loop step,
+ *             the evidence for a small-net fast path: float loops, bias and
+ *             activation fused, one finite test on the sum of |gradient|,
+ *             one update pass;
+ *   FANN      FANN 2.2 on the same layer sizes, per sample (fann_train) and
+ *             in batch mode (fann_train_epoch, FANN_TRAIN_BATCH, one epoch =
+ *             one step over the batch), when CMake found libfann.
+ * Efficiency is ceiling time / libnn time (above 1 where libnn uses its own
+ * loops for products too small for BLAS). It also counts libnn's
+ * allocations per step after warm-up and, at 1 thread, measures each
+ * non-GEMM part of libnn's step on its own ("where the time goes").
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "bench.h"
+#include "bench_nets.h"
+#include "bench_proto.h"
+#include "nn_internal.h"
+
+#if defined(NN_BENCH_HAVE_FANN)
+#include <floatfann.h>
+#endif
+
+#define LEARNING_RATE 0.001f
+
+/* ---- the batch ---- */
+typedef struct batch {
+    const bench_net *net;
+    size_t n, in, out;
+    float *x, *t;     /* t: n x out targets (one-hot for label nets) */
+    int32_t *labels;  /* label nets only */
+} batch;
+
+static void batch_make(batch *b, const bench_net *net, size_t n)
+{
+    uint64_t seed = 42;
+    size_t i;
+    b->net = net;
+    b->n = n;
+    b->in = net->widths[0];
+    b->out = net->widths[net->n_layers];
+    b->x = (float *)bench_xmalloc(n * b->in * sizeof(float));
+    b->t = (float *)bench_xmalloc(n * b->out * sizeof(float));
+    b->labels = NULL;
+    bench_fill(b->x, n * b->in, 0.0f, 1.0f, &seed);
+    if (net->labels) {
+        b->labels = (int32_t *)bench_xmalloc(n * sizeof(int32_t));
+        memset(b->t, 0, n * b->out * sizeof(float));
+        for (i = 0; i < n; i++) {
+            b->labels[i] = (int32_t)((i * 7 + 3) % b->out);
+            b->t[i * b->out + (size_t)b->labels[i]] = 1.0f;
+        }
+    } else {
+        bench_fill(b->t, n * b->out, 0.0f, 1.0f, &seed);
+    }
+}
+
+static void batch_free(batch *b)
+{
+    free(b->x);
+    free(b->t);
+    free(b->labels);
+}
+
+static int layer_act(const bench_net *net, size_t l)
+{
+    return l + 1 == net->n_layers ? net->out_act : net->hidden_act;
+}
+
+/* ---- libnn ---- */
+typedef struct lib_ctx {
+    nn_model *m;
+    const batch *b;
+    long calls;
+    nn_status first_error;
+    char error[256];
+} lib_ctx;
+
+static nn_model *lib_model(const bench_net *net)
+{
+    nn_model *m = NULL;
+    size_t l;
+    if (nn_model_create(&m, net->widths[0], 1) != NN_OK)
+        goto fail;
+    for (l = 0; l < net->n_layers; l++)
+        if (nn_model_add_dense(m, net->widths[l + 1],
+                               (nn_activation)layer_act(net, l)) != NN_OK)
+            goto fail;
+    if (nn_model_set_loss(m, (nn_loss)net->loss) != NN_OK ||
+        nn_model_set_param(m, NN_PARAM_LEARNING_RATE, LEARNING_RATE) != NN_OK)
+        goto fail;
+    return m;
+fail:
+    fprintf(stderr, "bench_train: building %s: %s\n", net->name,
+            nn_last_error());
+    exit(2);
+}
+
+static void lib_step(void *v)
+{
+    lib_ctx *c = (lib_ctx *)v;
+    const batch *b = c->b;
+    double loss;
+    nn_status st = b->labels
+                       ? nn_model_train_batch_labels(c->m, b->n, b->x, b->in,
+                                                     b->labels, &loss)
+                       : nn_model_train_batch(c->m, b->n, b->x, b->in, b->t,
+                                              b->out, &loss);
+    c->calls++;
+    if (st != NN_OK && c->first_error == NN_OK) {
+        c->first_error = st;
+        snprintf(c->error, sizeof c->error, "%s", nn_last_error());
+    }
+}
+
+/* ---- plain buffers for the ceiling, naive and direct steps ---- */
+typedef struct plain {
+    const bench_net *net;
+    const batch *b;
+    size_t n, L, n_params;
+    float *params, *grads; /* W_l then b_l per layer, as the library */
+    float *w[BENCH_MAX_LAYERS], *bias[BENCH_MAX_LAYERS];
+    float *dw[BENCH_MAX_LAYERS], *db[BENCH_MAX_LAYERS];
+    float *a[BENCH_MAX_LAYERS]; /* n x out_l */
+    float *logits;              /* n x out_L */
+    float *g[2];                /* n x max width */
+    float wmax;                 /* direct: largest |parameter| */
+    long rejected;              /* direct: steps rejected as non-finite */
+} plain;
+
+static void plain_make(plain *p, const batch *b)
+{
+    const bench_net *net = b->net;
+    size_t l, off = 0, maxw = 0, total;
+    uint64_t seed = 9;
+    memset(p, 0, sizeof *p);
+    p->net = net;
+    p->b = b;
+    p->n = b->n;
+    p->L = net->n_layers;
+    for (l = 0; l <= p->L; l++)
+        if (net->widths[l] > maxw)
+            maxw = net->widths[l];
+    for (l = 0; l < p->L; l++)
+        off += net->widths[l] * net->widths[l + 1] + net->widths[l + 1];
+    p->n_params = off;
+    p->params = (float *)bench_xmalloc(off * sizeof(float));
+    p->grads = (float *)bench_xmalloc(off * sizeof(float));
+    off = 0;
+    for (l = 0; l < p->L; l++) {
+        size_t in = net->widths[l], out = net->widths[l + 1];
+        float lim = sqrtf(6.0f / (float)(in + out));
+        p->w[l] = p->params + off;
+        p->dw[l] = p->grads + off;
+        off += in * out;
+        p->bias[l] = p->params + off;
+        p->db[l] = p->grads + off;
+        off += out;
+        bench_fill(p->w[l], in * out, -lim, lim, &seed);
+        memset(p->bias[l], 0, out * sizeof(float));
+        p->a[l] = (float *)bench_xmalloc(p->n * out * sizeof(float));
+        bench_fill(p->a[l], p->n * out, 0.0f, 1.0f, &seed);
+    }
+    p->logits = (float *)bench_xmalloc(p->n * net->widths[p->L] *
+                                       sizeof(float));
+    total = p->n * maxw;
+    p->g[0] = (float *)bench_xmalloc(total * sizeof(float));
+    p->g[1] = (float *)bench_xmalloc(total * sizeof(float));
+    bench_fill(p->g[0], total, -0.01f, 0.01f, &seed);
+    bench_fill(p->g[1], total, -0.01f, 0.01f, &seed);
+    memset(p->grads, 0, p->n_params * sizeof(float));
+    p->wmax = 1.0f;
+}
+
+static void plain_free(plain *p)
+{
+    size_t l;
+    for (l = 0; l < p->L; l++)
+        free(p->a[l]);
+    free(p->params);
+    free(p->grads);
+    free(p->logits);
+    free(p->g[0]);
+    free(p->g[1]);
+}
+
+/* The ceiling: exactly the cblas_sgemm calls of one train.c step (forward
+ * X.W with beta 1 onto the bias, dW = A^T.G, dX = G.W^T except for the
+ * first layer), nothing between them. */
+static void ceiling_step(void *v)
+{
+    plain *p = (plain *)v;
+    const bench_net *net = p->net;
+    const float *in = p->b->x;
+    size_t l, n = p->n;
+    int cur = 0;
+    for (l = 0; l < p->L; l++) {
+        int fi = (int)net->widths[l], fo = (int)net->widths[l + 1];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, fo, fi,
+                    1.0f, in, fi, p->w[l], fo, 1.0f, p->a[l], fo);
+        in = p->a[l];
+    }
+    for (l = p->L; l-- > 0;) {
+        int fi = (int)net->widths[l], fo = (int)net->widths[l + 1];
+        const float *a_prev = l ? p->a[l - 1] : p->b->x;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fi, fo, (int)n,
+                    1.0f, a_prev, fi, p->g[cur], fo, 0.0f, p->dw[l], fo);
+        if (l > 0) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, fi,
+                        fo, 1.0f, p->g[cur], fo, p->w[l], fo, 0.0f,
+                        p->g[cur ^ 1], fi);
+            cur ^= 1;
+        }
+    }
+}
+
+/* Column sums of g (n x k) into db, the loop of train.c's backward. */
+static void column_sums(const float *g, float *db, size_t n, size_t k)
+{
+    size_t i, j;
+    for (j = 0; j < k; j++)
+        db[j] = 0.0f;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < k; j++)
+            db[j] += g[i * k + j];
+}
+
+/* The naive-loop step: train.c's algorithm with nn__gemm_ref for every
+ * product, the library's activation and loss kernels, plain SGD. */
+static void naive_step(void *v)
+{
+    plain *p = (plain *)v;
+    const bench_net *net = p->net;
+    const float *in = p->b->x;
+    size_t l, i, n = p->n, out_w = net->widths[p->L];
+    int cur = 0;
+    for (l = 0; l < p->L; l++) {
+        size_t fi = net->widths[l], fo = net->widths[l + 1];
+        float *z = l + 1 == p->L ? p->logits : p->a[l];
+        for (i = 0; i < n; i++)
+            memcpy(z + i * fo, p->bias[l], fo * sizeof(float));
+        nn__gemm_ref(0, 0, n, fo, fi, 1.0f, in, fi, p->w[l], fo, 1.0f, z, fo);
+        nn__activation_forward(layer_act(net, l), 0.0f, z, p->a[l], n, fo);
+        in = p->a[l];
+    }
+    (void)nn__loss_grad(net->loss, net->out_act, 0.0f, p->logits,
+                        p->a[p->L - 1], p->b->labels ? NULL : p->b->t,
+                        p->b->labels, p->g[0], n, out_w);
+    for (l = p->L; l-- > 0;) {
+        size_t fi = net->widths[l], fo = net->widths[l + 1];
+        const float *a_prev = l ? p->a[l - 1] : p->b->x;
+        nn__gemm_ref(1, 0, fi, fo, n, 1.0f, a_prev, fi, p->g[cur], fo, 0.0f,
+                     p->dw[l], fo);
+        column_sums(p->g[cur], p->db[l], n, fo);
+        if (l > 0) {
+            nn__gemm_ref(0, 1, n, fi, fo, 1.0f, p->g[cur], fo, p->w[l], fo,
+                         0.0f, p->g[cur ^ 1], fi);
+            nn__activation_backward(layer_act(net, l - 1), 0.0f, a_prev,
+                                    p->g[cur ^ 1], n, fi);
+            cur ^= 1;
+        }
+    }
+    for (i = 0; i < p->n_params; i++)
+        p->params[i] -= LEARNING_RATE * p->grads[i];
+}
+
+/* ---- the direct-loop prototype (MSE, no softmax) ---- */
+static float sigmoid1(float z)
+{
+    if (z >= 0.0f)
+        return 1.0f / (1.0f + expf(-z));
+    else {
+        float e = expf(z);
+        return e / (1.0f + e);
+    }
+}
+
+/* a[0..k) = f(a), the switch outside the loop. */
+static void act_rows(int act, float *a, size_t k)
+{
+    size_t j;
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        for (j = 0; j < k; j++)
+            a[j] = sigmoid1(a[j]);
+        break;
+    case NN_ACT_TANH:
+        for (j = 0; j < k; j++)
+            a[j] = tanhf(a[j]);
+        break;
+    case NN_ACT_RELU:
+        for (j = 0; j < k; j++)
+            a[j] = a[j] > 0.0f ? a[j] : 0.0f;
+        break;
+    default:
+        break;
+    }
+}
+
+/* g[0..k) *= f'(z) through a = f(z). */
+static void act_grad_rows(int act, const float *a, float *g, size_t k)
+{
+    size_t j;
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        for (j = 0; j < k; j++)
+            g[j] *= a[j] * (1.0f - a[j]);
+        break;
+    case NN_ACT_TANH:
+        for (j = 0; j < k; j++)
+            g[j] *= 1.0f - a[j] * a[j];
+        break;
+    case NN_ACT_RELU:
+        for (j = 0; j < k; j++)
+            g[j] = a[j] > 0.0f ? g[j] : 0.0f;
+        break;
+    default:
+        break;
+    }
+}
+
+static void direct_step(void *v)
+{
+    plain *p = (plain *)v;
+    const bench_net *net = p->net;
+    const float *in = p->b->x, *t = p->b->t;
+    size_t l, i, j, q, n = p->n, out_w = net->widths[p->L];
+    float scale = 2.0f / (float)(n * out_w), gsum = 0.0f, lr = LEARNING_RATE;
+    const float *aout = p->a[p->L - 1];
+    float *g = p->g[0];
+    int cur = 0;
+
+    /* forward: z = b + a.W, then f(z), a row at a time */
+    for (l = 0; l < p->L; l++) {
+        size_t fi = net->widths[l], fo = net->widths[l + 1];
+        const float *w = p->w[l], *b = p->bias[l];
+        int act = layer_act(net, l);
+        for (i = 0; i < n; i++) {
+            const float *ar = in + i * fi;
+            float *zr = p->a[l] + i * fo;
+            for (j = 0; j < fo; j++)
+                zr[j] = b[j];
+            for (q = 0; q < fi; q++) {
+                float aq = ar[q];
+                const float *wr = w + q * fo;
+                for (j = 0; j < fo; j++)
+                    zr[j] += aq * wr[j];
+            }
+            act_rows(act, zr, fo);
+        }
+        in = p->a[l];
+    }
+    /* MSE gradient through the output activation */
+    for (i = 0; i < n * out_w; i++)
+        g[i] = scale * (aout[i] - t[i]);
+    act_grad_rows(net->out_act, aout, g, n * out_w);
+    /* backward: dW, db and the previous layer's gradient in one sweep over
+     * the rows */
+    for (l = p->L; l-- > 0;) {
+        size_t fi = net->widths[l], fo = net->widths[l + 1];
+        const float *a_prev = l ? p->a[l - 1] : p->b->x;
+        const float *w = p->w[l];
+        float *dw = p->dw[l], *db = p->db[l], *gp = p->g[cur ^ 1];
+        g = p->g[cur];
+        memset(dw, 0, (fi * fo + fo) * sizeof(float)); /* dW then db */
+        for (i = 0; i < n; i++) {
+            const float *gr = g + i * fo, *ar = a_prev + i * fi;
+            for (q = 0; q < fi; q++) {
+                float aq = ar[q];
+                float *dr = dw + q * fo;
+                for (j = 0; j < fo; j++)
+                    dr[j] += aq * gr[j];
+            }
+            for (j = 0; j < fo; j++)
+                db[j] += gr[j];
+            if (l > 0) {
+                float *gpr = gp + i * fi;
+                for (q = 0; q < fi; q++) {
+                    const float *wr = w + q * fo;
+                    float s = 0.0f;
+                    for (j = 0; j < fo; j++)
+                        s += gr[j] * wr[j];
+                    gpr[q] = s;
+                }
+                act_grad_rows(layer_act(net, l - 1), ar, gpr, fi);
+            }
+        }
+        cur ^= 1;
+    }
+    /* One test instead of a scan: sum |g| is finite exactly when every
+     * gradient is (barring overflow of the sum, which only sends us to the
+     * slow path), and lr * sum |g| + max |w| < FLT_MAX / 2 proves that no
+     * updated parameter can overflow, so a single pass can write. */
+    for (i = 0; i < p->n_params; i++)
+        gsum += fabsf(p->grads[i]);
+    if (!(isfinite(gsum) && lr * gsum + p->wmax < FLT_MAX / 2)) {
+        p->rejected++; /* the library's exact two-pass path would run */
+        return;
+    }
+    {
+        float wmax = 0.0f;
+        for (i = 0; i < p->n_params; i++) {
+            float w = p->params[i] - lr * p->grads[i];
+            p->params[i] = w;
+            wmax = fabsf(w) > wmax ? fabsf(w) : wmax;
+        }
+        p->wmax = wmax;
+    }
+}
+
+/* ---- FANN ---- */
+#if defined(NN_BENCH_HAVE_FANN)
+typedef struct fann_ctx {
+    struct fann *ann;
+    struct fann_train_data *data;
+    const batch *b;
+    size_t next;
+} fann_ctx;
+
+static struct fann *fann_model(const bench_net *net)
+{
+    unsigned sizes[BENCH_MAX_LAYERS + 1];
+    size_t l;
+    struct fann *ann;
+    for (l = 0; l <= net->n_layers; l++)
+        sizes[l] = (unsigned)net->widths[l];
+    ann = fann_create_standard_array((unsigned)net->n_layers + 1, sizes);
+    if (!ann) {
+        fprintf(stderr, "bench_train: fann_create_standard_array failed\n");
+        exit(2);
+    }
+    /* FANN 2.2 has no relu and no softmax: relu layers become
+     * FANN_LINEAR_PIECE (max(0, min(1, x)), the nearest it has), softmax
+     * outputs sigmoid with MSE on one-hot targets. */
+    fann_set_activation_function_hidden(
+        ann, net->hidden_act == NN_ACT_RELU ? FANN_LINEAR_PIECE : FANN_SIGMOID);
+    fann_set_activation_function_output(
+        ann, net->out_act == NN_ACT_IDENTITY ? FANN_LINEAR : FANN_SIGMOID);
+    fann_set_train_error_function(ann, FANN_ERRORFUNC_LINEAR);
+    fann_set_learning_rate(ann, LEARNING_RATE);
+    fann_set_learning_momentum(ann, 0.0f);
+    fann_randomize_weights(ann, -0.1f, 0.1f);
+    return ann;
+}
+
+static void fann_sample_step(void *v)
+{
+    fann_ctx *c = (fann_ctx *)v;
+    const batch *b = c->b;
+    fann_train(c->ann, b->x + c->next * b->in, b->t + c->next * b->out);
+    c->next = c->next + 1 == b->n ? 0 : c->next + 1;
+}
+
+static void fann_batch_step(void *v)
+{
+    fann_ctx *c = (fann_ctx *)v;
+    (void)fann_train_epoch(c->ann, c->data);
+}
+
+static struct fann_train_data *fann_data(const batch *b)
+{
+    struct fann_train_data *d = fann_create_train((unsigned)b->n,
+                                                  (unsigned)b->in,
+                                                  (unsigned)b->out);
+    size_t i;
+    if (!d) {
+        fprintf(stderr, "bench_train: fann_create_train failed\n");
+        exit(2);
+    }
+    for (i = 0; i < b->n; i++) {
+        memcpy(d->input[i], b->x + i * b->in, b->in * sizeof(float));
+        memcpy(d->output[i], b->t + i * b->out, b->out * sizeof(float));
+    }
+    return d;
+}
+#endif
+
+/* ---- where the time goes: each non-GEMM part of libnn's step alone ---- */
+typedef struct part_ctx {
+    nn_model *m;
+    const batch *b;
+    float *g0, *gsave; /* activation backward: restore g each call */
+    size_t glen;
+    float *db;         /* bias gradient: scratch, so m->grads stays valid */
+    float w_bound;       /* prototype SGD: sum |w| */
+    long slow;           /* prototype SGD: calls that took the exact path */
+} part_ctx;
+
+static void part_check_batch(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    const batch *b = c->b;
+    nn_status st;
+#if defined(NN__LABELS) /* the signature grew flags */
+    st = nn__check_batch("bench", c->m, b->n, b->x, b->in,
+                         b->labels ? NULL : b->t, b->labels ? 0 : b->out,
+                         b->labels,
+                         (b->labels ? NN__LABELS : 0) | NN__STEP);
+#else
+    st = nn__check_batch("bench", c->m, b->n, b->x, b->in,
+                         b->labels ? NULL : b->t,
+                         b->labels ? (size_t)-1 : b->out, b->labels);
+#endif
+    (void)st;
+}
+
+static void part_bias(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_model *m = c->m;
+    size_t l, i;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
+        for (i = 0; i < c->b->n; i++)
+            memcpy(z + i * L->out, m->params + L->b_off,
+                   L->out * sizeof(float));
+    }
+}
+
+static void part_act_forward(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_model *m = c->m;
+    size_t l;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        const float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
+        nn__activation_forward(L->act, L->slope, z, m->act[l], c->b->n,
+                               L->out);
+    }
+}
+
+static void part_loss(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_model *m = c->m;
+    const nn__layer *L = &m->layers[m->n_layers - 1];
+    (void)nn__loss_grad(m->loss, L->act, L->slope, m->logits,
+                        m->act[m->n_layers - 1],
+                        c->b->labels ? NULL : c->b->t, c->b->labels,
+                        m->gbuf[0], c->b->n, L->out);
+}
+
+static void part_db(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_model *m = c->m;
+    size_t l;
+    for (l = 0; l < m->n_layers; l++)
+        column_sums(c->gsave, c->db, c->b->n, m->layers[l].out);
+}
+
+/* Restores g from a copy before each kernel call, so repeated sigmoid
+ * derivatives do not drive g into subnormals: an upper bound. */
+static void part_act_backward(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_model *m = c->m;
+    size_t l;
+    for (l = 0; l + 1 < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        size_t len = c->b->n * L->out;
+        if (L->act != NN_ACT_RELU && L->act != NN_ACT_IDENTITY)
+            memcpy(c->g0, c->gsave, len * sizeof(float));
+        nn__activation_backward(L->act, L->slope, m->act[l], c->g0, c->b->n,
+                                L->out);
+    }
+}
+
+static void part_check_grads(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_status st = nn__check_grads("bench", c->m);
+    (void)st;
+}
+
+static void part_optim(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    nn_status st = nn__optim_step("bench", c->m);
+    (void)st;
+}
+
+/* What a fused optimizer would cost: bench_proto_sgd on the model's own
+ * parameters and gradients (one read of g, one read-write of w). */
+static void part_proto_sgd(void *v)
+{
+    part_ctx *c = (part_ctx *)v;
+    if (bench_proto_sgd(c->m->params, c->m->grads, c->m->n_params,
+                        LEARNING_RATE, &c->w_bound) != 1)
+        c->slow++;
+}
+
+/* ---- results ---- */
+typedef struct result {
+    const bench_net *net;
+    size_t n;
+    int threads;
+    double lib, ceil, naive, direct, fann_sample, fann_batch; /* s/step */
+    double lib_spread, ceil_spread;
+    double allocs_per_step;
+} result;
+
+#define MAX_RESULTS 32
+static result results[MAX_RESULTS];
+static size_t n_results;
+
+static FILE *csv;
+
+static void report(const result *r, const char *impl, const bench_stat *s,
+                   size_t rows_per_step, const char *note)
+{
+    double sps = 1.0 / s->median;
+    double flops = bench_net_step_flops(r->net, r->n);
+    printf("  %-22s %12.4g %12.4g %12.4g %8.3g %4d x %-8ld %6.1f%% %s\n",
+           impl, s->median * 1e6, sps, sps * (double)rows_per_step,
+           rows_per_step == r->n ? flops / s->median * 1e-9 : 0.0, s->reps,
+           s->iters, 100.0 * bench_spread(s), note ? note : "");
+    fflush(stdout);
+    if (csv)
+        fprintf(csv, "%s,%zu,%d,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%ld,%.4f\n",
+                r->net->name, r->n, r->threads, impl, s->median, s->min,
+                s->max, sps, sps * (double)rows_per_step, s->reps, s->iters,
+                bench_spread(s));
+}
+
+static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
+                      double lib_s, double ceil_s)
+{
+    part_ctx pc;
+    size_t maxw = nn__max_width(m);
+    struct {
+        const char *name;
+        bench_fn fn;
+        int times; /* per step */
+    } parts[] = {
+        {"argument checks (nn__check_batch)", part_check_batch, 1},
+        {"bias broadcast (memcpy per row)", part_bias, 1},
+        {"activation forward", part_act_forward, 1},
+        {"loss and output gradient", part_loss, 1},
+        {"bias gradient (column sums)", part_db, 1},
+        {"activation backward (hidden)", part_act_backward, 1},
+        {"finite scan nn__check_grads", part_check_grads, 1},
+        {"nn__optim_step", part_optim, 1},
+        {"(prototype: fused check + 1-pass SGD)", part_proto_sgd, 0},
+    };
+    size_t k, count = sizeof parts / sizeof parts[0];
+    double sum = ceil_s;
+    uint64_t seed = 5;
+    pc.m = m;
+    pc.b = b;
+    pc.w_bound = 0.0f;
+    for (k = 0; k < m->n_params; k++)
+        pc.w_bound += fabsf(m->params[k]);
+    pc.slow = 0;
+    pc.glen = b->n * maxw;
+    pc.g0 = (float *)bench_xmalloc(pc.glen * sizeof(float));
+    pc.gsave = (float *)bench_xmalloc(pc.glen * sizeof(float));
+    pc.db = (float *)bench_xmalloc(maxw * sizeof(float));
+    /* gradient-like values; the workspace beyond what a step wrote is
+     * uninitialised and may hold NaN or subnormal bit patterns */
+    bench_fill(pc.gsave, pc.glen, -0.01f, 0.01f, &seed);
+    if (nn__check_grads("bench_train", m) != NN_OK)
+        printf("  !! the model's gradients are not finite: %s\n",
+               nn_last_error());
+    printf("  where the time goes (each part timed alone, 1 thread):\n");
+    printf("    %-36s %12.3f us  %5.1f%%\n", "GEMMs (ceiling)", ceil_s * 1e6,
+           100.0 * ceil_s / lib_s);
+    for (k = 0; k < count; k++) {
+        bench_stat s = bench_time(parts[k].fn, &pc, o->min_block / 4.0,
+                                  o->reps < 5 ? o->reps : 5, 10.0);
+        sum += s.median * parts[k].times;
+        printf("    %-36s %12.3f us  %5.1f%%%s\n", parts[k].name,
+               s.median * 1e6, 100.0 * s.median / lib_s,
+               parts[k].times ? "" : "  (not in the sum)");
+        if (csv)
+            fprintf(csv, "%s,%zu,1,part:%s,%.9g,%.9g,%.9g,,,%d,%ld,%.4f\n",
+                    b->net->name, b->n, parts[k].name, s.median, s.min,
+                    s.max, s.reps, s.iters, bench_spread(&s));
+    }
+    printf("    %-36s %12.3f us  %5.1f%%   (libnn step: %.3f us)\n",
+           "sum of the parts", sum * 1e6, 100.0 * sum / lib_s, lib_s * 1e6);
+    if (pc.slow)
+        printf("    (the prototype SGD took its exact path %ld times)\n",
+               pc.slow);
+    free(pc.g0);
+    free(pc.gsave);
+    free(pc.db);
+}
+
+static int wanted(const bench_opts *o, const bench_net *net, size_t n)
+{
+    if (o->only && !strstr(net->name, o->only))
+        return 0;
+    return !o->batch || o->batch == n;
+}
+
+/* Seconds of timed blocks allowed to a slow reference row (naive loops,
+ * FANN): on the 4096 net one naive step takes over a minute. */
+static double ref_budget(const bench_opts *o)
+{
+    return o->quick ? 5.0 : 60.0;
+}
+
+static void run_config(const bench_opts *o, const bench_net *net, size_t n,
+                       int threads, int first_thread_pass)
+{
+    batch b;
+    lib_ctx lc;
+    plain p;
+    result *r = &results[n_results < MAX_RESULTS ? n_results++ : 0];
+    double flops = bench_net_step_flops(net, n);
+    /* Steps of the 4096 net take 0.2-0.8 s with BLAS: fewer blocks there,
+     * and --quick skips its naive and FANN-batch rows (minutes). */
+    int big = flops > 5e9;
+    int reps = big ? (o->reps < 5 ? o->reps : 5) : o->reps;
+    long before;
+    bench_stat s, s2;
+
+    memset(r, 0, sizeof *r);
+    r->net = net;
+    r->n = n;
+    r->threads = threads;
+    if (nn_set_blas_threads((size_t)threads) != NN_OK)
+        fprintf(stderr, "%s\n", nn_last_error());
+    batch_make(&b, net, n);
+    printf("\n%s (%s), batch %zu, %d BLAS thread%s, %.4g MFLOP of products "
+           "per step\n",
+           net->name, net->what, n, threads, threads > 1 ? "s" : "",
+           flops * 1e-6);
+    printf("  %-22s %12s %12s %12s %8s %15s %7s\n", "implementation",
+           "us/step", "steps/s", "samples/s", "GF/s", "blocks x steps",
+           "spread");
+
+    /* libnn, with the allocation count over every timed step */
+    memset(&lc, 0, sizeof lc);
+    lc.m = lib_model(net);
+    lc.b = &b;
+    lib_step(&lc);
+    lib_step(&lc);
+    lc.calls = 0;
+    plain_make(&p, &b);
+    /* libnn and its ceiling in alternating blocks; the allocation count
+     * covers every libnn step from here on */
+    before = bench_allocs.allocs;
+    bench_time_pair(lib_step, &lc, ceiling_step, &p, o->min_block, reps, &s,
+                    &s2);
+    r->allocs_per_step =
+        (double)(bench_allocs.allocs - before) / (double)lc.calls;
+    r->lib = s.median;
+    r->lib_spread = bench_spread(&s);
+    report(r, "libnn", &s, n, NULL);
+    if (lc.first_error != NN_OK)
+        printf("  !! a libnn step failed: %s\n", lc.error);
+    r->ceil = s2.median;
+    r->ceil_spread = bench_spread(&s2);
+    report(r, "ceiling (sgemm only)", &s2, n, NULL);
+    printf("  %-22s %12.3f   allocations per step after warm-up: %.3g "
+           "(%ld steps)\n",
+           "efficiency", r->ceil / r->lib, r->allocs_per_step, lc.calls);
+    if (csv)
+        fprintf(csv, "%s,%zu,%d,efficiency,%.6f,,,,,,,\n%s,%zu,%d,"
+                     "allocs_per_step,%.6g,,,,,,%ld,\n",
+                net->name, n, threads, r->ceil / r->lib, net->name, n,
+                threads, r->allocs_per_step, lc.calls);
+
+    if (first_thread_pass && !o->lib_only) {
+        /* single-threaded implementations: measured once per config */
+        if (!(o->quick && big)) {
+            s = bench_time(naive_step, &p, o->min_block, reps,
+                           ref_budget(o));
+            r->naive = s.median;
+            report(r, "naive loops", &s, n, "(nn__gemm_ref)");
+        } else {
+            printf("  %-22s skipped with --quick\n", "naive loops");
+        }
+        if (net->loss == NN_LOSS_MSE && net->widths[1] <= 64) {
+            p.rejected = 0;
+            s = bench_time(direct_step, &p, o->min_block, reps, 0.0);
+            r->direct = s.median;
+            report(r, "direct (prototype)", &s, n,
+                   p.rejected ? "(some steps rejected!)" : NULL);
+        }
+#if defined(NN_BENCH_HAVE_FANN)
+        {
+            fann_ctx fc;
+            fc.b = &b;
+            fc.next = 0;
+            fc.ann = fann_model(net);
+            fc.data = NULL;
+            s = bench_time(fann_sample_step, &fc, o->min_block, reps,
+                           ref_budget(o) / 2.0);
+            r->fann_sample = s.median * (double)n;
+            report(r, "FANN fann_train", &s, 1, "(1 sample per step)");
+            fann_destroy(fc.ann);
+            if (!(o->quick && big)) {
+                fc.ann = fann_model(net);
+                fc.data = fann_data(&b);
+                fann_set_training_algorithm(fc.ann, FANN_TRAIN_BATCH);
+                s = bench_time(fann_batch_step, &fc, o->min_block, reps,
+                               ref_budget(o) / 2.0);
+                r->fann_batch = s.median;
+                report(r, "FANN batch epoch", &s, n,
+                       "(FANN_TRAIN_BATCH, 1 epoch = 1 step)");
+                fann_destroy_train(fc.data);
+                fann_destroy(fc.ann);
+            } else {
+                printf("  %-22s skipped with --quick\n", "FANN batch epoch");
+            }
+        }
+#else
+        printf("  FANN: not found by CMake (install libfann-dev); skipped\n");
+#endif
+        breakdown(o, lc.m, &b, r->lib, r->ceil);
+    }
+    plain_free(&p);
+    nn_model_free(lc.m);
+    batch_free(&b);
+}
+
+static const result *find(const char *name, size_t n, int threads)
+{
+    size_t i;
+    for (i = 0; i < n_results; i++)
+        if (!strcmp(results[i].net->name, name) && results[i].n == n &&
+            results[i].threads == threads)
+            return &results[i];
+    return NULL;
+}
+
+static void summary(void)
+{
+    size_t i;
+    const result *r, *r2;
+    printf("\nSummary (samples/s; FANN per-sample and naive measured at "
+           "1 thread)\n");
+    printf("%-17s %5s %3s | %11s %11s %6s | %11s %11s %11s %11s | %8s %7s\n",
+           "net", "batch", "thr", "libnn", "ceiling", "eff", "naive",
+           "direct", "FANN/sample", "FANN batch", "x FANN", "allocs");
+    for (i = 0; i < n_results; i++) {
+        const result *q = &results[i];
+        const result *one = find(q->net->name, q->n, 1);
+        double lib = q->n / q->lib, best = 0.0;
+        if (one) {
+            if (one->fann_sample > 0.0)
+                best = one->n / one->fann_sample;
+            if (one->fann_batch > 0.0 && one->n / one->fann_batch > best)
+                best = one->n / one->fann_batch;
+        }
+        printf("%-17s %5zu %3d | %11.4g %11.4g %6.3f | ", q->net->name, q->n,
+               q->threads, lib, q->n / q->ceil, q->ceil / q->lib);
+        {
+            double v[4];
+            int k;
+            v[0] = q->naive;
+            v[1] = q->direct;
+            v[2] = q->fann_sample;
+            v[3] = q->fann_batch;
+            for (k = 0; k < 4; k++) {
+                if (v[k] > 0.0)
+                    printf("%11.4g ", (double)q->n / v[k]);
+                else
+                    printf("%11s ", "-");
+            }
+            printf("| ");
+        }
+        if (best > 0.0)
+            printf("%8.1f %7.3g\n", lib / best, q->allocs_per_step);
+        else
+            printf("%8s %7.3g\n", "-", q->allocs_per_step);
+    }
+
+    printf("\nTargets of issue 7\n");
+#define VERDICT(ok) ((ok) ? "met" : "NOT met")
+    if ((r = find("784-1024-1024-10", 256, 1)))
+        printf("  efficiency >= 0.95, 784-1024-1024-10 b256: %.3f (1t), "
+               "%s\n", r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.95));
+    if ((r = find("784-1024-1024-10", 256, 2)))
+        printf("  efficiency >= 0.95, 784-1024-1024-10 b256: %.3f (2t), "
+               "%s\n", r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.95));
+    if ((r = find("4096-4096-4096", 256, 1)))
+        printf("  efficiency >= 0.95, 4096-4096-4096 b256: %.3f (1t), %s\n",
+               r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.95));
+    if ((r = find("4096-4096-4096", 256, 2)))
+        printf("  efficiency >= 0.95, 4096-4096-4096 b256: %.3f (2t), %s\n",
+               r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.95));
+    if ((r = find("784-256-128-10", 128, 1)))
+        printf("  efficiency >= 0.85, 784-256-128-10 b128: %.3f (1t), %s\n",
+               r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.85));
+    if ((r = find("784-256-128-10", 128, 2)))
+        printf("  efficiency >= 0.85, 784-256-128-10 b128: %.3f (2t), %s\n",
+               r->ceil / r->lib, VERDICT(r->ceil / r->lib >= 0.85));
+    if ((r = find("2-2-1", 1, 1)))
+        printf("  2-2-1 b1 >= 10 M samples/s: %.3g M, %s\n",
+               1e-6 / r->lib, VERDICT(1.0 / r->lib >= 1e7));
+    for (i = 0; i < n_results; i++) {
+        const result *q = &results[i], *one;
+        double best = 0.0;
+        if (strcmp(q->net->name, "784-256-128-10") || q->threads != 1)
+            continue;
+        one = q;
+        if (one->fann_sample > 0.0)
+            best = 1.0 / one->fann_sample * one->n;
+        if (one->fann_batch > 0.0 && one->n / one->fann_batch > best)
+            best = one->n / one->fann_batch;
+        if (best > 0.0)
+            printf("  784-256-128-10 b%zu >= 15x FANN's best: %.1fx, %s\n",
+                   q->n, (q->n / q->lib) / best,
+                   VERDICT((q->n / q->lib) / best >= 15.0));
+    }
+    r = find("4096-4096-4096", 256, 1);
+    r2 = find("4096-4096-4096", 256, 2);
+    if (r && r2)
+        printf("  4096^3 b256, 2 threads >= 1.8x 1 thread: %.2fx (ceiling "
+               "%.2fx), %s\n",
+               r->lib / r2->lib, r->ceil / r2->ceil,
+               VERDICT(r->lib / r2->lib >= 1.8));
+    for (i = 0; i < n_results; i++)
+        if (results[i].allocs_per_step != 0.0)
+            break;
+    printf("  zero allocations per step after warm-up: %s\n",
+           VERDICT(i == n_results));
+}
+
+/* --profile-steps N: N libnn steps of the first selected net and batch,
+ * untimed, for callgrind or perf. */
+static int profile(const bench_opts *o)
+{
+    size_t k, q;
+    for (k = 0; k < bench_net_count; k++) {
+        const bench_net *net = &bench_nets[k];
+        for (q = 0; q < BENCH_MAX_BATCHES && net->batches[q]; q++) {
+            batch b;
+            lib_ctx lc;
+            long i;
+            if (!wanted(o, net, net->batches[q]))
+                continue;
+            if (nn_set_blas_threads((size_t)o->threads[0]) != NN_OK)
+                fprintf(stderr, "%s\n", nn_last_error());
+            batch_make(&b, net, net->batches[q]);
+            memset(&lc, 0, sizeof lc);
+            lc.m = lib_model(net);
+            lc.b = &b;
+            for (i = 0; i < o->profile_steps; i++)
+                lib_step(&lc);
+            printf("profiled %ld steps of %s at batch %zu%s%s\n",
+                   o->profile_steps, net->name, b.n,
+                   lc.first_error ? ": " : "", lc.error);
+            nn_model_free(lc.m);
+            batch_free(&b);
+            return 0;
+        }
+    }
+    fprintf(stderr, "bench_train: no net matches\n");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o;
+    size_t k, q;
+    int ti;
+    if (bench_parse(argc, argv, &o, " [--lib-only] [--profile-steps N]\n"
+                    "  --lib-only    libnn and its ceiling only (reruns)\n"
+                    "  --profile-steps N  run N untimed libnn steps of the "
+                    "first selected net (for callgrind)"))
+        return 1;
+    if (bench_install_counter() != 0) {
+        fprintf(stderr, "bench_train: nn_set_allocator failed\n");
+        return 1;
+    }
+    if (o.profile_steps > 0)
+        return profile(&o);
+    if (o.csv) {
+        csv = fopen(o.csv, "w");
+        if (!csv) {
+            perror(o.csv);
+            return 1;
+        }
+    }
+    bench_spin(1.0);
+    bench_print_header("bench_train", csv);
+    printf("plain SGD, learning rate %g; samples/s = rows per step x "
+           "steps/s; GF/s counts the products only\n",
+           (double)LEARNING_RATE);
+    if (csv)
+        fprintf(csv, "net,batch,threads,impl,median_s,min_s,max_s,steps_per_s,"
+                     "samples_per_s,reps,iters,spread\n");
+    /* Net by net, all thread counts together, so that the rows compared in
+     * the summary are measured close in time (the machine is shared). */
+    for (k = 0; k < bench_net_count; k++)
+        for (q = 0; q < BENCH_MAX_BATCHES && bench_nets[k].batches[q]; q++) {
+            if (!wanted(&o, &bench_nets[k], bench_nets[k].batches[q]))
+                continue;
+            for (ti = 0; ti < 2 && o.threads[ti]; ti++)
+                run_config(&o, &bench_nets[k], bench_nets[k].batches[q],
+                           o.threads[ti], ti == 0);
+        }
+    summary();
+    if (csv)
+        fclose(csv);
+    return 0;
+}
