@@ -101,6 +101,21 @@ static void forward_kernel(int act, float slope, const float *z, float *a,
     }
 }
 
+/* g (n x k) = J_softmax(a)^T g per row: g_j = a_j (g_j - sum_i a_i g_i). */
+static void softmax_backward(const float *a, float *g, size_t n, size_t k)
+{
+    size_t i, j;
+    for (i = 0; i < n; i++) {
+        const float *ar = a + i * k;
+        float *gr = g + i * k;
+        double dot = 0.0;
+        for (j = 0; j < k; j++)
+            dot += (double)ar[j] * gr[j];
+        for (j = 0; j < k; j++)
+            gr[j] = ar[j] * (gr[j] - (float)dot);
+    }
+}
+
 NN__VECTOR_CLONES
 static void backward_kernel(int act, float slope, const float *a, float *g,
                             size_t n, size_t k)
@@ -125,7 +140,7 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
             g[i] = a[i] > 0.0f ? g[i] : slope * g[i];
         break;
     case NN_ACT_SOFTMAX:
-        nn__softmax_backward(a, g, n, k);
+        softmax_backward(a, g, n, k);
         break;
     default: /* identity: f' = 1 */
         break;
@@ -145,20 +160,6 @@ void nn__activation_backward(int act, float slope, const float *a, float *g,
                              size_t n, size_t k)
 {
     backward_kernel(act, slope, a, g, n, k);
-}
-
-void nn__softmax_backward(const float *a, float *g, size_t n, size_t k)
-{
-    size_t i, j;
-    for (i = 0; i < n; i++) {
-        const float *ar = a + i * k;
-        float *gr = g + i * k;
-        double dot = 0.0;
-        for (j = 0; j < k; j++)
-            dot += (double)ar[j] * gr[j];
-        for (j = 0; j < k; j++)
-            gr[j] = ar[j] * (gr[j] - (float)dot);
-    }
 }
 
 float nn__sigmoid(float z)

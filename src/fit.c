@@ -7,6 +7,7 @@
 #include "nn_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,21 +85,13 @@ size_t nn_data_rows(const nn_data *data)
 static nn_status check_data(const char *fn, const char *name,
                             const nn_model *m, const nn_data *d)
 {
-    nn_status st;
+    char where[64]; /* "nn_model_fit: val": says which dataset */
     if (!d)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, name);
-    st = nn__check_batch(fn, m, d->n, d->x, d->x_width, d->t, d->t_width,
-                         d->labels, d->labels ? NN__LABELS : 0);
-    if (st != NN_OK) {
-        /* Say which dataset the message is about. */
-        char msg[512];
-        size_t len = strlen(fn) + 2;
-        strncpy(msg, nn_last_error(), sizeof msg - 1);
-        msg[sizeof msg - 1] = '\0';
-        return nn__fail(st, "%s: %s: %s", fn, name,
-                        strlen(msg) > len ? msg + len : msg);
-    }
-    return NN_OK;
+    snprintf(where, sizeof where, "%s: %s", fn, name);
+    return nn__check_batch(where, m, d->n, d->x, d->x_width, d->t,
+                           d->t_width, d->labels,
+                           d->labels ? NN__LABELS : 0);
 }
 
 static size_t argmax(const float *v, size_t k)
@@ -219,7 +212,8 @@ static uint64_t rng_below(nn__rng *rng, uint64_t bound)
     return x % bound;
 }
 
-void nn__shuffle(nn__rng *rng, size_t *perm, size_t n)
+/* Fisher-Yates shuffle of perm[0..n) from the model's generator. */
+static void shuffle_rows(nn__rng *rng, size_t *perm, size_t n)
 {
     size_t i;
     for (i = n; i > 1; i--) {
@@ -311,7 +305,7 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
              * resumed from a checkpoint continues the same sequence. */
             for (i = 0; i < n; i++)
                 perm[i] = i;
-            nn__shuffle(&model->rng, perm, n);
+            shuffle_rows(&model->rng, perm, n);
         }
         for (b = 0; b < batches && !stop; b++) {
             size_t r0 = b * bs, k = n - r0 < bs ? n - r0 : bs;

@@ -7,7 +7,7 @@
 
 #include <cblas.h>
 
-/* When the direct loops of nn__gemm_small beat cblas_sgemm. A BLAS call
+/* When the direct loops of gemm_small beat cblas_sgemm. A BLAS call
  * costs 70-100 ns before any arithmetic, and OpenBLAS 0.3.21 runs products
  * of one or two rows (a batch of 1 or 2) at a third of the loops' speed;
  * with more rows its blocking wins as soon as the product is not tiny.
@@ -84,15 +84,6 @@ static void gemm_small(int trans_a, int trans_b, size_t M, size_t N,
                 c[j] += ap * b[j];
         }
     }
-}
-
-/* static above so that its AVX2 dispatch stays unexported */
-void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
-                    float alpha, const float *A, size_t lda, const float *B,
-                    size_t ldb, float beta, float *C, size_t ldc)
-{
-    gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-               ldc);
 }
 
 void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,

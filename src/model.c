@@ -365,21 +365,26 @@ nn_status nn_model_get_layer_param(const nn_model *model, size_t layer,
 
 /* ---- parameters ---- */
 
+/* Checks a copy of layer `layer`'s weights (bias 0) or bias (bias 1) to or
+ * from p, count floats; *off receives the block's place in the buffers. */
 static nn_status check_copy(const char *fn, const nn_model *model,
                             size_t layer, const void *p, const char *pname,
-                            size_t count, size_t want)
+                            size_t count, int bias, size_t *off)
 {
+    const nn__layer *L;
+    size_t want;
     nn_status st = check_layer(fn, model, layer);
     if (st != NN_OK)
         return st;
     if (!p)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, pname);
+    L = &model->layers[layer];
+    want = bias ? L->out : L->in * L->out;
     if (count != want)
         return nn__fail(NN_E_SHAPE,
                         "%s: count is %zu, layer %zu has %zu %s values", fn,
-                        count, layer, want,
-                        pname[0] == 'w' || pname[1] == 'w' ? "weight"
-                                                           : "bias");
+                        count, layer, want, bias ? "bias" : "weight");
+    *off = bias ? L->b_off : L->w_off;
     return NN_OK;
 }
 
@@ -387,22 +392,16 @@ static nn_status copy_in(const char *fn, nn_model *model, size_t layer,
                          const float *src, const char *pname, size_t count,
                          int bias)
 {
-    const nn__layer *L;
-    size_t i, want;
-    nn_status st = check_layer(fn, model, layer);
-    if (st != NN_OK)
-        return st;
-    L = &model->layers[layer];
-    want = bias ? L->out : L->in * L->out;
-    st = check_copy(fn, model, layer, src, pname, count, want);
+    size_t i, off = 0;
+    nn_status st = check_copy(fn, model, layer, src, pname, count, bias,
+                              &off);
     if (st != NN_OK)
         return st;
     for (i = 0; i < count; i++)
         if (!isfinite(src[i]))
             return nn__fail(NN_E_INVALID, "%s: %s[%zu] is %g, not finite",
                             fn, pname, i, (double)src[i]);
-    memcpy(model->params + (bias ? L->b_off : L->w_off), src,
-           count * sizeof(float));
+    memcpy(model->params + off, src, count * sizeof(float));
     return NN_OK;
 }
 
@@ -410,17 +409,12 @@ static nn_status copy_out(const char *fn, const nn_model *model, size_t layer,
                           const float *buf, float *dst, const char *pname,
                           size_t count, int bias)
 {
-    const nn__layer *L;
-    size_t want;
-    nn_status st = check_layer(fn, model, layer);
+    size_t off = 0;
+    nn_status st = check_copy(fn, model, layer, dst, pname, count, bias,
+                              &off);
     if (st != NN_OK)
         return st;
-    L = &model->layers[layer];
-    want = bias ? L->out : L->in * L->out;
-    st = check_copy(fn, model, layer, dst, pname, count, want);
-    if (st != NN_OK)
-        return st;
-    memcpy(dst, buf + (bias ? L->b_off : L->w_off), count * sizeof(float));
+    memcpy(dst, buf + off, count * sizeof(float));
     return NN_OK;
 }
 

@@ -51,11 +51,6 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
-/* The direct loops nn__gemm uses for small products (float accumulation);
- * C must not overlap A or B. */
-void nn__gemm_small(int trans_a, int trans_b, size_t M, size_t N, size_t K,
-                    float alpha, const float *A, size_t lda, const float *B,
-                    size_t ldb, float beta, float *C, size_t ldc);
 
 /* On x86-64 with GCC or clang, the hot loops are compiled twice, for the
  * baseline and for AVX2 (x86-64-v3), and the loader picks one for the
@@ -77,13 +72,12 @@ const char *nn__activation_name(int act);
 /* a (n x k) = f(z); a == z is allowed. */
 void nn__activation_forward(int act, float slope, const float *z, float *a,
                             size_t n, size_t k);
-/* g (n x k) *= f'(z), f' expressed through a = f(z). Not for softmax. */
+/* g (n x k) *= f'(z), f' expressed through a = f(z); for softmax, g = J(a)ᵀ g
+ * per row. */
 void nn__activation_backward(int act, float slope, const float *a, float *g,
                              size_t n, size_t k);
 /* The logistic function, safe for any finite z. */
 float nn__sigmoid(float z);
-/* g (n x k) = J_softmax(a)ᵀ g per row: g_j = a_j (g_j - sum_i a_i g_i). */
-void nn__softmax_backward(const float *a, float *g, size_t n, size_t k);
 
 /* ---- losses (loss.c) ---- */
 int nn__loss_valid(int loss);
@@ -166,8 +160,6 @@ nn_status nn__check_grads(const char *fn, const nn_model *m);
 nn_status nn__optim_step(const char *fn, nn_model *m);
 /* Allocates the optimizer state if the optimizer has none yet. */
 nn_status nn__optim_prepare(const char *fn, nn_model *m);
-/* Fisher-Yates shuffle of perm[0..n) from the model's generator (fit.c). */
-void nn__shuffle(nn__rng *rng, size_t *perm, size_t n);
 /* Releases the optimizer state; the next step starts from scratch. */
 void nn__optim_reset(nn_model *m);
 /* Default of every setting; param_bounds reports them (model.c). */

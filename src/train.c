@@ -96,13 +96,14 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
 /* Makes the workspace hold n rows; keeps the old one if allocation fails. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
-    size_t l, sum = 0, maxw = nn__max_width(m), per_row, total, bytes, off;
-    size_t out_w = m->layers[m->n_layers - 1].out;
+    size_t l, sum = 0, maxw, per_row, total, bytes, off, out_w;
     float *ws;
     float **act;
 
     if (n <= m->ws_rows)
         return NN_OK;
+    maxw = nn__max_width(m);
+    out_w = m->layers[m->n_layers - 1].out;
     for (l = 0; l < m->n_layers; l++)
         sum += m->layers[l].out; /* cannot overflow: the params did not */
     if (!nn__add_size(sum, out_w, &per_row) ||
@@ -146,7 +147,7 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags)
 {
-    size_t out_w, count, i;
+    size_t out_w, i;
     int out_act, with_labels = (flags & NN__LABELS) != 0;
 
     if (!m)
@@ -188,9 +189,9 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
         return nn__fail(NN_E_OVERFLOW,
                         "%s: n = %zu rows of x or of the targets overflow "
                         "size_t", fn, n);
-    /* BLAS takes int dimensions. */
-    if ((flags & NN__STEP) &&
-        (n > (size_t)INT_MAX || !nn__mul_size(n, nn__max_width(m), &count)))
+    /* BLAS takes int dimensions (the workspace's size is checked when it
+     * grows). */
+    if ((flags & NN__STEP) && n > (size_t)INT_MAX)
         return nn__fail(NN_E_OVERFLOW,
                         "%s: n is %zu, more rows than one step can take "
                         "(at most %d)", fn, n, INT_MAX);
