@@ -283,10 +283,10 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
             goto nomem;
     }
     if (patience > 0) {
+        /* filled at the first epoch's end, restored only if it was */
         best_params = (float *)nn__malloc(model->n_params * sizeof(float));
         if (!best_params)
             goto nomem;
-        memcpy(best_params, model->params, model->n_params * sizeof(float));
     }
     if (val) {
         st = eval_scratch(fn, model, val, &val_scratch);
