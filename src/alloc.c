@@ -60,19 +60,3 @@ void nn__free(void *p)
     if (p)
         nn__free_fn(nn__alloc_ctx, p);
 }
-
-int nn__mul_size(size_t a, size_t b, size_t *out)
-{
-    if (a != 0 && b > (size_t)-1 / a)
-        return 0;
-    *out = a * b;
-    return 1;
-}
-
-int nn__add_size(size_t a, size_t b, size_t *out)
-{
-    if (b > (size_t)-1 - a)
-        return 0;
-    *out = a + b;
-    return 1;
-}

@@ -331,7 +331,7 @@ nn_status nn_model_save_buffer(const nn_model *model, nn_save_what what,
 {
     static const char fn[] = "nn_model_save_buffer";
     nn__writer w;
-    size_t size;
+    size_t size = 0; /* set by size_of; GCC cannot see it */
     nn_status st = check_save_args(fn, model, (int)what);
     if (st != NN_OK)
         return st;

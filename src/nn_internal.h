@@ -16,10 +16,31 @@ void *nn__calloc(size_t count, size_t size);
 void nn__free(void *p);
 
 /* ---- sizes ---- */
-/* *out = a * b; returns 0 on overflow. */
-int nn__mul_size(size_t a, size_t b, size_t *out);
+/* *out = a * b; returns 0 on overflow. Inline: every batch checks its
+ * sizes, and a call costs as much as the check. */
+static inline int nn__mul_size(size_t a, size_t b, size_t *out)
+{
+#if defined(__GNUC__) /* GCC and Clang: no division */
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return 0;
+    *out = r;
+#else
+    if (a != 0 && b > (size_t)-1 / a)
+        return 0;
+    *out = a * b;
+#endif
+    return 1;
+}
+
 /* *out = a + b; returns 0 on overflow. */
-int nn__add_size(size_t a, size_t b, size_t *out);
+static inline int nn__add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > (size_t)-1 - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
 
 /* ---- errors (status.c) ---- */
 /* Records a message for nn_last_error (printf-style) and returns status. */

@@ -104,17 +104,17 @@ typedef struct nn__step {
 #define NN__FIN(x) (fabsf(x) <= FLT_MAX)
 
 /* Runs COMPUTE (which sets w, s0, s1 from p[i], g[i], a[i], b[i]) over all
- * elements: without write, ANDs the finiteness of w, s0, s1 into ok; with
- * write, runs STORE. */
+ * elements, ANDing the finiteness of w, s0, s1 into ok; then, if all are
+ * finite and write is set, runs it again with STORE. One call does both
+ * passes, so a small net pays the set-up once. */
 #define NN__UPDATE(COMPUTE, STORE)                                           \
     do {                                                                     \
-        if (!write) {                                                        \
-            for (i = 0; i < n; i++) {                                        \
-                float w, s0 = 0.0f, s1 = 0.0f;                                \
-                COMPUTE;                                                     \
-                ok &= NN__FIN(w) & NN__FIN(s0) & NN__FIN(s1);                \
-            }                                                                \
-        } else {                                                             \
+        for (i = 0; i < n; i++) {                                            \
+            float w, s0 = 0.0f, s1 = 0.0f;                                    \
+            COMPUTE;                                                         \
+            ok &= NN__FIN(w) & NN__FIN(s0) & NN__FIN(s1);                    \
+        }                                                                    \
+        if (ok && write)                                                     \
             for (i = 0; i < n; i++) {                                        \
                 float w, s0 = 0.0f, s1 = 0.0f;                                \
                 COMPUTE;                                                     \
@@ -122,12 +122,11 @@ typedef struct nn__step {
                 (void)s0;                                                    \
                 (void)s1;                                                    \
             }                                                                \
-        }                                                                    \
     } while (0)
 
-/* Checks (write 0: returns whether every new value is finite) or applies
- * (write 1) the update. Momentum buffers start at zero, so b = mu b + g is
- * PyTorch's b = g on the first step. */
+/* Returns whether every new value of the update is finite, and if so and
+ * write is set, applies it; nothing is written otherwise. Momentum buffers
+ * start at zero, so b = mu b + g is PyTorch's b = g on the first step. */
 NN__VECTOR_CLONES
 static int update(nn_model *m, const nn__step *c, int write)
 {
@@ -277,7 +276,7 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
             c.bc2 = 1.0 - pow(c.b2, t);
     }
 
-    if (!update(m, &c, 0)) {
+    if (!update(m, &c, 1)) {
         /* Name the layer if the gradients are to blame. */
         size_t bad = update_first_bad(m, &c);
         st = nn__check_grads(fn, m);
@@ -289,7 +288,6 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
                         "parameter was changed", fn, bad,
                         (double)m->params[bad], (double)m->grads[bad], c.lr);
     }
-    update(m, &c, 1);
     m->steps++;
     return NN_OK;
 }
