@@ -46,6 +46,7 @@ void nn__workspace_free(nn_model *m)
     m->logits = NULL;
     m->gbuf[0] = m->gbuf[1] = NULL;
     m->ws_rows = 0;
+    m->small_rows = 0;
 }
 
 void nn_model_free(nn_model *model)

@@ -160,6 +160,10 @@ struct nn_model {
     float **act;               /* act[l]: n x out_l, points into ws */
     float *logits;             /* n x out_L */
     float *gbuf[2];            /* n x max_width each */
+    /* The largest batch that takes the small-net path of small.c (0:
+     * none), set with the workspace, whose layout also depends on the
+     * layers. Tests and benchmarks set it to compare the two paths. */
+    size_t small_rows;
 };
 
 struct nn_data {
@@ -214,6 +218,18 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
 
 /* Largest layer width, input width included. */
 size_t nn__max_width(const nn_model *m);
+
+/* ---- small nets (small.c) ---- */
+/* A batch takes the direct loops of small.c when its rows times the net's
+ * multiply-adds per row are at most this (measured crossover in small.c). */
+#define NN__SMALL_WORK 320
+/* The largest batch for which m takes the small-net path (0: none). */
+size_t nn__small_rows(const nn_model *m);
+/* The forward pass of n rows into the workspace, as train.c's forward. */
+void nn__small_forward(nn_model *m, const float *x, size_t n);
+/* The backward pass from gbuf[0] = dL/dZ of the output layer, as
+ * train.c's backward: fills the gradient buffer. */
+void nn__small_backward(nn_model *m, const float *x, size_t n);
 
 /* ---- checksums (crc32.c) ---- */
 /* CRC-32 as zlib's crc32() computes it: crc is 0 to start, or the value

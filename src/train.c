@@ -134,6 +134,7 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
     m->gbuf[0] = ws + off;
     m->gbuf[1] = ws + off + n * maxw;
     m->ws_rows = n;
+    m->small_rows = nn__small_rows(m);
     return NN_OK;
 }
 
@@ -308,13 +309,19 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     if (st != NN_OK)
         return st;
     out = &m->layers[m->n_layers - 1];
-    forward(m, x, n);
+    if (n <= m->small_rows)
+        nn__small_forward(m, x, n);
+    else
+        forward(m, x, n);
     loss = nn__loss_grad(m->loss, out->act, out->slope, m->logits,
                          m->act[m->n_layers - 1],
                          (flags & NN__LABELS) ? NULL : t,
                          (flags & NN__LABELS) ? labels : NULL, m->gbuf[0], n,
                          out->out);
-    backward(m, x, n);
+    if (n <= m->small_rows)
+        nn__small_backward(m, x, n);
+    else
+        backward(m, x, n);
     if (loss_out)
         *loss_out = loss;
     if (!isfinite(loss))

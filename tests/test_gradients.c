@@ -14,6 +14,11 @@
  * softmax and cross-entropy non-trivial; two hidden layers make every
  * hidden activation appear both after the input and after another hidden
  * layer, so the backward pass through hidden activations is exercised.
+ *
+ * A net this small trains through the direct loops of src/small.c; every
+ * combination is checked twice, once that way and once with the small-net
+ * path switched off (nn_model.small_rows = 0), through the matrix products
+ * and whole-block kernels that larger nets use.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nn_internal.h" /* small_rows: which path computes the gradients */
 
 /* ---- shape of the net ---- */
 enum { N_LAYERS = 3, BATCH = 4, MAX_W = 5 };
@@ -114,6 +120,7 @@ typedef struct {
     nn_activation act[N_LAYERS]; /* two hidden layers and the output */
     nn_loss loss;
     target_kind targets;
+    int general;                 /* 1: small-net path off */
 } combo;
 
 static const nn_activation hidden_acts[] = {
@@ -157,9 +164,10 @@ static const char *target_name(target_kind k)
 
 static void describe(const combo *c, char *buf, size_t size)
 {
-    snprintf(buf, size, "hidden %s/%s, output %s, loss %s, targets %s",
-             act_name(c->act[0]), act_name(c->act[1]), act_name(c->act[2]),
-             loss_name(c->loss), target_name(c->targets));
+    snprintf(buf, size, "hidden %s/%s, output %s, loss %s, targets %s, %s "
+             "path", act_name(c->act[0]), act_name(c->act[1]),
+             act_name(c->act[2]), loss_name(c->loss), target_name(c->targets),
+             c->general ? "general" : "small-net");
 }
 
 static int has_kink(nn_activation act)
@@ -480,6 +488,14 @@ static int check_combo(const combo *c, uint64_t seed)
     }
     draw_targets(c, &r, tf, labels, t);
 
+    /* The workspace decides the path; the small-net path must be the one
+     * the library picks for this net, and is switched off for the
+     * general one. */
+    assert_int_equal(nn__workspace_reserve("test", m, BATCH), NN_OK);
+    assert_true(BATCH <= m->small_rows);
+    if (c->general)
+        m->small_rows = 0;
+
     if (c->targets == TARGET_LABELS)
         st = nn_model_compute_grads_labels(m, BATCH, xf, N_IN, labels,
                                            &lib_loss);
@@ -575,9 +591,11 @@ static void check_all_hidden(const nn_activation *outs, size_t n_outs,
                 seed = 1000003u * (uint64_t)c.act[0] +
                        10007u * (uint64_t)c.act[1] + 101u * (uint64_t)c.act[2] +
                        11u * (uint64_t)loss + (uint64_t)targets;
-                if (check_combo(&c, seed) != 0)
-                    failed++;
-                total++;
+                for (c.general = 0; c.general < 2; c.general++) {
+                    if (check_combo(&c, seed) != 0)
+                        failed++;
+                    total++;
+                }
             }
     if (failed)
         fail_msg("%d of %d combinations failed (see above)", failed, total);

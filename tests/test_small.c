@@ -1,0 +1,179 @@
+/*
+ * test_small.c - the small-net path (src/small.c) against the general one.
+ *
+ * test_gradients.c checks both paths against finite differences; here:
+ * which batches take the small path, that moving between the paths as the
+ * batch size changes leaves every result as a fresh model computes it, and
+ * that training through either path follows the same trajectory (to float
+ * rounding: the two sum in different orders).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn.h"
+#include "nn_internal.h" /* small_rows, nn__small_rows */
+
+#define NN_OK_OR_FAIL(call)                                                 \
+    do {                                                                    \
+        nn_status st_ = (call);                                             \
+        if (st_ != NN_OK)                                                   \
+            print_error("%s failed: %s (%s)\n", #call,                      \
+                        nn_status_string(st_), nn_last_error());            \
+        assert_int_equal(st_, NN_OK);                                       \
+    } while (0)
+
+static nn_model *build(size_t in, const size_t *widths,
+                       const nn_activation *acts, size_t nl, nn_loss loss)
+{
+    nn_model *m = NULL;
+    size_t l;
+    NN_OK_OR_FAIL(nn_model_create(&m, in, 7));
+    for (l = 0; l < nl; l++)
+        NN_OK_OR_FAIL(nn_model_add_dense(m, widths[l], acts[l]));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, loss));
+    return m;
+}
+
+/* Deterministic values in [lo, hi). */
+static void fill(float *v, size_t n, float lo, float hi, uint32_t seed)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)(seed >> 8) / 16777216.0f;
+    }
+}
+
+/* The rule: rows x multiply-adds per row <= NN__SMALL_WORK. */
+static void the_small_path_takes_batches_up_to_the_work_limit(void **state)
+{
+    static const size_t w221[] = {2, 1}, w343[] = {4, 3}, wbig[] = {64, 10};
+    static const nn_activation acts[] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    nn_model *a = build(2, w221, acts, 2, NN_LOSS_MSE);
+    nn_model *b = build(3, w343, acts, 2, NN_LOSS_MSE);
+    nn_model *c = build(784, wbig, acts, 2, NN_LOSS_MSE);
+    (void)state;
+    /* 2-2-1: 2*2 + 2*1 = 6 multiply-adds per row */
+    assert_int_equal(nn__small_rows(a), NN__SMALL_WORK / 6);
+    /* 3-4-3: 12 + 12 = 24 */
+    assert_int_equal(nn__small_rows(b), NN__SMALL_WORK / 24);
+    /* 784 inputs: more than the limit for a single row */
+    assert_int_equal(nn__small_rows(c), 0);
+    /* the seed-sized nets of the benchmarks take it at batch 1 and 32 */
+    assert_true(nn__small_rows(a) >= 32);
+    nn_model_free(a);
+    nn_model_free(b);
+    nn_model_free(c);
+}
+
+/* Gradients of the first n rows, through a fresh model or through m. */
+static void grads(nn_model *m, size_t n, const float *x, const float *t,
+                  float *out, double *loss)
+{
+    size_t l, off = 0;
+    NN_OK_OR_FAIL(nn_model_compute_grads(m, n, x, 3, t, 2, loss));
+    for (l = 0; l < nn_model_layer_count(m); l++) {
+        size_t in = l ? nn_model_layer_width(m, l - 1) : 3;
+        size_t out_w = nn_model_layer_width(m, l);
+        NN_OK_OR_FAIL(nn_model_get_layer_grads(m, l, out + off, in * out_w,
+                                               out + off + in * out_w,
+                                               out_w));
+        off += in * out_w + out_w;
+    }
+}
+
+/* 3-4-2: 12 + 8 = 20 multiply-adds per row, so 16 rows are small and 64
+ * are not. The workspace grows at 64 rows and the path flips back at 1 and
+ * 16; every result must be what a model that never saw the other sizes
+ * computes. */
+static void changing_batch_size_between_paths_keeps_results_exact(
+    void **state)
+{
+    static const size_t widths[] = {4, 2};
+    static const nn_activation acts[] = {NN_ACT_TANH, NN_ACT_IDENTITY};
+    static const size_t sizes[] = {1, 64, 16, 1, 64, 16};
+    /* 3 x 4 + 4 + 4 x 2 + 2 = 26 parameters */
+    float x[64 * 3], t[64 * 2], got[26], want[26];
+    nn_model *m = build(3, widths, acts, 2, NN_LOSS_MSE);
+    size_t k;
+    (void)state;
+    assert_true(16 <= nn__small_rows(m) && 64 > nn__small_rows(m));
+    fill(x, 64 * 3, -1.0f, 1.0f, 1);
+    fill(t, 64 * 2, -1.0f, 1.0f, 2);
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        nn_model *fresh = build(3, widths, acts, 2, NN_LOSS_MSE);
+        double lg, lw;
+        grads(m, sizes[k], x, t, got, &lg);
+        grads(fresh, sizes[k], x, t, want, &lw);
+        assert_memory_equal(got, want, sizeof got);
+        assert_memory_equal(&lg, &lw, sizeof lg);
+        nn_model_free(fresh);
+    }
+    nn_model_free(m);
+}
+
+/* Two copies of a 2-3-1 sigmoid net learn XOR with Adam, batch 4: one
+ * through the small-net path, one with it switched off. Their losses and
+ * weights stay within float rounding of each other for 300 steps, and
+ * both learn. */
+static void training_through_either_path_follows_the_same_trajectory(
+    void **state)
+{
+    static const size_t widths[] = {3, 1};
+    static const nn_activation acts[] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    static const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
+    static const float t[] = {0, 1, 1, 0};
+    nn_model *a = build(2, widths, acts, 2, NN_LOSS_MSE);
+    nn_model *b = build(2, widths, acts, 2, NN_LOSS_MSE);
+    float wa[6], wb[6];
+    double la = 0.0, lb = 0.0, first = 0.0, worst = 0.0;
+    size_t i;
+    int step;
+    (void)state;
+    NN_OK_OR_FAIL(nn_model_set_optimizer(a, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(b, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_param(a, NN_PARAM_LEARNING_RATE, 0.05));
+    NN_OK_OR_FAIL(nn_model_set_param(b, NN_PARAM_LEARNING_RATE, 0.05));
+    NN_OK_OR_FAIL(nn__workspace_reserve("test", a, 4));
+    NN_OK_OR_FAIL(nn__workspace_reserve("test", b, 4));
+    assert_true(4 <= a->small_rows);
+    b->small_rows = 0;
+    for (step = 0; step < 300; step++) {
+        NN_OK_OR_FAIL(nn_model_train_batch(a, 4, x, 2, t, 1, &la));
+        NN_OK_OR_FAIL(nn_model_train_batch(b, 4, x, 2, t, 1, &lb));
+        if (step == 0)
+            first = la;
+        worst = fmax(worst, fabs(la - lb) / la);
+    }
+    /* float rounding, compounded over 300 steps: 1.4e-6 on this machine */
+    if (!(worst <= 1e-4))
+        fail_msg("losses differ by %.3g relative", worst);
+    assert_true(la < 0.5 * first); /* both learned */
+    NN_OK_OR_FAIL(nn_model_get_weights(a, 0, wa, 6));
+    NN_OK_OR_FAIL(nn_model_get_weights(b, 0, wb, 6));
+    for (i = 0; i < 6; i++)
+        if (!(fabsf(wa[i] - wb[i]) <= 1e-4f * (1.0f + fabsf(wb[i]))))
+            fail_msg("W[%zu]: %.9g through the small path, %.9g through the "
+                     "general one", i, (double)wa[i], (double)wb[i]);
+    nn_model_free(a);
+    nn_model_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_small_path_takes_batches_up_to_the_work_limit),
+        cmocka_unit_test(
+            changing_batch_size_between_paths_keeps_results_exact),
+        cmocka_unit_test(
+            training_through_either_path_follows_the_same_trajectory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
