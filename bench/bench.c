@@ -150,6 +150,8 @@ int bench_parse(int argc, char **argv, bench_opts *o, const char *usage)
             o->quick = 1;
         } else if (!strcmp(a, "--lib-only")) {
             o->lib_only = 1;
+        } else if (!strcmp(a, "--sweep")) {
+            o->sweep_only = 1;
         } else if (!strcmp(a, "--csv") && v) {
             o->csv = v;
             i++;

@@ -58,6 +58,7 @@ typedef struct bench_opts {
     int threads[2];     /* --threads 1,2 (0 ends the list) */
     long profile_steps; /* --profile-steps N (bench_train only) */
     int lib_only;       /* --lib-only: libnn and ceiling only (bench_train) */
+    int sweep_only;     /* --sweep: the small-path sweep only (bench_train) */
 } bench_opts;
 
 /* Parses argv into *o (defaults first). Returns 0, or 1 after printing usage

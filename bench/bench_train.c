@@ -5,10 +5,9 @@
  *             of the same sizes, and nothing else (the BLAS-bound limit);
  *   naive     the same step with nn__gemm_ref in place of BLAS, reusing the
  *             library's activation and loss kernels;
- *   direct    (small MSE nets only) a prototype of a fused direct-loop step,
- *             the evidence for a small-net fast path: float loops, bias and
- *             activation fused, one finite test on the sum of |gradient|,
- *             one update pass;
+ *   general   (small nets only) libnn with its small-net path switched
+ *             off (nn_model.small_rows = 0): the general path of matrix
+ *             products and whole-block kernels, for comparison;
  *   FANN      FANN 2.2 on the same layer sizes, per sample (fann_train) and
  *             in batch mode (fann_train_epoch, FANN_TRAIN_BATCH, one epoch =
  *             one step over the batch), when CMake found libfann.
@@ -125,7 +124,7 @@ static void lib_step(void *v)
     }
 }
 
-/* ---- plain buffers for the ceiling, naive and direct steps ---- */
+/* ---- plain buffers for the ceiling and naive steps ---- */
 typedef struct plain {
     const bench_net *net;
     const batch *b;
@@ -136,8 +135,6 @@ typedef struct plain {
     float *a[BENCH_MAX_LAYERS]; /* n x out_l */
     float *logits;              /* n x out_L */
     float *g[2];                /* n x max width */
-    float wmax;                 /* direct: largest |parameter| */
-    long rejected;              /* direct: steps rejected as non-finite */
 } plain;
 
 static void plain_make(plain *p, const batch *b)
@@ -181,7 +178,6 @@ static void plain_make(plain *p, const batch *b)
     bench_fill(p->g[0], total, -0.01f, 0.01f, &seed);
     bench_fill(p->g[1], total, -0.01f, 0.01f, &seed);
     memset(p->grads, 0, p->n_params * sizeof(float));
-    p->wmax = 1.0f;
 }
 
 static void plain_free(plain *p)
@@ -274,150 +270,6 @@ static void naive_step(void *v)
     }
     for (i = 0; i < p->n_params; i++)
         p->params[i] -= LEARNING_RATE * p->grads[i];
-}
-
-/* ---- the direct-loop prototype (MSE, no softmax) ---- */
-static float sigmoid1(float z)
-{
-    if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    else {
-        float e = expf(z);
-        return e / (1.0f + e);
-    }
-}
-
-/* a[0..k) = f(a), the switch outside the loop. */
-static void act_rows(int act, float *a, size_t k)
-{
-    size_t j;
-    switch (act) {
-    case NN_ACT_SIGMOID:
-        for (j = 0; j < k; j++)
-            a[j] = sigmoid1(a[j]);
-        break;
-    case NN_ACT_TANH:
-        for (j = 0; j < k; j++)
-            a[j] = tanhf(a[j]);
-        break;
-    case NN_ACT_RELU:
-        for (j = 0; j < k; j++)
-            a[j] = a[j] > 0.0f ? a[j] : 0.0f;
-        break;
-    default:
-        break;
-    }
-}
-
-/* g[0..k) *= f'(z) through a = f(z). */
-static void act_grad_rows(int act, const float *a, float *g, size_t k)
-{
-    size_t j;
-    switch (act) {
-    case NN_ACT_SIGMOID:
-        for (j = 0; j < k; j++)
-            g[j] *= a[j] * (1.0f - a[j]);
-        break;
-    case NN_ACT_TANH:
-        for (j = 0; j < k; j++)
-            g[j] *= 1.0f - a[j] * a[j];
-        break;
-    case NN_ACT_RELU:
-        for (j = 0; j < k; j++)
-            g[j] = a[j] > 0.0f ? g[j] : 0.0f;
-        break;
-    default:
-        break;
-    }
-}
-
-static void direct_step(void *v)
-{
-    plain *p = (plain *)v;
-    const bench_net *net = p->net;
-    const float *in = p->b->x, *t = p->b->t;
-    size_t l, i, j, q, n = p->n, out_w = net->widths[p->L];
-    float scale = 2.0f / (float)(n * out_w), gsum = 0.0f, lr = LEARNING_RATE;
-    const float *aout = p->a[p->L - 1];
-    float *g = p->g[0];
-    int cur = 0;
-
-    /* forward: z = b + a.W, then f(z), a row at a time */
-    for (l = 0; l < p->L; l++) {
-        size_t fi = net->widths[l], fo = net->widths[l + 1];
-        const float *w = p->w[l], *b = p->bias[l];
-        int act = layer_act(net, l);
-        for (i = 0; i < n; i++) {
-            const float *ar = in + i * fi;
-            float *zr = p->a[l] + i * fo;
-            for (j = 0; j < fo; j++)
-                zr[j] = b[j];
-            for (q = 0; q < fi; q++) {
-                float aq = ar[q];
-                const float *wr = w + q * fo;
-                for (j = 0; j < fo; j++)
-                    zr[j] += aq * wr[j];
-            }
-            act_rows(act, zr, fo);
-        }
-        in = p->a[l];
-    }
-    /* MSE gradient through the output activation */
-    for (i = 0; i < n * out_w; i++)
-        g[i] = scale * (aout[i] - t[i]);
-    act_grad_rows(net->out_act, aout, g, n * out_w);
-    /* backward: dW, db and the previous layer's gradient in one sweep over
-     * the rows */
-    for (l = p->L; l-- > 0;) {
-        size_t fi = net->widths[l], fo = net->widths[l + 1];
-        const float *a_prev = l ? p->a[l - 1] : p->b->x;
-        const float *w = p->w[l];
-        float *dw = p->dw[l], *db = p->db[l], *gp = p->g[cur ^ 1];
-        g = p->g[cur];
-        memset(dw, 0, (fi * fo + fo) * sizeof(float)); /* dW then db */
-        for (i = 0; i < n; i++) {
-            const float *gr = g + i * fo, *ar = a_prev + i * fi;
-            for (q = 0; q < fi; q++) {
-                float aq = ar[q];
-                float *dr = dw + q * fo;
-                for (j = 0; j < fo; j++)
-                    dr[j] += aq * gr[j];
-            }
-            for (j = 0; j < fo; j++)
-                db[j] += gr[j];
-            if (l > 0) {
-                float *gpr = gp + i * fi;
-                for (q = 0; q < fi; q++) {
-                    const float *wr = w + q * fo;
-                    float s = 0.0f;
-                    for (j = 0; j < fo; j++)
-                        s += gr[j] * wr[j];
-                    gpr[q] = s;
-                }
-                act_grad_rows(layer_act(net, l - 1), ar, gpr, fi);
-            }
-        }
-        cur ^= 1;
-    }
-    /* One test instead of a scan: sum |g| is finite exactly when every
-     * gradient is (barring overflow of the sum, which only sends us to the
-     * slow path), and lr * sum |g| + max |w| < FLT_MAX / 2 proves that no
-     * updated parameter can overflow, so a single pass can write. */
-    for (i = 0; i < p->n_params; i++)
-        gsum += fabsf(p->grads[i]);
-    if (!(isfinite(gsum) && lr * gsum + p->wmax < FLT_MAX / 2)) {
-        p->rejected++; /* the library's exact two-pass path would run */
-        return;
-    }
-    {
-        float wmax = 0.0f;
-        for (i = 0; i < p->n_params; i++) {
-            float w = p->params[i] - lr * p->grads[i];
-            p->params[i] = w;
-            wmax = fabsf(w) > wmax ? fabsf(w) : wmax;
-        }
-        p->wmax = wmax;
-    }
 }
 
 /* ---- FANN ---- */
@@ -609,7 +461,7 @@ typedef struct result {
     const bench_net *net;
     size_t n;
     int threads;
-    double lib, ceil, naive, direct, fann_sample, fann_batch; /* s/step */
+    double lib, ceil, naive, general, fann_sample, fann_batch; /* s/step */
     double lib_spread, ceil_spread;
     double allocs_per_step;
 } result;
@@ -677,6 +529,10 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
         printf("  !! the model's gradients are not finite: %s\n",
                nn_last_error());
     printf("  where the time goes (each part timed alone, 1 thread):\n");
+    if (b->n <= m->small_rows)
+        printf("    (this batch takes the small-net path, src/small.c: "
+               "its products are not BLAS calls and the bias and column-sum "
+               "parts below are the general path's)\n");
     printf("    %-36s %12.3f us  %5.1f%%\n", "GEMMs (ceiling)", ceil_s * 1e6,
            100.0 * ceil_s / lib_s);
     for (k = 0; k < count; k++) {
@@ -787,12 +643,17 @@ static void run_config(const bench_opts *o, const bench_net *net, size_t n,
         } else {
             printf("  %-22s skipped with --quick\n", "naive loops");
         }
-        if (net->loss == NN_LOSS_MSE && net->widths[1] <= 64) {
-            p.rejected = 0;
-            s = bench_time(direct_step, &p, o->min_block, reps, 0.0);
-            r->direct = s.median;
-            report(r, "direct (prototype)", &s, n,
-                   p.rejected ? "(some steps rejected!)" : NULL);
+        if (n <= lc.m->small_rows) {
+            /* the same model and steps through the general path */
+            lib_ctx gc = lc;
+            size_t keep = gc.m->small_rows;
+            gc.m->small_rows = 0;
+            gc.calls = 0;
+            s = bench_time(lib_step, &gc, o->min_block, reps, 0.0);
+            gc.m->small_rows = keep;
+            r->general = s.median;
+            report(r, "libnn general path", &s, n,
+                   "(small-net path off)");
         }
 #if defined(NN_BENCH_HAVE_FANN)
         {
@@ -831,6 +692,76 @@ static void run_config(const bench_opts *o, const bench_net *net, size_t n,
     batch_free(&b);
 }
 
+/* ---- the small-net sweep ----
+ * Where the direct loops of small.c stop paying: w-w-w nets (sigmoid, MSE)
+ * trained through the small-net path and through the general path, in
+ * interleaved blocks, at 1 thread. Both paths are forced
+ * (nn_model.small_rows), so sizes beyond NN__SMALL_WORK show what the small
+ * path would cost there. */
+static void sweep(const bench_opts *o)
+{
+    static const size_t widths[] = {2, 4, 8, 12, 16, 24, 32, 64};
+    static const size_t batches[] = {1, 8, 32, 256};
+    size_t wi, bi;
+    int reps = o->quick ? o->reps : 5;
+    if (nn_set_blas_threads(1) != NN_OK)
+        fprintf(stderr, "%s\n", nn_last_error());
+    printf("\nSmall-net path against the general path: w-w-w nets, sigmoid "
+           "hidden and output, MSE, 1 thread (small path when batch x "
+           "multiply-adds per row <= NN__SMALL_WORK = %d)\n",
+           NN__SMALL_WORK);
+    printf("  %5s %5s %14s %14s %9s  %s\n", "w", "batch", "small us/step",
+           "general us/step", "gen/small", "libnn takes");
+    for (wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+        for (bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+            size_t w = widths[wi], n = batches[bi];
+            char name[32];
+            bench_net net = {NULL, {0, 0, 0, 0}, 2, NN_ACT_SIGMOID,
+                             NN_ACT_SIGMOID, NN_LOSS_MSE, 0, {0, 0, 0, 0},
+                             "sigmoid hidden, sigmoid output, MSE"};
+            batch b;
+            lib_ctx sc, gc;
+            bench_stat s1, s2;
+            int auto_small;
+            snprintf(name, sizeof name, "sweep %zu-%zu-%zu", w, w, w);
+            net.name = name;
+            net.widths[0] = net.widths[1] = net.widths[2] = w;
+            net.batches[0] = n;
+            if (o->batch && o->batch != n)
+                continue;
+            batch_make(&b, &net, n);
+            memset(&sc, 0, sizeof sc);
+            memset(&gc, 0, sizeof gc);
+            sc.b = gc.b = &b;
+            sc.m = lib_model(&net);
+            gc.m = lib_model(&net);
+            lib_step(&sc); /* sizes the workspace, sets small_rows */
+            lib_step(&gc);
+            auto_small = n <= sc.m->small_rows;
+            sc.m->small_rows = (size_t)-1;
+            gc.m->small_rows = 0;
+            bench_time_pair(lib_step, &sc, lib_step, &gc,
+                            o->min_block / 2.0, reps, &s1, &s2);
+            printf("  %5zu %5zu %14.4g %14.4g %9.2f  %s%s\n", w, n,
+                   s1.median * 1e6, s2.median * 1e6, s2.median / s1.median,
+                   auto_small ? "small" : "general",
+                   sc.first_error || gc.first_error ? "  !! a step failed"
+                                                    : "");
+            fflush(stdout);
+            if (csv)
+                fprintf(csv, "%s,%zu,1,small path,%.9g,%.9g,%.9g,%.9g,%.9g,"
+                             "%d,%ld,%.4f\n%s,%zu,1,general path,%.9g,%.9g,"
+                             "%.9g,%.9g,%.9g,%d,%ld,%.4f\n",
+                        name, n, s1.median, s1.min, s1.max, 1.0 / s1.median,
+                        n / s1.median, s1.reps, s1.iters, bench_spread(&s1),
+                        name, n, s2.median, s2.min, s2.max, 1.0 / s2.median,
+                        n / s2.median, s2.reps, s2.iters, bench_spread(&s2));
+            nn_model_free(sc.m);
+            nn_model_free(gc.m);
+            batch_free(&b);
+        }
+}
+
 static const result *find(const char *name, size_t n, int threads)
 {
     size_t i;
@@ -849,7 +780,7 @@ static void summary(void)
            "1 thread)\n");
     printf("%-17s %5s %3s | %11s %11s %6s | %11s %11s %11s %11s | %8s %7s\n",
            "net", "batch", "thr", "libnn", "ceiling", "eff", "naive",
-           "direct", "FANN/sample", "FANN batch", "x FANN", "allocs");
+           "general", "FANN/sample", "FANN batch", "x FANN", "allocs");
     for (i = 0; i < n_results; i++) {
         const result *q = &results[i];
         const result *one = find(q->net->name, q->n, 1);
@@ -866,7 +797,7 @@ static void summary(void)
             double v[4];
             int k;
             v[0] = q->naive;
-            v[1] = q->direct;
+            v[1] = q->general;
             v[2] = q->fann_sample;
             v[3] = q->fann_batch;
             for (k = 0; k < 4; k++) {
@@ -973,8 +904,10 @@ int main(int argc, char **argv)
     bench_opts o;
     size_t k, q;
     int ti;
-    if (bench_parse(argc, argv, &o, " [--lib-only] [--profile-steps N]\n"
+    if (bench_parse(argc, argv, &o, " [--lib-only] [--sweep] "
+                    "[--profile-steps N]\n"
                     "  --lib-only    libnn and its ceiling only (reruns)\n"
+                    "  --sweep       the small-net path sweep only\n"
                     "  --profile-steps N  run N untimed libnn steps of the "
                     "first selected net (for callgrind)"))
         return 1;
@@ -1001,7 +934,7 @@ int main(int argc, char **argv)
                      "samples_per_s,reps,iters,spread\n");
     /* Net by net, all thread counts together, so that the rows compared in
      * the summary are measured close in time (the machine is shared). */
-    for (k = 0; k < bench_net_count; k++)
+    for (k = 0; k < bench_net_count && !o.sweep_only; k++)
         for (q = 0; q < BENCH_MAX_BATCHES && bench_nets[k].batches[q]; q++) {
             if (!wanted(&o, &bench_nets[k], bench_nets[k].batches[q]))
                 continue;
@@ -1009,7 +942,10 @@ int main(int argc, char **argv)
                 run_config(&o, &bench_nets[k], bench_nets[k].batches[q],
                            o.threads[ti], ti == 0);
         }
-    summary();
+    if (!o.sweep_only)
+        summary();
+    if (o.sweep_only || (!o.only && !o.lib_only))
+        sweep(&o);
     if (csv)
         fclose(csv);
     return 0;
