@@ -489,6 +489,62 @@ static void report(const result *r, const char *impl, const bench_stat *s,
                 bench_spread(s));
 }
 
+/* The step in two calls, nn_model_compute_grads(_labels) then
+ * nn_model_apply_grads, each timed around the call, at the configured
+ * thread count: shows what the optimizer costs right after the step's
+ * products, with its data where they left it (compute_grads also runs the
+ * finite scan that a training step leaves to the optimizer). */
+static nn_status grads_of(nn_model *m, const batch *b)
+{
+    double loss;
+    return b->labels ? nn_model_compute_grads_labels(m, b->n, b->x, b->in,
+                                                     b->labels, &loss)
+                     : nn_model_compute_grads(m, b->n, b->x, b->in, b->t,
+                                              b->out, &loss);
+}
+
+static void split_step(const bench_opts *o, nn_model *m, const batch *b,
+                       int threads)
+{
+    double cmed[9], amed[9], t0, t1, t2;
+    int r, reps = o->reps < 9 ? o->reps : 9, failed = 0;
+    long k, iters = 1;
+    for (;;) { /* calls per block: about min_block / 2 seconds */
+        t0 = bench_now();
+        for (k = 0; k < iters; k++)
+            failed |= grads_of(m, b) != NN_OK ||
+                      nn_model_apply_grads(m) != NN_OK;
+        if (bench_now() - t0 >= o->min_block / 2.0 || iters > (1L << 24))
+            break;
+        iters *= 2;
+    }
+    for (r = 0; r < reps; r++) {
+        double tc = 0.0, ta = 0.0;
+        for (k = 0; k < iters; k++) {
+            t0 = bench_now();
+            failed |= grads_of(m, b) != NN_OK;
+            t1 = bench_now();
+            failed |= nn_model_apply_grads(m) != NN_OK;
+            t2 = bench_now();
+            tc += t1 - t0;
+            ta += t2 - t1;
+        }
+        cmed[r] = tc / (double)iters;
+        amed[r] = ta / (double)iters;
+    }
+    printf("  %-22s compute_grads %.4g us + apply_grads %.4g us per step "
+           "(%d thread%s; medians of %d blocks)%s\n", "split step",
+           bench_median(cmed, reps) * 1e6, bench_median(amed, reps) * 1e6,
+           threads, threads > 1 ? "s" : "", reps,
+           failed ? "  !! a call failed" : "");
+    if (csv)
+        fprintf(csv, "%s,%zu,%d,split:compute_grads,%.9g,,,,,%d,%ld,\n"
+                     "%s,%zu,%d,split:apply_grads,%.9g,,,,,%d,%ld,\n",
+                b->net->name, b->n, threads, bench_median(cmed, reps), reps,
+                iters, b->net->name, b->n, threads,
+                bench_median(amed, reps), reps, iters);
+}
+
 static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
                       double lib_s, double ceil_s)
 {
@@ -632,6 +688,9 @@ static void run_config(const bench_opts *o, const bench_net *net, size_t n,
                      "allocs_per_step,%.6g,,,,,,%ld,\n",
                 net->name, n, threads, r->ceil / r->lib, net->name, n,
                 threads, r->allocs_per_step, lc.calls);
+
+    if (!o->lib_only && flops > 1e8)
+        split_step(o, lc.m, &b, threads);
 
     if (first_thread_pass && !o->lib_only) {
         /* single-threaded implementations: measured once per config */
