@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # plot.sh - turns bench_train's CSV into a PNG: one panel per net, samples/s
 # against batch size on log-log axes, for libnn (1 and 2 BLAS threads), its
-# ceiling (the sgemm calls alone), the naive loops, the direct-loop prototype
-# and FANN (per sample and batch mode).
+# ceiling (the sgemm calls alone), the naive loops, libnn with its small-net
+# path switched off (small nets) and FANN (per sample and batch mode). The
+# small-net sweep's rows are not plotted.
 #
 #   bench/plot.sh train.csv [out.png]
 #
@@ -24,13 +25,13 @@ trap 'rm -rf "$tmp"' EXIT
 # are not timings (efficiency, allocations, parts of the breakdown) have no
 # samples/s and are skipped.
 awk -F, -v dir="$tmp" '
-    /^#/ || $1 == "net" || NF < 9 || $9 == "" { next }
+    /^#/ || $1 == "net" || $1 ~ /^sweep / || NF < 9 || $9 == "" { next }
     {
         impl = $4; key = ""
         if (impl == "libnn") key = "libnn_" $3 "t"
         else if (impl ~ /^ceiling/) key = "ceiling_" $3 "t"
         else if (impl ~ /^naive/) key = "naive"
-        else if (impl ~ /^direct/) key = "direct"
+        else if (impl ~ /general path/) key = "general"
         else if (impl ~ /fann_train/) key = "fann_sample"
         else if (impl ~ /batch epoch/) key = "fann_batch"
         if (key == "") next
@@ -46,7 +47,7 @@ series=(
     "libnn_1t|libnn, 1 thread|lc rgb '#0060ad' lw 2 pt 7"
     "libnn_2t|libnn, 2 threads|lc rgb '#00a0ff' lw 2 pt 5"
     "naive|naive loops (nn__gemm_ref)|lc rgb '#dd181f' lw 2 pt 9"
-    "direct|direct-loop prototype|lc rgb '#8b008b' lw 2 pt 11"
+    "general|libnn, small-net path off|lc rgb '#8b008b' lw 2 pt 11"
     "fann_sample|FANN fann_train (per sample)|lc rgb '#2e8b57' lw 2 pt 13"
     "fann_batch|FANN batch epoch|lc rgb '#e69f00' lw 2 pt 15"
 )
