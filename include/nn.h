@@ -402,6 +402,11 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * is not NULL it receives the batch loss computed before the update.
  * The first step at a batch size larger than any before grows the model's
  * workspace; later steps at that size or smaller allocate nothing.
+ * A batch with little arithmetic (n times the net's multiply-adds per row at
+ * most 320: a 2-2-1 net up to 53 rows) runs through direct loops rather
+ * than BLAS, which costs more than such a batch's arithmetic. The two agree
+ * to float rounding, and which one runs depends only on the layers and n,
+ * not on earlier calls.
  * If the loss or any gradient is NaN or infinite, or an updated parameter
  * would be, the step returns NN_E_NONFINITE and leaves every weight, bias and
  * optimizer state exactly as it was; *loss still receives the loss computed.
