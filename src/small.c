@@ -13,9 +13,9 @@
  * Which path: a batch of n rows takes this one when n times the net's
  * multiply-adds per row is at most NN__SMALL_WORK (320). Measured with
  * `bench_train --sweep` (w-w-w sigmoid nets; general-path time over
- * small-path time): at batch 1, 1.33 (w = 2), 1.72 (8), 1.24 (12), 0.84
- * (16); at batch 8, 1.34 (4), 0.81 (8); at batch 32, 1.54 (2), 0.94 (4).
- * The rule takes the faster path in each of those cases.
+ * small-path time; bench/RESULTS.md): at batch 1, 1.31 (w = 2), 1.68 (8),
+ * 1.32 (12), 0.88 (16); at batch 8, 1.38 (4), 0.83 (8); at batch 32, 1.49
+ * (2), 0.95 (4). The rule takes the faster path in each of those cases.
  *
  * The results agree with the general path's to float rounding (the sums
  * run in a different order); tests/test_gradients.c checks both paths

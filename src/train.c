@@ -301,6 +301,7 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
 {
     const nn__layer *out;
     double loss;
+    int small;
     nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                    flags | NN__STEP);
     if (st != NN_OK)
@@ -309,7 +310,8 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     if (st != NN_OK)
         return st;
     out = &m->layers[m->n_layers - 1];
-    if (n <= m->small_rows)
+    small = n <= m->small_rows; /* direct loops: see small.c */
+    if (small)
         nn__small_forward(m, x, n);
     else
         forward(m, x, n);
@@ -318,7 +320,7 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                          (flags & NN__LABELS) ? NULL : t,
                          (flags & NN__LABELS) ? labels : NULL, m->gbuf[0], n,
                          out->out);
-    if (n <= m->small_rows)
+    if (small)
         nn__small_backward(m, x, n);
     else
         backward(m, x, n);
