@@ -752,73 +752,105 @@ static void run_config(const bench_opts *o, const bench_net *net, size_t n,
 }
 
 /* ---- the small-net sweep ----
- * Where the direct loops of small.c stop paying: w-w-w nets (sigmoid, MSE)
+ * Where the direct loops of small.c stop paying: nets (sigmoid, MSE)
  * trained through the small-net path and through the general path, in
  * interleaved blocks, at 1 thread. Both paths are forced
  * (nn_model.small_rows), so sizes beyond NN__SMALL_WORK show what the small
- * path would cost there. */
+ * path would cost there. First w-w-w nets over a grid of widths and
+ * batches, then uneven shapes near the limit (long dot products, one wide
+ * layer, three layers). */
+static void sweep_one(const bench_opts *o, const size_t *widths,
+                      size_t n_layers, size_t n)
+{
+    char name[64], label[40];
+    bench_net net = {NULL, {0, 0, 0, 0}, 0, NN_ACT_SIGMOID, NN_ACT_SIGMOID,
+                     NN_LOSS_MSE, 0, {0, 0, 0, 0},
+                     "sigmoid hidden, sigmoid output, MSE"};
+    batch b;
+    lib_ctx sc, gc;
+    bench_stat s1, s2;
+    size_t l, macs = 0;
+    int reps = o->quick ? o->reps : 5, len = 0, auto_small;
+    net.n_layers = n_layers;
+    for (l = 0; l <= n_layers; l++) {
+        net.widths[l] = widths[l];
+        len += snprintf(label + len, sizeof label - (size_t)len, "%s%zu",
+                        l ? "-" : "", widths[l]);
+        if (l)
+            macs += widths[l - 1] * widths[l];
+    }
+    snprintf(name, sizeof name, "sweep %s", label);
+    net.name = name;
+    net.batches[0] = n;
+    batch_make(&b, &net, n);
+    memset(&sc, 0, sizeof sc);
+    memset(&gc, 0, sizeof gc);
+    sc.b = gc.b = &b;
+    sc.m = lib_model(&net);
+    gc.m = lib_model(&net);
+    lib_step(&sc); /* sizes the workspace, sets small_rows */
+    lib_step(&gc);
+    auto_small = n <= sc.m->small_rows;
+    sc.m->small_rows = (size_t)-1;
+    gc.m->small_rows = 0;
+    bench_time_pair(lib_step, &sc, lib_step, &gc, o->min_block / 2.0, reps,
+                    &s1, &s2);
+    printf("  %-14s %5zu %8zu %14.4g %14.4g %9.2f  %s%s\n", label, n,
+           n * macs, s1.median * 1e6, s2.median * 1e6, s2.median / s1.median,
+           auto_small ? "small" : "general",
+           sc.first_error || gc.first_error ? "  !! a step failed" : "");
+    fflush(stdout);
+    if (csv)
+        fprintf(csv, "%s,%zu,1,small path,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%ld,"
+                     "%.4f\n%s,%zu,1,general path,%.9g,%.9g,%.9g,%.9g,%.9g,"
+                     "%d,%ld,%.4f\n",
+                name, n, s1.median, s1.min, s1.max, 1.0 / s1.median,
+                n / s1.median, s1.reps, s1.iters, bench_spread(&s1), name, n,
+                s2.median, s2.min, s2.max, 1.0 / s2.median, n / s2.median,
+                s2.reps, s2.iters, bench_spread(&s2));
+    nn_model_free(sc.m);
+    nn_model_free(gc.m);
+    batch_free(&b);
+}
+
 static void sweep(const bench_opts *o)
 {
-    static const size_t widths[] = {2, 4, 8, 12, 16, 24, 32, 64};
+    static const size_t square[] = {2, 4, 8, 12, 16, 24, 32, 64};
     static const size_t batches[] = {1, 8, 32, 256};
-    size_t wi, bi;
-    int reps = o->quick ? o->reps : 5;
+    /* input width, layer widths (0 ends), batch */
+    static const struct {
+        size_t widths[BENCH_MAX_LAYERS + 1];
+        size_t n;
+    } uneven[] = {
+        {{300, 1, 0, 0}, 1}, {{160, 2, 0, 0}, 1}, {{100, 3, 1, 0}, 1},
+        {{64, 4, 1, 0}, 1},  {{32, 8, 1, 0}, 1},  {{16, 16, 4, 0}, 1},
+        {{2, 100, 1, 0}, 1}, {{10, 10, 10, 0}, 1}, {{8, 8, 8, 8}, 1},
+        {{3, 4, 1, 0}, 16},  {{80, 2, 1, 0}, 2},  {{40, 4, 1, 0}, 2},
+        {{1, 160, 1, 0}, 2},
+    };
+    size_t wi, bi, k;
     if (nn_set_blas_threads(1) != NN_OK)
         fprintf(stderr, "%s\n", nn_last_error());
-    printf("\nSmall-net path against the general path: w-w-w nets, sigmoid "
-           "hidden and output, MSE, 1 thread (small path when batch x "
-           "multiply-adds per row <= NN__SMALL_WORK = %d)\n",
-           NN__SMALL_WORK);
-    printf("  %5s %5s %14s %14s %9s  %s\n", "w", "batch", "small us/step",
-           "general us/step", "gen/small", "libnn takes");
-    for (wi = 0; wi < sizeof widths / sizeof widths[0]; wi++)
+    printf("\nSmall-net path against the general path: sigmoid hidden and "
+           "output, MSE, 1 thread (small path when batch x multiply-adds "
+           "per row <= NN__SMALL_WORK = %d)\n", NN__SMALL_WORK);
+    printf("  %-14s %5s %8s %14s %14s %9s  %s\n", "net", "batch",
+           "n x MACs", "small us/step", "general us/step", "gen/small",
+           "libnn takes");
+    for (wi = 0; wi < sizeof square / sizeof square[0]; wi++)
         for (bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
-            size_t w = widths[wi], n = batches[bi];
-            char name[32];
-            bench_net net = {NULL, {0, 0, 0, 0}, 2, NN_ACT_SIGMOID,
-                             NN_ACT_SIGMOID, NN_LOSS_MSE, 0, {0, 0, 0, 0},
-                             "sigmoid hidden, sigmoid output, MSE"};
-            batch b;
-            lib_ctx sc, gc;
-            bench_stat s1, s2;
-            int auto_small;
-            snprintf(name, sizeof name, "sweep %zu-%zu-%zu", w, w, w);
-            net.name = name;
-            net.widths[0] = net.widths[1] = net.widths[2] = w;
-            net.batches[0] = n;
-            if (o->batch && o->batch != n)
-                continue;
-            batch_make(&b, &net, n);
-            memset(&sc, 0, sizeof sc);
-            memset(&gc, 0, sizeof gc);
-            sc.b = gc.b = &b;
-            sc.m = lib_model(&net);
-            gc.m = lib_model(&net);
-            lib_step(&sc); /* sizes the workspace, sets small_rows */
-            lib_step(&gc);
-            auto_small = n <= sc.m->small_rows;
-            sc.m->small_rows = (size_t)-1;
-            gc.m->small_rows = 0;
-            bench_time_pair(lib_step, &sc, lib_step, &gc,
-                            o->min_block / 2.0, reps, &s1, &s2);
-            printf("  %5zu %5zu %14.4g %14.4g %9.2f  %s%s\n", w, n,
-                   s1.median * 1e6, s2.median * 1e6, s2.median / s1.median,
-                   auto_small ? "small" : "general",
-                   sc.first_error || gc.first_error ? "  !! a step failed"
-                                                    : "");
-            fflush(stdout);
-            if (csv)
-                fprintf(csv, "%s,%zu,1,small path,%.9g,%.9g,%.9g,%.9g,%.9g,"
-                             "%d,%ld,%.4f\n%s,%zu,1,general path,%.9g,%.9g,"
-                             "%.9g,%.9g,%.9g,%d,%ld,%.4f\n",
-                        name, n, s1.median, s1.min, s1.max, 1.0 / s1.median,
-                        n / s1.median, s1.reps, s1.iters, bench_spread(&s1),
-                        name, n, s2.median, s2.min, s2.max, 1.0 / s2.median,
-                        n / s2.median, s2.reps, s2.iters, bench_spread(&s2));
-            nn_model_free(sc.m);
-            nn_model_free(gc.m);
-            batch_free(&b);
+            size_t w[3];
+            w[0] = w[1] = w[2] = square[wi];
+            if (!o->batch || o->batch == batches[bi])
+                sweep_one(o, w, 2, batches[bi]);
         }
+    for (k = 0; k < sizeof uneven / sizeof uneven[0]; k++) {
+        size_t layers = 0;
+        while (layers < BENCH_MAX_LAYERS && uneven[k].widths[layers + 1])
+            layers++;
+        if (!o->batch || o->batch == uneven[k].n)
+            sweep_one(o, uneven[k].widths, layers, uneven[k].n);
+    }
 }
 
 static const result *find(const char *name, size_t n, int threads)
