@@ -20,18 +20,7 @@
 #include <string.h>
 
 #include "nn.h"
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Asserts that a libnn call succeeded, printing its message if not. */
-#define NN_OK_OR_FAIL(call)                                                 \
-    do {                                                                    \
-        nn_status st_ = (call);                                             \
-        if (st_ != NN_OK)                                                   \
-            print_error("%s failed: %s (%s)\n", #call,                      \
-                        nn_status_string(st_), nn_last_error());            \
-        assert_int_equal(st_, NN_OK);                                       \
-    } while (0)
+#include "nn_test.h"
 
 /* ---------------------------------------------------------------------
  * Helpers

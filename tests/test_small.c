@@ -19,15 +19,7 @@
 
 #include "nn.h"
 #include "nn_internal.h" /* small_rows, nn__small_rows */
-
-#define NN_OK_OR_FAIL(call)                                                 \
-    do {                                                                    \
-        nn_status st_ = (call);                                             \
-        if (st_ != NN_OK)                                                   \
-            print_error("%s failed: %s (%s)\n", #call,                      \
-                        nn_status_string(st_), nn_last_error());            \
-        assert_int_equal(st_, NN_OK);                                       \
-    } while (0)
+#include "nn_test.h"
 
 static nn_model *build(size_t in, const size_t *widths,
                        const nn_activation *acts, size_t nl, nn_loss loss)
