@@ -21,16 +21,15 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
 {
     nn_data *d;
     size_t i;
+    nn_status st;
     if (!out)
         return nn__fail(NN_E_NULL, "%s: out is NULL", fn);
     *out = NULL;
-    if (!x)
-        return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
-    if (with_labels ? !labels : !t)
-        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
-                        with_labels ? "labels" : "t");
-    if (n == 0)
-        return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
+    st = nn__check_rows(fn, n, x, with_labels ? (const void *)labels
+                                              : (const void *)t,
+                        with_labels);
+    if (st != NN_OK)
+        return st;
     if (x_width == 0 || (!with_labels && t_width == 0))
         return nn__fail(NN_E_INVALID, "%s: %s is 0", fn,
                         x_width == 0 ? "x_width" : "t_width");

@@ -197,6 +197,10 @@ void nn__params_default(double *param);
 
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
+/* The checks every call taking rows starts with: x and the targets
+ * (t, or labels with with_labels) not NULL, n not 0. */
+nn_status nn__check_rows(const char *fn, size_t n, const float *x,
+                         const void *targets, int with_labels);
 /* Validates a batch against the model (t, or labels with NN__LABELS; t_width
  * is ignored with labels) and records the message under fn. */
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,

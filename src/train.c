@@ -144,6 +144,19 @@ int nn__bytes_fit(size_t n, size_t width, size_t elem)
     return nn__mul_size(n, width, &count) && nn__mul_size(count, elem, &count);
 }
 
+nn_status nn__check_rows(const char *fn, size_t n, const float *x,
+                         const void *targets, int with_labels)
+{
+    if (!x)
+        return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
+    if (!targets)
+        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
+                        with_labels ? "labels" : "t");
+    if (n == 0)
+        return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
+    return NN_OK;
+}
+
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags)
@@ -151,15 +164,14 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     size_t out_w, i;
     int out_act, with_labels = (flags & NN__LABELS) != 0;
 
+    nn_status st;
     if (!m)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
-    if (!x)
-        return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
-    if (with_labels ? !labels : !t)
-        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
-                        with_labels ? "labels" : "t");
-    if (n == 0)
-        return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
+    st = nn__check_rows(fn, n, x, with_labels ? (const void *)labels
+                                              : (const void *)t,
+                        with_labels);
+    if (st != NN_OK)
+        return st;
     if (m->n_layers == 0)
         return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
     out_w = m->layers[m->n_layers - 1].out;
