@@ -5,6 +5,9 @@
 #ifndef NN_TEST_H
 #define NN_TEST_H
 
+#include <math.h>
+#include <stdlib.h>
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Asserts that a libnn call succeeded, printing its message if not. */
@@ -16,5 +19,44 @@
                         nn_status_string(st_), nn_last_error());            \
         assert_int_equal(st_, NN_OK);                                       \
     } while (0)
+
+/* Asserts |got - want| <= rel * |want|, printing both on failure. */
+static inline void assert_rel_close(const char *what, double got,
+                                    double want, double rel)
+{
+    double err = fabs(got - want) / fabs(want);
+    if (!(err <= rel))
+        print_error("%s: got %.17g, want %.17g (relative error %.3g > %.3g)\n",
+                    what, got, want, err, rel);
+    assert_true(err <= rel);
+}
+
+/* A counting allocator for nn_set_allocator(count_malloc, count_free,
+ * &counter) that can also fail a chosen allocation. */
+typedef struct counter {
+    long allocs, frees, live;
+    long fail_at;   /* 0: never; k: the kth allocation from arming fails */
+    size_t largest; /* largest request seen */
+} counter;
+
+static inline void *count_malloc(void *ctx, size_t size)
+{
+    counter *c = (counter *)ctx;
+    c->allocs++;
+    if (size > c->largest)
+        c->largest = size;
+    if (c->fail_at && c->allocs == c->fail_at)
+        return NULL;
+    c->live++;
+    return malloc(size);
+}
+
+static inline void count_free(void *ctx, void *ptr)
+{
+    counter *c = (counter *)ctx;
+    c->frees++;
+    c->live--;
+    free(ptr);
+}
 
 #endif /* NN_TEST_H */

@@ -15,31 +15,10 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nn_test.h"
 
-/* A counting allocator that can fail the Nth allocation from now. */
-typedef struct counter {
-    long allocs, frees, live;
-    long fail_at; /* 0: never; k: the kth allocation from arming fails */
-} counter;
-
-static void *count_malloc(void *ctx, size_t size)
-{
-    counter *c = (counter *)ctx;
-    c->allocs++;
-    if (c->fail_at && c->allocs == c->fail_at)
-        return NULL;
-    c->live++;
-    return malloc(size);
-}
-
-static void count_free(void *ctx, void *ptr)
-{
-    counter *c = (counter *)ctx;
-    c->frees++;
-    c->live--;
-    free(ptr);
-}
-
+/* The counting allocator of nn_test.h, which can fail the Nth allocation
+ * from now. */
 static counter ctr;
 
 static int install(void **state)

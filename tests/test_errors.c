@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nn_test.h"
 
 #define SEED 20240611u
 #define BATCH 3         /* rows of the batches used to train and predict */
@@ -603,25 +604,9 @@ static void create_rejects_input_width_zero_and_sets_out_to_null(
     assert_null(m);
 }
 
-static size_t g_allocs, g_frees, g_other_allocs, g_other_frees;
-
-static void *counting_malloc(void *ctx, size_t size)
-{
-    if (ctx == &g_allocs)
-        g_allocs++;
-    else
-        g_other_allocs++;
-    return malloc(size);
-}
-
-static void counting_free(void *ctx, void *ptr)
-{
-    if (ctx == &g_allocs)
-        g_frees++;
-    else
-        g_other_frees++;
-    free(ptr);
-}
+/* Two counting allocators (nn_test.h): the one installed, and another
+ * whose counts must stay 0. */
+static counter mine, other;
 
 static void create_and_free_a_model(void)
 {
@@ -634,36 +619,36 @@ static void create_and_free_a_model(void)
 static void set_allocator_rejects_exactly_one_null_function(void **state)
 {
     (void)state;
-    g_allocs = g_frees = g_other_allocs = g_other_frees = 0;
+    memset(&mine, 0, sizeof mine);
+    memset(&other, 0, sizeof other);
 
     /* With the default allocator in place: it stays in place. */
-    EXPECT_FAIL(NN_E_NULL, nn_set_allocator(counting_malloc, NULL, &g_allocs),
+    EXPECT_FAIL(NN_E_NULL, nn_set_allocator(count_malloc, NULL, &mine),
                 "nn_set_allocator", "free_fn");
-    EXPECT_FAIL(NN_E_NULL, nn_set_allocator(NULL, counting_free, &g_allocs),
+    EXPECT_FAIL(NN_E_NULL, nn_set_allocator(NULL, count_free, &mine),
                 "nn_set_allocator", "alloc_fn");
     create_and_free_a_model();
-    assert_int_equal(g_allocs + g_frees + g_other_allocs + g_other_frees, 0);
+    assert_int_equal(mine.allocs + mine.frees + other.allocs + other.frees, 0);
 
     /* With a custom allocator in place: it and its ctx stay in place. */
-    assert_int_equal(nn_set_allocator(counting_malloc, counting_free,
-                                      &g_allocs),
+    assert_int_equal(nn_set_allocator(count_malloc, count_free, &mine),
                      NN_OK);
     EXPECT_FAIL(NN_E_NULL,
-                nn_set_allocator(counting_malloc, NULL, &g_other_allocs),
+                nn_set_allocator(count_malloc, NULL, &other),
                 "nn_set_allocator", "free_fn");
     EXPECT_FAIL(NN_E_NULL,
-                nn_set_allocator(NULL, counting_free, &g_other_allocs),
+                nn_set_allocator(NULL, count_free, &other),
                 "nn_set_allocator", "alloc_fn");
     create_and_free_a_model();
     assert_int_equal(nn_set_allocator(NULL, NULL, NULL), NN_OK);
-    assert_true(g_allocs > 0);
-    assert_int_equal(g_frees, g_allocs);
-    assert_int_equal(g_other_allocs + g_other_frees, 0);
+    assert_true(mine.allocs > 0);
+    assert_int_equal(mine.frees, mine.allocs);
+    assert_int_equal(other.allocs + other.frees, 0);
 
     /* NULL, NULL restored malloc and free. */
-    g_allocs = g_frees = 0;
+    memset(&mine, 0, sizeof mine);
     create_and_free_a_model();
-    assert_int_equal(g_allocs + g_frees + g_other_allocs + g_other_frees, 0);
+    assert_int_equal(mine.allocs + mine.frees + other.allocs + other.frees, 0);
 }
 
 /* ======================================================================

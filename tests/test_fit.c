@@ -142,17 +142,6 @@ static size_t read_params(const nn_model *m, float *out, size_t cap)
     return off;
 }
 
-/* Asserts |got - want| <= rel * |want|, printing both on failure. */
-static void assert_rel_close(const char *what, double got, double want,
-                             double rel)
-{
-    double err = fabs(got - want) / fabs(want);
-    if (!(err <= rel))
-        print_error("%s: got %.17g, want %.17g (relative error %.3g > %.3g)\n",
-                    what, got, want, err, rel);
-    assert_true(err <= rel);
-}
-
 static size_t argmax_f(const float *v, size_t k)
 {
     size_t j, best = 0;

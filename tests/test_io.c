@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "nn.h"
+#include "nn_test.h"
 #include "nn_internal.h"
 
 /* ======================================================================
@@ -110,32 +111,7 @@ static void fix_crc(unsigned char *buf, size_t size)
 /* ======================================================================
  * Allocator, files, models
  * ====================================================================== */
-typedef struct counter {
-    long allocs, live;
-    long fail_at;       /* 0: never; k: the kth allocation fails */
-    size_t largest;     /* largest request seen */
-} counter;
-
 static counter ctr;
-
-static void *count_malloc(void *ctx, size_t size)
-{
-    counter *c = (counter *)ctx;
-    c->allocs++;
-    if (size > c->largest)
-        c->largest = size;
-    if (c->fail_at && c->allocs == c->fail_at)
-        return NULL;
-    c->live++;
-    return malloc(size);
-}
-
-static void count_free(void *ctx, void *ptr)
-{
-    counter *c = (counter *)ctx;
-    c->live--;
-    free(ptr);
-}
 
 /* Starts counting allocations afresh; blocks already live stay counted. */
 static void counting(void)

@@ -58,17 +58,6 @@ static double train_steps(nn_model *m, size_t n, const float *x, size_t xw,
     return loss;
 }
 
-/* Asserts |got - want| <= rel * |want|, printing both on failure. */
-static void assert_rel_close(const char *what, double got, double want,
-                             double rel)
-{
-    double err = fabs(got - want) / fabs(want);
-    if (!(err <= rel))
-        print_error("%s: got %.10g, want %.10g (relative error %.3g > %.3g)\n",
-                    what, got, want, err, rel);
-    assert_true(err <= rel);
-}
-
 /* Asserts that an output is on the right side of 0.5 for a 0/1 label. */
 static void assert_classified(size_t row, float y, float label)
 {
