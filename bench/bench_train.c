@@ -25,7 +25,6 @@
 
 #include "bench.h"
 #include "bench_nets.h"
-#include "bench_proto.h"
 #include "nn_internal.h"
 
 #if defined(NN_BENCH_HAVE_FANN)
@@ -134,7 +133,8 @@ typedef struct plain {
     float *dw[BENCH_MAX_LAYERS], *db[BENCH_MAX_LAYERS];
     float *a[BENCH_MAX_LAYERS]; /* n x out_l */
     float *logits;              /* n x out_L */
-    float *g[2];                /* n x max width */
+    float *g[2];                /* n x max width (naive step) */
+    float *d[BENCH_MAX_LAYERS]; /* n x out_l, as the library's deltas */
 } plain;
 
 static void plain_make(plain *p, const batch *b)
@@ -169,6 +169,8 @@ static void plain_make(plain *p, const batch *b)
         memset(p->bias[l], 0, out * sizeof(float));
         p->a[l] = (float *)bench_xmalloc(p->n * out * sizeof(float));
         bench_fill(p->a[l], p->n * out, 0.0f, 1.0f, &seed);
+        p->d[l] = (float *)bench_xmalloc(p->n * out * sizeof(float));
+        bench_fill(p->d[l], p->n * out, -0.01f, 0.01f, &seed);
     }
     p->logits = (float *)bench_xmalloc(p->n * net->widths[p->L] *
                                        sizeof(float));
@@ -183,8 +185,10 @@ static void plain_make(plain *p, const batch *b)
 static void plain_free(plain *p)
 {
     size_t l;
-    for (l = 0; l < p->L; l++)
+    for (l = 0; l < p->L; l++) {
         free(p->a[l]);
+        free(p->d[l]);
+    }
     free(p->params);
     free(p->grads);
     free(p->logits);
@@ -192,33 +196,34 @@ static void plain_free(plain *p)
     free(p->g[1]);
 }
 
-/* The ceiling: exactly the cblas_sgemm calls of one train.c step (forward
- * X.W with beta 1 onto the bias, dW = A^T.G, dX = G.W^T except for the
- * first layer), nothing between them. */
+/* The ceiling: exactly the cblas_sgemm calls of one train.c step with
+ * plain SGD, nothing between them: forward X.W (beta 0; the bias is added
+ * with the activation);
+ * backward dX = G.W^T from the last layer down to the second; then each
+ * layer's update W += -lr A^T.G with beta 1 (optim.c's fused step). */
 static void ceiling_step(void *v)
 {
     plain *p = (plain *)v;
     const bench_net *net = p->net;
     const float *in = p->b->x;
     size_t l, n = p->n;
-    int cur = 0;
     for (l = 0; l < p->L; l++) {
         int fi = (int)net->widths[l], fo = (int)net->widths[l + 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, fo, fi,
-                    1.0f, in, fi, p->w[l], fo, 1.0f, p->a[l], fo);
+                    1.0f, in, fi, p->w[l], fo, 0.0f, p->a[l], fo);
         in = p->a[l];
     }
-    for (l = p->L; l-- > 0;) {
+    for (l = p->L; l-- > 1;) {
+        int fi = (int)net->widths[l], fo = (int)net->widths[l + 1];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, fi, fo,
+                    1.0f, p->d[l], fo, p->w[l], fo, 0.0f, p->d[l - 1], fi);
+    }
+    for (l = 0; l < p->L; l++) {
         int fi = (int)net->widths[l], fo = (int)net->widths[l + 1];
         const float *a_prev = l ? p->a[l - 1] : p->b->x;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fi, fo, (int)n,
-                    1.0f, a_prev, fi, p->g[cur], fo, 0.0f, p->dw[l], fo);
-        if (l > 0) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, fi,
-                        fo, 1.0f, p->g[cur], fo, p->w[l], fo, 0.0f,
-                        p->g[cur ^ 1], fi);
-            cur ^= 1;
-        }
+                    -LEARNING_RATE, a_prev, fi, p->d[l], fo, 1.0f, p->w[l],
+                    fo);
     }
 }
 
@@ -346,8 +351,7 @@ typedef struct part_ctx {
     float *g0, *gsave; /* activation backward: restore g each call */
     size_t glen;
     float *db;         /* bias gradient: scratch, so m->grads stays valid */
-    float w_bound;       /* prototype SGD: sum |w| */
-    long slow;           /* prototype SGD: calls that took the exact path */
+    long slow;         /* fused check: calls that said no */
 } part_ctx;
 
 static void part_check_batch(void *v)
@@ -368,20 +372,6 @@ static void part_check_batch(void *v)
     (void)st;
 }
 
-static void part_bias(void *v)
-{
-    part_ctx *c = (part_ctx *)v;
-    nn_model *m = c->m;
-    size_t l, i;
-    for (l = 0; l < m->n_layers; l++) {
-        const nn__layer *L = &m->layers[l];
-        float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
-        for (i = 0; i < c->b->n; i++)
-            memcpy(z + i * L->out, m->params + L->b_off,
-                   L->out * sizeof(float));
-    }
-}
-
 static void part_act_forward(void *v)
 {
     part_ctx *c = (part_ctx *)v;
@@ -389,9 +379,10 @@ static void part_act_forward(void *v)
     size_t l;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        const float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
-        nn__activation_forward(L->act, L->slope, z, m->act[l], c->b->n,
-                               L->out);
+        float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
+        nn__activation_forward_bias(L->act, L->slope, z,
+                                    m->params + L->b_off, m->act[l],
+                                    c->b->n, L->out);
     }
 }
 
@@ -403,7 +394,7 @@ static void part_loss(void *v)
     (void)nn__loss_grad(m->loss, L->act, L->slope, m->logits,
                         m->act[m->n_layers - 1],
                         c->b->labels ? NULL : c->b->t, c->b->labels,
-                        m->gbuf[0], c->b->n, L->out);
+                        m->delta[m->n_layers - 1], c->b->n, L->out);
 }
 
 static void part_db(void *v)
@@ -432,28 +423,21 @@ static void part_act_backward(void *v)
     }
 }
 
-static void part_check_grads(void *v)
+/* The checks that let a plain-SGD step fold its update into the products
+ * (the rest of that update is the products themselves). */
+static void part_fused_ready(void *v)
 {
     part_ctx *c = (part_ctx *)v;
-    nn_status st = nn__check_grads("bench", c->m);
-    (void)st;
+    if (!nn__optim_fused_ready(c->m, c->b->x, c->b->n))
+        c->slow++;
 }
 
+/* The separate update pass of the other optimizers and of small batches. */
 static void part_optim(void *v)
 {
     part_ctx *c = (part_ctx *)v;
     nn_status st = nn__optim_step("bench", c->m);
     (void)st;
-}
-
-/* What a fused optimizer would cost: bench_proto_sgd on the model's own
- * parameters and gradients (one read of g, one read-write of w). */
-static void part_proto_sgd(void *v)
-{
-    part_ctx *c = (part_ctx *)v;
-    if (bench_proto_sgd(c->m->params, c->m->grads, c->m->n_params,
-                        LEARNING_RATE, &c->w_bound) != 1)
-        c->slow++;
 }
 
 /* ---- results ---- */
@@ -550,29 +534,27 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
 {
     part_ctx pc;
     size_t maxw = nn__max_width(m);
+    /* A plain-SGD step of the general path folds its update into the
+     * products after a check pass; the small-net path updates separately. */
+    int small = b->n <= m->small_rows;
     struct {
         const char *name;
         bench_fn fn;
         int times; /* per step */
     } parts[] = {
         {"argument checks (nn__check_batch)", part_check_batch, 1},
-        {"bias broadcast (memcpy per row)", part_bias, 1},
-        {"activation forward", part_act_forward, 1},
+        {"bias and activation forward", part_act_forward, 1},
         {"loss and output gradient", part_loss, 1},
         {"bias gradient (column sums)", part_db, 1},
         {"activation backward (hidden)", part_act_backward, 1},
-        {"finite scan nn__check_grads", part_check_grads, 1},
-        {"nn__optim_step", part_optim, 1},
-        {"(prototype: fused check + 1-pass SGD)", part_proto_sgd, 0},
+        {"fused update's checks", part_fused_ready, !small},
+        {"nn__optim_step (separate update)", part_optim, small},
     };
     size_t k, count = sizeof parts / sizeof parts[0];
     double sum = ceil_s;
     uint64_t seed = 5;
     pc.m = m;
     pc.b = b;
-    pc.w_bound = 0.0f;
-    for (k = 0; k < m->n_params; k++)
-        pc.w_bound += fabsf(m->params[k]);
     pc.slow = 0;
     pc.glen = b->n * maxw;
     pc.g0 = (float *)bench_xmalloc(pc.glen * sizeof(float));
@@ -581,9 +563,6 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
     /* gradient-like values; the workspace beyond what a step wrote is
      * uninitialised and may hold NaN or subnormal bit patterns */
     bench_fill(pc.gsave, pc.glen, -0.01f, 0.01f, &seed);
-    if (nn__check_grads("bench_train", m) != NN_OK)
-        printf("  !! the model's gradients are not finite: %s\n",
-               nn_last_error());
     printf("  where the time goes (each part timed alone, 1 thread):\n");
     if (b->n <= m->small_rows)
         printf("    (this batch takes the small-net path, src/small.c: "
@@ -605,8 +584,8 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
     }
     printf("    %-36s %12.3f us  %5.1f%%   (libnn step: %.3f us)\n",
            "sum of the parts", sum * 1e6, 100.0 * sum / lib_s, lib_s * 1e6);
-    if (pc.slow)
-        printf("    (the prototype SGD took its exact path %ld times)\n",
+    if (pc.slow && !small)
+        printf("    !! the fused update's checks failed %ld times\n",
                pc.slow);
     free(pc.g0);
     free(pc.gsave);

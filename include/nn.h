@@ -410,8 +410,14 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * If the loss or any gradient is NaN or infinite, or an updated parameter
  * would be, the step returns NN_E_NONFINITE and leaves every weight, bias and
  * optimizer state exactly as it was; *loss still receives the loss computed.
- * The gradient buffer (nn_model_grads) is scratch: every step, even a
- * rejected one, overwrites it.
+ * The gradient buffer (nn_model_grads) is scratch: after a step its
+ * contents are unspecified, except that a rejected step leaves the
+ * rejected gradients there. (Plain SGD, without momentum or clipping, on a
+ * batch that does not take the small-net path, adds -learning_rate * dL/dW
+ * to the weights inside the matrix product that forms dL/dW, and does not
+ * store dL/dW; the result agrees with nn_model_compute_grads followed by
+ * nn_model_apply_grads to float rounding. Every other step is exactly
+ * those two calls.)
  * Inputs and targets are not scanned for NaN or infinity before the step: a
  * non-finite value makes the loss or a gradient non-finite, and the step
  * finds that in one pass over the gradients after the backward pass (the
@@ -452,7 +458,8 @@ NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(
     const int32_t *labels, double *loss);
 
 /* Applies the gradient buffer to the parameters, as the update half of
- * nn_model_train_batch does. The caller may have changed the gradients
+ * nn_model_train_batch does (to float rounding where that step folds plain
+ * SGD into its products; see nn_model_train_batch). The caller may have changed the gradients
  * through nn_model_grads first. Returns NN_OK, NN_E_NULL, NN_E_STATE (no
  * layers), NN_E_NONFINITE (a gradient or an updated parameter is not finite;
  * nothing changed). */

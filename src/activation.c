@@ -101,6 +101,43 @@ static void forward_kernel(int act, float slope, const float *z, float *a,
     }
 }
 
+/* a (n x k) = f(a + b) in place, b (k) added to every row: the bias and
+ * the activation in one pass over the block. */
+NN__VECTOR_CLONES
+static void bias_forward_kernel(int act, float slope, float *restrict a,
+                                const float *restrict b, size_t n, size_t k)
+{
+    size_t i, j;
+#define NN__ROWS(EXPR)                                                       \
+    for (i = 0; i < n; i++) {                                                \
+        float *restrict r = a + i * k;                                       \
+        for (j = 0; j < k; j++) {                                            \
+            const float t = r[j] + b[j];                                     \
+            r[j] = (EXPR);                                                   \
+        }                                                                    \
+    }
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        NN__ROWS(sigmoidf(t));
+        break;
+    case NN_ACT_TANH:
+        NN__ROWS(tanhf_fast(t));
+        break;
+    case NN_ACT_RELU:
+        NN__ROWS(t > 0.0f ? t : 0.0f);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__ROWS(t > 0.0f ? t : slope * t);
+        break;
+    default: /* identity; softmax adds the bias, then normalises */
+        NN__ROWS(t);
+        if (act == NN_ACT_SOFTMAX)
+            softmax_rows(a, a, n, k);
+        break;
+    }
+#undef NN__ROWS
+}
+
 /* g (n x k) = J_softmax(a)^T g per row: g_j = a_j (g_j - sum_i a_i g_i). */
 static void softmax_backward(const float *a, float *g, size_t n, size_t k)
 {
@@ -153,6 +190,17 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
 void nn__activation_forward(int act, float slope, const float *z, float *a,
                             size_t n, size_t k)
 {
+    forward_kernel(act, slope, z, a, n, k);
+}
+
+void nn__activation_forward_bias(int act, float slope, float *z,
+                                 const float *b, float *a, size_t n, size_t k)
+{
+    if (a == z) {
+        bias_forward_kernel(act, slope, a, b, n, k);
+        return;
+    }
+    bias_forward_kernel(NN_ACT_IDENTITY, 0.0f, z, b, n, k);
     forward_kernel(act, slope, z, a, n, k);
 }
 

@@ -329,8 +329,6 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
             }
             st = nn__run_batch(fn, model, k, x, in_w, t, out_w, lab,
                                (lab ? NN__LABELS : 0) | NN__TRAIN, &loss);
-            if (st == NN_OK)
-                st = nn__optim_step(fn, model);
             if (st != NN_OK)
                 goto done;
             sum += loss * (double)k;

@@ -43,8 +43,8 @@ void nn__workspace_free(nn_model *m)
     nn__free(m->act);
     m->ws = NULL;
     m->act = NULL;
+    m->delta = NULL;
     m->logits = NULL;
-    m->gbuf[0] = m->gbuf[1] = NULL;
     m->ws_rows = 0;
     m->small_rows = 0;
 }

@@ -93,6 +93,12 @@ const char *nn__activation_name(int act);
 /* a (n x k) = f(z); a == z is allowed. */
 void nn__activation_forward(int act, float slope, const float *z, float *a,
                             size_t n, size_t k);
+/* z (n x k) += b (k) on every row, then a = f(z): the bias and the
+ * activation of a layer whose product left X.W in z. a == z is allowed
+ * (one pass over the block); otherwise z keeps the pre-activations. */
+void nn__activation_forward_bias(int act, float slope, float *z,
+                                 const float *b, float *a, size_t n,
+                                 size_t k);
 /* g (n x k) *= f'(z), f' expressed through a = f(z); for softmax, g = J(a)ᵀ g
  * per row. */
 void nn__activation_backward(int act, float slope, const float *a, float *g,
@@ -152,14 +158,16 @@ struct nn_model {
 
     nn__rng rng;
 
-    /* Workspace for training, sized for ws_rows rows: one activation block
-     * per layer (n x out_l), the output layer's logits, and two gradient
-     * blocks of n x max width. Grown, never shrunk. */
+    /* Workspace for training, sized for ws_rows rows: per layer an
+     * activation block and a gradient block (n x out_l each), and the
+     * output layer's logits. Grown, never shrunk. The gradient of every
+     * layer is kept until the step ends, so that the weights can be
+     * updated after all of them are known to be finite (optim.c). */
     size_t ws_rows;
     float *ws;                 /* single allocation */
     float **act;               /* act[l]: n x out_l, points into ws */
+    float **delta;             /* delta[l]: n x out_l, dL/dZ of layer l */
     float *logits;             /* n x out_L */
-    float *gbuf[2];            /* n x max_width each */
     /* The largest batch that takes the small-net path of small.c (0:
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
@@ -183,6 +191,17 @@ nn_status nn__check_grads(const char *fn, const nn_model *m);
 
 /* Applies the gradient buffer with the model's optimizer (optim.c). */
 nn_status nn__optim_step(const char *fn, nn_model *m);
+/* The step of plain SGD folded into the weights' products: with the
+ * workspace holding the forward pass of x (n rows), every layer's delta,
+ * and db in the gradient buffer, applies W_l = (1 - lr wd) W_l - lr
+ * A_{l-1}ᵀ delta_l through nn__gemm and the update of the biases; returns
+ * 1. Returns 0 having changed nothing where the optimizer's settings need
+ * the gradient buffer, or where it cannot show beforehand that every new
+ * value is finite (then nn__optim_step decides, and reports). The
+ * optimizer's state must be allocated (nn__optim_prepare). */
+int nn__optim_fused(nn_model *m, const float *x, size_t n);
+/* The checks of nn__optim_fused alone: 1 if it would apply the step. */
+int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
 /* Allocates the optimizer state if the optimizer has none yet. */
 nn_status nn__optim_prepare(const char *fn, nn_model *m);
 /* Releases the optimizer state; the next step starts from scratch. */
@@ -193,7 +212,7 @@ void nn__params_default(double *param);
 /* ---- batches (train.c) ---- */
 #define NN__LABELS 1 /* the targets are class labels, not rows of t */
 #define NN__STEP 2   /* one forward/backward pass: at most INT_MAX rows */
-#define NN__TRAIN 4  /* an update follows, which checks the gradients */
+#define NN__TRAIN 4  /* and the optimizer's update, which checks them */
 
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
@@ -209,7 +228,8 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
 /* Grows the training workspace to n rows. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
 /* Checks, then forward, loss and backward: the gradient buffer holds this
- * batch's gradients. */
+ * batch's gradients. With NN__TRAIN, also the optimizer's update (after
+ * which the gradient buffer's contents are unspecified). */
 nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
                         size_t t_width, const int32_t *labels, int flags,
@@ -231,8 +251,8 @@ size_t nn__max_width(const nn_model *m);
 size_t nn__small_rows(const nn_model *m);
 /* The forward pass of n rows into the workspace, as train.c's forward. */
 void nn__small_forward(nn_model *m, const float *x, size_t n);
-/* The backward pass from gbuf[0] = dL/dZ of the output layer, as
- * train.c's backward: fills the gradient buffer. */
+/* The backward pass from delta[L-1] = dL/dZ of the output layer: fills
+ * the gradient buffer (and the deltas), as train.c's general path. */
 void nn__small_backward(nn_model *m, const float *x, size_t n);
 
 /* ---- checksums (crc32.c) ---- */

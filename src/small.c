@@ -65,14 +65,13 @@ void nn__small_forward(nn_model *m, const float *x, size_t n)
 void nn__small_backward(nn_model *m, const float *x, size_t n)
 {
     size_t l = m->n_layers, i, j, p;
-    int cur = 0;
     while (l-- > 0) {
         const nn__layer *L = &m->layers[l];
         const size_t in = L->in, out = L->out;
         const float *a_prev = l ? m->act[l - 1] : x;
-        const float *w = m->params + L->w_off, *g = m->gbuf[cur];
+        const float *w = m->params + L->w_off, *g = m->delta[l];
         float *dw = m->grads + L->w_off, *db = m->grads + L->b_off;
-        float *gp = l ? m->gbuf[cur ^ 1] : NULL;
+        float *gp = l ? m->delta[l - 1] : NULL;
         /* Row 0 sets dW and db, the later rows add to them: no separate
          * zeroing pass (the compiler makes one a memset call). */
         for (i = 0; i < n; i++) {
@@ -94,6 +93,5 @@ void nn__small_backward(nn_model *m, const float *x, size_t n)
             nn__activation_backward(m->layers[l - 1].act,
                                     m->layers[l - 1].slope, a_prev, gp, n,
                                     in);
-        cur ^= 1;
     }
 }

@@ -12,21 +12,15 @@
 /* Rows per slice of a prediction: bounds predict's scratch memory. */
 #define NN__PREDICT_ROWS 256
 
-/* Z (n x out) = A (n x in) . W + b */
+/* The layer's product, Z (n x out) = A (n x in) . W, then its bias and
+ * activation in one pass: Y = f(Z + b) (Z keeps Z + b when Y != Z). */
 static void dense_forward(const nn_model *m, const nn__layer *L,
-                          const float *a, size_t n, float *z)
+                          const float *a, size_t n, float *z, float *y)
 {
-    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
-    size_t i, j;
-    if (L->out < 16) /* narrow rows: a loop beats a memcpy call per row */
-        for (i = 0; i < n; i++)
-            for (j = 0; j < L->out; j++)
-                z[i * L->out + j] = b[j];
-    else
-        for (i = 0; i < n; i++)
-            memcpy(z + i * L->out, b, L->out * sizeof(float));
-    nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, w, L->out, 1.0f, z,
-             L->out);
+    nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, m->params + L->w_off,
+             L->out, 0.0f, z, L->out);
+    nn__activation_forward_bias(L->act, L->slope, z, m->params + L->b_off, y,
+                                n, L->out);
 }
 
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
@@ -36,10 +30,9 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
     const float *in = x;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        float *out = l + 1 == m->n_layers ? z : scratch + (l & 1) * half;
-        dense_forward(m, L, in, k, out);
-        nn__activation_forward(L->act, L->slope, out,
-                               l + 1 == m->n_layers ? y : out, k, L->out);
+        int last = l + 1 == m->n_layers;
+        float *out = last ? z : scratch + (l & 1) * half;
+        dense_forward(m, L, in, k, out, last ? y : out);
         in = out;
     }
 }
@@ -96,24 +89,24 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
 /* Makes the workspace hold n rows; keeps the old one if allocation fails. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
-    size_t l, sum = 0, maxw, per_row, total, bytes, off, out_w;
+    size_t l, sum = 0, per_row, total, bytes, off, out_w;
     float *ws;
     float **act;
 
     if (n <= m->ws_rows)
         return NN_OK;
-    maxw = nn__max_width(m);
     out_w = m->layers[m->n_layers - 1].out;
     for (l = 0; l < m->n_layers; l++)
         sum += m->layers[l].out; /* cannot overflow: the params did not */
-    if (!nn__add_size(sum, out_w, &per_row) ||
-        !nn__add_size(per_row, 2 * maxw, &per_row) ||
+    /* per row: each layer's activations and gradient, and the logits */
+    if (!nn__add_size(sum, sum, &per_row) ||
+        !nn__add_size(per_row, out_w, &per_row) ||
         !nn__mul_size(per_row, n, &total) ||
         !nn__mul_size(total, sizeof(float), &bytes))
         return nn__fail(NN_E_OVERFLOW,
                         "%s: a workspace of %zu rows overflows size_t", fn, n);
     ws = (float *)nn__malloc(bytes);
-    act = (float **)nn__malloc(m->n_layers * sizeof *act);
+    act = (float **)nn__malloc(2 * m->n_layers * sizeof *act);
     if (!ws || !act) {
         nn__free(ws);
         nn__free(act);
@@ -124,15 +117,15 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
     nn__workspace_free(m);
     m->ws = ws;
     m->act = act;
+    m->delta = act + m->n_layers;
     off = 0;
     for (l = 0; l < m->n_layers; l++) {
-        act[l] = ws + off;
+        m->act[l] = ws + off;
+        off += n * m->layers[l].out;
+        m->delta[l] = ws + off;
         off += n * m->layers[l].out;
     }
     m->logits = ws + off;
-    off += n * out_w;
-    m->gbuf[0] = ws + off;
-    m->gbuf[1] = ws + off + n * maxw;
     m->ws_rows = n;
     m->small_rows = nn__small_rows(m);
     return NN_OK;
@@ -223,32 +216,25 @@ static void forward(nn_model *m, const float *x, size_t n)
     const float *in = x;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        if (l + 1 == m->n_layers) {
-            dense_forward(m, L, in, n, m->logits);
-            nn__activation_forward(L->act, L->slope, m->logits, m->act[l], n,
-                                   L->out);
-        } else {
-            dense_forward(m, L, in, n, m->act[l]);
-            nn__activation_forward(L->act, L->slope, m->act[l], m->act[l], n,
-                                   L->out);
-        }
+        dense_forward(m, L, in, n,
+                      l + 1 == m->n_layers ? m->logits : m->act[l],
+                      m->act[l]);
         in = m->act[l];
     }
 }
 
-/* g holds dL/dZ of the output layer; fills the gradient buffer. */
-static void backward(nn_model *m, const float *x, size_t n)
+/* From delta[L-1] = dL/dZ of the output layer (the loss kernel's), back
+ * through the layers: db_l = column sums of delta[l] into the gradient
+ * buffer, and delta[l-1] = (delta[l] . W_lᵀ) ⊙ f'(A_{l-1}). The weights'
+ * gradients come after, from the kept deltas: backward_weights, or the
+ * fused update of optim.c, which needs all of them first. */
+static void backward_deltas(nn_model *m, size_t n)
 {
     size_t l = m->n_layers, i, j;
-    int cur = 0;
     while (l-- > 0) {
         const nn__layer *L = &m->layers[l];
-        const float *a_prev = l ? m->act[l - 1] : x;
-        float *g = m->gbuf[cur];
+        const float *g = m->delta[l];
         float *db = m->grads + L->b_off;
-        /* dW = A_prevᵀ . G */
-        nn__gemm(1, 0, L->in, L->out, n, 1.0f, a_prev, L->in, g, L->out, 0.0f,
-                 m->grads + L->w_off, L->out);
         /* db = column sums of G: row by row (vectorised along the row)
          * for wide layers, column by column for narrow ones, where the
          * row loop would be all set-up */
@@ -268,13 +254,24 @@ static void backward(nn_model *m, const float *x, size_t n)
         }
         if (l > 0) {
             const nn__layer *P = &m->layers[l - 1];
-            float *gp = m->gbuf[cur ^ 1];
             /* G_prev = (G . Wᵀ) ⊙ f'(A_prev) */
             nn__gemm(0, 1, n, L->in, L->out, 1.0f, g, L->out,
-                     m->params + L->w_off, L->out, 0.0f, gp, L->in);
-            nn__activation_backward(P->act, P->slope, a_prev, gp, n, L->in);
-            cur ^= 1;
+                     m->params + L->w_off, L->out, 0.0f, m->delta[l - 1],
+                     L->in);
+            nn__activation_backward(P->act, P->slope, m->act[l - 1],
+                                    m->delta[l - 1], n, L->in);
         }
+    }
+}
+
+/* dW_l = A_{l-1}ᵀ . delta[l] into the gradient buffer, for every layer. */
+static void backward_weights(nn_model *m, const float *x, size_t n)
+{
+    size_t l;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        nn__gemm(1, 0, L->in, L->out, n, 1.0f, l ? m->act[l - 1] : x, L->in,
+                 m->delta[l], L->out, 0.0f, m->grads + L->w_off, L->out);
     }
 }
 
@@ -313,12 +310,14 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
 {
     const nn__layer *out;
     double loss;
-    int small;
+    int small, fused = 0;
     nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                    flags | NN__STEP);
     if (st != NN_OK)
         return st;
     st = nn__workspace_reserve(fn, m, n);
+    if (st == NN_OK && (flags & NN__TRAIN))
+        st = nn__optim_prepare(fn, m);
     if (st != NN_OK)
         return st;
     out = &m->layers[m->n_layers - 1];
@@ -330,22 +329,31 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     loss = nn__loss_grad(m->loss, out->act, out->slope, m->logits,
                          m->act[m->n_layers - 1],
                          (flags & NN__LABELS) ? NULL : t,
-                         (flags & NN__LABELS) ? labels : NULL, m->gbuf[0], n,
-                         out->out);
-    if (small)
+                         (flags & NN__LABELS) ? labels : NULL,
+                         m->delta[m->n_layers - 1], n, out->out);
+    if (small) {
         nn__small_backward(m, x, n);
-    else
-        backward(m, x, n);
+    } else {
+        backward_deltas(m, n);
+        /* A training step tries to fold the update into the weights'
+         * products; where it cannot (or must not: see optim.c), the
+         * gradients are formed and the optimizer applies them. */
+        if ((flags & NN__TRAIN) && isfinite(loss))
+            fused = nn__optim_fused(m, x, n);
+        if (!fused)
+            backward_weights(m, x, n);
+    }
     if (loss_out)
         *loss_out = loss;
     if (!isfinite(loss))
         return nn__fail(NN_E_NONFINITE,
                         "%s: the loss is %g; no parameter was changed", fn,
                         loss);
-    /* A training step leaves the check to the optimizer, whose check pass
-     * fails on any non-finite gradient (and then names the layer): one
-     * read of the gradients fewer. */
-    return (flags & NN__TRAIN) ? NN_OK : nn__check_grads(fn, m);
+    if (!(flags & NN__TRAIN))
+        return nn__check_grads(fn, m);
+    /* The optimizer's check pass fails on any non-finite gradient (and
+     * then names the layer): one read of the gradients fewer. */
+    return fused ? NN_OK : nn__optim_step(fn, m);
 }
 
 nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,
@@ -369,9 +377,8 @@ nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
                                double *loss)
 {
     static const char fn[] = "nn_model_train_batch";
-    nn_status st = nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL,
-                                 NN__TRAIN, loss);
-    return st == NN_OK ? nn__optim_step(fn, model) : st;
+    return nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL,
+                         NN__TRAIN, loss);
 }
 
 nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
@@ -379,7 +386,6 @@ nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
                                       const int32_t *labels, double *loss)
 {
     static const char fn[] = "nn_model_train_batch_labels";
-    nn_status st = nn__run_batch(fn, model, n, x, x_width, NULL, 0, labels,
-                                 NN__LABELS | NN__TRAIN, loss);
-    return st == NN_OK ? nn__optim_step(fn, model) : st;
+    return nn__run_batch(fn, model, n, x, x_width, NULL, 0, labels,
+                         NN__LABELS | NN__TRAIN, loss);
 }

@@ -188,6 +188,40 @@ static void a_value_does_not_depend_on_the_block_it_is_in(void **state)
     free(a);
 }
 
+/* The bias added in the activation pass: f(z + b) with b broadcast along
+ * the rows is, bit for bit, the plain kernel on a block to which the test
+ * added b; in place, or out of place with z left holding z + b (the
+ * pre-activations the loss reads). */
+static void bias_then_activation_is_the_kernel_on_z_plus_b(void **state)
+{
+    enum { ROWS_B = 7, K_B = 37 }; /* a vector body and a tail per row */
+    const int acts[] = {NN_ACT_IDENTITY, NN_ACT_SIGMOID, NN_ACT_TANH,
+                        NN_ACT_RELU, NN_ACT_LEAKY_RELU, NN_ACT_SOFTMAX};
+    float z[ROWS_B * K_B], b[K_B], zb[ROWS_B * K_B], want[ROWS_B * K_B];
+    float got[ROWS_B * K_B], out[ROWS_B * K_B];
+    size_t i, j, k;
+    (void)state;
+    for (i = 0; i < ROWS_B * K_B; i++)
+        z[i] = (float)((int)(i * 37 % 101) - 50) * 0.11f;
+    for (j = 0; j < K_B; j++)
+        b[j] = (float)((int)(j * 13 % 17) - 8) * 0.37f;
+    for (i = 0; i < ROWS_B; i++)
+        for (j = 0; j < K_B; j++)
+            zb[i * K_B + j] = z[i * K_B + j] + b[j];
+    for (k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+        nn__activation_forward(acts[k], 0.02f, zb, want, ROWS_B, K_B);
+        memcpy(got, z, sizeof z);
+        nn__activation_forward_bias(acts[k], 0.02f, got, b, got, ROWS_B,
+                                    K_B);
+        assert_memory_equal(got, want, sizeof want);
+        memcpy(got, z, sizeof z);
+        nn__activation_forward_bias(acts[k], 0.02f, got, b, out, ROWS_B,
+                                    K_B);
+        assert_memory_equal(out, want, sizeof want);
+        assert_memory_equal(got, zb, sizeof zb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +231,7 @@ int main(void)
         cmocka_unit_test(relu_and_leaky_relu_are_exact),
         cmocka_unit_test(nan_stays_nan_and_extremes_stay_in_range),
         cmocka_unit_test(a_value_does_not_depend_on_the_block_it_is_in),
+        cmocka_unit_test(bias_then_activation_is_the_kernel_on_z_plus_b),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
