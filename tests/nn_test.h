@@ -6,6 +6,7 @@
 #define NN_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -29,6 +30,18 @@ static inline void assert_rel_close(const char *what, double got,
         print_error("%s: got %.17g, want %.17g (relative error %.3g > %.3g)\n",
                     what, got, want, err, rel);
     assert_true(err <= rel);
+}
+
+/* Deterministic values in [lo, hi) from a linear congruential generator
+ * started at seed. */
+static inline void lcg_fill(float *v, size_t n, float lo, float hi,
+                            uint32_t seed)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)(seed >> 8) / 16777216.0f;
+    }
 }
 
 /* A counting allocator for nn_set_allocator(count_malloc, count_free,

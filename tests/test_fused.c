@@ -47,16 +47,6 @@ static nn_model *build(nn_activation hidden, nn_activation out, nn_loss loss)
     return m;
 }
 
-/* Deterministic values in [lo, hi). */
-static void fill(float *v, size_t n, float lo, float hi, uint32_t seed)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)(seed >> 8) / 16777216.0f;
-    }
-}
-
 static float *params_of(nn_model *m, size_t *count)
 {
     return nn_model_params(m, count);
@@ -138,8 +128,8 @@ static void run(const run_cfg *c)
         int32_t lab[ROWS];
         double la = 0.0, lb = 0.0, move = 0.0;
         const float *pa, *pb;
-        fill(x, ROWS * N_IN, -1.0f, 1.0f, 100u + (uint32_t)s);
-        fill(t, ROWS * N_OUT, 0.0f, 1.0f, 200u + (uint32_t)s);
+        lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 100u + (uint32_t)s);
+        lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 200u + (uint32_t)s);
         for (i = 0; i < ROWS; i++)
             lab[i] = (int32_t)((i * 7 + s) % N_OUT);
         memcpy(before, params_of(b, NULL), count * sizeof *before);
@@ -265,8 +255,8 @@ static void values_beyond_the_bound_take_the_separate_update(void **state)
     int changed = 0;
     const float *pa, *pb;
     (void)state;
-    fill(x, ROWS * N_IN, 1e16f, 2e16f, 3u);
-    fill(t, ROWS * N_OUT, -1.0f, 1.0f, 4u);
+    lcg_fill(x, ROWS * N_IN, 1e16f, 2e16f, 3u);
+    lcg_fill(t, ROWS * N_OUT, -1.0f, 1.0f, 4u);
     NN_OK_OR_FAIL(nn_model_set_param(a, NN_PARAM_LEARNING_RATE, 1.0));
     NN_OK_OR_FAIL(nn_model_set_param(b, NN_PARAM_LEARNING_RATE, 1.0));
     /* the workspace after a forward and backward pass: not foldable */
@@ -317,8 +307,8 @@ static void an_infinite_input_rejects_the_step(void **state)
     nn_model *m = build(NN_ACT_SIGMOID, NN_ACT_SIGMOID, NN_LOSS_MSE);
     float x[ROWS * N_IN], t[ROWS * N_OUT];
     (void)state;
-    fill(x, ROWS * N_IN, -1.0f, 1.0f, 5u);
-    fill(t, ROWS * N_OUT, 0.0f, 1.0f, 6u);
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 5u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 6u);
     NN_OK_OR_FAIL(nn_model_train_batch(m, ROWS, x, N_IN, t, N_OUT, NULL));
     x[3 * N_IN + 2] = INFINITY;
     assert_step_rejected(m, x, t);
@@ -333,8 +323,8 @@ static void an_infinite_weight_rejects_the_step(void **state)
     nn_model *m = build(NN_ACT_SIGMOID, NN_ACT_IDENTITY, NN_LOSS_MSE);
     float x[ROWS * N_IN], t[ROWS * N_OUT];
     (void)state;
-    fill(x, ROWS * N_IN, 0.1f, 1.0f, 7u);
-    fill(t, ROWS * N_OUT, 0.0f, 1.0f, 8u);
+    lcg_fill(x, ROWS * N_IN, 0.1f, 1.0f, 7u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 8u);
     params_of(m, NULL)[m->layers[0].w_off + 5] = INFINITY;
     assert_step_rejected(m, x, t);
     assert_true(strstr(nn_last_error(), "not finite") != NULL);

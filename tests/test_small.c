@@ -33,16 +33,6 @@ static nn_model *build(size_t in, const size_t *widths,
     return m;
 }
 
-/* Deterministic values in [lo, hi). */
-static void fill(float *v, size_t n, float lo, float hi, uint32_t seed)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)(seed >> 8) / 16777216.0f;
-    }
-}
-
 /* The rule: rows x multiply-adds per row <= NN__SMALL_WORK. */
 static void the_small_path_takes_batches_up_to_the_work_limit(void **state)
 {
@@ -97,8 +87,8 @@ static void changing_batch_size_between_paths_keeps_results_exact(
     size_t k;
     (void)state;
     assert_true(16 <= nn__small_rows(m) && 64 > nn__small_rows(m));
-    fill(x, 64 * 3, -1.0f, 1.0f, 1);
-    fill(t, 64 * 2, -1.0f, 1.0f, 2);
+    lcg_fill(x, 64 * 3, -1.0f, 1.0f, 1);
+    lcg_fill(t, 64 * 2, -1.0f, 1.0f, 2);
     for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         nn_model *fresh = build(3, widths, acts, 2, NN_LOSS_MSE);
         double lg, lw;
