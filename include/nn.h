@@ -420,10 +420,11 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * those two calls.)
  * Inputs and targets are not scanned for NaN or infinity before the step: a
  * non-finite value makes the loss or a gradient non-finite, and the step
- * finds that in one pass over the gradients after the backward pass (the
- * cost is O(parameters), against O(n x parameters) for the products) and
- * rejects it. A NaN input therefore costs nothing on the good path and
- * never reaches the weights. One step takes at most 2^31 - 1 rows (BLAS
+ * finds that after the backward pass, in one pass over the gradients or
+ * (plain SGD) over the parameters, the products' inputs and the deltas
+ * (the cost is O(parameters + n x widths), against O(n x parameters) for
+ * the products) and rejects it. A NaN input therefore costs little on the
+ * good path and never reaches the weights. One step takes at most 2^31 - 1 rows (BLAS
  * takes int dimensions); more gives NN_E_OVERFLOW.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
  * layers, no loss, or a loss that does not fit the output activation),
@@ -459,8 +460,8 @@ NN_API NN_NODISCARD nn_status nn_model_compute_grads_labels(
 
 /* Applies the gradient buffer to the parameters, as the update half of
  * nn_model_train_batch does (to float rounding where that step folds plain
- * SGD into its products; see nn_model_train_batch). The caller may have changed the gradients
- * through nn_model_grads first. Returns NN_OK, NN_E_NULL, NN_E_STATE (no
+ * SGD into its products; see nn_model_train_batch). The caller may have
+ * changed the gradients through nn_model_grads first. Returns NN_OK, NN_E_NULL, NN_E_STATE (no
  * layers), NN_E_NONFINITE (a gradient or an updated parameter is not finite;
  * nothing changed). */
 NN_API NN_NODISCARD nn_status nn_model_apply_grads(nn_model *model);
