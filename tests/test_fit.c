@@ -37,25 +37,6 @@
  * Helpers
  * --------------------------------------------------------------------- */
 
-/* splitmix64: a fixed generator for the test data. */
-typedef struct {
-    uint64_t s;
-} test_rng;
-
-static uint64_t rng_next(test_rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 53 bits. */
-static double rng_unit(test_rng *r)
-{
-    return (double)(rng_next(r) >> 11) / 9007199254740992.0;
-}
-
 static float rng_uniform(test_rng *r, double lo, double hi)
 {
     return (float)(lo + (hi - lo) * rng_unit(r));
@@ -74,23 +55,6 @@ static void fill_uniform(test_rng *r, float *v, size_t count, double lo,
     size_t i;
     for (i = 0; i < count; i++)
         v[i] = rng_uniform(r, lo, hi);
-}
-
-/* Builds a model of input width `in` with `nl` dense layers. */
-static nn_model *build_model(size_t in, uint64_t seed, const size_t *widths,
-                             const nn_activation *acts, size_t nl,
-                             nn_loss loss, double lr)
-{
-    nn_model *m = NULL;
-    size_t l;
-    NN_OK_OR_FAIL(nn_model_create(&m, in, seed));
-    assert_non_null(m);
-    for (l = 0; l < nl; l++)
-        NN_OK_OR_FAIL(nn_model_add_dense(m, widths[l], acts[l]));
-    if (loss != 0)
-        NN_OK_OR_FAIL(nn_model_set_loss(m, loss));
-    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, lr));
-    return m;
 }
 
 static void set_fit_params(nn_model *m, double epochs, double batch,

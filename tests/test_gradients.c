@@ -32,6 +32,7 @@
 
 #include "nn.h"
 #include "nn_internal.h" /* small_rows: which path computes the gradients */
+#include "nn_test.h"
 
 /* ---- shape of the net ---- */
 enum { N_LAYERS = 3, BATCH = 4, MAX_W = 5 };
@@ -83,24 +84,10 @@ static const size_t widths[N_LAYERS + 1] = {3, 5, 4, 3};
  * visibly contributes to the gradient. */
 static const double leaky_slopes[N_LAYERS] = {0.1, 0.2, 0.3};
 
-/* ---- a small deterministic generator (splitmix64) ---- */
-typedef struct {
-    uint64_t s;
-} test_rng;
-
-static uint64_t rng_next(test_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [lo, hi). */
 static double rng_uniform(test_rng *r, double lo, double hi)
 {
-    double u = (double)(rng_next(r) >> 11) / 9007199254740992.0; /* 2^53 */
-    return lo + (hi - lo) * u;
+    return lo + (hi - lo) * rng_unit(r);
 }
 
 static int32_t rng_below(test_rng *r, int32_t n)

@@ -26,22 +26,6 @@
  * Helpers
  * --------------------------------------------------------------------- */
 
-/* Builds a model of input width `in` with `nl` dense layers. */
-static nn_model *build_model(size_t in, uint64_t seed, const size_t *widths,
-                             const nn_activation *acts, size_t nl,
-                             nn_loss loss, double lr)
-{
-    nn_model *m = NULL;
-    size_t l;
-    NN_OK_OR_FAIL(nn_model_create(&m, in, seed));
-    assert_non_null(m);
-    for (l = 0; l < nl; l++)
-        NN_OK_OR_FAIL(nn_model_add_dense(m, widths[l], acts[l]));
-    NN_OK_OR_FAIL(nn_model_set_loss(m, loss));
-    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, lr));
-    return m;
-}
-
 /* Runs `steps` full-batch steps; returns the loss of the last one and
  * stores the loss of the first in *first (before any update). */
 static double train_steps(nn_model *m, size_t n, const float *x, size_t xw,
