@@ -368,25 +368,26 @@ static double max_abs(const float *x, size_t n)
     return f;
 }
 
-int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n)
+/* The checks of the folded step; fills *c with the step's constants. */
+static int fused_ready(const nn_model *m, const float *x, size_t n,
+                       nn__step *c)
 {
     const double *p = m->param;
     const double w_limit = ldexp(1.0, 126), sum_limit = ldexp(1.0, 100);
     double scale, w_max;
     size_t l;
-    nn__step c;
     nn_model v;
 
     if (m->opt != NN_OPT_SGD || p[NN_PARAM_MOMENTUM] != 0.0 ||
         p[NN_PARAM_CLIP_NORM] > 0.0 || n > ((size_t)1 << 24))
         return 0;
-    step_constants(m, &c);
-    if (!m->state_ready || !(c.lr * c.wd <= 1.0))
+    step_constants(m, c);
+    if (!m->state_ready || !(c->lr * c->wd <= 1.0))
         return 0;
     w_max = max_abs(m->params, m->n_params);
     if (w_max < 0.0 || w_max > w_limit)
         return 0;
-    scale = (double)n * (c.lr > 1.0 ? c.lr : 1.0);
+    scale = (double)n * (c->lr > 1.0 ? c->lr : 1.0);
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
@@ -395,10 +396,16 @@ int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n)
         if (a < 0.0 || g < 0.0 || scale * a * g > sum_limit)
             return 0;
         cut(&v, m, L->b_off, L->out);
-        if (!update(&v, &c, 0))
+        if (!update(&v, c, 0))
             return 0;
     }
     return 1;
+}
+
+int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n)
+{
+    nn__step c;
+    return fused_ready(m, x, n, &c);
 }
 
 int nn__optim_fused(nn_model *m, const float *x, size_t n)
@@ -408,9 +415,8 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
     nn_model v;
     float beta;
 
-    if (!nn__optim_fused_ready(m, x, n))
+    if (!fused_ready(m, x, n, &c))
         return 0;
-    step_constants(m, &c);
     beta = (float)(1.0 - c.lr * c.wd);
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
@@ -419,7 +425,7 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
                  l ? m->act[l - 1] : x, L->in, m->delta[l], L->out, beta,
                  m->params + L->w_off, L->out);
         cut(&v, m, L->b_off, L->out);
-        (void)update(&v, &c, 1); /* checked by nn__optim_fused_ready */
+        (void)update(&v, &c, 1); /* checked by fused_ready */
     }
     m->steps++;
     return 1;
