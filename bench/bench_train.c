@@ -227,17 +227,6 @@ static void ceiling_step(void *v)
     }
 }
 
-/* Column sums of g (n x k) into db, the loop of train.c's backward. */
-static void column_sums(const float *g, float *db, size_t n, size_t k)
-{
-    size_t i, j;
-    for (j = 0; j < k; j++)
-        db[j] = 0.0f;
-    for (i = 0; i < n; i++)
-        for (j = 0; j < k; j++)
-            db[j] += g[i * k + j];
-}
-
 /* The naive-loop step: train.c's algorithm with nn__gemm_ref for every
  * product, the library's activation and loss kernels, plain SGD. */
 static void naive_step(void *v)
@@ -264,7 +253,7 @@ static void naive_step(void *v)
         const float *a_prev = l ? p->a[l - 1] : p->b->x;
         nn__gemm_ref(1, 0, fi, fo, n, 1.0f, a_prev, fi, p->g[cur], fo, 0.0f,
                      p->dw[l], fo);
-        column_sums(p->g[cur], p->db[l], n, fo);
+        (void)nn__column_sums(p->g[cur], p->db[l], n, fo);
         if (l > 0) {
             nn__gemm_ref(0, 1, n, fi, fo, 1.0f, p->g[cur], fo, p->w[l], fo,
                          0.0f, p->g[cur ^ 1], fi);
@@ -380,9 +369,11 @@ static void part_act_forward(void *v)
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
         float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
+        uint32_t top;
         nn__activation_forward_bias(L->act, L->slope, z,
                                     m->params + L->b_off, m->act[l],
-                                    c->b->n, L->out);
+                                    c->b->n, L->out,
+                                    l + 1 < m->n_layers ? &top : NULL);
     }
 }
 
@@ -397,13 +388,14 @@ static void part_loss(void *v)
                         m->delta[m->n_layers - 1], c->b->n, L->out);
 }
 
+/* The output layer's bias gradient; the hidden layers' is part of their
+ * activation backward pass. */
 static void part_db(void *v)
 {
     part_ctx *c = (part_ctx *)v;
     nn_model *m = c->m;
-    size_t l;
-    for (l = 0; l < m->n_layers; l++)
-        column_sums(c->gsave, c->db, c->b->n, m->layers[l].out);
+    (void)nn__column_sums(c->gsave, c->db, c->b->n,
+                          m->layers[m->n_layers - 1].out);
 }
 
 /* Restores g from a copy before each kernel call, so repeated sigmoid
@@ -418,8 +410,8 @@ static void part_act_backward(void *v)
         size_t len = c->b->n * L->out;
         if (L->act != NN_ACT_RELU && L->act != NN_ACT_IDENTITY)
             memcpy(c->g0, c->gsave, len * sizeof(float));
-        nn__activation_backward(L->act, L->slope, m->act[l], c->g0, c->b->n,
-                                L->out);
+        (void)nn__activation_backward_sums(L->act, L->slope, m->act[l],
+                                           c->g0, c->db, c->b->n, L->out);
     }
 }
 
@@ -545,8 +537,8 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
         {"argument checks (nn__check_batch)", part_check_batch, 1},
         {"bias and activation forward", part_act_forward, 1},
         {"loss and output gradient", part_loss, 1},
-        {"bias gradient (column sums)", part_db, 1},
-        {"activation backward (hidden)", part_act_backward, 1},
+        {"output bias gradient (column sums)", part_db, 1},
+        {"activation backward + db (hidden)", part_act_backward, 1},
         {"fused update's checks", part_fused_ready, !small},
         {"nn__optim_step (separate update)", part_optim, small},
     };

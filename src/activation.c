@@ -101,41 +101,68 @@ static void forward_kernel(int act, float slope, const float *z, float *a,
     }
 }
 
-/* a (n x k) = f(a + b) in place, b (k) added to every row: the bias and
- * the activation in one pass over the block. */
+/* The largest nn__abs_bits of x[0, len). */
 NN__VECTOR_CLONES
-static void bias_forward_kernel(int act, float slope, float *restrict a,
-                                const float *restrict b, size_t n, size_t k)
+static uint32_t max_bits_kernel(const float *restrict x, size_t len)
+{
+    size_t i;
+    uint32_t top = 0;
+    for (i = 0; i < len; i++) {
+        uint32_t u = nn__abs_bits(x[i]);
+        top = u > top ? u : top;
+    }
+    return top;
+}
+
+/* a (n x k) = f(a + b) in place, b (k) added to every row: the bias and
+ * the activation in one pass over the block, which also returns the
+ * largest nn__abs_bits of the result. */
+NN__VECTOR_CLONES
+static uint32_t bias_forward_kernel(int act, float slope, float *restrict a,
+                                    const float *restrict b, size_t n,
+                                    size_t k)
 {
     size_t i, j;
-#define NN__ROWS(EXPR)                                                       \
+    uint32_t top = 0;
+#define NN__ROWS(EXPR, BITS)                                                 \
     for (i = 0; i < n; i++) {                                                \
         float *restrict r = a + i * k;                                       \
+        uint32_t rtop = 0; /* per row: a reduction the row loop vectorises */\
         for (j = 0; j < k; j++) {                                            \
             const float t = r[j] + b[j];                                     \
-            r[j] = (EXPR);                                                   \
+            const float v = (EXPR);                                          \
+            const uint32_t u = (BITS);                                       \
+            r[j] = v;                                                        \
+            rtop = u > rtop ? u : rtop;                                      \
         }                                                                    \
+        top = rtop > top ? rtop : top;                                       \
     }
     switch (act) {
     case NN_ACT_SIGMOID:
-        NN__ROWS(sigmoidf(t));
+        NN__ROWS(sigmoidf(t), nn__abs_bits(v));
         break;
     case NN_ACT_TANH:
-        NN__ROWS(tanhf_fast(t));
+        NN__ROWS(tanhf_fast(t), nn__abs_bits(v));
         break;
     case NN_ACT_RELU:
-        NN__ROWS(t > 0.0f ? t : 0.0f);
+        /* the bits of v, written so that GCC vectorises the loop (it does
+         * not when they are taken from the select) */
+        NN__ROWS(t > 0.0f ? t : 0.0f,
+                 nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
         break;
     case NN_ACT_LEAKY_RELU:
-        NN__ROWS(t > 0.0f ? t : slope * t);
+        NN__ROWS(t > 0.0f ? t : slope * t, nn__abs_bits(v));
         break;
     default: /* identity; softmax adds the bias, then normalises */
-        NN__ROWS(t);
-        if (act == NN_ACT_SOFTMAX)
+        NN__ROWS(t, nn__abs_bits(v));
+        if (act == NN_ACT_SOFTMAX) {
             softmax_rows(a, a, n, k);
+            top = max_bits_kernel(a, n * k);
+        }
         break;
     }
 #undef NN__ROWS
+    return top;
 }
 
 /* g (n x k) = J_softmax(a)^T g per row: g_j = a_j (g_j - sum_i a_i g_i). */
@@ -184,6 +211,69 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
     }
 }
 
+/* g (n x k) = f'(a) g as backward_kernel does, and in the same pass
+ * db (k) = the column sums of the new g, each added row by row from 0 (as
+ * a separate sum would), and the largest nn__abs_bits of the new g. With
+ * NN_ACT_IDENTITY, g is left as it is and a is not read (it may be NULL):
+ * column sums and the largest magnitude alone. */
+NN__VECTOR_CLONES
+static uint32_t backward_sums_kernel(int act, float slope,
+                                     const float *restrict a,
+                                     float *restrict g, float *restrict db,
+                                     size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    for (j = 0; j < k; j++)
+        db[j] = 0.0f;
+#define NN__ROWS(EXPR, BITS)                                                 \
+    for (i = 0; i < n; i++) {                                                \
+        const float *restrict ar = a + i * k;                                \
+        float *restrict gr = g + i * k;                                      \
+        uint32_t rtop = 0;                                                   \
+        for (j = 0; j < k; j++) {                                            \
+            const float y = ar[j], d = gr[j];                                \
+            const float v = (EXPR);                                          \
+            const uint32_t u = (BITS);                                       \
+            gr[j] = v;                                                       \
+            db[j] += v;                                                      \
+            rtop = u > rtop ? u : rtop;                                      \
+        }                                                                    \
+        top = rtop > top ? rtop : top;                                       \
+    }
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        NN__ROWS(d * (y * (1.0f - y)), nn__abs_bits(v));
+        break;
+    case NN_ACT_TANH:
+        NN__ROWS(d * (1.0f - y * y), nn__abs_bits(v));
+        break;
+    case NN_ACT_RELU:
+        NN__ROWS(y > 0.0f ? d : 0.0f, /* as in the forward pass */
+                 nn__abs_bits(d) & (y > 0.0f ? 0xffffffffu : 0u));
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__ROWS(y > 0.0f ? d : slope * d, nn__abs_bits(v));
+        break;
+    default: /* identity (f' = 1; a is not read); softmax's Jacobian */
+        if (act == NN_ACT_SOFTMAX)
+            softmax_backward(a, g, n, k);
+        for (i = 0; i < n; i++) {
+            const float *restrict gr = g + i * k;
+            uint32_t rtop = 0;
+            for (j = 0; j < k; j++) {
+                const uint32_t u = nn__abs_bits(gr[j]);
+                db[j] += gr[j];
+                rtop = u > rtop ? u : rtop;
+            }
+            top = rtop > top ? rtop : top;
+        }
+        break;
+    }
+#undef NN__ROWS
+    return top;
+}
+
 /* The kernels are static so that their AVX2 dispatch stays unexported (the
  * compilers export the dispatcher of a cloned external function whatever
  * its visibility); these are the entry points. */
@@ -194,20 +284,36 @@ void nn__activation_forward(int act, float slope, const float *z, float *a,
 }
 
 void nn__activation_forward_bias(int act, float slope, float *z,
-                                 const float *b, float *a, size_t n, size_t k)
+                                 const float *b, float *a, size_t n, size_t k,
+                                 uint32_t *top)
 {
+    uint32_t bits;
     if (a == z) {
-        bias_forward_kernel(act, slope, a, b, n, k);
-        return;
+        bits = bias_forward_kernel(act, slope, a, b, n, k);
+    } else {
+        (void)bias_forward_kernel(NN_ACT_IDENTITY, 0.0f, z, b, n, k);
+        forward_kernel(act, slope, z, a, n, k);
+        bits = top ? max_bits_kernel(a, n * k) : 0;
     }
-    bias_forward_kernel(NN_ACT_IDENTITY, 0.0f, z, b, n, k);
-    forward_kernel(act, slope, z, a, n, k);
+    if (top)
+        *top = bits;
 }
 
 void nn__activation_backward(int act, float slope, const float *a, float *g,
                              size_t n, size_t k)
 {
     backward_kernel(act, slope, a, g, n, k);
+}
+
+uint32_t nn__activation_backward_sums(int act, float slope, const float *a,
+                                      float *g, float *db, size_t n, size_t k)
+{
+    return backward_sums_kernel(act, slope, a, g, db, n, k);
+}
+
+uint32_t nn__max_abs_bits(const float *x, size_t len)
+{
+    return max_bits_kernel(x, len);
 }
 
 float nn__sigmoid(float z)

@@ -45,6 +45,8 @@ void nn__workspace_free(nn_model *m)
     m->act = NULL;
     m->delta = NULL;
     m->logits = NULL;
+    m->act_top = NULL;
+    m->delta_top = NULL;
     m->ws_rows = 0;
     m->small_rows = 0;
 }

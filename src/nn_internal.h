@@ -95,14 +95,25 @@ void nn__activation_forward(int act, float slope, const float *z, float *a,
                             size_t n, size_t k);
 /* z (n x k) += b (k) on every row, then a = f(z): the bias and the
  * activation of a layer whose product left X.W in z. a == z is allowed
- * (one pass over the block); otherwise z keeps the pre-activations. */
+ * (one pass over the block); otherwise z keeps the pre-activations. If top
+ * is not NULL, *top = the largest nn__abs_bits (nn_math.h) of a. */
 void nn__activation_forward_bias(int act, float slope, float *z,
                                  const float *b, float *a, size_t n,
-                                 size_t k);
+                                 size_t k, uint32_t *top);
 /* g (n x k) *= f'(z), f' expressed through a = f(z); for softmax, g = J(a)ᵀ g
  * per row. */
 void nn__activation_backward(int act, float slope, const float *a, float *g,
                              size_t n, size_t k);
+/* nn__activation_backward, and in the same pass db (k) = the column sums
+ * of the new g (added row by row from 0); returns the largest
+ * nn__abs_bits of the new g. With NN_ACT_IDENTITY a is not read (may be
+ * NULL): the sums and the largest magnitude of g alone. */
+uint32_t nn__activation_backward_sums(int act, float slope, const float *a,
+                                      float *g, float *db, size_t n,
+                                      size_t k);
+/* The largest nn__abs_bits of x[0, len): above 0x7f7fffff (FLT_MAX) if
+ * some x[i] is infinite or NaN. */
+uint32_t nn__max_abs_bits(const float *x, size_t len);
 /* The logistic function, safe for any finite z. */
 float nn__sigmoid(float z);
 
@@ -168,6 +179,13 @@ struct nn_model {
     float **act;               /* act[l]: n x out_l, points into ws */
     float **delta;             /* delta[l]: n x out_l, dL/dZ of layer l */
     float *logits;             /* n x out_L */
+    /* The largest nn__abs_bits of each block, noted by the passes that
+     * write them so that the folded update's check (optim.c) need not read
+     * them again: act_top[l] of act[l] for l < L - 1 (hidden layers), and
+     * delta_top[l] of delta[l], both set by a training pass of the general
+     * path (nn__run_batch) and valid until the next. */
+    uint32_t *act_top;
+    uint32_t *delta_top;
     /* The largest batch that takes the small-net path of small.c (0:
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
@@ -234,6 +252,11 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
                         size_t t_width, const int32_t *labels, int flags,
                         double *loss_out);
+/* db (k) = the column sums of g (n x k), each added row by row from 0;
+ * returns the largest nn__abs_bits of g. Row by row (vectorised along the
+ * row) for wide blocks, column by column for narrow ones, where the row
+ * loop would be all set-up: the same sums either way. g is not changed. */
+uint32_t nn__column_sums(float *g, float *db, size_t n, size_t k);
 /* Forward pass of k rows through a const model with caller scratch of
  * 2 * k * max width floats: z (k x out) receives the output layer's
  * pre-activations, y (k x out) its activations; z == y is allowed. */

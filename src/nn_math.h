@@ -49,6 +49,17 @@ static inline float nn__exp_nonpos(float x)
     return x == x ? p : x; /* NaN stays NaN */
 }
 
+/* |v| as the bits of a non-negative float: these order as the magnitudes
+ * do, and every infinite or NaN v is above FLT_MAX's 0x7f7fffff. Kernels
+ * fold max(top, nn__abs_bits(v)) into the pass that writes v, so a later
+ * check needs no read of its own (optim.c). */
+static inline uint32_t nn__abs_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x7fffffffu;
+}
+
 /* Largest of v[0..k), k >= 1, in eight lanes so the loop vectorises (the
  * maximum does not depend on the order). NaN entries are skipped here; the
  * caller's exp(v - max) turns them into NaN anyway. */

@@ -328,8 +328,10 @@ nn_status nn_model_apply_grads(nn_model *model)
  * bench/results/split-step.txt.)
  *
  * The step stays all or nothing. Before any weight changes, one read of the
- * parameters, of the product's inputs and of the deltas shows that every
- * new weight is finite: all are finite, |W| <= 2^126, |beta| <= 1, and
+ * parameters and of x, and the largest magnitudes of the hidden
+ * activations and of the deltas (noted by the passes that wrote them:
+ * act_top, delta_top), show that every new weight is finite: all are
+ * finite, |W| <= 2^126, |beta| <= 1, and
  * n max|A| max|G| max(1, lr) <= 2^100 with n <= 2^24. Then every partial
  * sum of the product, in whatever order and blocking BLAS forms it, is at
  * most n max|A| max|G| (1 + 2^-24)^n < 2^102 / max(1, lr), and a new
@@ -340,27 +342,10 @@ nn_status nn_model_apply_grads(nn_model *model)
  * The result agrees with nn_model_compute_grads + nn_model_apply_grads to
  * float rounding, not bit for bit: BLAS adds -lr dW to W as it goes. */
 
-/* The largest magnitude in x[0, n) as the bits of a non-negative float,
- * which order as the values do: more than FLT_MAX's bits if some x[i] is
- * infinite or NaN. One branch-free integer reduction, which vectorises. */
-NN__VECTOR_CLONES
-static uint32_t max_abs_bits(const float *restrict x, size_t n)
+/* The float whose bits nn__abs_bits gave (a magnitude), or -1 if they are
+ * an infinity's or a NaN's. */
+static double bits_value(uint32_t bits)
 {
-    size_t i;
-    uint32_t top = 0;
-    for (i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        u &= 0x7fffffffu;
-        top = u > top ? u : top;
-    }
-    return top;
-}
-
-/* max |x[i]|, or -1 if some x[i] is not finite. */
-static double max_abs(const float *x, size_t n)
-{
-    uint32_t bits = max_abs_bits(x, n);
     float f;
     if (bits > 0x7f7fffffu) /* FLT_MAX */
         return -1.0;
@@ -384,15 +369,16 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
     step_constants(m, c);
     if (!m->state_ready || !(c->lr * c->wd <= 1.0))
         return 0;
-    w_max = max_abs(m->params, m->n_params);
+    w_max = bits_value(nn__max_abs_bits(m->params, m->n_params));
     if (w_max < 0.0 || w_max > w_limit)
         return 0;
     scale = (double)n * (c->lr > 1.0 ? c->lr : 1.0);
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        double a = max_abs(l ? m->act[l - 1] : x, n * L->in);
-        double g = max_abs(m->delta[l], n * L->out);
+        double a = bits_value(l ? m->act_top[l - 1]
+                                : nn__max_abs_bits(x, n * L->in));
+        double g = bits_value(m->delta_top[l]);
         if (a < 0.0 || g < 0.0 || scale * a * g > sum_limit)
             return 0;
         cut(&v, m, L->b_off, L->out);

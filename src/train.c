@@ -4,6 +4,7 @@
  * loops over samples.
  */
 #include "nn_internal.h"
+#include "nn_math.h"
 
 #include <limits.h>
 #include <math.h>
@@ -13,14 +14,16 @@
 #define NN__PREDICT_ROWS 256
 
 /* The layer's product, Z (n x out) = A (n x in) . W, then its bias and
- * activation in one pass: Y = f(Z + b) (Z keeps Z + b when Y != Z). */
+ * activation in one pass: Y = f(Z + b) (Z keeps Z + b when Y != Z); with
+ * top, the largest nn__abs_bits of Y. */
 static void dense_forward(const nn_model *m, const nn__layer *L,
-                          const float *a, size_t n, float *z, float *y)
+                          const float *a, size_t n, float *z, float *y,
+                          uint32_t *top)
 {
     nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, m->params + L->w_off,
              L->out, 0.0f, z, L->out);
     nn__activation_forward_bias(L->act, L->slope, z, m->params + L->b_off, y,
-                                n, L->out);
+                                n, L->out, top);
 }
 
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
@@ -32,7 +35,7 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
         const nn__layer *L = &m->layers[l];
         int last = l + 1 == m->n_layers;
         float *out = last ? z : scratch + (l & 1) * half;
-        dense_forward(m, L, in, k, out, last ? y : out);
+        dense_forward(m, L, in, k, out, last ? y : out, NULL);
         in = out;
     }
 }
@@ -106,7 +109,9 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
         return nn__fail(NN_E_OVERFLOW,
                         "%s: a workspace of %zu rows overflows size_t", fn, n);
     ws = (float *)nn__malloc(bytes);
-    act = (float **)nn__malloc(2 * m->n_layers * sizeof *act);
+    /* the block pointers, then act_top and delta_top */
+    act = (float **)nn__malloc(2 * m->n_layers *
+                               (sizeof *act + sizeof *m->act_top));
     if (!ws || !act) {
         nn__free(ws);
         nn__free(act);
@@ -118,6 +123,8 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
     m->ws = ws;
     m->act = act;
     m->delta = act + m->n_layers;
+    m->act_top = (uint32_t *)(act + 2 * m->n_layers);
+    m->delta_top = m->act_top + m->n_layers;
     off = 0;
     for (l = 0; l < m->n_layers; l++) {
         m->act[l] = ws + off;
@@ -216,51 +223,53 @@ static void forward(nn_model *m, const float *x, size_t n)
     const float *in = x;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        dense_forward(m, L, in, n,
-                      l + 1 == m->n_layers ? m->logits : m->act[l],
-                      m->act[l]);
+        int last = l + 1 == m->n_layers;
+        dense_forward(m, L, in, n, last ? m->logits : m->act[l], m->act[l],
+                      last ? NULL : &m->act_top[l]);
         in = m->act[l];
     }
 }
 
+uint32_t nn__column_sums(float *g, float *db, size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    if (k >= 16)
+        return nn__activation_backward_sums(NN_ACT_IDENTITY, 0.0f, NULL, g,
+                                            db, n, k);
+    for (j = 0; j < k; j++) {
+        float acc = 0.0f;
+        for (i = 0; i < n; i++) {
+            uint32_t u = nn__abs_bits(g[i * k + j]);
+            acc += g[i * k + j];
+            top = u > top ? u : top;
+        }
+        db[j] = acc;
+    }
+    return top;
+}
+
 /* From delta[L-1] = dL/dZ of the output layer (the loss kernel's), back
- * through the layers: db_l = column sums of delta[l] into the gradient
- * buffer, and delta[l-1] = (delta[l] . W_lᵀ) ⊙ f'(A_{l-1}). The weights'
- * gradients come after, from the kept deltas: backward_weights, or the
- * fused update of optim.c, which needs all of them first. */
+ * through the layers: delta[l-1] = (delta[l] . W_lᵀ) ⊙ f'(A_{l-1}), and
+ * db_l = the column sums of delta[l] into the gradient buffer, folded
+ * into the pass that applies f' (nn__activation_backward_sums), which
+ * also notes delta_top. The weights' gradients come after, from the kept
+ * deltas: backward_weights, or the fused update of optim.c, which needs
+ * all of them first. */
 static void backward_deltas(nn_model *m, size_t n)
 {
-    size_t l = m->n_layers, i, j;
-    while (l-- > 0) {
-        const nn__layer *L = &m->layers[l];
-        const float *g = m->delta[l];
-        float *db = m->grads + L->b_off;
-        /* db = column sums of G: row by row (vectorised along the row)
-         * for wide layers, column by column for narrow ones, where the
-         * row loop would be all set-up */
-        if (L->out < 16) {
-            for (j = 0; j < L->out; j++) {
-                float acc = 0.0f;
-                for (i = 0; i < n; i++)
-                    acc += g[i * L->out + j];
-                db[j] = acc;
-            }
-        } else {
-            for (j = 0; j < L->out; j++)
-                db[j] = 0.0f;
-            for (i = 0; i < n; i++)
-                for (j = 0; j < L->out; j++)
-                    db[j] += g[i * L->out + j];
-        }
-        if (l > 0) {
-            const nn__layer *P = &m->layers[l - 1];
-            /* G_prev = (G . Wᵀ) ⊙ f'(A_prev) */
-            nn__gemm(0, 1, n, L->in, L->out, 1.0f, g, L->out,
-                     m->params + L->w_off, L->out, 0.0f, m->delta[l - 1],
-                     L->in);
-            nn__activation_backward(P->act, P->slope, m->act[l - 1],
-                                    m->delta[l - 1], n, L->in);
-        }
+    size_t l = m->n_layers;
+    const nn__layer *out = &m->layers[l - 1];
+    m->delta_top[l - 1] = nn__column_sums(m->delta[l - 1],
+                                          m->grads + out->b_off, n, out->out);
+    while (--l > 0) {
+        const nn__layer *L = &m->layers[l], *P = &m->layers[l - 1];
+        /* G_prev = (G . Wᵀ) ⊙ f'(A_prev) */
+        nn__gemm(0, 1, n, L->in, L->out, 1.0f, m->delta[l], L->out,
+                 m->params + L->w_off, L->out, 0.0f, m->delta[l - 1], L->in);
+        m->delta_top[l - 1] = nn__activation_backward_sums(
+            P->act, P->slope, m->act[l - 1], m->delta[l - 1],
+            m->grads + P->b_off, n, L->in);
     }
 }
 

@@ -12,8 +12,9 @@
  *   and it really is the folded step: the gradient buffer's dL/dW stays
  *   as the test filled it;
  * - momentum, clipping and Adam keep the separate update: bit for bit;
- * - where the checks cannot show every new weight finite (values too large
- *   for the bound, an infinite input or weight), nothing is changed before
+ * - where the checks cannot show every new weight finite (inputs, hidden
+ *   activations, output or hidden deltas too large for the bound; an
+ *   infinite input or weight), nothing is changed before
  *   the general path decides: bit for bit the separate update, or
  *   NN_E_NONFINITE with every weight as it was.
  */
@@ -280,6 +281,129 @@ static void values_beyond_the_bound_take_the_separate_update(void **state)
     nn_model_free(b);
 }
 
+/* Which layers' weight products the bound rejects, as a bit mask, worked
+ * out from the workspace of a compute_grads pass by the test's own scans:
+ * bit l is set when n max|A_{l-1}| max|delta_l| max(1, lr) > 2^100. */
+static unsigned beyond_the_bound(const nn_model *m, const float *x, double lr)
+{
+    size_t l, i;
+    unsigned mask = 0;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        const float *a = l ? m->act[l - 1] : x;
+        double amax = 0.0, gmax = 0.0;
+        for (i = 0; i < ROWS * L->in; i++)
+            amax = fabs(a[i]) > amax ? fabs(a[i]) : amax;
+        for (i = 0; i < ROWS * L->out; i++)
+            gmax = fabs(m->delta[l][i]) > gmax ? fabs(m->delta[l][i]) : gmax;
+        if (ROWS * amax * gmax * (lr > 1.0 ? lr : 1.0) > ldexp(1.0, 100))
+            mask |= 1u << l;
+    }
+    return mask;
+}
+
+/* The largest magnitudes of the hidden activations and of the deltas are
+ * noted by the passes that write them (activation.c), not read again by
+ * the check. Three nets, each set up so that one layer's product is
+ * beyond the bound through a large block of that kind (the test's own
+ * scan shows which layer), every value finite: the step must take the
+ * separate update, exactly. `prepare` writes the parameters and batch. */
+static void only_one_block_beyond_the_bound(
+    nn_activation hidden, void (*prepare)(nn_model *, float *, float *),
+    unsigned want_mask)
+{
+    nn_model *a = build(hidden, NN_ACT_IDENTITY, NN_LOSS_MSE);
+    nn_model *b = build(hidden, NN_ACT_IDENTITY, NN_LOSS_MSE);
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    size_t count, i;
+    double la, lb;
+    const float *pa, *pb;
+    prepare(a, x, t);
+    prepare(b, x, t);
+    NN_OK_OR_FAIL(nn_model_compute_grads(b, ROWS, x, N_IN, t, N_OUT, &lb));
+    assert_int_equal(beyond_the_bound(b, x, 0.01), want_mask);
+    mark_weight_grads(a);
+    NN_OK_OR_FAIL(nn_model_train_batch(a, ROWS, x, N_IN, t, N_OUT, &la));
+    NN_OK_OR_FAIL(nn_model_apply_grads(b));
+    assert_int_equal(marked_weight_grads(a), 0); /* dW was formed */
+    pa = params_of(a, &count);
+    pb = params_of(b, NULL);
+    assert_memory_equal(pa, pb, count * sizeof *pa);
+    for (i = 0; i < count; i++)
+        assert_true(isfinite(pa[i]));
+    nn_model_free(a);
+    nn_model_free(b);
+}
+
+static void set_block(nn_model *m, size_t off, size_t count, float v)
+{
+    float *p = params_of(m, NULL) + off;
+    size_t i;
+    for (i = 0; i < count; i++)
+        p[i] = v;
+}
+
+/* Relu units of about 1e33 (weights of 1e32 on inputs in [0.1, 1]), read
+ * by output weights of 1e-33: outputs, deltas and inputs are all small. */
+static void big_hidden_activations(nn_model *m, float *x, float *t)
+{
+    const nn__layer *L0 = &m->layers[0], *L1 = &m->layers[1];
+    lcg_fill(x, ROWS * N_IN, 0.1f, 1.0f, 21u);
+    lcg_fill(t, ROWS * N_OUT, -1.0f, 1.0f, 22u);
+    set_block(m, L0->w_off, N_IN * N_HID, 1e32f);
+    lcg_fill(params_of(m, NULL) + L1->w_off, N_HID * N_OUT, -1e-33f, 1e-33f,
+             23u);
+}
+
+/* Targets of 1e17 make the output layer's delta about 1e15 (the loss,
+ * about 1e34, stays a float), beside relu units of about 1e14: their
+ * product is beyond the bound, while the first layer's is small. */
+static void big_output_deltas(nn_model *m, float *x, float *t)
+{
+    lcg_fill(x, ROWS * N_IN, 0.1f, 1.0f, 24u);
+    lcg_fill(t, ROWS * N_OUT, 0.5e17f, 1e17f, 25u);
+    set_block(m, m->layers[0].w_off, N_IN * N_HID, 1e13f);
+}
+
+/* Hidden sigmoid units all at exactly 0.5 (first layer zero) and output
+ * weights of +-2^102 by hidden unit, half of each sign: the outputs cancel
+ * exactly (multiples of a power of two), so the output deltas are small,
+ * but the first layer's delta, (delta . Wᵀ) f', is about 2^98. */
+static void big_hidden_deltas(nn_model *m, float *x, float *t)
+{
+    const nn__layer *L0 = &m->layers[0], *L1 = &m->layers[1];
+    size_t j;
+    lcg_fill(x, ROWS * N_IN, 1.0f, 2.0f, 26u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 27u);
+    set_block(m, L0->w_off, N_IN * N_HID, 0.0f);
+    set_block(m, L0->b_off, N_HID, 0.0f);
+    set_block(m, L1->b_off, N_OUT, 0.0f);
+    for (j = 0; j < N_HID; j++)
+        set_block(m, L1->w_off + j * N_OUT, N_OUT,
+                  (j & 1 ? -1.0f : 1.0f) * ldexpf(1.0f, 102));
+}
+
+static void big_hidden_activations_take_the_separate_update(void **state)
+{
+    (void)state;
+    only_one_block_beyond_the_bound(NN_ACT_RELU, big_hidden_activations,
+                                    1u << 1);
+}
+
+static void big_output_deltas_take_the_separate_update(void **state)
+{
+    (void)state;
+    only_one_block_beyond_the_bound(NN_ACT_RELU, big_output_deltas,
+                                    1u << 1);
+}
+
+static void big_hidden_deltas_take_the_separate_update(void **state)
+{
+    (void)state;
+    only_one_block_beyond_the_bound(NN_ACT_SIGMOID, big_hidden_deltas,
+                                    1u << 0);
+}
+
 /* Runs one step of m on x, which must fail with NN_E_NONFINITE and leave
  * every parameter and the step count as they were. */
 static void assert_step_rejected(nn_model *m, const float *x, const float *t)
@@ -338,6 +462,9 @@ int main(void)
             plain_sgd_folds_the_update_and_follows_the_separate_one),
         cmocka_unit_test(momentum_clipping_and_adam_keep_the_separate_update),
         cmocka_unit_test(values_beyond_the_bound_take_the_separate_update),
+        cmocka_unit_test(big_hidden_activations_take_the_separate_update),
+        cmocka_unit_test(big_output_deltas_take_the_separate_update),
+        cmocka_unit_test(big_hidden_deltas_take_the_separate_update),
         cmocka_unit_test(an_infinite_input_rejects_the_step),
         cmocka_unit_test(an_infinite_weight_rejects_the_step),
     };

@@ -188,10 +188,35 @@ static void a_value_does_not_depend_on_the_block_it_is_in(void **state)
     free(a);
 }
 
+/* The largest |v[i]| as a float, or INFINITY if some v[i] is infinite or
+ * NaN: what a kernel's nn__abs_bits maximum must decode to. */
+static float largest_magnitude(const float *v, size_t len)
+{
+    size_t i;
+    float top = 0.0f;
+    for (i = 0; i < len; i++) {
+        if (!isfinite(v[i]))
+            return INFINITY;
+        top = fabsf(v[i]) > top ? fabsf(v[i]) : top;
+    }
+    return top;
+}
+
+/* Decodes a maximum of nn__abs_bits: INFINITY for any non-finite value. */
+static float bits_magnitude(uint32_t bits)
+{
+    float f;
+    if (bits > 0x7f7fffffu)
+        return INFINITY;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 /* The bias added in the activation pass: f(z + b) with b broadcast along
  * the rows is, bit for bit, the plain kernel on a block to which the test
  * added b; in place, or out of place with z left holding z + b (the
- * pre-activations the loss reads). */
+ * pre-activations the loss reads). The largest magnitude the pass reports
+ * is that of the block it wrote, NaN and infinity included. */
 static void bias_then_activation_is_the_kernel_on_z_plus_b(void **state)
 {
     enum { ROWS_B = 7, K_B = 37 }; /* a vector body and a tail per row */
@@ -200,25 +225,94 @@ static void bias_then_activation_is_the_kernel_on_z_plus_b(void **state)
     float z[ROWS_B * K_B], b[K_B], zb[ROWS_B * K_B], want[ROWS_B * K_B];
     float got[ROWS_B * K_B], out[ROWS_B * K_B];
     size_t i, j, k;
+    int bad;
     (void)state;
-    for (i = 0; i < ROWS_B * K_B; i++)
-        z[i] = (float)((int)(i * 37 % 101) - 50) * 0.11f;
-    for (j = 0; j < K_B; j++)
-        b[j] = (float)((int)(j * 13 % 17) - 8) * 0.37f;
-    for (i = 0; i < ROWS_B; i++)
+    for (bad = 0; bad < 3; bad++) {
+        for (i = 0; i < ROWS_B * K_B; i++)
+            z[i] = (float)((int)(i * 37 % 101) - 50) * 0.11f;
+        /* one value far beyond the rest, in a row's tail; then an
+         * infinity and a NaN */
+        z[4 * K_B + 35] = bad == 0 ? 3e30f : bad == 1 ? INFINITY : NAN;
         for (j = 0; j < K_B; j++)
-            zb[i * K_B + j] = z[i * K_B + j] + b[j];
-    for (k = 0; k < sizeof acts / sizeof acts[0]; k++) {
-        nn__activation_forward(acts[k], 0.02f, zb, want, ROWS_B, K_B);
-        memcpy(got, z, sizeof z);
-        nn__activation_forward_bias(acts[k], 0.02f, got, b, got, ROWS_B,
-                                    K_B);
-        assert_memory_equal(got, want, sizeof want);
-        memcpy(got, z, sizeof z);
-        nn__activation_forward_bias(acts[k], 0.02f, got, b, out, ROWS_B,
-                                    K_B);
-        assert_memory_equal(out, want, sizeof want);
-        assert_memory_equal(got, zb, sizeof zb);
+            b[j] = (float)((int)(j * 13 % 17) - 8) * 0.37f;
+        for (i = 0; i < ROWS_B; i++)
+            for (j = 0; j < K_B; j++)
+                zb[i * K_B + j] = z[i * K_B + j] + b[j];
+        for (k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+            uint32_t top = 0, top2 = 0;
+            nn__activation_forward(acts[k], 0.02f, zb, want, ROWS_B, K_B);
+            memcpy(got, z, sizeof z);
+            nn__activation_forward_bias(acts[k], 0.02f, got, b, got, ROWS_B,
+                                        K_B, &top);
+            assert_memory_equal(got, want, sizeof want);
+            assert_true(bits_magnitude(top) ==
+                        largest_magnitude(want, ROWS_B * K_B));
+            memcpy(got, z, sizeof z);
+            nn__activation_forward_bias(acts[k], 0.02f, got, b, out, ROWS_B,
+                                        K_B, &top2);
+            assert_memory_equal(out, want, sizeof want);
+            assert_memory_equal(got, zb, sizeof zb);
+            assert_int_equal(top2, top);
+        }
+    }
+}
+
+/* The backward pass with the bias gradient folded in: g is, bit for bit,
+ * what nn__activation_backward leaves; db is each column of it summed row
+ * by row from 0 (the test's own loop, the order the sum is defined in);
+ * and the largest magnitude is that of the new g, NaN included. The
+ * identity (a not read) and nn__column_sums, narrow and wide, leave g as
+ * it is and give the same sums. */
+static void backward_with_sums_is_the_kernel_then_column_sums(void **state)
+{
+    enum { ROWS_G = 9, K_WIDE = 37, K_NARROW = 10 };
+    const int acts[] = {NN_ACT_IDENTITY, NN_ACT_SIGMOID, NN_ACT_TANH,
+                        NN_ACT_RELU, NN_ACT_LEAKY_RELU, NN_ACT_SOFTMAX};
+    const size_t widths[] = {K_WIDE, K_NARROW};
+    float a[ROWS_G * K_WIDE], g0[ROWS_G * K_WIDE], want[ROWS_G * K_WIDE];
+    float got[ROWS_G * K_WIDE], db[K_WIDE], db_want[K_WIDE];
+    size_t i, j, k, w;
+    int bad;
+    (void)state;
+    for (w = 0; w < 2; w++) {
+        size_t kk = widths[w], len = ROWS_G * kk;
+        for (bad = 0; bad < 2; bad++) {
+            for (i = 0; i < len; i++) {
+                /* activations in (0, 1) (sigmoid- and softmax-like; relu
+                 * sees some at 0), gradients of both signs */
+                a[i] = (float)(i * 29 % 53) / 53.0f;
+                g0[i] = (float)((int)(i * 41 % 97) - 48) * 0.013f;
+            }
+            if (bad)
+                g0[5 * kk + kk - 1] = NAN;
+            for (k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+                uint32_t top;
+                memcpy(want, g0, len * sizeof *g0);
+                nn__activation_backward(acts[k], 0.02f, a, want, ROWS_G, kk);
+                for (j = 0; j < kk; j++) {
+                    float acc = 0.0f;
+                    for (i = 0; i < ROWS_G; i++)
+                        acc += want[i * kk + j];
+                    db_want[j] = acc;
+                }
+                memcpy(got, g0, len * sizeof *g0);
+                top = nn__activation_backward_sums(
+                    acts[k], 0.02f, acts[k] == NN_ACT_IDENTITY ? NULL : a,
+                    got, db, ROWS_G, kk);
+                assert_memory_equal(got, want, len * sizeof *got);
+                assert_memory_equal(db, db_want, kk * sizeof *db);
+                assert_true(bits_magnitude(top) ==
+                            largest_magnitude(want, len));
+                if (acts[k] != NN_ACT_IDENTITY)
+                    continue;
+                memset(db, 0xff, sizeof db); /* NaN: must be overwritten */
+                top = nn__column_sums(got, db, ROWS_G, kk);
+                assert_memory_equal(got, want, len * sizeof *got);
+                assert_memory_equal(db, db_want, kk * sizeof *db);
+                assert_true(bits_magnitude(top) ==
+                            largest_magnitude(want, len));
+            }
+        }
     }
 }
 
@@ -232,6 +326,7 @@ int main(void)
         cmocka_unit_test(nan_stays_nan_and_extremes_stay_in_range),
         cmocka_unit_test(a_value_does_not_depend_on_the_block_it_is_in),
         cmocka_unit_test(bias_then_activation_is_the_kernel_on_z_plus_b),
+        cmocka_unit_test(backward_with_sums_is_the_kernel_then_column_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
