@@ -73,14 +73,18 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
 
-/* On x86-64 with GCC or clang, the hot loops are compiled twice, for the
- * baseline and for AVX2 (x86-64-v3), and the loader picks one for the
- * machine (an ifunc). The two compute the same operations in the same
- * order (no contraction into FMA in ISO C mode), so results do not depend
- * on the machine. Only for static functions: the dispatcher of an external
- * one is exported whatever its visibility. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && \
-    !defined(NN_NO_CLONES) && !defined(__SANITIZE_THREAD__)
+/* On x86-64 with GCC, the hot loops are compiled twice, for the baseline
+ * and for AVX2 (x86-64-v3), and the loader picks one for the machine (an
+ * ifunc). The two compute the same operations in the same order (GCC does
+ * not contract into FMA in ISO C mode), so results do not depend on the
+ * machine. Only for static functions: the dispatcher of an external one
+ * is exported whatever its visibility. Not with clang: clang 14 exports
+ * the dispatchers of static functions too (tests/abi sees them), and it
+ * contracts a * b + c into FMA by default, which would make results
+ * depend on the machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(NN_NO_CLONES) && \
+    !defined(__SANITIZE_THREAD__)
 #define NN__VECTOR_CLONES \
     __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
