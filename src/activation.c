@@ -53,6 +53,39 @@ static inline float tanhf_fast(float z)
     return copysignf(az < 0.4f ? small : big, z);
 }
 
+/* The element-wise activations f(z), and their backward step g f'(z)
+ * written through a = f(z): one definition for every kernel below. For
+ * leaky relu, a > 0 exactly when z > 0, for any slope >= 0. */
+static inline float relu(float z)
+{
+    return z > 0.0f ? z : 0.0f;
+}
+
+static inline float leaky_relu(float z, float slope)
+{
+    return z > 0.0f ? z : slope * z;
+}
+
+static inline float sigmoid_back(float g, float a)
+{
+    return g * (a * (1.0f - a));
+}
+
+static inline float tanh_back(float g, float a)
+{
+    return g * (1.0f - a * a);
+}
+
+static inline float relu_back(float g, float a)
+{
+    return a > 0.0f ? g : 0.0f;
+}
+
+static inline float leaky_relu_back(float g, float a, float slope)
+{
+    return a > 0.0f ? g : slope * g;
+}
+
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
 {
     size_t i, j;
@@ -89,11 +122,11 @@ static void forward_kernel(int act, float slope, const float *z, float *a,
         break;
     case NN_ACT_RELU:
         for (i = 0; i < len; i++)
-            a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+            a[i] = relu(z[i]);
         break;
     case NN_ACT_LEAKY_RELU:
         for (i = 0; i < len; i++)
-            a[i] = z[i] > 0.0f ? z[i] : slope * z[i];
+            a[i] = leaky_relu(z[i], slope);
         break;
     case NN_ACT_SOFTMAX:
         softmax_rows(z, a, n, k);
@@ -147,11 +180,10 @@ static uint32_t bias_forward_kernel(int act, float slope, float *restrict a,
     case NN_ACT_RELU:
         /* the bits of v, written so that GCC vectorises the loop (it does
          * not when they are taken from the select) */
-        NN__ROWS(t > 0.0f ? t : 0.0f,
-                 nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
+        NN__ROWS(relu(t), nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
         break;
     case NN_ACT_LEAKY_RELU:
-        NN__ROWS(t > 0.0f ? t : slope * t, nn__abs_bits(v));
+        NN__ROWS(leaky_relu(t, slope), nn__abs_bits(v));
         break;
     default: /* identity; softmax adds the bias, then normalises */
         NN__ROWS(t, nn__abs_bits(v));
@@ -188,20 +220,19 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
     switch (act) {
     case NN_ACT_SIGMOID:
         for (i = 0; i < len; i++)
-            g[i] *= a[i] * (1.0f - a[i]);
+            g[i] = sigmoid_back(g[i], a[i]);
         break;
     case NN_ACT_TANH:
         for (i = 0; i < len; i++)
-            g[i] *= 1.0f - a[i] * a[i];
+            g[i] = tanh_back(g[i], a[i]);
         break;
     case NN_ACT_RELU:
         for (i = 0; i < len; i++)
-            g[i] = a[i] > 0.0f ? g[i] : 0.0f;
+            g[i] = relu_back(g[i], a[i]);
         break;
     case NN_ACT_LEAKY_RELU:
-        /* a > 0 exactly when z > 0, for any slope >= 0. */
         for (i = 0; i < len; i++)
-            g[i] = a[i] > 0.0f ? g[i] : slope * g[i];
+            g[i] = leaky_relu_back(g[i], a[i], slope);
         break;
     case NN_ACT_SOFTMAX:
         softmax_backward(a, g, n, k);
@@ -243,17 +274,17 @@ static uint32_t backward_sums_kernel(int act, float slope,
     }
     switch (act) {
     case NN_ACT_SIGMOID:
-        NN__ROWS(d * (y * (1.0f - y)), nn__abs_bits(v));
+        NN__ROWS(sigmoid_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_TANH:
-        NN__ROWS(d * (1.0f - y * y), nn__abs_bits(v));
+        NN__ROWS(tanh_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_RELU:
-        NN__ROWS(y > 0.0f ? d : 0.0f, /* as in the forward pass */
+        NN__ROWS(relu_back(d, y), /* bits as in the forward pass */
                  nn__abs_bits(d) & (y > 0.0f ? 0xffffffffu : 0u));
         break;
     case NN_ACT_LEAKY_RELU:
-        NN__ROWS(y > 0.0f ? d : slope * d, nn__abs_bits(v));
+        NN__ROWS(leaky_relu_back(d, y, slope), nn__abs_bits(v));
         break;
     default: /* identity (f' = 1; a is not read); softmax's Jacobian */
         if (act == NN_ACT_SOFTMAX)
