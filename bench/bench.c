@@ -308,6 +308,19 @@ void bench_fill(float *p, size_t n, float lo, float hi, uint64_t *state)
     }
 }
 
+FILE *bench_open_csv(const bench_opts *o)
+{
+    FILE *f;
+    if (!o->csv)
+        return NULL;
+    f = fopen(o->csv, "w");
+    if (!f) {
+        perror(o->csv);
+        exit(1);
+    }
+    return f;
+}
+
 void *bench_xmalloc(size_t bytes)
 {
     void *p = malloc(bytes ? bytes : 1);

@@ -83,6 +83,10 @@ int bench_install_counter(void);
 /* Uniform floats in [lo, hi) from a 64-bit LCG; deterministic. */
 void bench_fill(float *p, size_t n, float lo, float hi, uint64_t *state);
 
+/* The CSV file of --csv opened for writing, or NULL without --csv; exits
+ * with status 1 and the system's message if it cannot be opened. */
+FILE *bench_open_csv(const bench_opts *o);
+
 /* malloc that exits with a message on failure (benchmarks only). */
 void *bench_xmalloc(size_t bytes);
 

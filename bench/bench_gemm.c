@@ -501,13 +501,7 @@ int main(int argc, char **argv)
     FILE *csv = NULL;
     if (bench_parse(argc, argv, &o, NULL))
         return 1;
-    if (o.csv) {
-        csv = fopen(o.csv, "w");
-        if (!csv) {
-            perror(o.csv);
-            return 1;
-        }
-    }
+    csv = bench_open_csv(&o);
     bench_spin(1.0);
     bench_print_header("bench_gemm", csv);
     /* --only crossover runs the batch-1 table and the sweep alone; any

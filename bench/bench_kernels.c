@@ -114,10 +114,7 @@ int main(int argc, char **argv)
 
     if (bench_parse(argc, argv, &o, NULL))
         return 1;
-    if (o.csv && !(csv = fopen(o.csv, "w"))) {
-        perror(o.csv);
-        return 1;
-    }
+    csv = bench_open_csv(&o);
     bench_spin(1.0);
     bench_print_header("bench_kernels", csv);
     if (csv)

@@ -979,13 +979,7 @@ int main(int argc, char **argv)
     }
     if (o.profile_steps > 0)
         return profile(&o);
-    if (o.csv) {
-        csv = fopen(o.csv, "w");
-        if (!csv) {
-            perror(o.csv);
-            return 1;
-        }
-    }
+    csv = bench_open_csv(&o);
     bench_spin(1.0);
     bench_print_header("bench_train", csv);
     printf("plain SGD, learning rate %g; samples/s = rows per step x "
