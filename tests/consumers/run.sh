@@ -87,6 +87,12 @@ run_installed() { # program: must load the installed libnn, then run
         { ldd "$exe"; fail "$exe does not load the installed libnn"; }
     "$exe"
 }
+run_static() { # program, its name in the message: must not need libnn.so
+    if readelf -d "$1" | grep -q 'libnn\.so'; then
+        fail "$2 still needs libnn.so"
+    fi
+    "$1"
+}
 
 step "C program: $cc consumer.c \$(pkg-config --cflags --libs nn)"
 # shellcheck disable=SC2046
@@ -108,10 +114,7 @@ if [ "$static" -eq 1 ]; then
     "$cc" -std=c99 -Wall -Wextra -Werror -o "$work/consumer_c_static" \
         "$here/consumer.c" $(pkg-config --cflags nn) \
         $(pkg-config --static --libs nn | sed 's/\(^\| \)-lnn\( \|$\)/ -l:libnn.a /')
-    if readelf -d "$work/consumer_c_static" | grep -q 'libnn\.so'; then
-        fail "the static consumer still needs libnn.so"
-    fi
-    "$work/consumer_c_static"
+    run_static "$work/consumer_c_static" "the static consumer"
 fi
 
 step "CMake project: find_package(nn) and nn::nn"
@@ -126,10 +129,8 @@ run_installed "$work/find_package/consumer_cmake"
 if [ "$static" -eq 1 ]; then
     [ -x "$work/find_package/consumer_cmake_static" ] ||
         fail "libnn.a is installed but find_package(nn) gave no nn::nn_static"
-    if readelf -d "$work/find_package/consumer_cmake_static" | grep -q 'libnn\.so'; then
-        fail "the nn::nn_static consumer still needs libnn.so"
-    fi
-    "$work/find_package/consumer_cmake_static"
+    run_static "$work/find_package/consumer_cmake_static" \
+        "the nn::nn_static consumer"
 fi
 
 step "CMake package version file: same major only"
