@@ -37,13 +37,24 @@ int nn__loss_fits(int loss, int act)
 static double mse(int act, float slope, const float *a, const float *t,
                   float *g, size_t n, size_t k)
 {
-    size_t i, len = n * k;
-    double sum = 0.0, scale = 2.0 / (double)len;
-    for (i = 0; i < len; i++) {
+    size_t i, j, len = n * k;
+    double part[8] = {0.0}, sum, scale = 2.0 / (double)len;
+    /* Eight running sums (element i goes to sum i mod 8), so that each
+     * addition need not wait for the one before: one chain of double
+     * additions took 1.2 ms for 256 x 4096 outputs. */
+    for (i = 0; i + 8 <= len; i += 8)
+        for (j = 0; j < 8; j++) {
+            double d = (double)a[i + j] - (double)t[i + j];
+            part[j] += d * d;
+            g[i + j] = (float)(scale * d);
+        }
+    for (j = 0; i < len; i++, j++) {
         double d = (double)a[i] - (double)t[i];
-        sum += d * d;
+        part[j] += d * d;
         g[i] = (float)(scale * d);
     }
+    sum = ((part[0] + part[1]) + (part[2] + part[3])) +
+          ((part[4] + part[5]) + (part[6] + part[7]));
     nn__activation_backward(act, slope, a, g, n, k);
     return sum / (double)len;
 }
