@@ -779,7 +779,13 @@ NN_API NN_NODISCARD nn_status nn_model_get_layer_grads(const nn_model *model,
  * the number of floats. The pointers stay valid until the next
  * nn_model_add_dense or nn_model_free; writes through nn_model_params change
  * the model. NULL (and *count 0) for a NULL model or a model with no
- * layers. */
+ * layers.
+ * Plain-SGD steps normally know a bound on the weights from the step
+ * before; writes through the pointer are not seen, so once nn_model_params
+ * has handed it out, every later step reads all the weights before changing
+ * them (one more pass over memory the size of the weights), until the
+ * next nn_model_add_dense. nn_model_get_weights and nn_model_get_bias
+ * read copies without that cost. */
 NN_API float *nn_model_params(nn_model *model, size_t *count);
 NN_API float *nn_model_grads(nn_model *model, size_t *count);
 

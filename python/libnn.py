@@ -773,10 +773,16 @@ class Model:
         return np.ctypeslib.as_array(buf)
 
     def params(self):
-        """A copy of the flat parameter buffer (nn_model_params): for each
-        layer, W then b."""
-        v = self._flat(_f.nn_model_params)
-        return np.empty(0, np.float32) if v is None else v.copy()
+        """A copy of the flat parameter buffer, laid out as nn_model_params
+        lays it out: for each layer, W then b. It is read through
+        nn_model_get_weights and nn_model_get_bias, which (unlike
+        params_view) let later plain-SGD steps skip reading the weights
+        (see nn_model_params in nn.h)."""
+        parts = []
+        for layer in range(self.layer_count):
+            parts.append(self.get_weights(layer).ravel())
+            parts.append(self.get_bias(layer))
+        return np.concatenate(parts) if parts else np.empty(0, np.float32)
 
     def params_view(self):
         """The flat parameter buffer itself, as a float32 array over the

@@ -355,8 +355,10 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
             }
         }
     }
-    if (best_params && best < INFINITY)
+    if (best_params && best < INFINITY) {
         memcpy(model->params, best_params, model->n_params * sizeof(float));
+        nn__params_written(model);
+    }
     st = NN_OK;
     goto done;
 

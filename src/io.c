@@ -966,6 +966,7 @@ static nn_status build(nn__reader *r, const nn__scan *s, nn_model **out)
         off += 12 + 8 * (size_t)s->layer_settings;
     }
     st = rd_floats(r, s->params_off, m->params, m->n_params, "parameter");
+    nn__params_written(m);
     if (st != NN_OK)
         goto fail;
 

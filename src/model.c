@@ -147,6 +147,7 @@ nn_status nn_model_add_dense(nn_model *model, size_t width, nn_activation act)
     nn__free(model->grads);
     model->params = params;
     model->grads = grads;
+    model->params_shared = 0; /* pointers to the old buffer are invalid */
 
     L.in = in;
     L.out = width;
@@ -157,6 +158,7 @@ nn_status nn_model_add_dense(nn_model *model, size_t width, nn_activation act)
     model->layers[model->n_layers++] = L;
     model->n_params = total;
     init_weights(model, &L);
+    nn__params_written(model);
     nn__workspace_free(model); /* its layout depends on the layers */
     nn__optim_reset(model);    /* and so does the optimizer state's */
     return NN_OK;
@@ -405,6 +407,7 @@ static nn_status copy_in(const char *fn, nn_model *model, size_t layer,
             return nn__fail(NN_E_INVALID, "%s: %s[%zu] is %g, not finite",
                             fn, pname, i, (double)src[i]);
     memcpy(model->params + off, src, count * sizeof(float));
+    nn__params_written(model);
     return NN_OK;
 }
 
@@ -474,6 +477,10 @@ nn_status nn_model_get_layer_grads(const nn_model *model, size_t layer,
 
 float *nn_model_params(nn_model *model, size_t *count)
 {
+    if (model && model->n_layers) {
+        model->params_shared = 1; /* see nn_internal.h */
+        nn__params_written(model);
+    }
     if (count)
         *count = model && model->n_layers ? model->n_params : 0;
     return model && model->n_layers ? model->params : NULL;

@@ -190,6 +190,15 @@ struct nn_model {
      * path (nn__run_batch) and valid until the next. */
     uint32_t *act_top;
     uint32_t *delta_top;
+    /* An upper bound on every |weight|, kept by the folded update so that
+     * its check need not read the weights each step (optim.c); valid while
+     * w_bound_ok is set. Any other write to the parameters clears it
+     * (nn__params_written), and so does handing out the writable buffer:
+     * params_shared, set by nn_model_params, keeps it cleared until
+     * nn_model_add_dense replaces that buffer. */
+    double w_bound;
+    int w_bound_ok;
+    int params_shared;
     /* The largest batch that takes the small-net path of small.c (0:
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
@@ -224,6 +233,12 @@ nn_status nn__optim_step(const char *fn, nn_model *m);
 int nn__optim_fused(nn_model *m, const float *x, size_t n);
 /* The checks of nn__optim_fused alone: 1 if it would apply the step. */
 int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
+/* To be called by every write to the parameters other than the folded
+ * update: the bound on the weights that update keeps no longer holds. */
+static inline void nn__params_written(nn_model *m)
+{
+    m->w_bound_ok = 0;
+}
 /* Allocates the optimizer state if the optimizer has none yet. */
 nn_status nn__optim_prepare(const char *fn, nn_model *m);
 /* Releases the optimizer state; the next step starts from scratch. */

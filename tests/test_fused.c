@@ -74,6 +74,32 @@ static size_t marked_weight_grads(nn_model *m)
     return k;
 }
 
+/* m's parameters copied out through nn_model_get_weights and
+ * nn_model_get_bias, which (unlike nn_model_params) leave the bound on the
+ * weights that the folded update keeps in use. */
+static void copy_params(const nn_model *m, float *dst)
+{
+    size_t l;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        NN_OK_OR_FAIL(nn_model_get_weights(m, l, dst + L->w_off,
+                                           L->in * L->out));
+        NN_OK_OR_FAIL(nn_model_get_bias(m, l, dst + L->b_off, L->out));
+    }
+}
+
+/* The largest |weight| (biases aside) in p, m's parameter layout. */
+static double max_abs_weight(const nn_model *m, const float *p)
+{
+    size_t l, i;
+    double top = 0.0;
+    for (l = 0; l < m->n_layers; l++)
+        for (i = 0; i < m->layers[l].in * m->layers[l].out; i++)
+            if (fabs(p[m->layers[l].w_off + i]) > top)
+                top = fabs(p[m->layers[l].w_off + i]);
+    return top;
+}
+
 static size_t weight_count(const nn_model *m)
 {
     size_t l, k = 0;
@@ -117,18 +143,20 @@ static void run(const run_cfg *c)
     size_t count, i, s;
     const double tol = 2e-6; /* relative to max(|w|, 0.01) */
     double worst = 0.0, least_move = INFINITY;
-    float *before;
+    float *before, *pa;
 
     configure(a, c);
     configure(b, c);
-    (void)params_of(a, &count);
+    (void)params_of(b, &count); /* a is read through copies: see copy_params */
     before = (float *)malloc(count * sizeof *before);
+    pa = (float *)malloc(count * sizeof *pa);
     assert_non_null(before);
+    assert_non_null(pa);
     for (s = 0; s < STEPS; s++) {
         float x[ROWS * N_IN], t[ROWS * N_OUT];
         int32_t lab[ROWS];
         double la = 0.0, lb = 0.0, move = 0.0;
-        const float *pa, *pb;
+        const float *pb;
         lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 100u + (uint32_t)s);
         lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 200u + (uint32_t)s);
         for (i = 0; i < ROWS; i++)
@@ -157,8 +185,12 @@ static void run(const run_cfg *c)
         /* folded: dL/dW was never stored */
         assert_int_equal(marked_weight_grads(a),
                          c->fused ? weight_count(a) : 0);
-        pa = params_of(a, NULL);
+        copy_params(a, pa);
         pb = params_of(b, NULL);
+        /* folded: the next check may start from the bound it left */
+        assert_int_equal(a->w_bound_ok, c->fused);
+        if (c->fused)
+            assert_true(max_abs_weight(a, pa) <= a->w_bound);
         if (!c->fused) {
             assert_memory_equal(pa, pb, count * sizeof *pa);
             continue;
@@ -182,6 +214,7 @@ static void run(const run_cfg *c)
         assert_true(least_move >= 100.0 * tol);
     }
     free(before);
+    free(pa);
     nn_model_free(a);
     nn_model_free(b);
 }
@@ -455,6 +488,194 @@ static void an_infinite_weight_rejects_the_step(void **state)
     nn_model_free(m);
 }
 
+/* ---- the bound on the weights ----
+ * After a folded step the next check starts from a bound on |W| worked out
+ * by the update (optim.c) instead of reading the weights. */
+
+/* One step of m on x, t; returns whether it folded its update (dL/dW
+ * never formed). */
+static int step_folds(nn_model *m, const float *x, const float *t)
+{
+    mark_weight_grads(m);
+    NN_OK_OR_FAIL(nn_model_train_batch(m, ROWS, x, N_IN, t, N_OUT, NULL));
+    return marked_weight_grads(m) == weight_count(m);
+}
+
+/* Over steps that make the weights grow, every step folds, starts from
+ * the bound, and the bound stays above every weight (the test's own scan
+ * of a copy). */
+static void the_weight_bound_covers_the_growing_weights(void **state)
+{
+    nn_model *m = build(NN_ACT_RELU, NN_ACT_IDENTITY, NN_LOSS_MSE);
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    float *p = (float *)malloc(m->n_params * sizeof *p);
+    double first, top = 0.0;
+    uint32_t s;
+    (void)state;
+    assert_non_null(p);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.01));
+    copy_params(m, p);
+    first = max_abs_weight(m, p);
+    for (s = 0; s < 200; s++) {
+        lcg_fill(x, ROWS * N_IN, 0.0f, 1.0f, 300u + s);
+        lcg_fill(t, ROWS * N_OUT, 50.0f, 100.0f, 700u + s);
+        assert_true(step_folds(m, x, t));
+        assert_true(m->w_bound_ok);
+        copy_params(m, p);
+        top = max_abs_weight(m, p);
+        assert_true(top <= m->w_bound);
+    }
+    print_message("  weights grew from %.3g to %.3g; bound %.3g\n", first,
+                  top, m->w_bound);
+    assert_true(top >= 4.0 * first); /* the bound had to follow */
+    free(p);
+    nn_model_free(m);
+}
+
+/* A bound above 2^126 is not used: the check reads the weights, folds,
+ * and leaves a bound worked out from what it read. */
+static void a_bound_beyond_the_limit_reads_the_weights(void **state)
+{
+    nn_model *m = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE);
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 31u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 32u);
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+    m->w_bound = ldexp(1.0, 127);
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok && m->w_bound < 10.0);
+    nn_model_free(m);
+}
+
+static int note_bound(void *user, size_t epoch, double train_loss,
+                      double val_loss, double val_accuracy, double seconds)
+{
+    int *seen = (int *)user;
+    (void)epoch, (void)train_loss, (void)val_loss, (void)val_accuracy;
+    (void)seconds;
+    *seen += 1;
+    return 0;
+}
+
+/* Every other write to the parameters makes the next check read them
+ * again. Input 3 is 0 in every row, so a weight of 2^127 from it (finite,
+ * but beyond the folded update's bound of 2^126) changes no output and no
+ * gradient: the separate update keeps it and succeeds, and the folded one
+ * is refused only if the check reads the weights. A bias of 2^127 on a tanh
+ * unit likewise (the unit is saturated). */
+static void other_writes_make_the_check_read_the_weights(void **state)
+{
+    nn_model *m = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE);
+    nn_model *m2 = NULL;
+    float x[ROWS * N_IN], t[ROWS * N_OUT], w[N_IN * N_HID], b[N_HID];
+    const float big = ldexpf(1.0f, 127);
+    const size_t at = 3 * N_HID + 5; /* W_0[3][5] */
+    size_t i, size = 0;
+    unsigned char *file;
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 41u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 42u);
+    for (i = 0; i < ROWS; i++)
+        x[i * N_IN + 3] = 0.0f;
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+
+    /* nn_model_set_weights */
+    NN_OK_OR_FAIL(nn_model_get_weights(m, 0, w, N_IN * N_HID));
+    w[at] = big;
+    NN_OK_OR_FAIL(nn_model_set_weights(m, 0, w, N_IN * N_HID));
+    assert_false(m->w_bound_ok);
+    assert_false(step_folds(m, x, t));
+    NN_OK_OR_FAIL(nn_model_get_weights(m, 0, w, N_IN * N_HID));
+    assert_true(w[at] == big); /* the separate update kept it */
+
+    /* a model file holding it */
+    NN_OK_OR_FAIL(nn_model_save_size(m, NN_SAVE_MODEL, &size));
+    file = (unsigned char *)malloc(size);
+    assert_non_null(file);
+    NN_OK_OR_FAIL(nn_model_save_buffer(m, NN_SAVE_MODEL, file, size, NULL));
+    NN_OK_OR_FAIL(nn_model_load_buffer(&m2, file, size));
+    free(file);
+    assert_false(step_folds(m2, x, t));
+    nn_model_free(m2);
+
+    /* back to 0.25: the separate update left no bound, the check reads the
+     * weights and folds */
+    w[at] = 0.25f;
+    NN_OK_OR_FAIL(nn_model_set_weights(m, 0, w, N_IN * N_HID));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+
+    /* nn_model_set_bias */
+    NN_OK_OR_FAIL(nn_model_get_bias(m, 0, b, N_HID));
+    b[5] = big;
+    NN_OK_OR_FAIL(nn_model_set_bias(m, 0, b, N_HID));
+    assert_false(m->w_bound_ok);
+    assert_false(step_folds(m, x, t));
+    b[5] = 0.0f;
+    NN_OK_OR_FAIL(nn_model_set_bias(m, 0, b, N_HID));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+
+    /* the separate update (momentum) */
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    assert_false(step_folds(m, x, t));
+    assert_false(m->w_bound_ok);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.0));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+
+    /* nn_model_fit restoring the best epoch's weights */
+    {
+        nn_data *d = NULL;
+        int epochs = 0;
+        NN_OK_OR_FAIL(nn_data_create(&d, ROWS, x, N_IN, t, N_OUT));
+        NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_EPOCHS, 2.0));
+        NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_BATCH_SIZE, ROWS));
+        NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_PATIENCE, 5.0));
+        NN_OK_OR_FAIL(nn_model_fit(m, d, NULL, note_bound, NULL, &epochs));
+        assert_int_equal(epochs, 2);
+        assert_false(m->w_bound_ok);
+        nn_data_free(d);
+    }
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+
+    /* nn_model_params: writes through it are not seen, so the check reads
+     * the weights at every step from then on */
+    (void)params_of(m, NULL);
+    assert_false(m->w_bound_ok);
+    for (i = 0; i < 3; i++) {
+        assert_true(step_folds(m, x, t));
+        assert_false(m->w_bound_ok);
+    }
+    nn_model_free(m);
+}
+
+/* nn_model_add_dense replaces the parameter buffer, so pointers
+ * nn_model_params returned before are invalid and the bound is kept
+ * again. */
+static void add_dense_ends_the_shared_buffer(void **state)
+{
+    nn_model *m = NULL;
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 51u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 52u);
+    NN_OK_OR_FAIL(nn_model_create(&m, N_IN, 11));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, N_HID, NN_ACT_TANH));
+    (void)params_of(m, NULL);
+    assert_true(m->params_shared);
+    NN_OK_OR_FAIL(nn_model_add_dense(m, N_OUT, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    assert_false(m->params_shared);
+    assert_true(step_folds(m, x, t));
+    assert_true(m->w_bound_ok);
+    nn_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +688,10 @@ int main(void)
         cmocka_unit_test(big_hidden_deltas_take_the_separate_update),
         cmocka_unit_test(an_infinite_input_rejects_the_step),
         cmocka_unit_test(an_infinite_weight_rejects_the_step),
+        cmocka_unit_test(the_weight_bound_covers_the_growing_weights),
+        cmocka_unit_test(a_bound_beyond_the_limit_reads_the_weights),
+        cmocka_unit_test(other_writes_make_the_check_read_the_weights),
+        cmocka_unit_test(add_dense_ends_the_shared_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,6 +312,9 @@ class ArraysAreCheckedNotCopied(unittest.TestCase):
     def test_params_view_is_the_models_memory(self):
         view = self.m.params_view()
         self.assertEqual(view.size, 2 * 3 + 3 + 3 * 1 + 1)
+        # params() reads copies layer by layer, in the buffer's layout
+        self.assertTrue(np.count_nonzero(view) >= 6)
+        np.testing.assert_array_equal(self.m.params(), view)
         view[:] = 0
         np.testing.assert_array_equal(self.m.predict(XOR_X),
                                       np.full((4, 1), 0.5, np.float32))
