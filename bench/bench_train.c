@@ -525,6 +525,7 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
                       double lib_s, double ceil_s)
 {
     part_ctx pc;
+    lib_ctx lc;
     size_t maxw = nn__max_width(m);
     /* A plain-SGD step of the general path folds its update into the
      * products after a check pass; the small-net path updates separately. */
@@ -555,6 +556,14 @@ static void breakdown(const bench_opts *o, nn_model *m, const batch *b,
     /* gradient-like values; the workspace beyond what a step wrote is
      * uninitialised and may hold NaN or subnormal bit patterns */
     bench_fill(pc.gsave, pc.glen, -0.01f, 0.01f, &seed);
+    /* One training step first, so that the model is as a training loop
+     * leaves it: the split step measured before ends with a separate
+     * update, after which a folded step's check reads the weights once
+     * (optim.c). */
+    memset(&lc, 0, sizeof lc);
+    lc.m = m;
+    lc.b = b;
+    lib_step(&lc);
     printf("  where the time goes (each part timed alone, 1 thread):\n");
     if (b->n <= m->small_rows)
         printf("    (this batch takes the small-net path, src/small.c: "
