@@ -16,7 +16,11 @@
  *   activations, output or hidden deltas too large for the bound; an
  *   infinite input or weight), nothing is changed before
  *   the general path decides: bit for bit the separate update, or
- *   NN_E_NONFINITE with every weight as it was.
+ *   NN_E_NONFINITE with every weight as it was;
+ * - the bound on the weights that a folded step leaves for the next check
+ *   stays above every weight, and every other write to the parameters
+ *   (and handing out nn_model_params's pointer) makes the next check read
+ *   them instead.
  */
 #include <stdarg.h>
 #include <stddef.h>
