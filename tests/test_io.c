@@ -217,6 +217,26 @@ static int dir_entries(const char *dir, int *tmp_seen)
     return n;
 }
 
+/* The file at path holds exactly the size bytes of want. */
+static void assert_file_holds(const char *path, const void *want,
+                              size_t size)
+{
+    size_t len;
+    unsigned char *got = read_all(path, &len);
+    assert_int_equal(len, size);
+    assert_memory_equal(got, want, size);
+    free(got);
+}
+
+/* The test directory holds one file, not a temporary one: a save left no
+ * temporary file behind. */
+static void assert_no_temporary_left(void)
+{
+    int tmp_seen;
+    assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
+    assert_false(tmp_seen);
+}
+
 /* The message of the last failure contains want. */
 static void expect_message(const char *want)
 {
@@ -1138,23 +1158,18 @@ static void save_replaces_an_existing_file_and_leaves_no_temporary(
 {
     nn_model *a = tiny_model(1), *b = big_model(2), *back = NULL;
     char p[512];
-    size_t size, fsize;
-    unsigned char *want, *got;
-    int tmp_seen;
+    size_t size;
+    unsigned char *want;
     (void)state;
     in_tmp(p, "model.nn");
     assert_int_equal(nn_model_save(a, p, NN_SAVE_MODEL), NN_OK);
     assert_int_equal(nn_model_save(b, p, NN_SAVE_CHECKPOINT), NN_OK);
     want = save_to_memory(b, NN_SAVE_CHECKPOINT, &size);
-    got = read_all(p, &fsize);
-    assert_int_equal(fsize, size);
-    assert_memory_equal(got, want, size);
-    assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
-    assert_false(tmp_seen);
+    assert_file_holds(p, want, size);
+    assert_no_temporary_left();
     assert_int_equal(nn_model_load(&back, p), NN_OK);
     assert_same_model(b, back);
     free(want);
-    free(got);
     nn_model_free(a);
     nn_model_free(b);
     nn_model_free(back);
@@ -1233,15 +1248,10 @@ static void save_failing_at_every_step_keeps_the_previous_file(void **state)
 
     for (k = 1; !done; k++) {
         nn_status st;
-        unsigned char *now;
-        size_t now_size;
-        int tmp_seen;
         faults_init(&f, &ops);
         f.fail_at = k;
         st = nn__model_save_ops(fresh, p, NN_SAVE_CHECKPOINT, &ops);
-        now = read_all(p, &now_size);
-        assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
-        assert_false(tmp_seen);
+        assert_no_temporary_left();
         if (!f.fired) {
             /* every call got through: the new file is in place */
             assert_int_equal(st, NN_OK);
@@ -1250,23 +1260,18 @@ static void save_failing_at_every_step_keeps_the_previous_file(void **state)
             /* after the rename: new file, and a warning */
             assert_int_equal(st, NN_E_IO);
             expect_message("the file was replaced");
-            assert_int_equal(now_size, new_size);
-            assert_memory_equal(now, new_bytes, new_size);
+            assert_file_holds(p, new_bytes, new_size);
         } else if (!strcmp(f.fired, "close_fd") && f.fired_on_dir) {
             assert_int_equal(st, NN_OK); /* nothing left to report */
         } else {
             assert_int_equal(st, NN_E_IO);
             expect_message(strerror(EIO));
             expect_message("the file is unchanged");
-            assert_int_equal(now_size, old_size);
-            assert_memory_equal(now, old_bytes, old_size);
+            assert_file_holds(p, old_bytes, old_size);
             kinds_seen++;
         }
-        if (st == NN_OK) {
-            assert_int_equal(now_size, new_size);
-            assert_memory_equal(now, new_bytes, new_size);
-        }
-        free(now);
+        if (st == NN_OK)
+            assert_file_holds(p, new_bytes, new_size);
         if (!done) {
             /* put the old file back for the next round */
             write_all(p, old_bytes, old_size);
@@ -1288,9 +1293,8 @@ static void save_on_a_full_disk_reports_no_space_and_keeps_the_old_file(
     nn__file_ops ops;
     faults f;
     char p[512], want[64];
-    unsigned char *old_bytes, *now;
-    size_t old_size, now_size;
-    int tmp_seen;
+    unsigned char *old_bytes;
+    size_t old_size;
     (void)state;
     in_tmp(p, "model.nn");
     assert_int_equal(nn_model_save(old, p, NN_SAVE_MODEL), NN_OK);
@@ -1305,13 +1309,9 @@ static void save_on_a_full_disk_reports_no_space_and_keeps_the_old_file(
     expect_message(strerror(ENOSPC));
     snprintf(want, sizeof want, "(errno %d)", ENOSPC);
     expect_message(want);
-    now = read_all(p, &now_size);
-    assert_int_equal(now_size, old_size);
-    assert_memory_equal(now, old_bytes, old_size);
-    assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
-    assert_false(tmp_seen);
+    assert_file_holds(p, old_bytes, old_size);
+    assert_no_temporary_left();
     free(old_bytes);
-    free(now);
     nn_model_free(old);
     nn_model_free(fresh);
 }
@@ -1326,10 +1326,9 @@ static void save_past_the_file_size_limit_fails_and_keeps_the_old_file(
     struct rlimit saved, low;
     void (*prev)(int);
     char p[512];
-    unsigned char *old_bytes, *now;
-    size_t old_size, now_size;
+    unsigned char *old_bytes;
+    size_t old_size;
     nn_status st;
-    int tmp_seen;
     (void)state;
     in_tmp(p, "model.nn");
     assert_int_equal(nn_model_save(old, p, NN_SAVE_MODEL), NN_OK);
@@ -1345,13 +1344,9 @@ static void save_past_the_file_size_limit_fails_and_keeps_the_old_file(
     assert_int_equal(st, NN_E_IO);
     expect_message("writing the temporary file failed");
     expect_message(strerror(EFBIG));
-    now = read_all(p, &now_size);
-    assert_int_equal(now_size, old_size);
-    assert_memory_equal(now, old_bytes, old_size);
-    assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
-    assert_false(tmp_seen);
+    assert_file_holds(p, old_bytes, old_size);
+    assert_no_temporary_left();
     free(old_bytes);
-    free(now);
     nn_model_free(old);
     nn_model_free(fresh);
 }
@@ -1386,8 +1381,8 @@ static void save_survives_every_failed_allocation_and_keeps_the_old_file(
 {
     nn_model *old = tiny_model(1), *fresh = big_model(2);
     char p[512];
-    unsigned char *old_bytes, *now;
-    size_t old_size, now_size;
+    unsigned char *old_bytes;
+    size_t old_size;
     long k;
     int done = 0;
     (void)state;
@@ -1397,22 +1392,17 @@ static void save_survives_every_failed_allocation_and_keeps_the_old_file(
     for (k = 1; !done; k++) {
         long live = ctr.live;
         nn_status st;
-        int tmp_seen;
         ctr.allocs = 0;
         ctr.fail_at = k;
         st = nn_model_save(fresh, p, NN_SAVE_CHECKPOINT);
         ctr.fail_at = 0;
         assert_int_equal(ctr.live, live);
-        assert_int_equal(dir_entries(tmpdir, &tmp_seen), 1);
-        assert_false(tmp_seen);
+        assert_no_temporary_left();
         if (st == NN_OK) {
             done = 1;
         } else {
             assert_int_equal(st, NN_E_NOMEM);
-            now = read_all(p, &now_size);
-            assert_int_equal(now_size, old_size);
-            assert_memory_equal(now, old_bytes, old_size);
-            free(now);
+            assert_file_holds(p, old_bytes, old_size);
         }
     }
     assert_true(k > 2);
