@@ -46,6 +46,12 @@ static double time_block(bench_fn fn, void *ctx, long iters)
     return bench_now() - t0;
 }
 
+/* Timed blocks per measurement: 1 to 64, the size of the callers' arrays. */
+static int clamp_reps(int reps)
+{
+    return reps < 1 ? 1 : reps > 64 ? 64 : reps;
+}
+
 /* Calls per block so that a block lasts at least min_block; *one receives
  * the seconds per call. Warms up first. */
 static long calibrate(bench_fn fn, void *ctx, double min_block, double *one)
@@ -84,10 +90,7 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
     double pa[64], pb[64], one;
     long ia, ib;
     int r;
-    if (reps < 1)
-        reps = 1;
-    if (reps > 64)
-        reps = 64;
+    reps = clamp_reps(reps);
     ia = calibrate(fa, ca, min_block, &one);
     ib = calibrate(fb, cb, min_block, &one);
     for (r = 0; r < reps; r++) {
@@ -106,10 +109,7 @@ bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
     long iters;
     int r;
 
-    if (reps < 1)
-        reps = 1;
-    if (reps > 64)
-        reps = 64;
+    reps = clamp_reps(reps);
     iters = calibrate(fn, ctx, min_block, &one);
     if (budget > 0.0 && one * (double)iters * reps > budget) {
         reps = (int)(budget / (one * (double)iters));
