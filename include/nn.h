@@ -7,13 +7,27 @@
  * ------------------------------------------------------------------------
  * Overview
  * ------------------------------------------------------------------------
- * A model (nn_model, an opaque handle) is an input width followed by dense
- * layers. Dense layer l holds a weight matrix W_l of in_l x out_l floats,
- * row-major (row i holds the weights leaving input i), a bias b_l of out_l
- * floats and an activation f_l. For a batch X of n rows:
+ * A model (nn_model, an opaque handle) is an input width followed by a
+ * sequence of layers, each taking the previous layer's output (the first
+ * takes the input) and giving its own, as torch.nn.Sequential does. The
+ * kinds of layer (nn_layer_kind) are dense layers, dropout, batch
+ * normalization, layer normalization, activation layers and a fixed
+ * scaling. A dense layer l holds a weight matrix W_l of in_l x out_l
+ * floats, row-major (row i holds the weights leaving input i), a bias b_l
+ * of out_l floats and an activation f_l. For a batch X of n rows:
  *
  *     Z_l = A_{l-1} . W_l + b_l      (A_0 = X)
  *     A_l = f_l(Z_l)                 (A_L is the prediction)
+ *
+ * The other kinds are described where they are added
+ * (nn_model_add_dropout and the functions after it).
+ *
+ * Training and inference. The training calls (nn_model_train_batch,
+ * nn_model_compute_grads, nn_model_fit) run the layers in training mode:
+ * dropout drops units and batch normalization uses the batch's statistics.
+ * nn_model_predict and nn_model_evaluate run them in inference mode:
+ * dropout is the identity and batch normalization uses its running
+ * statistics.
  *
  * Every array crossing the API is row-major IEEE-754 binary32 (float). A
  * batch of n rows of width w is n*w consecutive floats; there is no stride
@@ -65,6 +79,10 @@
  * Enums.    Values are explicit and never renumbered; new values are
  *           appended. Zero is never a valid activation, loss or parameter,
  *           so zero-filled memory is always rejected.
+ * Arrays.   Every float * and int32_t * argument must be aligned for its
+ *           type (to 4 bytes), as any array of that type is; a misaligned
+ *           pointer gives NN_E_INVALID rather than undefined behaviour.
+ *           Arrays a call reads and arrays it writes must not overlap.
  * Handles.  A handle (nn_model *, nn_data *) belongs to the caller from
  *           the call that creates it to the one that frees it. libnn keeps
  *           no pointer to a caller's array after a call returns, except a
@@ -92,7 +110,7 @@ extern "C" {
  * them from this file.
  * ------------------------------------------------------------------------ */
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 1
+#define NN_VERSION_MINOR 2
 #define NN_VERSION_PATCH 0
 #define NN_VERSION_NUMBER \
     (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
@@ -200,8 +218,19 @@ typedef enum nn_activation {
     NN_ACT_RELU = 4,       /* f(z) = max(z, 0); f'(0) taken as 0 */
     NN_ACT_LEAKY_RELU = 5, /* f(z) = z > 0 ? z : slope * z; slope is the
                               layer parameter NN_LAYER_LEAKY_SLOPE */
-    NN_ACT_SOFTMAX = 6     /* f(z)_j = e^z_j / sum_k e^z_k over each row;
+    NN_ACT_SOFTMAX = 6,    /* f(z)_j = e^z_j / sum_k e^z_k over each row;
                               output layer only */
+    /* Since 0.2. */
+    NN_ACT_GELU = 7,       /* f(z) = z Phi(z) = z (1 + erf(z / sqrt 2)) / 2,
+                              the exact (erf) form, torch.nn.GELU()'s
+                              default */
+    NN_ACT_SILU = 8,       /* f(z) = z / (1 + e^-z) (swish) */
+    NN_ACT_SOFTPLUS = 9,   /* f(z) = log(1 + e^z), and z itself for
+                              z > 20, as torch.nn.Softplus() (beta 1,
+                              threshold 20) */
+    NN_ACT_ELU = 10        /* f(z) = z > 0 ? z : alpha (e^z - 1); alpha is
+                              the layer parameter NN_LAYER_ELU_ALPHA;
+                              f'(0) taken as alpha, as PyTorch does */
 } nn_activation;
 
 typedef enum nn_loss {
@@ -218,8 +247,25 @@ typedef enum nn_loss {
      * p = softmax(z), computed with log-sum-exp. Targets are probability
      * rows (each summing to 1) or integer class labels. The output layer
      * must be softmax or identity (logits, like PyTorch's
-     * CrossEntropyLoss). */
-    NN_LOSS_CROSS_ENTROPY = 3
+     * CrossEntropyLoss).
+     * With class weights w (nn_model_set_class_weights) and label
+     * smoothing e (NN_PARAM_LABEL_SMOOTHING), as PyTorch's
+     * CrossEntropyLoss(weight=w, label_smoothing=e) defines them, for k
+     * classes and log-probabilities q = log p:
+     *   labels y_i:  [ (1 - e) sum_i w_{y_i} (-q_{i,y_i})
+     *                  + (e / k) sum_i sum_j w_j (-q_{ij}) ] / sum_i w_{y_i}
+     *   rows t_i:    -(1/n) sum_i sum_j w_j ((1 - e) t_ij + e / k) q_ij
+     * (w_j = 1 without class weights). */
+    NN_LOSS_CROSS_ENTROPY = 3,
+    /* Since 0.2. Mean absolute error: mean over all n*k elements of
+     * |y - t|, with the gradient sign(y - t) / (n k), 0 where y = t (as
+     * torch.nn.L1Loss). Any output activation. */
+    NN_LOSS_L1 = 4,
+    /* Since 0.2. Huber loss with d = y - t and delta the setting
+     * NN_PARAM_HUBER_DELTA: mean over all n*k elements of d^2 / 2 where
+     * |d| < delta and delta (|d| - delta / 2) elsewhere (as
+     * torch.nn.HuberLoss). Any output activation. */
+    NN_LOSS_HUBER = 5
 } nn_loss;
 
 /* Creates an empty model taking inputs of input_width floats. seed drives
@@ -238,19 +284,94 @@ NN_API NN_NODISCARD nn_status nn_model_create(nn_model **out,
  * invalid afterwards. */
 NN_API void nn_model_free(nn_model *model);
 
-/* Appends a dense layer of width outputs with activation act. Its weights are
- * drawn from the model's generator: Glorot/Xavier-uniform,
- * U(-sqrt(6/(in+out)), +sqrt(6/(in+out))), for identity, sigmoid, tanh and
- * softmax layers; He-uniform, U(-sqrt(6/in), +sqrt(6/in)), for relu and
- * leaky relu. Biases start at zero. No layer may follow a softmax layer.
- * Pointers previously returned by nn_model_params/nn_model_grads become
- * invalid, and the optimizer's state and step count are reset.
+/* Appends a dense layer of width outputs with activation act. Its weights
+ * are drawn from the model's generator as the layer's NN_LAYER_INIT
+ * setting says, by default (NN_INIT_AUTO) He-uniform,
+ * U(-sqrt(6/in), +sqrt(6/in)), for relu, leaky relu, GELU, SiLU and ELU
+ * layers, and Glorot/Xavier-uniform, U(-sqrt(6/(in+out)), +sqrt(6/(in+out))),
+ * for the others. Biases start at zero.
+ * No layer of any kind may follow a softmax (dense or activation) layer.
+ * Every nn_model_add_* call: invalidates pointers previously returned by
+ * nn_model_params and nn_model_grads, resets the optimizer's state and step
+ * count, and costs O(1) amortised beyond the new layer's own parameters
+ * (the parameter buffers grow geometrically), so building L layers is
+ * linear in the model's size.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (width 0 or above 2^31 - 1, unknown
- * act),
- * NN_E_STATE (the last layer is softmax), NN_E_OVERFLOW, NN_E_NOMEM. */
+ * act), NN_E_STATE (the last layer is softmax), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_add_dense(nn_model *model,
                                                  size_t width,
                                                  nn_activation act);
+
+/* Kinds of layer. Since 0.2. Every kind except dense keeps the width of
+ * its input: its output width is the previous layer's (or the input
+ * width, as the first layer). */
+typedef enum nn_layer_kind {
+    NN_KIND_DENSE = 1,      /* nn_model_add_dense */
+    NN_KIND_DROPOUT = 2,    /* nn_model_add_dropout */
+    NN_KIND_BATCHNORM = 3,  /* nn_model_add_batchnorm */
+    NN_KIND_LAYERNORM = 4,  /* nn_model_add_layernorm */
+    NN_KIND_ACTIVATION = 5, /* nn_model_add_activation */
+    NN_KIND_SCALING = 6     /* nn_model_add_scaling */
+} nn_layer_kind;
+
+/* Since 0.2. Appends inverted dropout with drop probability rate in
+ * [0, 1) (the layer setting NN_LAYER_DROPOUT_RATE). In training mode each
+ * unit is kept with probability 1 - rate and then multiplied by
+ * (float)(1 / (1 - rate)), or set to 0; in inference mode the layer is the
+ * identity, so predictions of a model with dropout equal, bit for bit,
+ * those of the same model without it. Which units a step drops depends
+ * only on the model's seed (nn_model_create), the step count
+ * (nn_model_step_count), the layer's index and the row's position in the
+ * batch: the same seed gives the same run, bit for bit, and a batch split
+ * into parts that know their rows' positions draws the same masks.
+ * nn_model_compute_grads draws the masks of the step that would follow it.
+ * Returns as nn_model_add_dense; NN_E_INVALID also for a rate outside
+ * [0, 1) or NaN. */
+NN_API NN_NODISCARD nn_status nn_model_add_dropout(nn_model *model,
+                                                   double rate);
+
+/* Since 0.2. Appends batch normalization over the features, as
+ * torch.nn.BatchNorm1d defines it, with a learnable scale gamma (the
+ * layer's weights, starting at 1) and shift beta (its bias, starting at
+ * 0). In training mode, with the batch's per-feature mean m and biased
+ * variance v, y = gamma (x - m) / sqrt(v + eps) + beta, and a step that
+ * succeeds updates the running statistics: mean_r = (1 - mom) mean_r +
+ * mom m and var_r = (1 - mom) var_r + mom v n / (n - 1) (the unbiased
+ * variance), for mom = NN_LAYER_MOMENTUM (default 0.1) and eps =
+ * NN_LAYER_EPSILON (default 1e-5). They start at 0 and 1 and are the
+ * layer's buffers (nn_model_get_layer_buffers). In inference mode
+ * y = gamma (x - mean_r) / sqrt(var_r + eps) + beta. A training batch of
+ * one row is refused with NN_E_INVALID, as PyTorch refuses it.
+ * Returns as nn_model_add_dense. */
+NN_API NN_NODISCARD nn_status nn_model_add_batchnorm(nn_model *model);
+
+/* Since 0.2. Appends layer normalization over each row, as
+ * torch.nn.LayerNorm(width) defines it: with the row's mean m and biased
+ * variance v, y = gamma (x - m) / sqrt(v + eps) + beta, gamma (the layer's
+ * weights) starting at 1, beta (its bias) at 0, eps = NN_LAYER_EPSILON
+ * (default 1e-5). The same in training and inference mode.
+ * Returns as nn_model_add_dense. */
+NN_API NN_NODISCARD nn_status nn_model_add_layernorm(nn_model *model);
+
+/* Since 0.2. Appends an activation on its own, y = act(x) (for example
+ * after a batch normalization, as torch.nn.ReLU() would stand in a
+ * Sequential). Softmax only as the last layer. The activation's setting
+ * (NN_LAYER_LEAKY_SLOPE, NN_LAYER_ELU_ALPHA) is the layer's.
+ * Returns as nn_model_add_dense. */
+NN_API NN_NODISCARD nn_status nn_model_add_activation(nn_model *model,
+                                                      nn_activation act);
+
+/* Since 0.2. Appends a fixed per-feature scaling, y_j = x_j scale_j +
+ * shift_j, for example to standardise inputs ((x - mean) / sd is
+ * scale = 1 / sd, shift = -mean / sd). scale and shift (count floats
+ * each, count equal to the layer's width) are copied; they are the
+ * layer's buffers, not parameters: training does not change them.
+ * Returns as nn_model_add_dense; NN_E_NULL also for scale or shift,
+ * NN_E_SHAPE for count, NN_E_INVALID for a value that is not finite. */
+NN_API NN_NODISCARD nn_status nn_model_add_scaling(nn_model *model,
+                                                   const float *scale,
+                                                   const float *shift,
+                                                   size_t count);
 
 /* Sets the loss minimised by training. A model has no loss until this is
  * called. Whether the loss fits the output activation is checked when
@@ -266,6 +387,32 @@ NN_API size_t nn_model_input_width(const nn_model *model);
 NN_API size_t nn_model_output_width(const nn_model *model);
 NN_API size_t nn_model_layer_count(const nn_model *model);
 NN_API size_t nn_model_layer_width(const nn_model *model, size_t layer);
+
+/* Since 0.2. What a model is, for printing it in full and for bindings
+ * that rebuild it; each returns 0 for a NULL model or a layer index out of
+ * range. Thread-safe on a const model.
+ * nn_model_layer_kind: the layer's nn_layer_kind.
+ * nn_model_layer_activation: the activation of a dense or activation
+ *   layer; 0 for the other kinds.
+ * nn_model_layer_weight_count, nn_model_layer_bias_count: the floats of
+ *   the layer's weights and bias as nn_model_get_weights and
+ *   nn_model_get_bias copy them: in x out and out for dense layers, width
+ *   and width (gamma and beta) for batch and layer normalization, 0 for
+ *   the other kinds.
+ * nn_model_layer_buffer_count: the floats of the layer's buffers
+ *   (nn_model_get_layer_buffers): 2 x width for batch normalization and
+ *   scaling, 0 for the other kinds.
+ * nn_model_loss, nn_model_optimizer, nn_model_schedule: the model's
+ *   choices (nn_model_loss is 0 until a loss is set). */
+NN_API nn_layer_kind nn_model_layer_kind(const nn_model *model, size_t layer);
+NN_API nn_activation nn_model_layer_activation(const nn_model *model,
+                                               size_t layer);
+NN_API size_t nn_model_layer_weight_count(const nn_model *model,
+                                          size_t layer);
+NN_API size_t nn_model_layer_bias_count(const nn_model *model, size_t layer);
+NN_API size_t nn_model_layer_buffer_count(const nn_model *model,
+                                          size_t layer);
+NN_API nn_loss nn_model_loss(const nn_model *model);
 
 /* ------------------------------------------------------------------------
  * Settings
@@ -333,7 +480,29 @@ typedef enum nn_param {
      * without a lower monitored loss (the validation loss, or the training
      * loss when there is no validation set) and restore the weights of the
      * best epoch. 0 disables. Default 0, bounds [0, 1e9]. */
-    NN_PARAM_PATIENCE = 18
+    NN_PARAM_PATIENCE = 18,
+    /* Since 0.2. Gradient clipping by value: every gradient is clamped to
+     * [-clip, clip], as PyTorch's clip_grad_value_ does, before clipping by
+     * norm (NN_PARAM_CLIP_NORM) and weight decay. 0 disables. Default 0,
+     * bounds [0, 1e30]. */
+    NN_PARAM_CLIP_VALUE = 19,
+    /* Since 0.2. (whole) Adam and AdamW: 1 for the AMSGrad variant, which
+     * divides by the largest second moment so far. Default 0, bounds
+     * [0, 1]. */
+    NN_PARAM_AMSGRAD = 20,
+    /* Since 0.2. (whole) RMSprop: 1 for the centered variant, which
+     * divides by an estimate of the gradient's variance instead of its
+     * second moment. Default 0, bounds [0, 1]. */
+    NN_PARAM_CENTERED = 21,
+    /* Since 0.2. SGD: dampening tau of the momentum, b = mu b + (1 - tau) g
+     * from the second step on. Default 0, bounds [0, 1]. */
+    NN_PARAM_DAMPENING = 22,
+    /* Since 0.2. NN_LOSS_HUBER: where the loss turns from quadratic to
+     * linear. Default 1, bounds [1e-12, 1e30]. */
+    NN_PARAM_HUBER_DELTA = 23,
+    /* Since 0.2. NN_LOSS_CROSS_ENTROPY: label smoothing e (see nn_loss).
+     * Default 0, bounds [0, 1]. */
+    NN_PARAM_LABEL_SMOOTHING = 24
 } nn_param;
 
 /* Sets a setting of the model, read by the steps and fits that follow.
@@ -353,19 +522,55 @@ NN_API NN_NODISCARD nn_status nn_model_get_param(const nn_model *model,
 NN_API NN_NODISCARD nn_status nn_param_bounds(nn_param key, double *lo,
                                               double *hi, double *def);
 
-/* Per-layer settings. */
+/* Per-layer settings. Each kind of layer has its own: dense and
+ * activation layers NN_LAYER_LEAKY_SLOPE and NN_LAYER_ELU_ALPHA (dense
+ * layers also NN_LAYER_INIT), dropout NN_LAYER_DROPOUT_RATE, batch
+ * normalization NN_LAYER_MOMENTUM and NN_LAYER_EPSILON, layer
+ * normalization NN_LAYER_EPSILON; scaling has none. */
 typedef enum nn_layer_param {
     /* Slope of a leaky relu layer for z <= 0. Default 0.01, bounds [0, 1].
      * Stored as a float, so the getter returns the value rounded to float.
      * May be set on a layer of any activation; only leaky relu uses it. */
-    NN_LAYER_LEAKY_SLOPE = 1
+    NN_LAYER_LEAKY_SLOPE = 1,
+    /* Since 0.2. alpha of an ELU layer. Default 1, bounds [0, 1e3].
+     * Stored as a float, as NN_LAYER_LEAKY_SLOPE. */
+    NN_LAYER_ELU_ALPHA = 2,
+    /* Since 0.2. (whole) How a dense layer's weights are drawn: an
+     * nn_init. Setting it draws the layer's weights anew from the model's
+     * generator and sets its bias to zero, as adding the layer did; it does
+     * not reset the optimizer. Default NN_INIT_AUTO, bounds [1, 6]. */
+    NN_LAYER_INIT = 3,
+    /* Since 0.2. Dropout's drop probability. Bounds [0, 0.999999]; set by
+     * nn_model_add_dropout. */
+    NN_LAYER_DROPOUT_RATE = 4,
+    /* Since 0.2. Batch normalization: the momentum of the running
+     * statistics. Default 0.1, bounds [0, 1]. */
+    NN_LAYER_MOMENTUM = 5,
+    /* Since 0.2. Batch and layer normalization: eps added to the variance.
+     * Default 1e-5, bounds [1e-30, 1]. */
+    NN_LAYER_EPSILON = 6
 } nn_layer_param;
 
+/* Since 0.2. Weight initialisations for NN_LAYER_INIT, as PyTorch's
+ * torch.nn.init functions define them for a layer of in inputs and out
+ * outputs (uniform ones draw U(-a, a), normal ones N(0, s^2)). */
+typedef enum nn_init {
+    NN_INIT_AUTO = 1,           /* He-uniform or Glorot-uniform by the
+                                   activation (nn_model_add_dense) */
+    NN_INIT_GLOROT_UNIFORM = 2, /* a = sqrt(6 / (in + out)) */
+    NN_INIT_GLOROT_NORMAL = 3,  /* s = sqrt(2 / (in + out)) */
+    NN_INIT_HE_UNIFORM = 4,     /* a = sqrt(6 / in) */
+    NN_INIT_HE_NORMAL = 5,      /* s = sqrt(2 / in) */
+    NN_INIT_LECUN_NORMAL = 6    /* s = sqrt(1 / in) */
+} nn_init;
+
 /* Set and read a setting of layer `layer` (0-based). A layer's settings
- * start at their defaults when it is added. The value is stored as a float,
- * so get returns (double)(float)value.
+ * start at their defaults when it is added. NN_LAYER_LEAKY_SLOPE and
+ * NN_LAYER_ELU_ALPHA are stored as floats, so get returns
+ * (double)(float)value; the others as given.
  * Returns NN_OK, NN_E_NULL (model; value for get), NN_E_INVALID (layer out
- * of range, unknown key, value outside the bounds or NaN). */
+ * of range, unknown key, a key the layer's kind does not have, value
+ * outside the bounds or NaN). */
 NN_API NN_NODISCARD nn_status nn_model_set_layer_param(nn_model *model,
                                                        size_t layer,
                                                        nn_layer_param key,
@@ -378,6 +583,58 @@ NN_API NN_NODISCARD nn_status nn_model_get_layer_param(const nn_model *model,
 NN_API NN_NODISCARD nn_status nn_layer_param_bounds(nn_layer_param key,
                                                     double *lo, double *hi,
                                                     double *def);
+
+/* Since 0.2. The name of an enum value, as a static lowercase identifier
+ * for messages, files and command lines: nn_param_name(
+ * NN_PARAM_LEARNING_RATE) is "learning_rate", nn_activation_name(
+ * NN_ACT_LEAKY_RELU) "leaky_relu", nn_layer_kind_name(NN_KIND_BATCHNORM)
+ * "batchnorm" (each is the enum value's name after its prefix, in lower
+ * case). NULL for a value that is not one of the enum's, so a binding can
+ * list every value by counting up from 1 until NULL. Thread-safe. */
+NN_API const char *nn_param_name(nn_param key);
+NN_API const char *nn_layer_param_name(nn_layer_param key);
+NN_API const char *nn_activation_name(nn_activation act);
+NN_API const char *nn_loss_name(nn_loss loss);
+NN_API const char *nn_layer_kind_name(nn_layer_kind kind);
+NN_API const char *nn_init_name(nn_init init);
+
+/* Since 0.2. Class weights for NN_LOSS_CROSS_ENTROPY (see nn_loss): count
+ * floats, finite and >= 0, one per class, copied into the model; count 0
+ * removes them (w may then be NULL). Training and evaluation need count to
+ * equal the output width (NN_E_STATE otherwise) and the cross-entropy loss
+ * (NN_E_STATE with another). A batch whose rows' classes all weigh 0 has a
+ * loss of 0 / 0, which its step rejects (NN_E_NONFINITE).
+ * Returns NN_OK, NN_E_NULL (model; w with count > 0), NN_E_INVALID (a
+ * value that is negative or not finite, count above 2^31 - 1),
+ * NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_set_class_weights(nn_model *model,
+                                                         const float *w,
+                                                         size_t count);
+/* Since 0.2. The number of class weights (0: none, or a NULL model), and a
+ * copy of them: count must equal that number.
+ * Returns NN_OK, NN_E_NULL, NN_E_SHAPE (count). Thread-safe on a const
+ * model. */
+NN_API size_t nn_model_class_weight_count(const nn_model *model);
+NN_API NN_NODISCARD nn_status nn_model_get_class_weights(
+    const nn_model *model, float *w, size_t count);
+
+/* Since 0.2. Metadata: text the model carries and its files keep, for
+ * example class names or how the inputs were prepared. A key is 1 to 255
+ * bytes, a value at most 2^24 bytes; both end at their NUL and are copied.
+ * Setting a key that exists replaces its value in place; a NULL value
+ * removes the key. nn_model_get_meta returns the value of key, or NULL if
+ * it has none; nn_model_meta_count and nn_model_meta_key list the keys in
+ * the order they were first set. Returned strings belong to the model and
+ * stay valid until the next call that changes its metadata or frees it.
+ * The getters are thread-safe on a const model.
+ * nn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID
+ * (an empty or too long key, a too long value), NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_set_meta(nn_model *model,
+                                                const char *key,
+                                                const char *value);
+NN_API const char *nn_model_get_meta(const nn_model *model, const char *key);
+NN_API size_t nn_model_meta_count(const nn_model *model);
+NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
 
 /* ------------------------------------------------------------------------
  * Prediction and training
@@ -407,9 +664,13 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * than BLAS, which costs more than such a batch's arithmetic. The two agree
  * to float rounding, and which one runs depends only on the layers and n,
  * not on earlier calls.
+ * The layers run in training mode (see the Overview); a step that succeeds
+ * also updates the running statistics of batch normalization layers, and
+ * one row is too few for a model with such a layer (NN_E_INVALID).
  * If the loss or any gradient is NaN or infinite, or an updated parameter
- * would be, the step returns NN_E_NONFINITE and leaves every weight, bias and
- * optimizer state exactly as it was; *loss still receives the loss computed.
+ * would be, the step returns NN_E_NONFINITE and leaves every weight, bias,
+ * running statistic and optimizer state exactly as it was; *loss still
+ * receives the loss computed.
  * The gradient buffer (nn_model_grads) is scratch: after a step its
  * contents are unspecified, except that a rejected step leaves the
  * rejected gradients there. (Plain SGD, without momentum or clipping, on a
@@ -426,9 +687,11 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * the products) and rejects it. A NaN input therefore costs little on the
  * good path and never reaches the weights. One step takes at most 2^31 - 1 rows (BLAS
  * takes int dimensions); more gives NN_E_OVERFLOW.
- * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
- * layers, no loss, or a loss that does not fit the output activation),
- * NN_E_OVERFLOW, NN_E_NOMEM, NN_E_NONFINITE. */
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0; n 1 with batch
+ * normalization; a misaligned array), NN_E_SHAPE, NN_E_STATE (no layers,
+ * no loss, a loss that does not fit the output activation, class weights
+ * that do not fit the output width or the loss), NN_E_OVERFLOW,
+ * NN_E_NOMEM, NN_E_NONFINITE. */
 NN_API NN_NODISCARD nn_status nn_model_train_batch(nn_model *model, size_t n,
                                                    const float *x,
                                                    size_t x_width,
@@ -447,7 +710,12 @@ NN_API NN_NODISCARD nn_status nn_model_train_batch_labels(
  * gradient buffer holds dL/dW and dL/db of this batch (read it with
  * nn_model_get_layer_grads or nn_model_grads) and nn_model_apply_grads can
  * apply it. Arguments, statuses and allocation as nn_model_train_batch; on
- * NN_E_NONFINITE the gradients are kept so the caller can inspect them. */
+ * NN_E_NONFINITE the gradients are kept so the caller can inspect them.
+ * The layers run in training mode, with the dropout masks of the step
+ * that follows (nn_model_step_count), and a call that succeeds updates the
+ * running statistics of batch normalization, as a forward pass of a
+ * PyTorch module in training mode does: compute_grads followed by
+ * apply_grads is one training step. */
 NN_API NN_NODISCARD nn_status nn_model_compute_grads(nn_model *model, size_t n,
                                                      const float *x,
                                                      size_t x_width,
@@ -470,17 +738,25 @@ NN_API NN_NODISCARD nn_status nn_model_apply_grads(nn_model *model);
  * Optimizers and learning-rate schedules
  *
  * The update rules are those PyTorch documents for torch.optim.SGD, Adam,
- * AdamW and RMSprop (non-centered, dampening 0), with g the gradient after
- * clipping, lr the scheduled learning rate and t the step count from 1:
+ * AdamW and RMSprop, with g the gradient after clipping, lr the scheduled
+ * learning rate and t the step count from 1:
  *
- *   SGD      g += wd w;  b = mu b + g (b = g at t = 1);
+ *   SGD      g += wd w;  b = mu b + (1-tau) g (b = g at t = 1);
  *            w -= lr (nesterov ? g + mu b : b)     (w -= lr g if mu = 0)
  *   Adam     g += wd w;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *            amsgrad: vmax = max(vmax, v), used in place of v below;
  *            w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
  *   AdamW    w -= lr wd w;  then Adam without the g += wd w term
  *   RMSprop  g += wd w;  v = a v + (1-a) g^2;
+ *            centered: c = a c + (1-a) g, and v - c^2 (at least 0) in
+ *            place of v below;
  *            mu > 0: b = mu b + g / (sqrt(v) + eps); w -= lr b
  *            mu = 0: w -= lr g / (sqrt(v) + eps)
+ *
+ * (tau is NN_PARAM_DAMPENING; PyTorch refuses Nesterov with dampening,
+ * libnn applies the formula. Centered RMSprop's v - c^2 is never negative
+ * in exact arithmetic; libnn clamps a rounding below 0 to 0, where PyTorch
+ * would take the square root of a negative number.)
  *
  * An update is all or nothing: if any gradient, new parameter or new state
  * value would be NaN or infinite, nothing changes and the step returns
@@ -514,6 +790,13 @@ typedef enum nn_schedule {
  * count. Returns NN_OK, NN_E_NULL, NN_E_INVALID. */
 NN_API NN_NODISCARD nn_status nn_model_set_schedule(nn_model *model,
                                                     nn_schedule kind);
+
+/* Since 0.2. The model's optimizer and schedule (0 for a NULL model), and
+ * their names, as nn_param_name. */
+NN_API nn_optimizer nn_model_optimizer(const nn_model *model);
+NN_API nn_schedule nn_model_schedule(const nn_model *model);
+NN_API const char *nn_optimizer_name(nn_optimizer kind);
+NN_API const char *nn_schedule_name(nn_schedule kind);
 
 /* The number of updates applied since the optimizer was chosen. 0 for a
  * NULL model. */
@@ -633,16 +916,19 @@ NN_API NN_NODISCARD nn_status nn_set_blas_threads(size_t threads);
  *
  * What a file holds is chosen when it is saved:
  *
- *   NN_SAVE_MODEL       the architecture (input width; each layer's width,
- *                       activation and leaky slope), the loss, the kinds of
- *                       optimizer and schedule, every setting (nn_param)
- *                       and every weight and bias: enough to predict and to
+ *   NN_SAVE_MODEL       the architecture (input width; each layer's kind,
+ *                       width, activation and settings), the loss, the
+ *                       kinds of optimizer and schedule, every setting
+ *                       (nn_param), the class weights, the metadata, every
+ *                       weight and bias and every layer's buffers (running
+ *                       statistics, scalings): enough to predict and to
  *                       start training afresh.
  *   NN_SAVE_CHECKPOINT  all that, and where training stands: the
  *                       optimizer's state (momentum buffers, moments), the
  *                       step count (so that the schedule and warm-up go on
- *                       from there) and the model's generator (so that
- *                       shuffling does). Training a loaded checkpoint gives
+ *                       from there), the model's generator (so that
+ *                       shuffling does) and its seed (so that dropout's
+ *                       masks do). Training a loaded checkpoint gives
  *                       bit for bit the weights the saved model would have
  *                       reached by going on training, given the same BLAS
  *                       and thread count: nn_model_fit for 2 epochs equals
@@ -652,8 +938,11 @@ NN_API NN_NODISCARD nn_status nn_set_blas_threads(size_t threads);
  *
  * A loaded model has zero gradients and no workspace. Loaded from an
  * NN_SAVE_MODEL file, its optimizer has no state and a step count of 0 (as
- * after nn_model_set_optimizer), and its generator is that of
+ * after nn_model_set_optimizer), and its generator and seed are those of
  * nn_model_create with seed 0.
+ *
+ * libnn 0.2 writes format version 2 and reads versions 1 and 2; a file
+ * written by libnn 0.1 loads to the same model, bit for bit.
  *
  * A load trusts nothing: it checks the magic number, the version, the
  * length and the checksum, then every size against the bytes actually
@@ -746,11 +1035,14 @@ NN_API NN_NODISCARD nn_status nn_model_load_buffer(nn_model **out,
 
 /* Copy the weights (in x out floats, row-major, row i = weights leaving input
  * i) or the bias (out floats) of layer `layer` (0-based) out of or into the
- * model. count must equal the number of floats. Setting copies; the model
- * never keeps the caller's pointer. Set rejects non-finite values with
+ * model; for batch and layer normalization the weights are gamma and the
+ * bias beta (width floats each), and the other kinds have none
+ * (nn_model_layer_weight_count). count must equal the number of floats;
+ * with count 0 the pointer may be NULL. Setting copies; the model never
+ * keeps the caller's pointer. Set rejects non-finite values with
  * NN_E_INVALID and changes nothing.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (layer out of range, non-finite
- * value), NN_E_SHAPE (count). */
+ * value, misaligned array), NN_E_SHAPE (count). */
 NN_API NN_NODISCARD nn_status nn_model_get_weights(const nn_model *model,
                                                    size_t layer, float *w,
                                                    size_t count);
@@ -765,7 +1057,8 @@ NN_API NN_NODISCARD nn_status nn_model_set_bias(nn_model *model, size_t layer,
                                                 const float *b, size_t count);
 
 /* Copy dL/dW (in x out) or dL/db (out) of layer `layer` from the last
- * nn_model_compute_grads or training step. Zero before any. Statuses as
+ * nn_model_compute_grads or training step, in the layout of
+ * nn_model_get_weights and nn_model_get_bias. Zero before any. Statuses as
  * nn_model_get_weights. */
 NN_API NN_NODISCARD nn_status nn_model_get_layer_grads(const nn_model *model,
                                                        size_t layer,
@@ -774,17 +1067,33 @@ NN_API NN_NODISCARD nn_status nn_model_get_layer_grads(const nn_model *model,
                                                        float *db,
                                                        size_t db_count);
 
-/* The flat parameter and gradient buffers: for each layer in order, W_l
- * (in_l x out_l) then b_l (out_l). *count (if count is not NULL) receives
- * the number of floats. The pointers stay valid until the next
- * nn_model_add_dense or nn_model_free; writes through nn_model_params change
- * the model. NULL (and *count 0) for a NULL model or a model with no
- * layers.
+/* Since 0.2. Copy the buffers of layer `layer`: state that is not
+ * trained by gradients but belongs to the model and its files. Batch
+ * normalization: the running mean then the running variance (width floats
+ * each); scaling: scale then shift. count must equal
+ * nn_model_layer_buffer_count (with count 0 the pointer may be NULL). Set
+ * rejects non-finite values and negative variances with NN_E_INVALID and
+ * changes nothing.
+ * Returns NN_OK, NN_E_NULL, NN_E_INVALID, NN_E_SHAPE (count). */
+NN_API NN_NODISCARD nn_status nn_model_get_layer_buffers(
+    const nn_model *model, size_t layer, float *buf, size_t count);
+NN_API NN_NODISCARD nn_status nn_model_set_layer_buffers(nn_model *model,
+                                                         size_t layer,
+                                                         const float *buf,
+                                                         size_t count);
+
+/* The flat parameter and gradient buffers: for each layer in order, its
+ * weights then its bias (W_l, in_l x out_l, then b_l, out_l, for a dense
+ * layer; gamma then beta for normalization; nothing for the other kinds).
+ * *count (if count is not NULL) receives the number of floats. The
+ * pointers stay valid until the next nn_model_add_* call or nn_model_free;
+ * writes through nn_model_params change the model. NULL (and *count 0) for
+ * a NULL model or a model without parameters.
  * Plain-SGD steps normally know a bound on the weights from the step
  * before; writes through the pointer are not seen, so once nn_model_params
  * has handed it out, every later step reads all the weights before changing
  * them (one more pass over memory the size of the weights), until the
- * next nn_model_add_dense. nn_model_get_weights and nn_model_get_bias
+ * next nn_model_add_* call. nn_model_get_weights and nn_model_get_bias
  * read copies without that cost. */
 NN_API float *nn_model_params(nn_model *model, size_t *count);
 NN_API float *nn_model_grads(nn_model *model, size_t *count);
