@@ -842,14 +842,17 @@ NN_API size_t nn_data_rows(const nn_data *data);
  * val_accuracy are measured on the validation set after the epoch (NaN
  * without one; accuracy is NaN unless it is defined, see
  * nn_model_evaluate); seconds is the wall time since fit started. Return 0
- * to go on, non-zero to stop after this epoch (fit then returns NN_OK). */
+ * to go on, a positive value to stop after this epoch (fit then returns
+ * NN_OK), a negative value to interrupt the run (see nn_model_fit_resume;
+ * since 0.2: before, any non-zero value stopped). */
 typedef int (*nn_epoch_fn)(void *user, size_t epoch, double train_loss,
                            double val_loss, double val_accuracy,
                            double seconds);
 
 /* Called by nn_model_fit after each step: batch counts from 1 to batches
- * within the epoch, loss is the step's batch loss. Return 0 to go on,
- * non-zero to stop at once (fit returns NN_OK). */
+ * within the epoch, loss is the step's batch loss. Return 0 to go on, a
+ * positive value to stop at once (fit returns NN_OK), a negative value to
+ * interrupt the run at once (see nn_model_fit_resume). */
 typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
                            size_t batches, double loss);
 
@@ -869,17 +872,45 @@ typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
  * optimizer's state and step count are not rolled back.
  * If a step fails (NN_E_NONFINITE), fit stops and returns that status; the
  * model keeps the parameters of the last good step.
+ * A callback that returns a negative value interrupts the run instead: fit
+ * returns NN_OK at once and the model keeps the parameters of the last
+ * step (no early-stopping restore), and remembers where the run stands
+ * (epoch, batch, the epoch's order, the loss so far, early stopping's best
+ * epoch and its parameters); a checkpoint saved then holds that too.
+ * nn_model_fit_resume continues such a run.
  * The callbacks may call functions that take a const nn_model * (predict,
- * evaluate, get_weights, ...) on the model being fitted, and nothing else on
- * it.
+ * evaluate, get_weights, nn_model_save, ...) on the model being fitted,
+ * and nothing else on it.
+ * Validation runs the layers in inference mode. With batch normalization,
+ * a training set, or a last batch of an epoch, of one row is refused before
+ * the first step (NN_E_INVALID; choose another batch size).
  * Returns NN_OK, NN_E_NULL, NN_E_SHAPE (widths), NN_E_INVALID (a label out
- * of range), NN_E_STATE (as nn_model_train_batch), NN_E_NOMEM,
- * NN_E_OVERFLOW, NN_E_NONFINITE. */
+ * of range; one row with batch normalization), NN_E_STATE (as
+ * nn_model_train_batch), NN_E_NOMEM, NN_E_OVERFLOW, NN_E_NONFINITE. */
 NN_API NN_NODISCARD nn_status nn_model_fit(nn_model *model,
                                            const nn_data *train,
                                            const nn_data *val,
                                            nn_epoch_fn on_epoch,
                                            nn_batch_fn on_batch, void *user);
+
+/* Since 0.2. Continues the run that a callback of nn_model_fit
+ * interrupted (a negative return), on the same model or on one loaded
+ * from a checkpoint saved after the interruption: the rest of the epoch in
+ * the same order, then further epochs up to NN_PARAM_EPOCHS, exactly as if
+ * the run had not been interrupted, so that the final model is the same,
+ * bit for bit (given the same data, BLAS and thread count). Callbacks see
+ * the epochs and batches numbered as in the unbroken run. A resumed run
+ * can be interrupted and resumed again. nn_model_fit, nn_model_set_optimizer
+ * and every nn_model_add_* call end an interrupted run.
+ * Returns as nn_model_fit; NN_E_STATE also when the model has no
+ * interrupted run, or when train's row count or NN_PARAM_BATCH_SIZE is not
+ * the run's. */
+NN_API NN_NODISCARD nn_status nn_model_fit_resume(nn_model *model,
+                                                  const nn_data *train,
+                                                  const nn_data *val,
+                                                  nn_epoch_fn on_epoch,
+                                                  nn_batch_fn on_batch,
+                                                  void *user);
 
 /* Loss and accuracy of the model on a dataset, without training. loss and
  * accuracy may each be NULL. Accuracy is the fraction of rows classified
