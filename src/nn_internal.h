@@ -94,7 +94,7 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 /* ---- activations (activation.c) ---- */
 int nn__activation_valid(int act);
 /* Whether the derivative of act needs z (the pre-activation) and not only
- * a = f(z): GELU, SiLU and softplus. Layers keep Z for these. */
+ * a = f(z): GELU, SiLU, softplus and ELU. Layers keep Z for these. */
 int nn__activation_needs_z(int act);
 /* The activation kernels take the activation's parameter p: the leaky
  * relu slope, or ELU's alpha (nn__act_param picks it for a layer). */
