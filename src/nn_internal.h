@@ -254,6 +254,14 @@ typedef struct nn__bounds {
     int integral; /* only whole numbers are accepted */
 } nn__bounds;
 int nn__layer_param_bounds(int key, nn__bounds *b);
+/* The value a layer keeps for a setting: v itself, or v rounded to float
+ * for the settings stored as floats (the leaky slope, ELU's alpha). */
+static inline double nn__layer_param_stored(int key, double v)
+{
+    return key == NN_LAYER_LEAKY_SLOPE || key == NN_LAYER_ELU_ALPHA
+               ? (double)(float)v
+               : v;
+}
 /* The activation parameter of a layer: ELU's alpha or the leaky slope. */
 static inline float nn__act_param(const nn__layer *L)
 {
