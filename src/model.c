@@ -243,9 +243,12 @@ nn_status nn__layer_append(const char *fn, nn_model *m,
     L.w_off = m->n_params;
     L.b_off = L.w_off + L.w_count;
     L.buf_off = m->n_buffers;
-    memset(m->grads + m->n_params, 0, (need_p - m->n_params) * sizeof(float));
-    memset(m->params + m->n_params, 0,
-           (need_p - m->n_params) * sizeof(float));
+    if (need_p > m->n_params) {
+        memset(m->grads + m->n_params, 0,
+               (need_p - m->n_params) * sizeof(float));
+        memset(m->params + m->n_params, 0,
+               (need_p - m->n_params) * sizeof(float));
+    }
     if (need_b > m->n_buffers)
         memset(m->buffers + m->n_buffers, 0,
                (need_b - m->n_buffers) * sizeof(float));
