@@ -717,14 +717,20 @@ class Model:
 
     # ---- work ----
     @wraps("nn_model_predict")
-    def predict(self, x: Any, out: Optional[Floats] = None) -> Floats:
+    def predict(self, x: Any, out: Optional[Floats] = None, *,
+                rowwise: bool = False) -> Floats:
         """Predictions for x (rows, input_width), in inference mode.
 
         x is used in place when it is C-contiguous, aligned float32, and
         copied into such an array otherwise. The result goes into out when
         given (float32 (rows, output_width), C-contiguous, aligned,
         writeable, apart from x: refused otherwise), else into a new array;
-        it is returned."""
+        it is returned.
+
+        rowwise=True predicts one row per libnn call, so that each row's
+        result is the same bits whatever other rows come with it (a batch's
+        matrix products may round a row differently by its position and the
+        batch's size); it costs a call per row."""
         fn = "nn_model_predict"
         xa = _arrays.floats(fn, "x", x)
         with self._guard.shared(fn) as h:
@@ -734,9 +740,17 @@ class Model:
             else:
                 y = _arrays.out_floats(fn, "out", out, shape)
                 _arrays.no_overlap(fn, xa, y)
-            check(capi.nn_model_predict(h, xa.shape[0], xa.ctypes.data,
-                                        xa.shape[1], y.ctypes.data,
-                                        y.shape[1]))
+            if not rowwise or xa.shape[0] == 0:
+                check(capi.nn_model_predict(h, xa.shape[0], xa.ctypes.data,
+                                            xa.shape[1], y.ctypes.data,
+                                            y.shape[1]))
+                return y
+            predict = capi.nn_model_predict
+            xp, yp = xa.ctypes.data, y.ctypes.data
+            xs, ys = xa.strides[0], y.strides[0]
+            width, out_width = xa.shape[1], y.shape[1]
+            for r in range(xa.shape[0]):
+                check(predict(h, 1, xp + r * xs, width, yp + r * ys, out_width))
         return y
 
     def _step(self, fn: str, x: Any, t: Any) -> float:
