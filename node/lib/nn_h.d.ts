@@ -26,6 +26,8 @@ export declare const Status: {
   readonly E_FORMAT: 9;
 };
 export type Status = (typeof Status)[keyof typeof Status];
+/** The members' names in lower case, which the package also takes. */
+export type StatusName = 'ok' | 'e_null' | 'e_invalid' | 'e_shape' | 'e_state' | 'e_nomem' | 'e_overflow' | 'e_nonfinite' | 'e_io' | 'e_format';
 
 /** nn_activation: the values of nn.h's enum nn_activation. */
 export declare const Activation: {
@@ -51,6 +53,8 @@ export declare const Activation: {
   readonly ELU: 10;
 };
 export type Activation = (typeof Activation)[keyof typeof Activation];
+/** The members' names in lower case, which the package also takes. */
+export type ActivationName = 'identity' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'softmax' | 'gelu' | 'silu' | 'softplus' | 'elu';
 
 /** nn_loss: the values of nn.h's enum nn_loss. */
 export declare const Loss: {
@@ -66,6 +70,8 @@ export declare const Loss: {
   readonly HUBER: 5;
 };
 export type Loss = (typeof Loss)[keyof typeof Loss];
+/** The members' names in lower case, which the package also takes. */
+export type LossName = 'mse' | 'bce' | 'cross_entropy' | 'l1' | 'huber';
 
 /** nn_layer_kind: the values of nn.h's enum nn_layer_kind. */
 export declare const LayerKind: {
@@ -83,6 +89,8 @@ export declare const LayerKind: {
   readonly SCALING: 6;
 };
 export type LayerKind = (typeof LayerKind)[keyof typeof LayerKind];
+/** The members' names in lower case, which the package also takes. */
+export type LayerKindName = 'dense' | 'dropout' | 'batchnorm' | 'layernorm' | 'activation' | 'scaling';
 
 /** nn_param: the values of nn.h's enum nn_param. */
 export declare const Param: {
@@ -136,6 +144,8 @@ export declare const Param: {
   readonly LABEL_SMOOTHING: 24;
 };
 export type Param = (typeof Param)[keyof typeof Param];
+/** The members' names in lower case, which the package also takes. */
+export type ParamName = 'learning_rate' | 'momentum' | 'nesterov' | 'weight_decay' | 'beta1' | 'beta2' | 'epsilon' | 'rmsprop_alpha' | 'clip_norm' | 'sched_step_size' | 'sched_gamma' | 'sched_t_max' | 'sched_eta_min' | 'warmup_steps' | 'epochs' | 'batch_size' | 'shuffle' | 'patience' | 'clip_value' | 'amsgrad' | 'centered' | 'dampening' | 'huber_delta' | 'label_smoothing';
 
 /** nn_layer_param: the values of nn.h's enum nn_layer_param. */
 export declare const LayerParam: {
@@ -153,6 +163,8 @@ export declare const LayerParam: {
   readonly EPSILON: 6;
 };
 export type LayerParam = (typeof LayerParam)[keyof typeof LayerParam];
+/** The members' names in lower case, which the package also takes. */
+export type LayerParamName = 'leaky_slope' | 'elu_alpha' | 'init' | 'dropout_rate' | 'momentum' | 'epsilon';
 
 /** nn_init: the values of nn.h's enum nn_init. */
 export declare const Init: {
@@ -170,6 +182,8 @@ export declare const Init: {
   readonly LECUN_NORMAL: 6;
 };
 export type Init = (typeof Init)[keyof typeof Init];
+/** The members' names in lower case, which the package also takes. */
+export type InitName = 'auto' | 'glorot_uniform' | 'glorot_normal' | 'he_uniform' | 'he_normal' | 'lecun_normal';
 
 /** nn_optimizer: the values of nn.h's enum nn_optimizer. */
 export declare const Optimizer: {
@@ -180,6 +194,8 @@ export declare const Optimizer: {
   readonly RMSPROP: 4;
 };
 export type Optimizer = (typeof Optimizer)[keyof typeof Optimizer];
+/** The members' names in lower case, which the package also takes. */
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 
 /** nn_schedule: the values of nn.h's enum nn_schedule. */
 export declare const Schedule: {
@@ -193,6 +209,8 @@ export declare const Schedule: {
   readonly COSINE: 4;
 };
 export type Schedule = (typeof Schedule)[keyof typeof Schedule];
+/** The members' names in lower case, which the package also takes. */
+export type ScheduleName = 'constant' | 'step' | 'exponential' | 'cosine';
 
 /** nn_save_what: the values of nn.h's enum nn_save_what. */
 export declare const SaveWhat: {
@@ -202,6 +220,8 @@ export declare const SaveWhat: {
   readonly CHECKPOINT: 2;
 };
 export type SaveWhat = (typeof SaveWhat)[keyof typeof SaveWhat];
+/** The members' names in lower case, which the package also takes. */
+export type SaveWhatName = 'model' | 'checkpoint';
 
 /** The functions of nn.h, by name. */
 export type FunctionName =

@@ -367,6 +367,10 @@ def gen_dts(api):
         out.append("};")
         out.append("export type %s = (typeof %s)[keyof typeof %s];"
                    % (e["name"], e["name"], e["name"]))
+        out.append("/** The members' names in lower case, which the package "
+                   "also takes. */")
+        out.append("export type %sName = %s;" % (e["name"], " | ".join(
+            "'%s'" % v["member"].lower() for v in e["values"])))
         out.append("")
     out.append("/** The functions of nn.h, by name. */")
     out.append("export type FunctionName =")
