@@ -245,19 +245,17 @@ def wraps(*names: str) -> Callable[[F], F]:
 
     def deco(f: F) -> F:
         parts = [f.__doc__.strip()] if f.__doc__ else []
-        seen = set()
+        groups: Dict[str, List[str]] = {}  # nn.h's comment -> prototypes
         for n in names:
             WRAPPED[n] = f.__qualname__
-            doc = _nn_h.DOCS[n]
-            if doc in seen:
-                parts.append("%s: as above." % n)
-                continue
-            seen.add(doc)
             ret, params, _since = _nn_h.FUNCTIONS[n]
             proto = "%s %s(%s)" % (ret, n, ", ".join(
                 "%s%s%s" % (t, "" if t.endswith("*") else " ", p)
                 for t, p in params) or "void")
-            parts.append("nn.h: " + proto.replace("* ", "*") + "\n\n" + doc)
+            groups.setdefault(_nn_h.DOCS[n], []).append(
+                "nn.h: " + proto.replace("* ", "*"))
+        for doc, protos in groups.items():
+            parts.append("\n".join(protos) + "\n\n" + doc)
         f.__doc__ = "\n\n".join(parts)
         return f
     return deco

@@ -78,9 +78,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
 
     # ---- parameters ----
     def _hidden(self) -> List[int]:
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral):
-            sizes = [int(sizes)]
+        given: Any = self.hidden_layer_sizes
+        sizes: Sequence[Any] = [given] if isinstance(given, Integral) \
+            else given
         try:
             out = [int(s) for s in sizes]
         except TypeError:
