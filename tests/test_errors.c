@@ -655,13 +655,14 @@ static void set_allocator_rejects_exactly_one_null_function(void **state)
  * nn_model_add_dense, nn_model_set_loss
  * ====================================================================== */
 
-static const int BAD_ACTS[] = {0, -1, NN_ACT_SOFTMAX + 1, 1000, INT_MAX,
+static const int BAD_ACTS[] = {0, -1, NN_ACT_ELU + 1, 1000, INT_MAX,
                                INT_MIN};
-static const int BAD_LOSSES[] = {0, -1, NN_LOSS_CROSS_ENTROPY + 1, 1000,
+static const int BAD_LOSSES[] = {0, -1, NN_LOSS_HUBER + 1, 1000,
                                  INT_MAX, INT_MIN};
-static const int BAD_PARAMS[] = {0, -1, NN_PARAM_PATIENCE + 1, 1000, INT_MAX,
+static const int BAD_PARAMS[] = {0, -1, NN_PARAM_LABEL_SMOOTHING + 1, 1000,
+                                  INT_MAX,
                                   INT_MIN};
-static const int BAD_LAYER_PARAMS[] = {0, -1, NN_LAYER_LEAKY_SLOPE + 1, 1000,
+static const int BAD_LAYER_PARAMS[] = {0, -1, NN_LAYER_EPSILON + 1, 1000,
                                        INT_MAX, INT_MIN};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

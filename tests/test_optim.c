@@ -1128,7 +1128,7 @@ static void every_param_default_and_bounds_match_nn_h_and_a_fresh_model(
     }
     /* Keys outside the enum, including zero. */
     {
-        static const int bad_keys[] = {0, -1, 19, 1000};
+        static const int bad_keys[] = {0, -1, NN_PARAM_LABEL_SMOOTHING + 1, 1000};
         double v = 0.0;
         for (i = 0; i < sizeof bad_keys / sizeof *bad_keys; i++) {
             nn_param key = (nn_param)bad_keys[i];
