@@ -1174,7 +1174,7 @@ module.exports = {
     ]
    ],
    "since": "0.2",
-   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value), NN_E_NOMEM."
+   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nA model holds at most 1024 keys.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value, a 1025th key), NN_E_NOMEM."
   },
   {
    "name": "nn_model_get_meta",
@@ -1190,7 +1190,7 @@ module.exports = {
     ]
    ],
    "since": "0.2",
-   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value), NN_E_NOMEM."
+   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nA model holds at most 1024 keys.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value, a 1025th key), NN_E_NOMEM."
   },
   {
    "name": "nn_model_meta_count",
@@ -1202,7 +1202,7 @@ module.exports = {
     ]
    ],
    "since": "0.2",
-   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value), NN_E_NOMEM."
+   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nA model holds at most 1024 keys.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value, a 1025th key), NN_E_NOMEM."
   },
   {
    "name": "nn_model_meta_key",
@@ -1218,7 +1218,7 @@ module.exports = {
     ]
    ],
    "since": "0.2",
-   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value), NN_E_NOMEM."
+   "doc": "Since 0.2. Metadata: text the model carries and its files keep, for\nexample class names or how the inputs were prepared. A key is 1 to 255\nbytes, a value at most 2^24 bytes; both end at their NUL and are copied.\nA model holds at most 1024 keys.\nSetting a key that exists replaces its value in place; a NULL value\nremoves the key. nn_model_get_meta returns the value of key, or NULL if\nit has none; nn_model_meta_count and nn_model_meta_key list the keys in\nthe order they were first set. Returned strings belong to the model and\nstay valid until the next call that changes its metadata or frees it.\nThe getters are thread-safe on a const model.\nnn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID\n(an empty or too long key, a too long value, a 1025th key), NN_E_NOMEM."
   },
   {
    "name": "nn_model_predict",
