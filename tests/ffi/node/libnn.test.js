@@ -262,3 +262,89 @@ test('enum objects are frozen and the names are libnn\'s', () => {
   assert.equal(nn.statusString(nn.Status.E_SHAPE), nn.statusString('e_shape'));
   assert.match(String(xorModel()), /^Model 2 -> 3/);
 });
+
+function v2Model() {
+  const m = new nn.Model(4, 5).addScaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25]);
+  m.addDense(8, nn.Activation.GELU).addBatchnorm().addDropout(0.25);
+  m.addDense(6, 'silu').addLayernorm().addActivation('elu');
+  m.setLayerParam(6, nn.LayerParam.ELU_ALPHA, 0.5);
+  m.addDense(3, 'identity').setLoss('cross_entropy').setClassWeights([1, 2, 0.5]);
+  m.setParam('label_smoothing', 0.1).setOptimizer('adamw').setParam('amsgrad', 1);
+  m.setParam('weight_decay', 0.01).setParam('learning_rate', 0.01);
+  m.setParam('epochs', 3).setParam('batch_size', 32).setMeta('classes', 'low,mid,high');
+  return m;
+}
+
+test('the 0.2 layers, an interrupted and resumed fit: the C API\'s bits', () => {
+  const ref = reference();
+  const { x, labels } = lcgData();
+  const train = new nn.Dataset(x.subarray(0, 192 * 4), 4, labels.subarray(0, 192));
+  const m = v2Model();
+  const at = [];
+  const onBatch = (b) => {
+    if (b.epoch === 2 && b.batch === 3 && at.length === 0) {
+      at.push(m.stepCount);
+      return -1;
+    }
+    return 0;
+  };
+  m.fit(train, { onBatch });
+  assert.deepEqual(at, [Number(ref['v2.interrupted'][0])]);
+  m.fitResume(train, { onBatch });
+  assert.equal(m.stepCount, Number(ref['v2.steps'][0]));
+  assert.deepEqual(hex32(flatParams(m)), ref['v2.params']);
+  assert.deepEqual(hex32(m.getLayerBuffers(2)), ref['v2.bn']);
+  const { loss, accuracy } = m.evaluate(train);
+  assert.deepEqual(hex64([loss, accuracy]), ref['v2.eval']);
+  assert.deepEqual(hex32(m.predict(x.subarray(192 * 4))), ref['v2.pred']);
+  assert.equal(Buffer.from(m.toBuffer('checkpoint')).toString('hex'), ref['v2.checkpoint'][0]);
+  throwsNN(() => m.fitResume(train), nn.Status.E_STATE);
+});
+
+test('Huber loss, softplus and centered RMSprop steps: the C API\'s bits', () => {
+  const ref = reference();
+  const { x } = lcgData();
+  const xs = x.subarray(0, 32 * 4);
+  const t = new Float32Array(64);
+  for (let i = 0; i < 32; i++) {
+    t[2 * i] = 2 * xs[4 * i];
+    t[2 * i + 1] = xs[4 * i + 1] - xs[4 * i + 2];
+  }
+  const m = new nn.Model(4, 8).addDense(8, 'softplus').addDense(2, 'identity');
+  m.setLoss('huber').setParam('huber_delta', 0.5).setOptimizer('rmsprop');
+  m.setParam('centered', 1).setParam('clip_value', 0.1).setParam('learning_rate', 0.005);
+  const losses = [];
+  for (let i = 0; i < 50; i++) losses.push(m.trainBatch(xs, t));
+  assert.deepEqual(hex64(losses), ref['hub.losses']);
+  assert.deepEqual(hex32(flatParams(m)), ref['hub.params']);
+});
+
+test('a model describes itself; metadata round-trips', () => {
+  const m = v2Model();
+  assert.deepEqual(m.layers.map((l) => nn.nameOf('LayerKind', l.kind)),
+                   ['scaling', 'dense', 'batchnorm', 'dropout', 'dense', 'layernorm',
+                    'activation', 'dense']);
+  assert.deepEqual(m.layerCounts(2), { weights: 8, bias: 8, buffers: 16 });
+  assert.deepEqual(Array.from(m.getLayerBuffers(0)), [2, 2, 1, 0.5, 0, 0.25, 0, -0.25]);
+  assert.equal(m.layerActivation(6), nn.Activation.ELU);
+  assert.equal(m.layerActivation(2), null);
+  assert.equal(m.loss, nn.Loss.CROSS_ENTROPY);
+  assert.equal(m.optimizer, nn.Optimizer.ADAMW);
+  assert.deepEqual(Array.from(m.classWeights()), [1, 2, 0.5]);
+  assert.equal(String(m), 'Model 4 -> scaling -> 8 gelu -> batchnorm -> dropout -> 6 silu -> ' +
+               'layernorm -> activation elu -> 3 identity; loss cross_entropy, 0 steps');
+  throwsNN(() => m.setLayerBuffers(2, new Float32Array(16).fill(-1)), nn.Status.E_INVALID);
+  throwsNN(() => m.setLayerBuffers(2, new Float32Array(15)), nn.Status.E_SHAPE);
+  m.setClassWeights(null);
+  assert.equal(m.classWeights().length, 0);
+  const k = new nn.Model(2);
+  k.setMeta('b', '2').setMeta('a', '1').setMeta('b', 'two').setMeta('u', 'été');
+  assert.deepEqual(k.meta, { b: 'two', a: '1', u: 'été' });
+  assert.deepEqual(Object.keys(k.meta), ['b', 'a', 'u']);
+  k.setMeta('a', null);
+  assert.equal(k.getMeta('a'), null);
+  assert.throws(() => k.setMeta('a\0b', 'v'), TypeError);
+  assert.throws(() => k.setMeta('k', 3), TypeError);
+  throwsNN(() => k.setMeta('', 'v'), nn.Status.E_INVALID);
+  assert.deepEqual(nn.Model.fromBuffer(k.toBuffer()).meta, k.meta);
+});

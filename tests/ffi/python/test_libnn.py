@@ -124,6 +124,159 @@ class SameBitsAsTheCApi(unittest.TestCase):
             obj.close()
 
 
+def v2_model():
+    """reference.c's v2 model: every layer kind and the 0.2 settings."""
+    m = libnn.Model(4, seed=5).add_scaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25])
+    m.add_dense(8, Activation.GELU).add_batchnorm().add_dropout(0.25)
+    m.add_dense(6, "silu").add_layernorm().add_activation(Activation.ELU)
+    m.set_layer_param(6, libnn.LayerParam.ELU_ALPHA, 0.5)
+    m.add_dense(3, "identity").set_loss(Loss.CROSS_ENTROPY)
+    m.set_class_weights(np.array([1, 2, 0.5], np.float64))
+    m.set_param(Param.LABEL_SMOOTHING, 0.1).set_optimizer("adamw")
+    m.set_param(Param.AMSGRAD, 1).set_param(Param.WEIGHT_DECAY, 0.01)
+    m.set_param(Param.LEARNING_RATE, 0.01).set_param(Param.EPOCHS, 3)
+    m.set_param(Param.BATCH_SIZE, 32).set_meta("classes", "low,mid,high")
+    return m
+
+
+class The02ApiHasTheCApisBits(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ref = reference()
+        libnn.set_blas_threads(1)
+        x, labels = lcg_data()
+        cls.x, cls.train = x, libnn.Data(x[:192], labels[:192])
+
+    def check_final(self, m):
+        ref = self.ref
+        self.assertEqual(m.step_count, int(ref["v2.steps"][0]))
+        np.testing.assert_array_equal(bits32(flat_params(m)), f32(ref["v2.params"]))
+        np.testing.assert_array_equal(bits32(m.get_layer_buffers(2)),
+                                      f32(ref["v2.bn"]))
+        np.testing.assert_array_equal(bits64(m.evaluate(self.train)),
+                                      f64(ref["v2.eval"]))
+        np.testing.assert_array_equal(bits32(m.predict(self.x[192:])),
+                                      f32(ref["v2.pred"]))
+        self.assertEqual(m.to_bytes(SaveWhat.CHECKPOINT).hex(),
+                         ref["v2.checkpoint"][0])
+
+    def test_a_fit_interrupted_by_a_callback_and_resumed(self):
+        m = v2_model()
+        at = []
+
+        def on_batch(epoch, batch, batches, loss):
+            if (epoch, batch) == (2, 3) and not at:
+                at.append(m.step_count)
+                return -1
+        m.fit(self.train, on_batch=on_batch)
+        self.assertEqual(at, [int(self.ref["v2.interrupted"][0])])
+        self.assertEqual(m.step_count, at[0])
+        m.fit_resume(self.train, on_batch=on_batch)
+        self.check_final(m)
+
+    # libnn at main 6445d8d writes a dropout, normalization or scaling
+    # layer's leaky_slope rounded to float and its loader then refuses the
+    # file (E_FORMAT, "has no such setting"), so no copy of this model can
+    # be made. Reported; an unexpected success fails the run, so this mark
+    # goes once the loader is fixed.
+    @unittest.expectedFailure
+    def test_a_copy_taken_at_the_interruption_resumes_it(self):
+        m = v2_model()
+        m.fit(self.train, on_batch=lambda e, b, n, loss: -1 if (e, b) == (2, 3)
+              else 0)
+        twin = pickle.loads(pickle.dumps(m))
+        m.close()
+        twin.fit_resume(self.train)
+        self.check_final(twin)
+
+    def test_ctrl_c_then_fit_resume_is_the_unbroken_run(self):
+        m = v2_model()
+
+        def on_batch(epoch, batch, batches, loss):
+            if (epoch, batch) == (2, 3):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+        with self.assertRaises(KeyboardInterrupt):
+            m.fit(self.train, on_batch=on_batch)
+        self.assertEqual(m.step_count, int(self.ref["v2.interrupted"][0]))
+        m.fit_resume(self.train)
+        self.check_final(m)
+        with self.assertRaises(NNError) as cm:
+            m.fit_resume(self.train)  # nothing left to resume
+        self.assertEqual(cm.exception.status, Status.E_STATE)
+
+    def test_huber_softplus_centered_rmsprop_steps(self):
+        x = self.x[:32]
+        t = np.column_stack([2 * x[:, 0], x[:, 1] - x[:, 2]]).astype(np.float32)
+        m = libnn.Model(4, seed=8).add_dense(8, "softplus").add_dense(2, "identity")
+        m.set_loss("huber").set_param("huber_delta", 0.5).set_optimizer("rmsprop")
+        m.set_param("centered", 1).set_param("clip_value", 0.1)
+        m.set_param("learning_rate", 0.005)
+        losses = [m.train_batch(x, t) for _ in range(50)]
+        np.testing.assert_array_equal(bits64(losses), f64(self.ref["hub.losses"]))
+        np.testing.assert_array_equal(bits32(flat_params(m)),
+                                      f32(self.ref["hub.params"]))
+
+    def test_what_the_model_says_about_itself(self):
+        m = v2_model()
+        kinds = [layer.kind for layer in m.layers]
+        self.assertEqual(kinds, [libnn.LayerKind.SCALING, libnn.LayerKind.DENSE,
+                                 libnn.LayerKind.BATCHNORM, libnn.LayerKind.DROPOUT,
+                                 libnn.LayerKind.DENSE, libnn.LayerKind.LAYERNORM,
+                                 libnn.LayerKind.ACTIVATION, libnn.LayerKind.DENSE])
+        self.assertEqual(m.layer_activation(6), Activation.ELU)
+        self.assertIsNone(m.layer_activation(2))
+        self.assertEqual([m.layer_counts(i) for i in range(8)],
+                         [(0, 0, 8), (32, 8, 0), (8, 8, 16), (0, 0, 0),
+                          (48, 6, 0), (6, 6, 0), (0, 0, 0), (18, 3, 0)])
+        self.assertEqual(m.get_weights(2).tolist(), [1.0] * 8)   # gamma
+        self.assertEqual(m.get_weights(1).shape, (4, 8))
+        self.assertEqual(m.get_layer_buffers(0).tolist(),
+                         [2, 2, 1, 0.5, 0, 0.25, 0, -0.25])
+        self.assertEqual(m.get_layer_param(6, "elu_alpha"), 0.5)
+        self.assertEqual((m.loss, m.optimizer, m.schedule),
+                         (Loss.CROSS_ENTROPY, libnn.Optimizer.ADAMW,
+                          libnn.Schedule.CONSTANT))
+        self.assertEqual(m.class_weights().tolist(), [1, 2, 0.5])
+        self.assertEqual(repr(m), "<libnn.Model 4 -> scaling -> 8 gelu -> "
+                         "batchnorm -> dropout -> 6 silu -> layernorm -> "
+                         "activation elu -> 3 identity; loss cross_entropy, "
+                         "optimizer adamw, 0 steps>")
+        with self.assertRaises(NNError) as cm:
+            m.set_layer_buffers(2, np.full(16, -1, np.float32))  # variances < 0
+        self.assertEqual(cm.exception.status, Status.E_INVALID)
+        m.set_layer_buffers(2, np.arange(16, dtype=np.float32))
+        self.assertEqual(m.get_layer_buffers(2).tolist(), list(range(16)))
+        with self.assertRaises(NNError):
+            m.set_layer_buffers(2, np.zeros(15, np.float32))
+        m.set_class_weights(None)
+        self.assertEqual(m.class_weights().size, 0)
+
+    def test_metadata(self):
+        m = libnn.Model(2)
+        self.assertEqual(m.meta, {})
+        m.set_meta("b", "2").set_meta("a", "1").set_meta("b", "two")
+        m.set_meta("unicode", "\u00e9t\u00e9")
+        self.assertEqual(m.meta, {"b": "two", "a": "1", "unicode": "\u00e9t\u00e9"})
+        self.assertEqual(list(m.meta), ["b", "a", "unicode"])
+        self.assertEqual(m.get_meta("a"), "1")
+        self.assertIsNone(m.get_meta("zz"))
+        m.set_meta("a", None)
+        self.assertEqual(m.meta, {"b": "two", "unicode": "\u00e9t\u00e9"})
+        for bad in ("a\0b", b"x\0"):
+            with self.assertRaisesRegex(ValueError, "NUL"):
+                m.set_meta(bad, "v")
+            with self.assertRaisesRegex(ValueError, "NUL"):
+                m.set_meta("k", bad)
+        with self.assertRaises(TypeError):
+            m.set_meta("k", 3)
+        with self.assertRaises(NNError) as cm:
+            m.set_meta("", "v")
+        self.assertEqual(cm.exception.status, Status.E_INVALID)
+        self.assertEqual(libnn.Model.from_bytes(m.to_bytes()).meta, m.meta)
+
+
 class ModelFiles(unittest.TestCase):
     def test_save_then_load_predicts_the_same_bits(self):
         m = xor_model(11)
