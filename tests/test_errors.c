@@ -139,7 +139,7 @@ static int doc_loss_fits(int loss, int act)
     return 0;
 }
 
-#define N_PARAMS NN_PARAM_PATIENCE /* keys 1..N_PARAMS */
+#define N_PARAMS NN_PARAM_LABEL_SMOOTHING /* keys 1..N_PARAMS */
 
 typedef struct snapshot {
     size_t input, layers, output;
@@ -2009,6 +2009,12 @@ static const doc_param DOC_PARAMS[] = {
     {NN_PARAM_BATCH_SIZE, 1.0, 1e9, 32.0},
     {NN_PARAM_SHUFFLE, 0.0, 1.0, 1.0},
     {NN_PARAM_PATIENCE, 0.0, 1e9, 0.0},
+    {NN_PARAM_CLIP_VALUE, 0.0, 1e30, 0.0},
+    {NN_PARAM_AMSGRAD, 0.0, 1.0, 0.0},
+    {NN_PARAM_CENTERED, 0.0, 1.0, 0.0},
+    {NN_PARAM_DAMPENING, 0.0, 1.0, 0.0},
+    {NN_PARAM_HUBER_DELTA, 1e-12, 1e30, 1.0},
+    {NN_PARAM_LABEL_SMOOTHING, 0.0, 1.0, 0.0},
 };
 
 static void param_bounds_and_defaults_match_the_header(void **state)
