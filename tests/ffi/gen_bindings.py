@@ -208,14 +208,19 @@ def parse_header(text):
                           "%d lines start with NN_API" % (len(decls), starts))
     for m in decls:
         # The documenting comment: the last comment before the declaration
-        # with nothing but whitespace and other declarations in between.
+        # with nothing but other declarations of its group in between (a
+        # group is declarations on consecutive lines: a blank line ends it,
+        # so a function without a comment does not borrow the last group's).
         doc = None
-        for c_start, c_end, c_text in reversed(comments):
+        for _start, c_end, c_text in reversed(comments):
             if c_end > m.start():
                 continue
-            between = code[c_end:m.start()]
-            between = decl_re.sub("", between)
-            if between.strip():
+            gaps, pos = [], c_end
+            for d in decl_re.finditer(code, c_end, m.start()):
+                gaps.append(code[pos:d.start()])
+                pos = d.end()
+            gaps.append(code[pos:m.start()])
+            if any(g.strip() or re.search(r"\n[ \t]*\n", g) for g in gaps):
                 break
             doc = clean_comment(c_text)
             break

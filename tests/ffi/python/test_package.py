@@ -137,6 +137,61 @@ class EveryFunctionOfNnH(unittest.TestCase):
         self.assertEqual(checked > 0, "nn_param_name" in exported)
 
 
+class TheGeneratorMissesNothing(unittest.TestCase):
+    """gen_bindings.py on nn.h with additions: each reaches the tables, or
+    stops the generator; none is dropped silently."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(source_dir(), "tests", "ffi"))
+        try:
+            import gen_bindings
+        finally:
+            sys.path.pop(0)
+        cls.gen = gen_bindings
+        with open(os.path.join(source_dir(), "include", "nn.h")) as f:
+            cls.header = f.read()
+
+    def parse_with(self, addition):
+        text = self.header.replace("#ifdef __cplusplus\n}", addition +
+                                   "\n#ifdef __cplusplus\n}")
+        self.assertNotEqual(text, self.header)
+        return self.gen.parse_header(text)
+
+    def test_a_new_function_and_its_comment_reach_the_tables(self):
+        api = self.parse_with("/* Since 0.3. Frobnicates. */\n"
+                              "NN_API NN_NODISCARD nn_status nn_model_frob(\n"
+                              "    nn_model *model, size_t n, double *out);\n")
+        f = api["functions"][-1]
+        self.assertEqual((f["name"], f["ret"], f["params"], f["since"]),
+                         ("nn_model_frob", "nn_status",
+                          [["nn_model *", "model"], ["size_t", "n"],
+                           ["double *", "out"]], "0.3"))
+        self.assertIn("nn_model_frob", self.gen.gen_python(api))
+        self.assertIn("nn_model_frob", self.gen.gen_js(api))
+        # and the package's coverage test would then fail: it is in no list
+        self.assertNotIn("nn_model_frob", libnn.WRAPPED)
+
+    def test_a_new_enum_value_reaches_the_tables(self):
+        text = self.header.replace(
+            "    NN_LOSS_HUBER = 5\n", "    NN_LOSS_HUBER = 5,\n"
+            "    NN_LOSS_FROB = 6 /* frobs */\n")
+        api = self.gen.parse_header(text)
+        loss = [e for e in api["enums"] if e["cname"] == "nn_loss"][0]
+        self.assertEqual(loss["values"][-1]["member"], "FROB")
+        self.assertIn("FROB = 6", self.gen.gen_python(api))
+        self.assertIn("readonly FROB: 6;", self.gen.gen_dts(api))
+
+    def test_what_the_generator_cannot_read_stops_it(self):
+        for bad in ("NN_API nn_status nn_model_nodoc(nn_model *model);",
+                    "/* A new type. */\nNN_API nn_status nn_model_x(short *s);",
+                    "/* Varargs. */\nNN_API nn_status nn_model_v(nn_model *m, ...);",
+                    "/* A macro in the way. */\nNN_API NN_WEIRD nn_status nn_w(void);"):
+            with self.subTest(bad=bad):
+                with self.assertRaises(self.gen.HeaderError):
+                    self.parse_with(bad)
+
+
 class TypesAndDocs(unittest.TestCase):
     def test_mypy_strict_passes_on_the_installed_package(self):
         pkg = os.path.dirname(libnn.__file__)
