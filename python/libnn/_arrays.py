@@ -68,11 +68,11 @@ def labels(fn: str, name: str, a: Any) -> Labels:
 
 
 def is_labels(t: Any) -> bool:
-    """Targets of an integer dtype (or a bool one) are class labels; any
-    other numbers are target rows."""
+    """Targets of an integer dtype are class labels; any other numbers
+    (floats, bools) are target rows."""
     kind = np.asarray(t).dtype.kind if not isinstance(t, np.ndarray) \
         else t.dtype.kind
-    return kind in "iub"
+    return kind in "iu"
 
 
 def out_floats(fn: str, name: str, out: Any, shape: Tuple[int, int]) -> Floats:
