@@ -174,12 +174,6 @@ class The02ApiHasTheCApisBits(unittest.TestCase):
         m.fit_resume(self.train, on_batch=on_batch)
         self.check_final(m)
 
-    # libnn at main 6445d8d writes a dropout, normalization or scaling
-    # layer's leaky_slope rounded to float and its loader then refuses the
-    # file (E_FORMAT, "has no such setting"), so no copy of this model can
-    # be made. Reported; an unexpected success fails the run, so this mark
-    # goes once the loader is fixed.
-    @unittest.expectedFailure
     def test_a_copy_taken_at_the_interruption_resumes_it(self):
         m = v2_model()
         m.fit(self.train, on_batch=lambda e, b, n, loss: -1 if (e, b) == (2, 3)
