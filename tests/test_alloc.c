@@ -626,6 +626,60 @@ static void every_layer_kind_survives_every_failed_allocation(void **state)
     assert_int_equal(ctr.live, 0);
 }
 
+/* Sizes a caller can claim but no array can have: each call answers with
+ * its documented status before any allocation sized by them, and without
+ * reading the caller's arrays (the ones passed are a few floats). */
+static void counts_near_the_limits_are_refused_before_any_allocation(
+    void **state)
+{
+    static float x[16], t[16];
+    const size_t huge = ((size_t)1 << 61) + 1; /* x 4 bytes fits, x 8 not */
+    nn_model *m = NULL;
+    nn_data *d = NULL;
+    float y[16];
+    (void)state;
+    assert_int_equal(nn_model_create(&m, 1, 1), NN_OK);
+    assert_int_equal(nn_model_add_dense(m, 1, NN_ACT_IDENTITY), NN_OK);
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+    /* a dataset of 2^61 + 1 rows: its arrays' byte counts fit in size_t */
+    assert_int_equal(nn_data_create(&d, huge, x, 1, t, 1), NN_OK);
+    /* fit's row permutation would take 8 bytes a row: it does not fit */
+    ctr.allocs = 0;
+    ctr.largest = 0;
+    assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                     NN_E_OVERFLOW);
+    assert_true(ctr.largest < 4096);
+    assert_int_equal(nn_model_step_count(m), 0);
+    /* without shuffling fit needs no permutation, but says the same */
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_SHUFFLE, 0), NN_OK);
+    assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                     NN_E_OVERFLOW);
+    nn_data_free(d);
+    /* a step of more rows than BLAS takes */
+    ctr.allocs = 0;
+    assert_int_equal(nn_model_train_batch(m, (size_t)1 << 31, x, 1, t, 1,
+                                          NULL), NN_E_OVERFLOW);
+    assert_int_equal(ctr.allocs, 0);
+    /* rows whose bytes overflow */
+    assert_int_equal(nn_model_predict(m, SIZE_MAX / 2, x, 1, y, 1),
+                     NN_E_OVERFLOW);
+    assert_int_equal(nn_data_create(&d, SIZE_MAX / 2, x, 1, t, 1),
+                     NN_E_OVERFLOW);
+    assert_int_equal(ctr.allocs, 0);
+    nn_model_free(m);
+    /* the widest layer on the widest input: 2^62 - 2^31 parameters, whose
+     * bytes just fit in 64 bits. The request is the true size (not a
+     * wrapped one), and its failure leaves no layer */
+    assert_int_equal(nn_model_create(&m, 2147483647u, 1), NN_OK);
+    ctr.largest = 0;
+    assert_int_equal(nn_model_add_dense(m, 2147483647u, NN_ACT_RELU),
+                     NN_E_NOMEM);
+    assert_true(ctr.largest >= ((size_t)1 << 63));
+    assert_int_equal(nn_model_layer_count(m), 0);
+    nn_model_free(m);
+    assert_int_equal(ctr.live, 0);
+}
+
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
@@ -664,6 +718,9 @@ int main(void)
             nonfinite_inputs_or_targets_reject_the_step, install, uninstall),
         cmocka_unit_test_setup_teardown(
             every_layer_kind_survives_every_failed_allocation, install,
+            uninstall),
+        cmocka_unit_test_setup_teardown(
+            counts_near_the_limits_are_refused_before_any_allocation, install,
             uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
