@@ -88,6 +88,7 @@ typedef struct counter {
     long allocs, frees, live;
     long fail_at;   /* 0: never; k: the kth allocation from arming fails */
     size_t largest; /* largest request seen */
+    size_t total;   /* bytes of every request */
 } counter;
 
 static inline void *count_malloc(void *ctx, size_t size)
@@ -95,6 +96,7 @@ static inline void *count_malloc(void *ctx, size_t size)
     counter *c = (counter *)ctx;
     void *p;
     c->allocs++;
+    c->total += size;
     if (size > c->largest)
         c->largest = size;
     if (c->fail_at && c->allocs == c->fail_at)

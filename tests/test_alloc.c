@@ -680,6 +680,78 @@ static void counts_near_the_limits_are_refused_before_any_allocation(
     assert_int_equal(ctr.live, 0);
 }
 
+/* Building and loading are linear in the model's size: L layers added one
+ * by one allocate O(log L) blocks and a bounded multiple of the final
+ * parameters' bytes in all (the buffers grow geometrically), and a file of
+ * L layers loads with a fixed number of allocations, whatever L. A file
+ * whose settings are bad is refused before any of its layers is built. */
+static void building_and_loading_many_layers_is_linear(void **state)
+{
+    enum { L = 40000 };
+    nn_model *m = NULL, *back = NULL;
+    size_t n = 0, size = 0, final_bytes, l;
+    unsigned char *f;
+    long allocs;
+    (void)state;
+    assert_int_equal(nn_model_create(&m, 1, 3), NN_OK);
+    ctr.allocs = 0;
+    ctr.total = 0;
+    for (l = 0; l < L; l++)
+        assert_int_equal(nn_model_add_dense(m, 1, NN_ACT_TANH), NN_OK);
+    (void)nn_model_params(m, &n);
+    assert_int_equal(n, 2 * L);
+    final_bytes = 2 * n * sizeof(float);
+    /* Reallocating at every add would request the parameters and
+     * gradients so far each time: about 8 L^2 bytes, 12.8 GB here. Growing
+     * them and the layer records geometrically requests a few times their
+     * final size: a bound per layer, whatever L. */
+    print_message("  %d adds: %ld allocations, %zu bytes in all (%zu per "
+                  "layer; final parameters and gradients %zu)\n", L,
+                  ctr.allocs, ctr.total, ctr.total / L, final_bytes);
+    assert_true(ctr.allocs <= 3 * 40); /* log_1.5(40000) is 26 */
+    assert_true(ctr.total <= (size_t)L * 1024);
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+    assert_int_equal(nn_model_save_size(m, NN_SAVE_MODEL, &size), NN_OK);
+    f = malloc(size);
+    assert_non_null(f);
+    assert_int_equal(nn_model_save_buffer(m, NN_SAVE_MODEL, f, size, NULL),
+                     NN_OK);
+    ctr.allocs = 0;
+    assert_int_equal(nn_model_load_buffer(&back, f, size), NN_OK);
+    allocs = ctr.allocs;
+    print_message("  a file of %d layers (%zu bytes) loads with %ld "
+                  "allocations\n", L, size, allocs);
+    assert_true(allocs <= 5); /* model, layers, parameters, gradients */
+    assert_int_equal(nn_model_layer_count(back), L);
+    nn_model_free(back);
+    /* a NaN learning rate, in the settings before the layers */
+    {
+        double nan = NAN;
+        uint64_t u;
+        size_t i;
+        uint32_t crc = 0xFFFFFFFFu;
+        memcpy(&u, &nan, sizeof u);
+        for (i = 0; i < 8; i++)
+            f[56 + i] = (unsigned char)(u >> (8 * i));
+        for (i = 0; i < size - 4; i++) {
+            int k;
+            crc ^= f[i];
+            for (k = 0; k < 8; k++)
+                crc = (crc & 1u) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+        }
+        crc = ~crc;
+        for (i = 0; i < 4; i++)
+            f[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+        ctr.allocs = 0;
+        assert_int_equal(nn_model_load_buffer(&back, f, size), NN_E_FORMAT);
+        assert_int_equal(ctr.allocs, 0);
+        assert_non_null(strstr(nn_last_error(), "byte 56: setting 1"));
+    }
+    free(f);
+    nn_model_free(m);
+    assert_int_equal(ctr.live, 0);
+}
+
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
@@ -722,6 +794,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             counts_near_the_limits_are_refused_before_any_allocation, install,
             uninstall),
+        cmocka_unit_test_setup_teardown(
+            building_and_loading_many_layers_is_linear, install, uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
     };
