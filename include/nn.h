@@ -873,7 +873,9 @@ typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
  * holds the parameters of the epoch with the lowest monitored loss; the
  * optimizer's state and step count are not rolled back.
  * If a step fails (NN_E_NONFINITE), fit stops and returns that status; the
- * model keeps the parameters of the last good step.
+ * model keeps the parameters of the last good step. A fit that fails
+ * before its first step succeeds changes nothing (not the generator, nor
+ * the optimizer's state, nor an interrupted run).
  * A callback that returns a negative value interrupts the run instead: fit
  * returns NN_OK at once and the model keeps the parameters of the last
  * step (no early-stopping restore), and remembers where the run stands

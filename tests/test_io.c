@@ -856,6 +856,61 @@ static void every_kind_round_trips_and_a_checkpoint_trains_on_alike(
     nn_model_free(m);
 }
 
+/* A step that is refused changes nothing a checkpoint holds: not the
+ * optimizer state it would have allocated on the first step, nor a third
+ * array AMSGrad would add mid-run; nor does a fit that fails at its first
+ * step. */
+static void rejected_steps_leave_the_checkpoint_byte_for_byte(void **state)
+{
+    static const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_ADAM,
+                                        NN_OPT_ADAMW, NN_OPT_RMSPROP};
+    size_t o;
+    (void)state;
+    for (o = 0; o < ARRAY_LEN(opts); o++) {
+        nn_model *m = tiny_model(8);
+        float x[2 * 2] = {1.0f, NAN, 0.5f, 0.25f}, t[2] = {1.0f, 0.0f};
+        size_t s0, s1;
+        unsigned char *before, *after;
+        nn_data *d = NULL;
+        assert_int_equal(nn_model_set_optimizer(m, opts[o]), NN_OK);
+        assert_int_equal(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5),
+                         NN_OK);
+        before = save_to_memory(m, NN_SAVE_CHECKPOINT, &s0);
+        assert_int_equal(nn_model_train_batch(m, 2, x, 2, t, 1, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(after);
+        assert_int_equal(nn_data_create(&d, 2, x, 2, t, 1), NN_OK);
+        assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(after);
+        free(before);
+        /* after a good step, a rejected one that would add a state array */
+        x[1] = 0.75f;
+        train_tiny(m, 1);
+        assert_int_equal(nn_model_set_param(m, opts[o] == NN_OPT_RMSPROP
+                                                   ? NN_PARAM_CENTERED
+                                                   : NN_PARAM_AMSGRAD, 1),
+                         NN_OK);
+        before = save_to_memory(m, NN_SAVE_CHECKPOINT, &s0);
+        x[1] = INFINITY;
+        assert_int_equal(nn_model_train_batch(m, 2, x, 2, t, 1, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(before);
+        free(after);
+        nn_data_free(d);
+        nn_model_free(m);
+    }
+}
+
 /* What the format adds in version 2, tampered with and the checksum fixed:
  * each refused where it lies. */
 static void version_2_sections_tampered_with_are_caught_where_they_are(
@@ -2365,6 +2420,7 @@ int main(int argc, char **argv)
         T(a_file_with_fewer_settings_loads_the_rest_as_defaults),
         T(save_size_matches_the_bytes_written_for_both_kinds),
         T(saves_without_unnamed_files_fail_safely_at_every_step),
+        T(rejected_steps_leave_the_checkpoint_byte_for_byte),
         T(a_crash_at_any_step_of_a_save_leaves_at_most_a_named_temporary),
         T(names_up_to_name_max_save_and_load),
         T(every_kind_round_trips_and_a_checkpoint_trains_on_alike),
