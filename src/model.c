@@ -505,9 +505,6 @@ static const char *const activation_names[] = {
     "softmax", "gelu",     "silu",    "softplus", "elu"};
 static const char *const loss_names[] = {
     NULL, "mse", "bce", "cross_entropy", "l1", "huber"};
-static const char *const kind_names[] = {
-    NULL, "dense", "dropout", "batchnorm", "layernorm", "activation",
-    "scaling"};
 static const char *const init_names[] = {
     NULL,           "auto",       "glorot_uniform", "glorot_normal",
     "he_uniform",   "he_normal",  "lecun_normal"};
@@ -540,7 +537,8 @@ const char *nn_loss_name(nn_loss loss)
 
 const char *nn_layer_kind_name(nn_layer_kind kind)
 {
-    return name_of(NN__NAMES(kind_names), (int)kind);
+    const nn__layer_ops *ops = nn__layer_kind((int)kind);
+    return ops ? ops->name : NULL;
 }
 
 const char *nn_init_name(nn_init init)
