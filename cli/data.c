@@ -188,8 +188,16 @@ static cli_status plan_cols(void *vctx, const char *file, size_t header_line,
     cli_status st = CLI_OK;
     static char *const last[] = {"-1"};
 
-    in = cli_malloc_array(ncols + 1, sizeof *in);
-    out = cli_malloc_array(ncols + 1, sizeof *out);
+    {
+        /* room for every column, and for all the model's columns */
+        size_t room = ncols;
+        if (s->model && s->model->nin > room)
+            room = s->model->nin;
+        if (s->model && s->model->nout > room)
+            room = s->model->nout;
+        in = cli_malloc_array(room + 1, sizeof *in);
+        out = cli_malloc_array(room + 1, sizeof *out);
+    }
     used = cli_malloc(ncols);
     if (!in || !out || !used) {
         st = cli_nomem(e, "choosing columns");
@@ -200,12 +208,6 @@ static cli_status plan_cols(void *vctx, const char *file, size_t header_line,
     if (s->model && !s->n_target && !s->n_features) {
         nin = s->model->nin;
         nout = want_out ? s->model->nout : 0;
-        if (nin > ncols || nout > ncols) {
-            st = cli_fail(e, CLI_E_DATA, "%s: line %zu: %zu columns; the "
-                          "model takes %zu inputs", file, header_line, ncols,
-                          nin);
-            goto done;
-        }
         st = plan_from_model(c, file, header_line, ncols, names, in, out, e);
         if (st != CLI_OK)
             goto done;

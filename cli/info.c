@@ -110,6 +110,12 @@ static void layer_settings(FILE *f, const nn_model *m, size_t l, int json)
         double v;
         if (nn_model_get_layer_param(m, l, (nn_layer_param)k, &v) != NN_OK)
             continue;
+        /* the text shows an activation's setting only where it is used */
+        if (!json && ((k == NN_LAYER_LEAKY_SLOPE &&
+                       nn_model_layer_activation(m, l) != NN_ACT_LEAKY_RELU) ||
+                      (k == NN_LAYER_ELU_ALPHA &&
+                       nn_model_layer_activation(m, l) != NN_ACT_ELU)))
+            continue;
         if (json) {
             fprintf(f, "%s", first ? "" : ", ");
             cli_json_string(f, nn_layer_param_name((nn_layer_param)k));
@@ -122,8 +128,11 @@ static void layer_settings(FILE *f, const nn_model *m, size_t l, int json)
             fprintf(f, "  %s %s", nn_layer_param_name((nn_layer_param)k),
                     nn_init_name((nn_init)(int)v));
         } else {
-            fprintf(f, "  %s %.9g", nn_layer_param_name((nn_layer_param)k),
-                    v);
+            /* the activations' settings are floats: 7 digits show them */
+            fprintf(f, k == NN_LAYER_LEAKY_SLOPE || k == NN_LAYER_ELU_ALPHA
+                           ? "  %s %.7g"
+                           : "  %s %.9g",
+                    nn_layer_param_name((nn_layer_param)k), v);
         }
         first = 0;
     }
@@ -238,6 +247,12 @@ static void text(const nn_model *m, const char *path, const file_head *h,
                    nn_model_get_meta(m, "nn.train.rows")
                        ? nn_model_get_meta(m, "nn.train.rows")
                        : "?");
+        if (nn_model_get_meta(m, "nn.train.steps"))
+            printf("trained       %s epochs, %s steps\n",
+                   nn_model_get_meta(m, "nn.train.epochs")
+                       ? nn_model_get_meta(m, "nn.train.epochs")
+                       : "?",
+                   nn_model_get_meta(m, "nn.train.steps"));
         if (nn_model_get_meta(m, "nn.train.arg.0")) {
             printf("options       nn train DATA");
             for (c = 0;; c++) {
@@ -366,7 +381,7 @@ int cli_info(int argc, char **argv)
     int c, as_json = 0, all = 0, code = CLI_EXIT_OK;
     const char *path = NULL;
     nn_model *m = NULL;
-    file_head h;
+    file_head h = {0, 0, 0};
     cli_err e;
     cli_status st = CLI_OK;
 

@@ -17,6 +17,9 @@
  *                          resumed run has the same data)
  *   nn.train.arg.I         the options of nn train that shaped the run,
  *                          in order, as --name=value
+ *   nn.train.epochs        the epochs run (early stopping may end sooner)
+ *   nn.train.steps         the optimizer steps taken (a model file keeps
+ *                          no step count; a checkpoint does)
  *
  * Every key is its own entry, so reading them back needs no parser beyond
  * whole numbers.

@@ -183,7 +183,7 @@ static cli_status parse_header(hdr *h, dtype *dt, cli_array *a)
                 return hfail(h, "expected '(' starting the shape");
             a->ndim = 0;
             while (!accept(h, ')')) {
-                uint64_t v;
+                uint64_t v = 0;
                 if (a->ndim == CLI_MAX_DIMS)
                     return hfail(h, "more than 32 dimensions");
                 if ((st = integer(h, &v)) != CLI_OK)

@@ -80,7 +80,7 @@ int cli_progress_batch(void *user, size_t epoch, size_t batch,
     cli_progress *p = user;
     size_t rows = p->batch, batch_rows = p->batch;
     double now, el, rate, left;
-    char bar[BAR_WIDTH + 1], e_txt[16], l_txt[16], r_txt[16];
+    char bar[BAR_WIDTH + 1], e_txt[48], l_txt[48], r_txt[48];
     int i, filled, len;
 
     if (batch == batches && p->rows % p->batch != 0)

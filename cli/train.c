@@ -167,6 +167,10 @@ typedef struct train_opts {
     /* the options that shape the run, as --name=value */
     char **recipe;
     size_t n_recipe, cap_recipe;
+    /* a resumed run's options, read from the checkpoint: the parsed
+     * values point into them */
+    char **kept;
+    size_t n_kept;
 } train_opts;
 
 static void opts_init(train_opts *o)
@@ -190,6 +194,9 @@ static void opts_free(train_opts *o)
     cli_list_free(o->recipe, o->n_recipe);
     o->recipe = NULL;
     o->n_recipe = 0;
+    cli_list_free(o->kept, o->n_kept);
+    o->kept = NULL;
+    o->n_kept = 0;
 }
 
 static cli_status keep_recipe(train_opts *o, const char *name,
@@ -649,6 +656,45 @@ static cli_status put_meta(nn_model *m, const train_opts *o,
 
 /* ---- the run ---- */
 
+/* Writes s for a shell: as it is when it is made of safe characters, else
+ * in single quotes. */
+static void put_word(FILE *f, const char *s)
+{
+    const char *p;
+    int safe = *s != '\0';
+    for (p = s; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_./-:=,+@%", *p))
+            safe = 0;
+    if (safe) {
+        fputs(s, f);
+        return;
+    }
+    fputc('\'', f);
+    for (p = s; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*p, f);
+    }
+    fputc('\'', f);
+}
+
+/* Builds the layers on a one-input model, so that what libnn refuses
+ * (a layer after softmax, a setting out of bounds) is reported before the
+ * data is read. */
+static cli_status check_layers(const cli_layer *l, size_t n, cli_err *e)
+{
+    nn_model *probe = NULL;
+    cli_status st;
+    nn_status s = nn_model_create(&probe, 1, 0);
+    if (s != NN_OK)
+        return cli_lib_fail(e, s, "nn_model_create");
+    st = cli_spec_apply(probe, l, n, e);
+    nn_model_free(probe);
+    return st;
+}
+
 static size_t param_count(const nn_model *m)
 {
     size_t i, n = 0;
@@ -749,7 +795,9 @@ static int run(train_opts *o, int argc, char **argv)
         int help = 0;
         if ((st = cli_model_load(o->resume, &m, &e)) != CLI_OK)
             goto fail;
-        st = cli_meta_get_args(m, &args, &nargs, &e);
+        st = cli_meta_get_args(m, &o->kept, &o->n_kept, &e);
+        args = o->kept;
+        nargs = o->n_kept;
         if (st == CLI_OK && nargs == 0)
             st = cli_fail(&e, CLI_E_DATA, "%s: not a checkpoint of nn train "
                           "(it keeps no options)", o->resume);
@@ -765,7 +813,6 @@ static int run(train_opts *o, int argc, char **argv)
                 cli_free(av);
             }
         }
-        cli_list_free(args, nargs);
         if (st != CLI_OK)
             goto fail;
     } else if (!o->layers) {
@@ -778,7 +825,8 @@ static int run(train_opts *o, int argc, char **argv)
                       o->resume);
         goto fail;
     }
-    if ((st = cli_spec_parse(o->layers, &layers, &nl, &e)) != CLI_OK)
+    if ((st = cli_spec_parse(o->layers, &layers, &nl, &e)) != CLI_OK ||
+        (!o->resume && (st = check_layers(layers, nl, &e)) != CLI_OK))
         goto fail;
     loss = o->loss;
     if (!loss) {
@@ -890,8 +938,13 @@ static int run(train_opts *o, int argc, char **argv)
         if (log.f && (st = cli_out_commit(&log, &e)) != CLI_OK)
             goto fail;
         fprintf(stderr, "nn train: interrupted; the run is saved in %s\n"
-                "resume it with: nn train %s --resume %s -o %s\n", ckpt,
-                train.file, ckpt, o->out);
+                "resume it with: nn train ", ckpt);
+        put_word(stderr, train.file);
+        fputs(" --resume ", stderr);
+        put_word(stderr, ckpt);
+        fputs(" -o ", stderr);
+        put_word(stderr, o->out);
+        fputc('\n', stderr);
         code = CLI_EXIT_INTERRUPTED;
         goto done;
     }
@@ -904,6 +957,14 @@ static int run(train_opts *o, int argc, char **argv)
                      "; the training diverged: try a smaller --lr");
         goto fail;
     }
+    /* a model file keeps no step count (that is a checkpoint's): say how
+     * long it trained in its metadata */
+    if ((st = cli_meta_setf(m, "nn.train.epochs", &e, "%zu",
+                            prog.last_epoch)) != CLI_OK ||
+        (st = cli_meta_setf(m, "nn.train.steps", &e, "%llu",
+                            (unsigned long long)nn_model_step_count(m))) !=
+            CLI_OK)
+        goto fail;
     if ((st = cli_out_save_model(m, o->out, NN_SAVE_MODEL, o->force, &e)) !=
             CLI_OK ||
         (log.f && (st = cli_out_commit(&log, &e)) != CLI_OK))
