@@ -39,6 +39,10 @@ class Regress(CliTest):
         self.write("grid.csv", "\n".join(lines) + "\n")
         self.nn("predict", "f.nn", "grid.csv", "--delimiter", ";",
                 "-o", "pred.csv")
+        # the same from standard input
+        piped = self.nn("predict", "f.nn", "-", "--delimiter", ";",
+                        stdin=self.read("grid.csv", binary=True)).out
+        self.assertEqual(piped, self.read("pred.csv"))
         pred = np.loadtxt(self.path("pred.csv"), delimiter=",")
         err = pred - f_csv(g)
         rms, worst = np.sqrt(np.mean(err ** 2)), np.abs(err).max()

@@ -128,6 +128,21 @@ class Usage(CliTest):
                          r"samples/s +\d+:\d\d elapsed +\d+:\d\d left +loss")
         self.assertIn("epoch 3/3  loss", text)
 
+    def test_a_validation_file_is_read_like_the_data(self):
+        self.write("d.csv", DATA)
+        # the validation file's columns in another order: found by name
+        self.write("v.csv", "y,b,a\n1,3,5\n0,2,4\n")
+        r = self.nn("train", "d.csv", "--layers", "8:relu,2:softmax",
+                    "--epochs", "2", "--val", "v.csv", "-o", "m.nn")
+        self.assertIn("200 rows of 2 inputs, 2 validation rows", r.out)
+        self.assertIn("val_acc", r.out)
+        # a class the training data lacks is refused in the validation
+        self.write("w.csv", "a,b,y\n1,2,5\n")
+        r = self.nn("train", "d.csv", "--layers", "8:relu,2:softmax",
+                    "--val", "w.csv", "-o", "n.nn", code=2)
+        self.assertIn("w.csv: line 2, column 2 (\"y\"): class \"5\" was "
+                      "not seen in training", r.err)
+
     def test_log_has_one_json_object_per_epoch(self):
         self.write("d.csv", DATA)
         self.nn("train", "d.csv", "--layers", "8:relu,2:softmax",
