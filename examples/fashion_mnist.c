@@ -5,7 +5,8 @@
  *
  *   fashion_mnist [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
  *                 [--schedule cosine|constant] [--threads N] [--seed N]
- *                 [--data DIR] [--limit N]
+ *                 [--dropout P] [--batchnorm | --layernorm]
+ *                 [--data DIR] [--limit N] [--save PATH] [--history PATH]
  *
  * Trains with nn_model_fit on the first 55,000 training images, validates on
  * the last 5,000 after every epoch, then reports loss and accuracy on the
@@ -84,6 +85,9 @@ typedef struct options {
     int data_dir_given;
     size_t limit; /* 0: no limit */
     const char *save_path;
+    const char *history_path; /* per-epoch CSV, or NULL */
+    double dropout;           /* after each hidden layer; 0: none */
+    nn_layer_kind norm;       /* 0, NN_KIND_BATCHNORM or NN_KIND_LAYERNORM */
 } options;
 
 static void usage(FILE *out)
@@ -103,13 +107,22 @@ static void usage(FILE *out)
         "                    to 0 along a half cosine over the whole run)\n"
         "                    or constant\n"
         "  --threads N       BLAS threads (default: the BLAS library's own)\n"
-        "  --seed N          seed of initialisation and shuffling (default 1)\n"
+        "  --seed N          seed of initialisation, shuffling and dropout\n"
+        "                    (default 1)\n"
+        "  --dropout P       dropout with rate P in [0, 1) after each hidden\n"
+        "                    layer (default 0: none)\n"
+        "  --batchnorm       batch normalization in each hidden layer,\n"
+        "                    between the product and the relu\n"
+        "  --layernorm       layer normalization there instead\n"
         "  --data DIR        directory of the four .gz IDX files\n"
         "                    (default " DEFAULT_DATA_DIR ")\n"
         "  --limit N         train on the first N training images only and\n"
         "                    validate on the (up to) 5000 after them\n"
         "  --save PATH       save the trained model there (libnn's model\n"
         "                    file format; load it with nn_model_load)\n"
+        "  --history PATH    write one CSV line per epoch there: epoch,\n"
+        "                    train loss, validation loss and accuracy,\n"
+        "                    seconds (bench/plot-history.sh draws it)\n"
         "  --help            show this help\n"
         "\n"
         "Without --limit the first 55000 training images train and the last\n"
@@ -183,7 +196,8 @@ static int parse_positive(const char *opt, const char *s, double *out)
 static int parse_options(int argc, char **argv, options *o)
 {
     enum { O_EPOCHS = 1, O_BATCH, O_LR, O_OPTIMIZER, O_SCHEDULE, O_THREADS,
-           O_SEED, O_DATA, O_LIMIT, O_SAVE, O_HELP };
+           O_SEED, O_DATA, O_LIMIT, O_SAVE, O_HISTORY, O_DROPOUT,
+           O_BATCHNORM, O_LAYERNORM, O_HELP };
     static const struct option longopts[] = {
         {"epochs", required_argument, NULL, O_EPOCHS},
         {"batch", required_argument, NULL, O_BATCH},
@@ -195,6 +209,10 @@ static int parse_options(int argc, char **argv, options *o)
         {"data", required_argument, NULL, O_DATA},
         {"limit", required_argument, NULL, O_LIMIT},
         {"save", required_argument, NULL, O_SAVE},
+        {"history", required_argument, NULL, O_HISTORY},
+        {"dropout", required_argument, NULL, O_DROPOUT},
+        {"batchnorm", no_argument, NULL, O_BATCHNORM},
+        {"layernorm", no_argument, NULL, O_LAYERNORM},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -213,6 +231,9 @@ static int parse_options(int argc, char **argv, options *o)
     o->data_dir_given = 0;
     o->limit = 0;
     o->save_path = NULL;
+    o->history_path = NULL;
+    o->dropout = 0.0;
+    o->norm = (nn_layer_kind)0;
 
     opterr = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -285,6 +306,37 @@ static int parse_options(int argc, char **argv, options *o)
             }
             o->save_path = optarg;
             break;
+        case O_HISTORY:
+            if (optarg[0] == '\0') {
+                fprintf(stderr, PROG ": --history needs a path\n");
+                return EXIT_USAGE;
+            }
+            o->history_path = optarg;
+            break;
+        case O_DROPOUT: {
+            char *end = NULL;
+            errno = 0;
+            o->dropout = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || errno != 0 ||
+                !(o->dropout >= 0.0 && o->dropout < 1.0)) {
+                fprintf(stderr, PROG ": --dropout needs a rate in [0, 1), "
+                        "got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case O_BATCHNORM:
+        case O_LAYERNORM: {
+            nn_layer_kind k = c == O_BATCHNORM ? NN_KIND_BATCHNORM
+                                               : NN_KIND_LAYERNORM;
+            if (o->norm != 0 && o->norm != k) {
+                fprintf(stderr, PROG ": choose --batchnorm or --layernorm, "
+                        "not both\n");
+                return EXIT_USAGE;
+            }
+            o->norm = k;
+            break;
+        }
         case O_HELP:
             usage(stdout);
             return 0;
@@ -442,6 +494,7 @@ static double now_seconds(void)
 }
 
 typedef struct progress {
+    FILE *history;       /* per-epoch CSV, or NULL */
     int tty;             /* draw the bar? */
     size_t epochs;       /* total, for "epoch  3/10" */
     int epoch_digits;    /* width of the epoch number */
@@ -525,6 +578,9 @@ static int on_epoch(void *user, size_t epoch, double train_loss,
                100.0 * val_accuracy);
     printf("  %7.1f s\n", seconds);
     fflush(stdout);
+    if (p->history)
+        fprintf(p->history, "%zu,%.6f,%.6f,%.6f,%.3f\n", epoch, train_loss,
+                val_loss, val_accuracy, seconds);
     return 0;
 }
 
@@ -560,6 +616,7 @@ int main(int argc, char **argv)
 
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
+    memset(&prog, 0, sizeof prog);
     t_start = now_seconds();
 
     status = parse_options(argc, argv, &o);
@@ -622,8 +679,31 @@ int main(int argc, char **argv)
 
     /* ---- model ---- */
     CHECK("nn_model_create", nn_model_create(&model, IMAGE_SIZE, o.seed));
-    CHECK("nn_model_add_dense", nn_model_add_dense(model, 256, NN_ACT_RELU));
-    CHECK("nn_model_add_dense", nn_model_add_dense(model, 128, NN_ACT_RELU));
+    {
+        /* Each hidden layer: the product, its normalization with the relu
+         * after it (as torch.nn.Sequential(Linear, BatchNorm1d, ReLU)), or
+         * the relu in the dense layer itself; then dropout. */
+        static const size_t hidden[2] = {256, 128};
+        size_t h;
+        for (h = 0; h < 2; h++) {
+            CHECK("nn_model_add_dense",
+                  nn_model_add_dense(model, hidden[h],
+                                     o.norm ? NN_ACT_IDENTITY
+                                            : NN_ACT_RELU));
+            if (o.norm == NN_KIND_BATCHNORM)
+                CHECK("nn_model_add_batchnorm",
+                      nn_model_add_batchnorm(model));
+            if (o.norm == NN_KIND_LAYERNORM)
+                CHECK("nn_model_add_layernorm",
+                      nn_model_add_layernorm(model));
+            if (o.norm)
+                CHECK("nn_model_add_activation",
+                      nn_model_add_activation(model, NN_ACT_RELU));
+            if (o.dropout > 0.0)
+                CHECK("nn_model_add_dropout",
+                      nn_model_add_dropout(model, o.dropout));
+        }
+    }
     CHECK("nn_model_add_dense",
           nn_model_add_dense(model, CLASSES, NN_ACT_SOFTMAX));
     CHECK("nn_model_set_loss",
@@ -660,20 +740,35 @@ int main(int argc, char **argv)
 
     printf("Fashion-MNIST from %s: %zu training, %zu validation, %zu test "
            "images\n", o.data_dir, train_rows, val_rows, test.images.count);
-    printf("784-256-128-10 relu/relu/softmax, %s, lr %g (%s), batch %zu, "
-           "%zu epoch%s, seed %llu\n", optimizers[o.optimizer].name, lr,
+    printf("784-256-128-10 relu/relu/softmax");
+    if (o.norm)
+        printf(", %s", nn_layer_kind_name(o.norm));
+    if (o.dropout > 0.0)
+        printf(", dropout %g", o.dropout);
+    printf(", %s, lr %g (%s), batch %zu, %zu epoch%s, seed %llu\n",
+           optimizers[o.optimizer].name, lr,
            o.cosine ? "cosine" : "constant", o.batch, o.epochs,
            o.epochs == 1 ? "" : "s", (unsigned long long)o.seed);
     fflush(stdout);
 
     /* ---- training ---- */
-    memset(&prog, 0, sizeof prog);
     prog.tty = isatty(STDOUT_FILENO);
     prog.epochs = o.epochs;
     prog.epoch_digits = digits(o.epochs);
     prog.rows = train_rows;
     prog.batch = o.batch < train_rows ? o.batch : train_rows;
     prog.last_tick = -1;
+    if (o.history_path) {
+        prog.history = fopen(o.history_path, "w");
+        if (!prog.history) {
+            fprintf(stderr, PROG ": --history %s: %s\n", o.history_path,
+                    strerror(errno));
+            status = EXIT_USAGE;
+            goto done;
+        }
+        fprintf(prog.history,
+                "epoch,train_loss,val_loss,val_accuracy,seconds\n");
+    }
 
     t_fit = now_seconds();
     {
@@ -706,6 +801,11 @@ int main(int argc, char **argv)
 
 done:
     fflush(stdout);
+    if (prog.history && fclose(prog.history) != 0 && status == 0) {
+        fprintf(stderr, PROG ": --history %s: %s\n", o.history_path,
+                strerror(errno));
+        status = EXIT_USAGE;
+    }
     nn_model_free(model);
     nn_data_free(train_data);
     nn_data_free(val_data);

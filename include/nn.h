@@ -873,7 +873,9 @@ typedef int (*nn_batch_fn)(void *user, size_t epoch, size_t batch,
  * holds the parameters of the epoch with the lowest monitored loss; the
  * optimizer's state and step count are not rolled back.
  * If a step fails (NN_E_NONFINITE), fit stops and returns that status; the
- * model keeps the parameters of the last good step.
+ * model keeps the parameters of the last good step. A fit that fails
+ * before its first step succeeds changes nothing (not the generator, nor
+ * the optimizer's state, nor an interrupted run).
  * A callback that returns a negative value interrupts the run instead: fit
  * returns NN_OK at once and the model keeps the parameters of the last
  * step (no early-stopping restore), and remembers where the run stands
@@ -1017,22 +1019,30 @@ NN_API NN_NODISCARD nn_status nn_model_save_buffer(const nn_model *model,
                                                    size_t *written);
 
 /* Saves the model to the file path (a name in the system's encoding),
- * atomically: the bytes go to a new temporary file beside it (path with
- * ".tmp." and 12 hex digits appended), which is flushed, synced to disk,
- * closed and renamed over path; then the directory is synced. If any step
- * fails, path is untouched (an old file keeps its old content, a missing
- * one stays missing), the temporary file is removed and the call returns
- * NN_E_IO with a message naming the file, the step and the system's error
- * text. One step comes after the replacement: if only the final sync of
- * the directory fails, path already holds the new file, and the message
- * says that it may not survive a crash. path is replaced, not rewritten:
- * the new file has the permissions of a file the process creates (umask),
- * not those of the old one, and a symbolic link at path is replaced rather
- * than followed. The directory must exist and be readable and writable.
- * Allocates the temporary name and a write buffer of at most 64 KiB, before
- * touching the file system. Thread-safe on a const model; saves to one path
- * from several threads or processes each write a whole file, and the last
- * rename wins.
+ * atomically: the bytes go to a new temporary file in path's directory,
+ * which is synced to disk, given a name and renamed over path; then the
+ * directory is synced. On Linux the temporary file is created without a
+ * name (O_TMPFILE) and named (".nn-" and 12 hex digits and ".tmp") only
+ * once it is complete and synced, so a crash while it is written leaves
+ * nothing behind; a crash in the instant between naming it and renaming it
+ * can leave that complete file under its temporary name. Where the file
+ * system has no unnamed files, the temporary file is named from the start,
+ * and a crash during the save can leave it (since 0.2; before, the
+ * temporary file was always named path with ".tmp." and 12 hex digits
+ * appended). The temporary name is short, so any name the system accepts
+ * can be saved. If any step fails, path is untouched (an old file keeps
+ * its old content, a missing one stays missing), the temporary file is
+ * removed and the call returns NN_E_IO with a message naming the file,
+ * the step and the system's error text. One step comes after the
+ * replacement: if only the final sync of the directory fails, path already
+ * holds the new file, and the message says that it may not survive a
+ * crash. path is replaced, not rewritten: the new file has the permissions
+ * of a file the process creates (umask), not those of the old one, and a
+ * symbolic link at path is replaced rather than followed. The directory
+ * must exist and be readable and writable. Allocates the temporary name
+ * and a write buffer of at most 64 KiB, before touching the file system.
+ * Thread-safe on a const model; saves to one path from several threads or
+ * processes each write a whole file, and the last rename wins.
  * Returns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (what; a path that
  * is empty or ends in '/'), NN_E_OVERFLOW, NN_E_NONFINITE (as
  * nn_model_save_buffer), NN_E_NOMEM, NN_E_IO. */

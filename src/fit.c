@@ -324,12 +324,17 @@ static nn_status fit_run(const char *fn, nn_model *model,
     int shuffle, stop = 0, stepped = 0;
     double start = now_seconds();
     unsigned added = 0;
+    nn__rng rng0;
     nn__fit_buffers buf;
     nn__fit_pos pos;
     nn_status st;
 
     if (!model)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    /* A failure before the first step changes nothing: the generator
+     * (the shuffle draws from it) and an interrupted run stay as they are
+     * until a step succeeds. */
+    rng0 = model->rng;
     st = check_data(fn, "train", model, train);
     if (st == NN_OK && val)
         st = check_data(fn, "val", model, val);
@@ -394,8 +399,6 @@ static nn_status fit_run(const char *fn, nn_model *model,
             pos.best = INFINITY; /* no epoch's parameters to go back to */
         }
     }
-    nn__fit_run_end(model);
-
     for (; pos.epoch <= epochs && !stop; pos.epoch++) {
         double train_loss, val_loss = NAN, val_acc = NAN, mon;
         size_t b;
@@ -436,6 +439,8 @@ static nn_status fit_run(const char *fn, nn_model *model,
                                (lab ? NN__LABELS : 0) | NN__TRAIN, &loss);
             if (st != NN_OK)
                 goto done;
+            if (!stepped)
+                nn__fit_run_end(model); /* this run replaces it */
             stepped = 1;
             pos.sum += loss * (double)k;
             pos.batch = b + 1;
@@ -478,6 +483,7 @@ static nn_status fit_run(const char *fn, nn_model *model,
             goto interrupt;
         }
     }
+    nn__fit_run_end(model); /* finished: nothing is left to resume */
     if (pos.have_best) {
         memcpy(model->params, buf.best_params,
                model->n_params * sizeof(float));
@@ -504,8 +510,10 @@ interrupt:
     }
     st = NN_OK;
 done:
-    if (st != NN_OK && !stepped)
+    if (st != NN_OK && !stepped) {
         nn__optim_unprepare(model, added);
+        model->rng = rng0;
+    }
     free_buffers(&buf);
     return st;
 }

@@ -5,7 +5,9 @@
  * saves through a table of file operations that the tests replace to make
  * any step fail.
  */
-#define _POSIX_C_SOURCE 200809L
+/* glibc declares O_TMPFILE (atomic saves) with _GNU_SOURCE only; that
+ * also gives strerror_r its GNU form (errno_text). */
+#define _GNU_SOURCE
 
 #include "nn_internal.h"
 
@@ -104,8 +106,15 @@ static double f64_from(uint64_t u)
 /* The system's text for errno e, thread-safe. */
 static const char *errno_text(int e, char *buf, size_t cap)
 {
+#if defined(__GLIBC__)
+    /* the GNU strerror_r: returns the text, in buf or static */
+    const char *t = strerror_r(e, buf, cap);
+    if (t != buf)
+        snprintf(buf, cap, "%s", t ? t : "unknown error");
+#else
     if (strerror_r(e, buf, cap) != 0)
         snprintf(buf, cap, "error %d", e);
+#endif
     return buf;
 }
 
@@ -466,15 +475,45 @@ static int posix_open_read(void *ctx, const char *path, int *fd)
     return 0;
 }
 
-static int posix_create(void *ctx, const char *path, int *fd)
+static int posix_create_anon(void *ctx, int dir_fd, int *fd)
 {
+#if defined(O_TMPFILE)
     int f;
     (void)ctx;
-    f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    f = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     if (f < 0)
         return -1;
     *fd = f;
     return 0;
+#else
+    (void)ctx;
+    (void)dir_fd;
+    (void)fd;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+static int posix_create_at(void *ctx, int dir_fd, const char *name, int *fd)
+{
+    int f;
+    (void)ctx;
+    f = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (f < 0)
+        return -1;
+    *fd = f;
+    return 0;
+}
+
+/* Gives the unnamed file of fd the name name: through /proc, which any
+ * process may use on its own descriptors (AT_EMPTY_PATH needs a
+ * capability unprivileged processes lack). */
+static int posix_link_at(void *ctx, int fd, int dir_fd, const char *name)
+{
+    char proc[40];
+    (void)ctx;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW);
 }
 
 static int posix_open_dir(void *ctx, const char *path, int *fd)
@@ -535,31 +574,38 @@ static int posix_close_fd(void *ctx, int fd)
     return close(fd);
 }
 
-static int posix_rename(void *ctx, const char *from, const char *to)
+static int posix_rename_at(void *ctx, int dir_fd, const char *from,
+                           const char *to)
 {
     (void)ctx;
-    return rename(from, to);
+    return renameat(dir_fd, from, dir_fd, to);
 }
 
-static int posix_unlink(void *ctx, const char *path)
+static int posix_unlink_at(void *ctx, int dir_fd, const char *name)
 {
     (void)ctx;
-    return unlink(path);
+    return unlinkat(dir_fd, name, 0);
 }
 
 static const nn__file_ops nn__posix_ops = {
-    NULL,           posix_open_read, posix_create,  posix_open_dir,
-    posix_stat_fd,  posix_read_fd,   posix_write_fd, posix_sync_fd,
-    posix_close_fd, posix_rename,    posix_unlink};
+    NULL,            posix_open_read,   posix_open_dir,  posix_create_anon,
+    posix_create_at, posix_link_at,     posix_stat_fd,   posix_read_fd,
+    posix_write_fd,  posix_sync_fd,     posix_close_fd,  posix_rename_at,
+    posix_unlink_at};
 
 const nn__file_ops *nn__file_ops_posix(void)
 {
     return &nn__posix_ops;
 }
 
-/* A name for the temporary file that no other save picks: the process,
- * the time, an address on this thread's stack and the attempt, mixed. */
-static void temp_name(char *dst, size_t cap, const char *path, int attempt)
+/* The temporary file's name in the target's directory: ".nn-", 12 hex
+ * digits and ".tmp", 20 bytes whatever the target's name, so that any
+ * name the system accepts can be saved. The digits mix the process, the
+ * time, an address on this thread's stack and the attempt, so that
+ * concurrent saves pick different names (and O_EXCL or link refuse a
+ * name taken anyway). */
+#define NN__TEMP_NAME_BYTES 21
+static void temp_name(char *dst, int attempt)
 {
     struct timespec ts;
     uint64_t z;
@@ -571,7 +617,7 @@ static void temp_name(char *dst, size_t cap, const char *path, int attempt)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    snprintf(dst, cap, "%s.tmp.%012llx", path,
+    snprintf(dst, NN__TEMP_NAME_BYTES, ".nn-%012llx.tmp",
              (unsigned long long)(z & 0xffffffffffffull));
 }
 
@@ -579,17 +625,125 @@ static void temp_name(char *dst, size_t cap, const char *path, int attempt)
 #define NN__RETRY(call) \
     do { errno = 0; rc = (call); } while (rc != 0 && errno == EINTR)
 
+/* Whether an error of O_TMPFILE or of naming its file says the file
+ * system (or the system) cannot do it, rather than that the save cannot
+ * work: then a named temporary file takes its place. */
+static int unsupported(int e)
+{
+    return e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOENT ||
+           e == EPERM || e == EXDEV || e == ENOSYS;
+}
+
+/* One attempt at the save through an unnamed file (anon) or a named one.
+ * *fell_back is set when the unnamed way is not available here (nothing
+ * was left behind: the caller tries again with a name). */
+typedef struct nn__save {
+    const nn_model *model;
+    int what;
+    size_t size;
+    const nn__file_ops *ops;
+    int dir_fd;
+    const char *base;          /* the target's name in its directory */
+    char *tmp;                 /* room for the temporary name */
+    unsigned char *chunk;
+    size_t cap;
+    const char *step;          /* what failed, for the message */
+} nn__save;
+
+static int save_attempt(nn__save *sv, int anon, int *fell_back)
+{
+    const nn__file_ops *ops = sv->ops;
+    int fd = -1, named = 0, rc = 0, attempt, e;
+    nn__writer w;
+    *fell_back = 0;
+    sv->step = "creating a temporary file beside it";
+    if (anon) {
+        NN__RETRY(ops->create_anon(ops->ctx, sv->dir_fd, &fd));
+        if (rc != 0) {
+            *fell_back = unsupported(errno);
+            return -1;
+        }
+    } else {
+        for (attempt = 0; attempt < 16; attempt++) {
+            temp_name(sv->tmp, attempt);
+            NN__RETRY(ops->create_at(ops->ctx, sv->dir_fd, sv->tmp, &fd));
+            if (rc == 0 || errno != EEXIST)
+                break;
+        }
+        if (rc != 0)
+            return -1;
+        named = 1;
+    }
+    sv->step = "writing the temporary file";
+    memset(&w, 0, sizeof w);
+    w.buf = sv->chunk;
+    w.cap = sv->cap;
+    w.ops = ops;
+    w.fd = fd;
+    emit(&w, sv->model, sv->what, sv->size);
+    emit_crc(&w);
+    wr_flush(&w);
+    if (!w.err && w.total != sv->size) {
+        sv->step = "writing the temporary file (internal error: size "
+                   "mismatch)";
+        w.err = EIO;
+    }
+    if (w.err) {
+        errno = w.err;
+        goto fail;
+    }
+    sv->step = "syncing the temporary file";
+    NN__RETRY(ops->sync_fd(ops->ctx, fd));
+    if (rc != 0)
+        goto fail;
+    if (anon) {
+        /* Until now the file had no name: a crash left nothing. It gets
+         * one only now, complete and synced. */
+        sv->step = "naming the temporary file";
+        for (attempt = 0; attempt < 16; attempt++) {
+            temp_name(sv->tmp, attempt);
+            NN__RETRY(ops->link_at(ops->ctx, fd, sv->dir_fd, sv->tmp));
+            if (rc == 0 || errno != EEXIST)
+                break;
+        }
+        if (rc != 0) {
+            *fell_back = unsupported(errno);
+            goto fail;
+        }
+        named = 1;
+    }
+    sv->step = "closing the temporary file";
+    errno = 0;
+    rc = ops->close_fd(ops->ctx, fd);
+    fd = -1; /* closed even when close reports an error */
+    /* EINTR: the descriptor is gone and the data already synced. */
+    if (rc != 0 && errno != EINTR)
+        goto fail;
+    sv->step = "renaming the temporary file over it";
+    NN__RETRY(ops->rename_at(ops->ctx, sv->dir_fd, sv->tmp, sv->base));
+    if (rc != 0)
+        goto fail;
+    return 0;
+fail:
+    e = errno ? errno : EIO;
+    if (fd >= 0)
+        (void)ops->close_fd(ops->ctx, fd);
+    if (named)
+        (void)ops->unlink_at(ops->ctx, sv->dir_fd, sv->tmp);
+    errno = e;
+    return -1;
+}
+
 nn_status nn__model_save_ops(const nn_model *model, const char *path,
                              nn_save_what what, const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_save";
     char where[200], etext[128];
-    const char *step;
-    size_t size, plen, name_cap, cap, slash;
+    size_t size, plen, cap, slash;
     unsigned char *block;
-    char *tmp, *dir;
-    int dir_fd = -1, fd = -1, created = 0, rc = 0, e, attempt;
-    nn__writer w;
+    char *dir;
+    int rc = 0, e, fell_back = 0;
+    nn__save sv;
     nn_status st = check_save_args(fn, model, (int)what);
     if (st != NN_OK)
         return st;
@@ -608,16 +762,24 @@ nn_status nn__model_save_ops(const nn_model *model, const char *path,
 
     /* Everything is allocated before the file system is touched: the
      * temporary name, the directory's name and the write buffer. */
-    name_cap = plen + 32;
     cap = size < NN__WRITE_CHUNK ? size : NN__WRITE_CHUNK;
-    block = (unsigned char *)nn__malloc(name_cap + plen + 2 + cap);
+    block = (unsigned char *)nn__malloc(NN__TEMP_NAME_BYTES + plen + 2 + cap);
     if (!block)
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", where,
-                        name_cap + plen + 2 + cap);
-    tmp = (char *)block;
-    dir = tmp + name_cap;
+                        NN__TEMP_NAME_BYTES + plen + 2 + cap);
+    memset(&sv, 0, sizeof sv);
+    sv.model = model;
+    sv.what = (int)what;
+    sv.size = size;
+    sv.ops = ops;
+    sv.dir_fd = -1;
+    sv.tmp = (char *)block;
+    dir = sv.tmp + NN__TEMP_NAME_BYTES;
+    sv.chunk = block + NN__TEMP_NAME_BYTES + plen + 2;
+    sv.cap = cap;
     for (slash = plen; slash > 0 && path[slash - 1] != '/'; slash--)
         ;
+    sv.base = path + slash;
     if (slash == 0) {
         strcpy(dir, ".");
     } else {
@@ -625,68 +787,27 @@ nn_status nn__model_save_ops(const nn_model *model, const char *path,
         dir[slash > 1 ? slash - 1 : 1] = '\0';
     }
 
-    /* The directory is opened first: it is synced after the rename, and a
-     * missing directory is reported before anything is created. */
-    step = "opening its directory";
-    NN__RETRY(ops->open_dir(ops->ctx, dir, &dir_fd));
+    /* The directory is opened first: every other call names files in it,
+     * it is synced after the rename, and a missing directory is reported
+     * before anything is created. */
+    sv.step = "opening its directory";
+    NN__RETRY(ops->open_dir(ops->ctx, dir, &sv.dir_fd));
     if (rc != 0) {
-        dir_fd = -1;
+        sv.dir_fd = -1;
         goto fail;
     }
-    step = "creating a temporary file beside it";
-    for (attempt = 0; attempt < 16; attempt++) {
-        temp_name(tmp, name_cap, path, attempt);
-        NN__RETRY(ops->create(ops->ctx, tmp, &fd));
-        if (rc == 0 || errno != EEXIST)
-            break;
-    }
-    if (rc != 0) {
-        fd = -1;
-        goto fail;
-    }
-    created = 1;
-
-    step = "writing the temporary file";
-    memset(&w, 0, sizeof w);
-    w.buf = block + name_cap + plen + 2;
-    w.cap = cap;
-    w.ops = ops;
-    w.fd = fd;
-    emit(&w, model, (int)what, size);
-    emit_crc(&w);
-    wr_flush(&w);
-    if (!w.err && w.total != size) {
-        step = "writing the temporary file (internal error: size mismatch)";
-        w.err = EIO;
-    }
-    if (w.err) {
-        errno = w.err;
-        rc = -1;
-        goto fail;
-    }
-    step = "syncing the temporary file";
-    NN__RETRY(ops->sync_fd(ops->ctx, fd));
+    rc = save_attempt(&sv, 1, &fell_back);
+    if (rc != 0 && fell_back)
+        rc = save_attempt(&sv, 0, &fell_back);
     if (rc != 0)
         goto fail;
-    step = "closing the temporary file";
-    errno = 0;
-    rc = ops->close_fd(ops->ctx, fd);
-    fd = -1; /* closed even when close reports an error */
-    /* EINTR: the descriptor is gone and the data already synced. */
-    if (rc != 0 && errno != EINTR)
-        goto fail;
-    step = "renaming the temporary file over it";
-    NN__RETRY(ops->rename_path(ops->ctx, tmp, path));
-    if (rc != 0)
-        goto fail;
-    created = 0;
 
     /* The rename is durable once the directory is synced. Some file
      * systems cannot sync a directory (EINVAL); nothing more can be done
      * there. */
-    NN__RETRY(ops->sync_fd(ops->ctx, dir_fd));
+    NN__RETRY(ops->sync_fd(ops->ctx, sv.dir_fd));
     e = errno;
-    (void)ops->close_fd(ops->ctx, dir_fd);
+    (void)ops->close_fd(ops->ctx, sv.dir_fd);
     nn__free(block);
     if (rc != 0 && e != EINVAL)
         return nn__fail(NN_E_IO,
@@ -698,14 +819,10 @@ nn_status nn__model_save_ops(const nn_model *model, const char *path,
 
 fail:
     e = errno ? errno : EIO;
-    if (fd >= 0)
-        (void)ops->close_fd(ops->ctx, fd);
-    if (created)
-        (void)ops->unlink_path(ops->ctx, tmp);
-    if (dir_fd >= 0)
-        (void)ops->close_fd(ops->ctx, dir_fd);
+    if (sv.dir_fd >= 0)
+        (void)ops->close_fd(ops->ctx, sv.dir_fd);
     st = nn__fail(NN_E_IO, "%s: %s failed: %s (errno %d); the file is "
-                  "unchanged", where, step,
+                  "unchanged", where, sv.step,
                   errno_text(e, etext, sizeof etext), e);
     nn__free(block);
     return st;

@@ -511,10 +511,14 @@ typedef struct nn__file_ops {
     void *ctx;                 /* passed to every function */
     /* open(path, O_RDONLY) */
     int (*open_read)(void *ctx, const char *path, int *fd);
-    /* open(path, O_WRONLY | O_CREAT | O_EXCL, 0666) */
-    int (*create)(void *ctx, const char *path, int *fd);
-    /* open(path, O_RDONLY | O_DIRECTORY), to sync the directory */
+    /* open(path, O_RDONLY | O_DIRECTORY): every name below is in it */
     int (*open_dir)(void *ctx, const char *path, int *fd);
+    /* openat(dir_fd, ".", O_TMPFILE | O_WRONLY): a file without a name */
+    int (*create_anon)(void *ctx, int dir_fd, int *fd);
+    /* openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL, 0666) */
+    int (*create_at)(void *ctx, int dir_fd, const char *name, int *fd);
+    /* linkat: gives create_anon's file the name name in dir_fd */
+    int (*link_at)(void *ctx, int fd, int dir_fd, const char *name);
     /* fstat: the size, and whether fd is a regular file */
     int (*stat_fd)(void *ctx, int fd, uint64_t *size, int *regular);
     /* read and write: *got / *done receive the byte count */
@@ -523,8 +527,11 @@ typedef struct nn__file_ops {
                     size_t *done);
     int (*sync_fd)(void *ctx, int fd);          /* fsync */
     int (*close_fd)(void *ctx, int fd);
-    int (*rename_path)(void *ctx, const char *from, const char *to);
-    int (*unlink_path)(void *ctx, const char *path);
+    /* renameat(dir_fd, from, dir_fd, to) */
+    int (*rename_at)(void *ctx, int dir_fd, const char *from,
+                     const char *to);
+    /* unlinkat(dir_fd, name, 0) */
+    int (*unlink_at)(void *ctx, int dir_fd, const char *name);
 } nn__file_ops;
 
 /* The real POSIX calls (a constant table). */

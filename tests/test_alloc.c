@@ -626,6 +626,132 @@ static void every_layer_kind_survives_every_failed_allocation(void **state)
     assert_int_equal(ctr.live, 0);
 }
 
+/* Sizes a caller can claim but no array can have: each call answers with
+ * its documented status before any allocation sized by them, and without
+ * reading the caller's arrays (the ones passed are a few floats). */
+static void counts_near_the_limits_are_refused_before_any_allocation(
+    void **state)
+{
+    static float x[16], t[16];
+    const size_t huge = ((size_t)1 << 61) + 1; /* x 4 bytes fits, x 8 not */
+    nn_model *m = NULL;
+    nn_data *d = NULL;
+    float y[16];
+    (void)state;
+    assert_int_equal(nn_model_create(&m, 1, 1), NN_OK);
+    assert_int_equal(nn_model_add_dense(m, 1, NN_ACT_IDENTITY), NN_OK);
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+    /* a dataset of 2^61 + 1 rows: its arrays' byte counts fit in size_t */
+    assert_int_equal(nn_data_create(&d, huge, x, 1, t, 1), NN_OK);
+    /* fit's row permutation would take 8 bytes a row: it does not fit */
+    ctr.allocs = 0;
+    ctr.largest = 0;
+    assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                     NN_E_OVERFLOW);
+    assert_true(ctr.largest < 4096);
+    assert_int_equal(nn_model_step_count(m), 0);
+    /* without shuffling fit needs no permutation, but says the same */
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_SHUFFLE, 0), NN_OK);
+    assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                     NN_E_OVERFLOW);
+    nn_data_free(d);
+    /* a step of more rows than BLAS takes */
+    ctr.allocs = 0;
+    assert_int_equal(nn_model_train_batch(m, (size_t)1 << 31, x, 1, t, 1,
+                                          NULL), NN_E_OVERFLOW);
+    assert_int_equal(ctr.allocs, 0);
+    /* rows whose bytes overflow */
+    assert_int_equal(nn_model_predict(m, SIZE_MAX / 2, x, 1, y, 1),
+                     NN_E_OVERFLOW);
+    assert_int_equal(nn_data_create(&d, SIZE_MAX / 2, x, 1, t, 1),
+                     NN_E_OVERFLOW);
+    assert_int_equal(ctr.allocs, 0);
+    nn_model_free(m);
+    /* the widest layer on the widest input: 2^62 - 2^31 parameters, whose
+     * bytes just fit in 64 bits. The request is the true size (not a
+     * wrapped one), and its failure leaves no layer */
+    assert_int_equal(nn_model_create(&m, 2147483647u, 1), NN_OK);
+    ctr.largest = 0;
+    assert_int_equal(nn_model_add_dense(m, 2147483647u, NN_ACT_RELU),
+                     NN_E_NOMEM);
+    assert_true(ctr.largest >= ((size_t)1 << 63));
+    assert_int_equal(nn_model_layer_count(m), 0);
+    nn_model_free(m);
+    assert_int_equal(ctr.live, 0);
+}
+
+/* Building and loading are linear in the model's size: L layers added one
+ * by one allocate O(log L) blocks and a bounded multiple of the final
+ * parameters' bytes in all (the buffers grow geometrically), and a file of
+ * L layers loads with a fixed number of allocations, whatever L. A file
+ * whose settings are bad is refused before any of its layers is built. */
+static void building_and_loading_many_layers_is_linear(void **state)
+{
+    enum { L = 40000 };
+    nn_model *m = NULL, *back = NULL;
+    size_t n = 0, size = 0, final_bytes, l;
+    unsigned char *f;
+    long allocs;
+    (void)state;
+    assert_int_equal(nn_model_create(&m, 1, 3), NN_OK);
+    ctr.allocs = 0;
+    ctr.total = 0;
+    for (l = 0; l < L; l++)
+        assert_int_equal(nn_model_add_dense(m, 1, NN_ACT_TANH), NN_OK);
+    (void)nn_model_params(m, &n);
+    assert_int_equal(n, 2 * L);
+    final_bytes = 2 * n * sizeof(float);
+    /* Reallocating at every add would request the parameters and
+     * gradients so far each time: about 8 L^2 bytes, 12.8 GB here. Growing
+     * them and the layer records geometrically requests a few times their
+     * final size: a bound per layer, whatever L. */
+    print_message("  %d adds: %ld allocations, %zu bytes in all (%zu per "
+                  "layer; final parameters and gradients %zu)\n", L,
+                  ctr.allocs, ctr.total, ctr.total / L, final_bytes);
+    assert_true(ctr.allocs <= 3 * 40); /* log_1.5(40000) is 26 */
+    assert_true(ctr.total <= (size_t)L * 1024);
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+    assert_int_equal(nn_model_save_size(m, NN_SAVE_MODEL, &size), NN_OK);
+    f = malloc(size);
+    assert_non_null(f);
+    assert_int_equal(nn_model_save_buffer(m, NN_SAVE_MODEL, f, size, NULL),
+                     NN_OK);
+    ctr.allocs = 0;
+    assert_int_equal(nn_model_load_buffer(&back, f, size), NN_OK);
+    allocs = ctr.allocs;
+    print_message("  a file of %d layers (%zu bytes) loads with %ld "
+                  "allocations\n", L, size, allocs);
+    assert_true(allocs <= 5); /* model, layers, parameters, gradients */
+    assert_int_equal(nn_model_layer_count(back), L);
+    nn_model_free(back);
+    /* a NaN learning rate, in the settings before the layers */
+    {
+        double nan = NAN;
+        uint64_t u;
+        size_t i;
+        uint32_t crc = 0xFFFFFFFFu;
+        memcpy(&u, &nan, sizeof u);
+        for (i = 0; i < 8; i++)
+            f[56 + i] = (unsigned char)(u >> (8 * i));
+        for (i = 0; i < size - 4; i++) {
+            int k;
+            crc ^= f[i];
+            for (k = 0; k < 8; k++)
+                crc = (crc & 1u) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+        }
+        crc = ~crc;
+        for (i = 0; i < 4; i++)
+            f[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+        ctr.allocs = 0;
+        assert_int_equal(nn_model_load_buffer(&back, f, size), NN_E_FORMAT);
+        assert_int_equal(ctr.allocs, 0);
+        assert_non_null(strstr(nn_last_error(), "byte 56: setting 1"));
+    }
+    free(f);
+    nn_model_free(m);
+    assert_int_equal(ctr.live, 0);
+}
+
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
@@ -665,6 +791,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             every_layer_kind_survives_every_failed_allocation, install,
             uninstall),
+        cmocka_unit_test_setup_teardown(
+            counts_near_the_limits_are_refused_before_any_allocation, install,
+            uninstall),
+        cmocka_unit_test_setup_teardown(
+            building_and_loading_many_layers_is_linear, install, uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
     };

@@ -2511,6 +2511,59 @@ static void evaluate_rejects_bad_arguments_and_models_that_cannot_evaluate(
  * main
  * ====================================================================== */
 
+/* nn.h: every float * and int32_t * argument must be aligned for its type;
+ * a misaligned one is NN_E_INVALID naming it, with nothing read through it
+ * and nothing changed, rather than undefined behaviour in the kernels. */
+static void misaligned_arrays_are_refused_by_every_call(void **state)
+{
+    static float room[64];
+    static int32_t lroom[16];
+    float *bad = (float *)(void *)((char *)room + 1);
+    const int32_t *lbad = (const int32_t *)(const void *)((char *)lroom + 2);
+    float ok[64];
+    int32_t labels[4] = {0, 1, 0, 1};
+    nn_data *d = (nn_data *)room;
+    fixture f;
+    (void)state;
+    fixture_init(&f, &BASE);
+    memset(ok, 0, sizeof ok);
+    EXPECT_FAIL(NN_E_INVALID, nn_model_predict(f.m, 2, bad, 4, ok, 3),
+                "nn_model_predict", "x is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_model_predict(f.m, 2, ok, 4, bad, 3),
+                "nn_model_predict", "y is not aligned");
+    EXPECT_FAIL(NN_E_INVALID,
+                nn_model_train_batch(f.m, 2, bad, 4, ok, 3, NULL),
+                "nn_model_train_batch", "x is not aligned");
+    EXPECT_FAIL(NN_E_INVALID,
+                nn_model_train_batch(f.m, 2, ok, 4, bad, 3, NULL),
+                "nn_model_train_batch", "t is not aligned");
+    EXPECT_FAIL(NN_E_INVALID,
+                nn_model_train_batch_labels(f.m, 2, ok, 4, lbad, NULL),
+                "nn_model_train_batch_labels", "labels is not aligned");
+    EXPECT_FAIL(NN_E_INVALID,
+                nn_model_compute_grads(f.m, 2, bad, 4, ok, 3, NULL),
+                "nn_model_compute_grads", "x is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_data_create(&d, 2, ok, 4, bad, 3),
+                "nn_data_create", "t is not aligned");
+    assert_null(d);
+    EXPECT_FAIL(NN_E_INVALID, nn_data_create_labels(&d, 2, bad, 4, labels),
+                "nn_data_create_labels", "x is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_model_set_weights(f.m, 0, bad, 20),
+                "nn_model_set_weights", "w is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_model_get_weights(f.m, 0, bad, 20),
+                "nn_model_get_weights", "w is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_model_set_bias(f.m, 1, bad, 3),
+                "nn_model_set_bias", "b is not aligned");
+    EXPECT_FAIL(NN_E_INVALID,
+                nn_model_get_layer_grads(f.m, 0, bad, 20, ok, 5),
+                "nn_model_get_layer_grads", "dw is not aligned");
+    EXPECT_FAIL(NN_E_INVALID, nn_model_set_class_weights(f.m, bad, 3),
+                "nn_model_set_class_weights", "w is not aligned");
+    ASSERT_UNCHANGED(&f);
+    ASSERT_STILL_WORKS(&f);
+    fixture_fini(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2612,6 +2665,7 @@ int main(void)
             data_create_rejects_arrays_whose_byte_size_overflows_size_t),
         cmocka_unit_test(fit_rejects_null_pointers_bad_widths_and_bad_labels),
         cmocka_unit_test(fit_on_a_model_that_cannot_train_is_a_state_error),
+        cmocka_unit_test(misaligned_arrays_are_refused_by_every_call),
         cmocka_unit_test(
             fit_stops_at_a_non_finite_step_keeping_the_last_good_parameters),
         cmocka_unit_test(

@@ -227,7 +227,7 @@ static int dir_entries(const char *dir, int *tmp_seen)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         n++;
-        if (strstr(e->d_name, ".tmp."))
+        if (strstr(e->d_name, ".tmp"))
             *tmp_seen = 1;
     }
     closedir(d);
@@ -856,6 +856,61 @@ static void every_kind_round_trips_and_a_checkpoint_trains_on_alike(
     nn_model_free(m);
 }
 
+/* A step that is refused changes nothing a checkpoint holds: not the
+ * optimizer state it would have allocated on the first step, nor a third
+ * array AMSGrad would add mid-run; nor does a fit that fails at its first
+ * step. */
+static void rejected_steps_leave_the_checkpoint_byte_for_byte(void **state)
+{
+    static const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_ADAM,
+                                        NN_OPT_ADAMW, NN_OPT_RMSPROP};
+    size_t o;
+    (void)state;
+    for (o = 0; o < ARRAY_LEN(opts); o++) {
+        nn_model *m = tiny_model(8);
+        float x[2 * 2] = {1.0f, NAN, 0.5f, 0.25f}, t[2] = {1.0f, 0.0f};
+        size_t s0, s1;
+        unsigned char *before, *after;
+        nn_data *d = NULL;
+        assert_int_equal(nn_model_set_optimizer(m, opts[o]), NN_OK);
+        assert_int_equal(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5),
+                         NN_OK);
+        before = save_to_memory(m, NN_SAVE_CHECKPOINT, &s0);
+        assert_int_equal(nn_model_train_batch(m, 2, x, 2, t, 1, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(after);
+        assert_int_equal(nn_data_create(&d, 2, x, 2, t, 1), NN_OK);
+        assert_int_equal(nn_model_fit(m, d, NULL, NULL, NULL, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(after);
+        free(before);
+        /* after a good step, a rejected one that would add a state array */
+        x[1] = 0.75f;
+        train_tiny(m, 1);
+        assert_int_equal(nn_model_set_param(m, opts[o] == NN_OPT_RMSPROP
+                                                   ? NN_PARAM_CENTERED
+                                                   : NN_PARAM_AMSGRAD, 1),
+                         NN_OK);
+        before = save_to_memory(m, NN_SAVE_CHECKPOINT, &s0);
+        x[1] = INFINITY;
+        assert_int_equal(nn_model_train_batch(m, 2, x, 2, t, 1, NULL),
+                         NN_E_NONFINITE);
+        after = save_to_memory(m, NN_SAVE_CHECKPOINT, &s1);
+        assert_int_equal(s0, s1);
+        assert_memory_equal(before, after, s0);
+        free(before);
+        free(after);
+        nn_data_free(d);
+        nn_model_free(m);
+    }
+}
+
 /* What the format adds in version 2, tampered with and the checksum fixed:
  * each refused where it lies. */
 static void version_2_sections_tampered_with_are_caught_where_they_are(
@@ -1270,6 +1325,9 @@ typedef struct faults {
     unsigned interrupted;      /* bit per kind already interrupted */
     size_t max_write;          /* 0: no limit */
     long writes, reads;
+    int no_tmpfile;            /* the file system has no O_TMPFILE */
+    int no_link;               /* naming an unnamed file fails (no /proc) */
+    int crash;                 /* at fail_at, the process ends instead */
 } faults;
 
 /* 0 to let the call through, else the errno it fails with. */
@@ -1281,6 +1339,8 @@ static int inject(faults *f, const char *name, unsigned kind, int fd)
         return EINTR;
     }
     if (f->fail_at && f->calls == f->fail_at) {
+        if (f->crash)
+            _exit(0); /* the process dies here, mid-save */
         f->fired = name;
         f->fired_on_dir = fd >= 0 && fd == f->dir_fd;
         return f->err;
@@ -1304,11 +1364,33 @@ static int f_open_read(void *ctx, const char *path, int *fd)
     return f->real->open_read(NULL, path, fd);
 }
 
-static int f_create(void *ctx, const char *path, int *fd)
+static int f_create_anon(void *ctx, int dir_fd, int *fd)
 {
     faults *f = (faults *)ctx;
-    INJECT("create", 1, -1);
-    return f->real->create(NULL, path, fd);
+    INJECT("create_anon", 10, dir_fd);
+    if (f->no_tmpfile) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    return f->real->create_anon(NULL, dir_fd, fd);
+}
+
+static int f_create_at(void *ctx, int dir_fd, const char *name, int *fd)
+{
+    faults *f = (faults *)ctx;
+    INJECT("create_at", 1, dir_fd);
+    return f->real->create_at(NULL, dir_fd, name, fd);
+}
+
+static int f_link_at(void *ctx, int fd, int dir_fd, const char *name)
+{
+    faults *f = (faults *)ctx;
+    INJECT("link_at", 11, fd);
+    if (f->no_link) {
+        errno = ENOENT; /* as without /proc */
+        return -1;
+    }
+    return f->real->link_at(NULL, fd, dir_fd, name);
 }
 
 static int f_open_dir(void *ctx, const char *path, int *fd)
@@ -1368,18 +1450,18 @@ static int f_close_fd(void *ctx, int fd)
     return rc;
 }
 
-static int f_rename(void *ctx, const char *from, const char *to)
+static int f_rename(void *ctx, int dir_fd, const char *from, const char *to)
 {
     faults *f = (faults *)ctx;
-    INJECT("rename", 8, -1);
-    return f->real->rename_path(NULL, from, to);
+    INJECT("rename", 8, dir_fd);
+    return f->real->rename_at(NULL, dir_fd, from, to);
 }
 
-static int f_unlink(void *ctx, const char *path)
+static int f_unlink(void *ctx, int dir_fd, const char *name)
 {
     faults *f = (faults *)ctx;
-    INJECT("unlink", 9, -1);
-    return f->real->unlink_path(NULL, path);
+    INJECT("unlink", 9, dir_fd);
+    return f->real->unlink_at(NULL, dir_fd, name);
 }
 
 static void faults_init(faults *f, nn__file_ops *ops)
@@ -1390,15 +1472,17 @@ static void faults_init(faults *f, nn__file_ops *ops)
     f->err = EIO;
     ops->ctx = f;
     ops->open_read = f_open_read;
-    ops->create = f_create;
+    ops->create_anon = f_create_anon;
+    ops->create_at = f_create_at;
+    ops->link_at = f_link_at;
     ops->open_dir = f_open_dir;
     ops->stat_fd = f_stat_fd;
     ops->read_fd = f_read_fd;
     ops->write_fd = f_write_fd;
     ops->sync_fd = f_sync_fd;
     ops->close_fd = f_close_fd;
-    ops->rename_path = f_rename;
-    ops->unlink_path = f_unlink;
+    ops->rename_at = f_rename;
+    ops->unlink_at = f_unlink;
 }
 
 /* 40 -> 300 -> 100 -> 10: about 130 KB, so a save takes several writes. */
@@ -1546,6 +1630,179 @@ static void save_failing_at_every_step_keeps_the_previous_file(void **state)
     nn_model_free(fresh);
 }
 
+/* Where the system has no O_TMPFILE, or cannot name such a file, the save
+ * takes a named temporary file instead: every step of that way failing
+ * keeps the old file too, and the save succeeds when nothing fails. */
+static void saves_without_unnamed_files_fail_safely_at_every_step(
+    void **state)
+{
+    nn_model *old = tiny_model(1), *fresh = big_model(2);
+    nn__file_ops ops;
+    faults f;
+    char p[512];
+    unsigned char *old_bytes, *new_bytes;
+    size_t old_size, new_size;
+    int way;
+    (void)state;
+    in_tmp(p, "model.nn");
+    assert_int_equal(nn_model_save(old, p, NN_SAVE_MODEL), NN_OK);
+    old_bytes = read_all(p, &old_size);
+    new_bytes = save_to_memory(fresh, NN_SAVE_MODEL, &new_size);
+    for (way = 0; way < 2; way++) {
+        long k;
+        int done = 0;
+        for (k = 1; !done; k++) {
+            nn_status st;
+            faults_init(&f, &ops);
+            f.no_tmpfile = way == 0;
+            f.no_link = way == 1;
+            f.fail_at = k;
+            st = nn__model_save_ops(fresh, p, NN_SAVE_MODEL, &ops);
+            assert_no_temporary_left();
+            done = !f.fired;
+            if (st == NN_OK) {
+                /* nothing failed, or only a close whose failure does not
+                 * matter (the abandoned unnamed file's, the directory's) */
+                assert_file_holds(p, new_bytes, new_size);
+            } else if (!strcmp(f.fired, "sync_fd") && f.fired_on_dir) {
+                expect_message("the file was replaced");
+                assert_file_holds(p, new_bytes, new_size);
+            } else {
+                assert_int_equal(st, NN_E_IO);
+                expect_message("the file is unchanged");
+                assert_file_holds(p, old_bytes, old_size);
+            }
+            write_all(p, old_bytes, old_size);
+        }
+        /* the unnamed way was tried, then the named one: more steps */
+        assert_true(k > 8);
+    }
+    free(old_bytes);
+    free(new_bytes);
+    nn_model_free(old);
+    nn_model_free(fresh);
+}
+
+/* Temporary files by name in the directory. */
+static int temporaries_in(const char *dir)
+{
+    int tmp_seen, n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    (void)dir_entries(dir, &tmp_seen);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, ".nn-", 4) == 0;
+    closedir(d);
+    return n;
+}
+
+/* A process that dies at any point of a save (here: at each file
+ * operation in turn, in a child process) leaves the old file whole, and
+ * no temporary file unless it died between naming the complete temporary
+ * file and renaming it over the target, the one step nn.h says can leave
+ * one. With an unnamed temporary file, a death during the writing leaves
+ * nothing. */
+static void a_crash_at_any_step_of_a_save_leaves_at_most_a_named_temporary(
+    void **state)
+{
+    nn_model *old = tiny_model(1), *fresh = big_model(2);
+    char p[512];
+    unsigned char *old_bytes, *new_bytes;
+    size_t old_size, new_size;
+    long k;
+    int finished = 0, left_named = 0;
+    (void)state;
+    in_tmp(p, "model.nn");
+    assert_int_equal(nn_model_save(old, p, NN_SAVE_MODEL), NN_OK);
+    old_bytes = read_all(p, &old_size);
+    new_bytes = save_to_memory(fresh, NN_SAVE_MODEL, &new_size);
+    for (k = 1; !finished; k++) {
+        pid_t pid;
+        int wstatus, tmps;
+        size_t len;
+        unsigned char *now;
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            nn__file_ops ops;
+            faults f;
+            faults_init(&f, &ops);
+            f.crash = 1;
+            f.fail_at = k;
+            _exit(nn__model_save_ops(fresh, p, NN_SAVE_MODEL, &ops) == NN_OK
+                      ? 3
+                      : 4);
+        }
+        assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+        assert_true(WIFEXITED(wstatus));
+        finished = WEXITSTATUS(wstatus) == 3;
+        tmps = temporaries_in(tmpdir);
+        now = read_all(p, &len);
+        /* the target is the old file or the new one, never torn */
+        assert_true((len == old_size && !memcmp(now, old_bytes, len)) ||
+                    (len == new_size && !memcmp(now, new_bytes, len)));
+        assert_true(tmps <= 1);
+        if (tmps == 1) {
+            /* only a death after the link (before the close or the
+             * rename): the target is still the old file */
+            left_named++;
+            assert_true(len == old_size);
+        }
+        free(now);
+        /* clean up for the next round */
+        {
+            DIR *d = opendir(tmpdir);
+            struct dirent *e;
+            char q[512];
+            assert_non_null(d);
+            while ((e = readdir(d)) != NULL)
+                if (!strncmp(e->d_name, ".nn-", 4)) {
+                    snprintf(q, sizeof q, "%s/%s", tmpdir, e->d_name);
+                    unlink(q);
+                }
+            closedir(d);
+        }
+        write_all(p, old_bytes, old_size);
+    }
+    /* open_dir, create_anon, writes, sync, link, close, rename, ...: two
+     * deaths, before the close and before the rename, left the named
+     * temporary */
+    assert_true(k > 6);
+    assert_int_equal(left_named, 2);
+    free(old_bytes);
+    free(new_bytes);
+    nn_model_free(old);
+    nn_model_free(fresh);
+}
+
+/* A name of NAME_MAX bytes is a name the system accepts: it saves and
+ * loads; one byte more is the system's error, reported. */
+static void names_up_to_name_max_save_and_load(void **state)
+{
+    nn_model *m = tiny_model(5), *back = NULL;
+    char name[300], p[600];
+    long max = pathconf(tmpdir, _PC_NAME_MAX);
+    (void)state;
+    assert_true(max >= 14 && max < 290);
+    memset(name, 'n', (size_t)max);
+    name[max] = '\0';
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    assert_int_equal(nn_model_save(m, p, NN_SAVE_CHECKPOINT), NN_OK);
+    assert_int_equal(nn_model_load(&back, p), NN_OK);
+    assert_same_model(m, back);
+    assert_no_temporary_left();
+    nn_model_free(back);
+    name[max] = 'n';
+    name[max + 1] = '\0';
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    assert_int_equal(nn_model_save(m, p, NN_SAVE_MODEL), NN_E_IO);
+    expect_message(strerror(ENAMETOOLONG));
+    assert_int_equal(temporaries_in(tmpdir), 0);
+    nn_model_free(m);
+}
+
 static void save_on_a_full_disk_reports_no_space_and_keeps_the_old_file(
     void **state)
 {
@@ -1561,7 +1818,7 @@ static void save_on_a_full_disk_reports_no_space_and_keeps_the_old_file(
     old_bytes = read_all(p, &old_size);
     faults_init(&f, &ops);
     f.err = ENOSPC;
-    f.fail_at = 4; /* open_dir, create, write 1 succeed; write 2 fails */
+    f.fail_at = 4; /* open_dir, create_anon, write 1 succeed; write 2 */
     assert_int_equal(nn__model_save_ops(fresh, p, NN_SAVE_MODEL, &ops),
                      NN_E_IO);
     assert_string_equal(f.fired, "write_fd");
@@ -2162,6 +2419,10 @@ int main(int argc, char **argv)
         T(model_file_loads_with_the_generator_of_seed_zero),
         T(a_file_with_fewer_settings_loads_the_rest_as_defaults),
         T(save_size_matches_the_bytes_written_for_both_kinds),
+        T(saves_without_unnamed_files_fail_safely_at_every_step),
+        T(rejected_steps_leave_the_checkpoint_byte_for_byte),
+        T(a_crash_at_any_step_of_a_save_leaves_at_most_a_named_temporary),
+        T(names_up_to_name_max_save_and_load),
         T(every_kind_round_trips_and_a_checkpoint_trains_on_alike),
         T(version_2_sections_tampered_with_are_caught_where_they_are),
         T(save_buffer_too_small_reports_the_size_needed_and_writes_nothing),

@@ -12,6 +12,13 @@
  *             nn_model_fit (Adam, weight decay, cosine schedule, warm-up,
  *             shuffling, validation), evaluated, predicted, saved as a
  *             checkpoint, loaded and trained one epoch more
+ *   v2.*      the 0.2 API on the same data: scaling, GELU, batch norm,
+ *             dropout, SiLU, layer norm, an ELU activation layer, logits;
+ *             class weights, label smoothing, AdamW with AMSGrad,
+ *             metadata; a fit interrupted by a callback's negative return
+ *             and resumed; the batch norm's running statistics
+ *   hub.*     Huber loss, softplus, centered RMSprop, clipping by value:
+ *             nn_model_train_batch steps
  *
  * Exits non-zero, with libnn's message, if any call fails. */
 #include "nn.h"
@@ -255,6 +262,115 @@ static void clf_run(void)
     nn_model_free(m);
 }
 
+/* ---- the 0.2 API ---- */
+static size_t v2_interrupt_at; /* steps taken when the callback interrupted */
+
+static int v2_on_batch(void *user, size_t epoch, size_t batch,
+                       size_t batches, double loss)
+{
+    nn_model *m = (nn_model *)user;
+    (void)batches;
+    (void)loss;
+    if (epoch == 2 && batch == 3 && v2_interrupt_at == 0) {
+        v2_interrupt_at = (size_t)nn_model_step_count(m);
+        return -1;
+    }
+    return 0;
+}
+
+static void v2_run(void)
+{
+    static const float scale[CLF_FEATURES] = {2, 2, 1, 0.5f};
+    static const float shift[CLF_FEATURES] = {0, 0.25f, 0, -0.25f};
+    static const float class_w[3] = {1, 2, 0.5f};
+    nn_model *m;
+    nn_data *train;
+    double eval[2];
+    float pred[(CLF_ROWS - CLF_TRAIN) * 3], bn[2 * 8];
+    unsigned char *file;
+    size_t size, written, i;
+
+    check(nn_model_create(&m, CLF_FEATURES, 5), "create");
+    check(nn_model_add_scaling(m, scale, shift, CLF_FEATURES), "scaling");
+    check(nn_model_add_dense(m, 8, NN_ACT_GELU), "dense");
+    check(nn_model_add_batchnorm(m), "batchnorm");
+    check(nn_model_add_dropout(m, 0.25), "dropout");
+    check(nn_model_add_dense(m, 6, NN_ACT_SILU), "dense");
+    check(nn_model_add_layernorm(m), "layernorm");
+    check(nn_model_add_activation(m, NN_ACT_ELU), "activation");
+    check(nn_model_set_layer_param(m, 6, NN_LAYER_ELU_ALPHA, 0.5), "alpha");
+    check(nn_model_add_dense(m, 3, NN_ACT_IDENTITY), "dense");
+    check(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY), "loss");
+    check(nn_model_set_class_weights(m, class_w, 3), "class weights");
+    check(nn_model_set_param(m, NN_PARAM_LABEL_SMOOTHING, 0.1), "smoothing");
+    check(nn_model_set_optimizer(m, NN_OPT_ADAMW), "optimizer");
+    check(nn_model_set_param(m, NN_PARAM_AMSGRAD, 1), "amsgrad");
+    check(nn_model_set_param(m, NN_PARAM_WEIGHT_DECAY, 0.01), "wd");
+    check(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.01), "lr");
+    check(nn_model_set_param(m, NN_PARAM_EPOCHS, 3), "epochs");
+    check(nn_model_set_param(m, NN_PARAM_BATCH_SIZE, 32), "batch");
+    check(nn_model_set_meta(m, "classes", "low,mid,high"), "meta");
+
+    check(nn_data_create_labels(&train, CLF_TRAIN, clf_x, CLF_FEATURES,
+                                clf_labels), "data");
+    check(nn_model_fit(m, train, NULL, NULL, v2_on_batch, m), "fit");
+    printf("v2.interrupted %lu\n", (unsigned long)v2_interrupt_at);
+    check(nn_model_fit_resume(m, train, NULL, NULL, v2_on_batch, m),
+          "fit_resume");
+    printf("v2.steps %llu\n", (unsigned long long)nn_model_step_count(m));
+    print_params("v2.params", m);
+    check(nn_model_get_layer_buffers(m, 2, bn, 16), "buffers");
+    print_floats("v2.bn", bn, 16);
+    check(nn_model_evaluate(m, train, &eval[0], &eval[1]), "evaluate");
+    print_doubles("v2.eval", eval, 2);
+    check(nn_model_predict(m, CLF_ROWS - CLF_TRAIN,
+                           clf_x + CLF_TRAIN * CLF_FEATURES, CLF_FEATURES,
+                           pred, 3), "predict");
+    print_floats("v2.pred", pred, (CLF_ROWS - CLF_TRAIN) * 3);
+
+    check(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &size), "save_size");
+    file = (unsigned char *)malloc(size);
+    if (!file)
+        exit(1);
+    check(nn_model_save_buffer(m, NN_SAVE_CHECKPOINT, file, size, &written),
+          "save_buffer");
+    printf("v2.checkpoint");
+    for (i = 0; i < written; i++)
+        printf("%s%02x", i ? "" : " ", file[i]);
+    printf("\n");
+    free(file);
+    nn_data_free(train);
+    nn_model_free(m);
+}
+
+static void huber_run(void)
+{
+    nn_model *m;
+    double losses[50];
+    float t[32 * 2];
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        t[2 * i] = 2 * clf_x[i * CLF_FEATURES];
+        t[2 * i + 1] = clf_x[i * CLF_FEATURES + 1] - clf_x[i * CLF_FEATURES + 2];
+    }
+    check(nn_model_create(&m, CLF_FEATURES, 8), "create");
+    check(nn_model_add_dense(m, 8, NN_ACT_SOFTPLUS), "dense");
+    check(nn_model_add_dense(m, 2, NN_ACT_IDENTITY), "dense");
+    check(nn_model_set_loss(m, NN_LOSS_HUBER), "loss");
+    check(nn_model_set_param(m, NN_PARAM_HUBER_DELTA, 0.5), "delta");
+    check(nn_model_set_optimizer(m, NN_OPT_RMSPROP), "optimizer");
+    check(nn_model_set_param(m, NN_PARAM_CENTERED, 1), "centered");
+    check(nn_model_set_param(m, NN_PARAM_CLIP_VALUE, 0.1), "clip");
+    check(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.005), "lr");
+    for (i = 0; i < 50; i++)
+        check(nn_model_train_batch(m, 32, clf_x, CLF_FEATURES, t, 2,
+                                   &losses[i]), "train_batch");
+    print_doubles("hub.losses", losses, 50);
+    print_params("hub.params", m);
+    nn_model_free(m);
+}
+
 int main(void)
 {
     /* The same thread count in every process that compares with this one. */
@@ -262,5 +378,7 @@ int main(void)
     xor_run();
     grads_run();
     clf_run();
+    v2_run();
+    huber_run();
     return 0;
 }

@@ -1,0 +1,12 @@
+import * as nn from 'libnn';
+const m: nn.Model = new nn.Model(2, 7).addDense(4, nn.Activation.TANH).addDense(1, 'sigmoid');
+m.setLoss(nn.Loss.BCE).setParam('learning_rate', 0.5);
+const y: Float32Array = m.predict(new Float32Array(8));
+const loss: number = m.trainBatch([0, 0, 1, 1], new Float32Array(2));
+const d = new nn.Dataset(new Float32Array(8), 2, new Int32Array(4));
+m.fit(d, { onEpoch: (e) => e.epoch > 3, onBatch: ({ loss: l }) => { void l; } });
+const s: nn.Status = nn.Status.E_SHAPE;
+try { m.predict([1]); } catch (e) { if (e instanceof nn.NNError) { const st: number = e.status; void st; } }
+// @ts-expect-error: not an activation
+m.addDense(3, 'softplusx');
+void y; void loss; void s;
