@@ -243,31 +243,37 @@ void cli_out_abort(cli_out *out)
 cli_status cli_out_save_model(const nn_model *m, const char *path,
                               nn_save_what what, int force, cli_err *e)
 {
-    char *tmp = tmp_name(path);
+    size_t size = 0;
+    unsigned char *buf;
     nn_status s;
     cli_status st;
+    cli_out out;
 
-    sigset_t block, old;
-
-    if (!tmp)
+    /* the file's bytes in memory, then through the same atomic writer as
+     * every other output: one temporary file, known to the signal
+     * handler, and no replacing without force */
+    s = nn_model_save_size(m, what, &size);
+    if (s != NN_OK)
+        return cli_fail(e, CLI_E_LIB, "%s: saving failed: %s", path,
+                        nn_last_error());
+    buf = cli_malloc(size);
+    if (!buf)
         return cli_nomem(e, "saving the model");
-    /* nn_model_save has a temporary file of its own: hold SIGINT and
-     * SIGTERM until both are gone (a save takes moments) */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, &old);
-    register_tmp(tmp);
-    s = nn_model_save(m, tmp, what);
+    s = nn_model_save_buffer(m, what, buf, size, NULL);
     if (s != NN_OK) {
-        st = cli_fail(e, s == NN_E_NOMEM ? CLI_E_NOMEM : CLI_E_IO,
-                      "%s: saving failed: %s", path, nn_last_error());
-        unlink(tmp);
-    } else {
-        st = place(tmp, path, force, e);
+        cli_free(buf);
+        return cli_fail(e, s == NN_E_NOMEM ? CLI_E_NOMEM : CLI_E_LIB,
+                        "%s: saving failed: %s", path, nn_last_error());
     }
-    unregister_tmp(tmp);
-    cli_free(tmp);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    st = cli_out_open(&out, path, force, e);
+    if (st == CLI_OK) {
+        if (fwrite(buf, 1, size, out.f) != size) {
+            st = cli_fail(e, CLI_E_IO, "%s: writing failed", path);
+            cli_out_abort(&out);
+        } else {
+            st = cli_out_commit(&out, e);
+        }
+    }
+    cli_free(buf);
     return st;
 }

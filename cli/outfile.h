@@ -35,8 +35,9 @@ cli_status cli_out_commit(cli_out *out, cli_err *e);
 /* Drops the temporary file. NULL or a closed out is fine. */
 void cli_out_abort(cli_out *out);
 
-/* Saves a model (what: NN_SAVE_MODEL or NN_SAVE_CHECKPOINT) to path,
- * atomically, refusing to replace an existing file unless force. */
+/* Saves a model (what: NN_SAVE_MODEL or NN_SAVE_CHECKPOINT) to path
+ * through cli_out (nn_model_save_buffer, then the atomic writer above),
+ * refusing to replace an existing file unless force. */
 cli_status cli_out_save_model(const nn_model *m, const char *path,
                               nn_save_what what, int force, cli_err *e);
 
