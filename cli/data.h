@@ -106,7 +106,7 @@ cli_status cli_classes_map(cli_data *d, cli_task task,
 /* "FILE: line L, column C (NAME)" or "FILE: row R" for row i's target. */
 void cli_data_where(const cli_data *d, size_t row, char *buf, size_t size);
 
-/* A 64-bit FNV-1a hash of the rows, inputs and targets. */
+/* A 64-bit hash (FNV-1a over words) of the rows, inputs and targets. */
 uint64_t cli_data_hash(const cli_data *d);
 
 void cli_data_free(cli_data *d);
