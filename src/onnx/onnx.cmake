@@ -49,6 +49,9 @@ if(NOT NN_ONNX_READER STREQUAL "OFF")
   endif()
 endif()
 
+# Kept in the cache, so that scripts can tell whether the reader was built.
+set(NN_HAVE_ONNX_READER ${NN_HAVE_ONNX_READER} CACHE INTERNAL
+    "whether the ONNX importer is built (protobuf-c found)")
 if(NN_HAVE_ONNX_READER)
   set(_nn_onnx_gen ${PROJECT_BINARY_DIR}/src/onnx)
   file(MAKE_DIRECTORY ${_nn_onnx_gen})
