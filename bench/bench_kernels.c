@@ -54,16 +54,21 @@ static void run_kernel(void *v)
     case K_SIGMOID_BWD:
         /* g (in t) is zero: repeated calls would otherwise drive it into
          * subnormals; the multiply costs the same for any value. */
-        nn__activation_backward(NN_ACT_SIGMOID, 0.0f, c->z, c->t, c->n, c->k);
+        nn__activation_backward(NN_ACT_SIGMOID, 0.0f, NULL, c->z, c->t, c->n,
+                                c->k);
         break;
-    case K_CE_LABELS:
-        (void)nn__loss_grad(NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0.0f, c->z,
-                            c->a, NULL, c->labels, c->t, c->n, c->k);
+    case K_CE_LABELS: {
+        nn__loss_args la = {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0.0f, 1.0,
+                            0.0, NULL};
+        (void)nn__loss_grad(&la, c->z, c->a, NULL, c->labels, c->t, c->n,
+                            c->k);
         break;
-    case K_MSE_SIGMOID:
-        (void)nn__loss_grad(NN_LOSS_MSE, NN_ACT_SIGMOID, 0.0f, c->z, c->a,
-                            c->z, NULL, c->t, c->n, c->k);
+    }
+    case K_MSE_SIGMOID: {
+        nn__loss_args la = {NN_LOSS_MSE, NN_ACT_SIGMOID, 0.0f, 1.0, 0.0, NULL};
+        (void)nn__loss_grad(&la, c->z, c->a, c->z, NULL, c->t, c->n, c->k);
         break;
+    }
     case K_PROTO_SIGMOID:
         bench_proto_sigmoid(c->z, c->a, len);
         break;

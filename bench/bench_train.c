@@ -245,9 +245,14 @@ static void naive_step(void *v)
         nn__activation_forward(layer_act(net, l), 0.0f, z, p->a[l], n, fo);
         in = p->a[l];
     }
-    (void)nn__loss_grad(net->loss, net->out_act, 0.0f, p->logits,
-                        p->a[p->L - 1], p->b->labels ? NULL : p->b->t,
-                        p->b->labels, p->g[0], n, out_w);
+    {
+        nn__loss_args la = {0, 0, 0.0f, 1.0, 0.0, NULL};
+        la.loss = net->loss;
+        la.act = net->out_act;
+        (void)nn__loss_grad(&la, p->logits, p->a[p->L - 1],
+                            p->b->labels ? NULL : p->b->t, p->b->labels,
+                            p->g[0], n, out_w);
+    }
     for (l = p->L; l-- > 0;) {
         size_t fi = net->widths[l], fo = net->widths[l + 1];
         const float *a_prev = l ? p->a[l - 1] : p->b->x;
@@ -257,8 +262,8 @@ static void naive_step(void *v)
         if (l > 0) {
             nn__gemm_ref(0, 1, n, fi, fo, 1.0f, p->g[cur], fo, p->w[l], fo,
                          0.0f, p->g[cur ^ 1], fi);
-            nn__activation_backward(layer_act(net, l - 1), 0.0f, a_prev,
-                                    p->g[cur ^ 1], n, fi);
+            nn__activation_backward(layer_act(net, l - 1), 0.0f, NULL,
+                                    a_prev, p->g[cur ^ 1], n, fi);
             cur ^= 1;
         }
     }
@@ -368,9 +373,9 @@ static void part_act_forward(void *v)
     size_t l;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        float *z = l + 1 == m->n_layers ? m->logits : m->act[l];
+        float *z = m->extra[l] ? m->extra[l] : m->act[l]; /* dense: Z */
         uint32_t top;
-        nn__activation_forward_bias(L->act, L->slope, z,
+        nn__activation_forward_bias(L->act, nn__act_param(L), z,
                                     m->params + L->b_off, m->act[l],
                                     c->b->n, L->out,
                                     l + 1 < m->n_layers ? &top : NULL);
@@ -382,8 +387,9 @@ static void part_loss(void *v)
     part_ctx *c = (part_ctx *)v;
     nn_model *m = c->m;
     const nn__layer *L = &m->layers[m->n_layers - 1];
-    (void)nn__loss_grad(m->loss, L->act, L->slope, m->logits,
-                        m->act[m->n_layers - 1],
+    nn__loss_args la;
+    nn__loss_args_of(m, &la);
+    (void)nn__loss_grad(&la, m->logits, m->act[m->n_layers - 1],
                         c->b->labels ? NULL : c->b->t, c->b->labels,
                         m->delta[m->n_layers - 1], c->b->n, L->out);
 }
@@ -410,8 +416,9 @@ static void part_act_backward(void *v)
         size_t len = c->b->n * L->out;
         if (L->act != NN_ACT_RELU && L->act != NN_ACT_IDENTITY)
             memcpy(c->g0, c->gsave, len * sizeof(float));
-        (void)nn__activation_backward_sums(L->act, L->slope, m->act[l],
-                                           c->g0, c->db, c->b->n, L->out);
+        (void)nn__activation_backward_sums(L->act, nn__act_param(L),
+                                           m->extra[l], m->act[l], c->g0,
+                                           c->db, c->b->n, L->out);
     }
 }
 

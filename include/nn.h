@@ -621,6 +621,7 @@ NN_API NN_NODISCARD nn_status nn_model_get_class_weights(
 /* Since 0.2. Metadata: text the model carries and its files keep, for
  * example class names or how the inputs were prepared. A key is 1 to 255
  * bytes, a value at most 2^24 bytes; both end at their NUL and are copied.
+ * A model holds at most 1024 keys.
  * Setting a key that exists replaces its value in place; a NULL value
  * removes the key. nn_model_get_meta returns the value of key, or NULL if
  * it has none; nn_model_meta_count and nn_model_meta_key list the keys in
@@ -628,7 +629,8 @@ NN_API NN_NODISCARD nn_status nn_model_get_class_weights(
  * stay valid until the next call that changes its metadata or frees it.
  * The getters are thread-safe on a const model.
  * nn_model_set_meta returns NN_OK, NN_E_NULL (model, key), NN_E_INVALID
- * (an empty or too long key, a too long value), NN_E_NOMEM. */
+ * (an empty or too long key, a too long value, a 1025th key), NN_E_NOMEM.
+ */
 NN_API NN_NODISCARD nn_status nn_model_set_meta(nn_model *model,
                                                 const char *key,
                                                 const char *value);

@@ -1,7 +1,9 @@
 /*
  * activation.c - activation functions and their derivatives, applied to
- * whole n x k blocks. Derivatives are written in terms of the activation's
- * output a = f(z), so the training workspace stores A and not Z.
+ * whole n x k blocks, and the column sums that a layer's backward pass
+ * folds into the same sweep. Derivatives are written in terms of the
+ * activation's output a = f(z) where that is possible, so most layers keep
+ * A and not Z; GELU, SiLU and softplus need z (nn__activation_needs_z).
  */
 #include "nn_internal.h"
 #include "nn_math.h"
@@ -12,20 +14,13 @@
 
 int nn__activation_valid(int act)
 {
-    return act >= NN_ACT_IDENTITY && act <= NN_ACT_SOFTMAX;
+    return act >= NN_ACT_IDENTITY && act <= NN_ACT_ELU;
 }
 
-const char *nn__activation_name(int act)
+int nn__activation_needs_z(int act)
 {
-    switch (act) {
-    case NN_ACT_IDENTITY: return "identity";
-    case NN_ACT_SIGMOID: return "sigmoid";
-    case NN_ACT_TANH: return "tanh";
-    case NN_ACT_RELU: return "relu";
-    case NN_ACT_LEAKY_RELU: return "leaky relu";
-    case NN_ACT_SOFTMAX: return "softmax";
-    }
-    return "unknown";
+    return act == NN_ACT_GELU || act == NN_ACT_SILU ||
+           act == NN_ACT_SOFTPLUS;
 }
 
 /* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */
@@ -54,8 +49,11 @@ static inline float tanhf_fast(float z)
 }
 
 /* The element-wise activations f(z), and their backward step g f'(z)
- * written through a = f(z): one definition for every kernel below. For
- * leaky relu, a > 0 exactly when z > 0, for any slope >= 0. */
+ * written through a = f(z) or through z: one definition for every kernel
+ * below. For leaky relu, a > 0 exactly when z > 0, for any slope >= 0; for
+ * ELU likewise for alpha > 0 (for alpha = 0 both branches give the same
+ * derivative where a = 0 < z is impossible to tell, since then g (a +
+ * alpha) = 0 only for z <= 0 and a > 0 for z > 0). */
 static inline float relu(float z)
 {
     return z > 0.0f ? z : 0.0f;
@@ -64,6 +62,33 @@ static inline float relu(float z)
 static inline float leaky_relu(float z, float slope)
 {
     return z > 0.0f ? z : slope * z;
+}
+
+/* z Phi(z), with Phi(z) = 1 - tail for z >= 0 and the tail itself below:
+ * accurate to a few ulp relative also for z far below 0. */
+static inline float gelu(float z)
+{
+    float gauss, tail = nn__normal_tail(z, &gauss);
+    (void)gauss;
+    return z * (z >= 0.0f ? 1.0f - tail : tail);
+}
+
+static inline float silu(float z)
+{
+    return z * sigmoidf(z);
+}
+
+/* log(1 + e^z) = max(z, 0) + log(1 + e^-|z|); z itself above 20, as
+ * PyTorch's threshold does. */
+static inline float softplus(float z)
+{
+    float sp = relu(z) + nn__log1p_unit(nn__exp_nonpos(-fabsf(z)));
+    return z > 20.0f ? z : sp;
+}
+
+static inline float elu(float z, float alpha)
+{
+    return z > 0.0f ? z : alpha * nn__expm1_nonpos(z);
 }
 
 static inline float sigmoid_back(float g, float a)
@@ -86,6 +111,35 @@ static inline float leaky_relu_back(float g, float a, float slope)
     return a > 0.0f ? g : slope * g;
 }
 
+/* d/dz z Phi(z) = Phi(z) + z phi(z), phi(z) = e^(-z^2/2) / sqrt(2 pi). */
+static inline float gelu_back(float g, float z)
+{
+    float gauss, tail = nn__normal_tail(z, &gauss);
+    float phi = z >= 0.0f ? 1.0f - tail : tail;
+    return g * (phi + z * (gauss * 0.398942280f));
+}
+
+/* d/dz z s(z) = s(z) (1 + z s(-z)), with s(-z) = 1 - s(z) formed from
+ * e^-|z| directly, without the cancellation of 1 - s(z). */
+static inline float silu_back(float g, float z)
+{
+    float e = nn__exp_nonpos(-fabsf(z)), inv = 1.0f / (1.0f + e);
+    float s = z >= 0.0f ? inv : e * inv, sm = z >= 0.0f ? e * inv : inv;
+    return g * (s * (1.0f + z * sm));
+}
+
+static inline float softplus_back(float g, float z)
+{
+    return z > 20.0f ? g : g * sigmoidf(z);
+}
+
+/* f'(z) = 1 for z > 0, alpha e^z = a + alpha for z <= 0 (alpha at 0, as
+ * PyTorch's). */
+static inline float elu_back(float g, float a, float alpha)
+{
+    return a > 0.0f ? g : g * (a + alpha);
+}
+
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
 {
     size_t i, j;
@@ -102,7 +156,7 @@ static void softmax_rows(const float *z, float *a, size_t n, size_t k)
 }
 
 NN__VECTOR_CLONES
-static void forward_kernel(int act, float slope, const float *z, float *a,
+static void forward_kernel(int act, float p, const float *z, float *a,
                            size_t n, size_t k)
 {
     size_t i, len = n * k;
@@ -126,10 +180,26 @@ static void forward_kernel(int act, float slope, const float *z, float *a,
         break;
     case NN_ACT_LEAKY_RELU:
         for (i = 0; i < len; i++)
-            a[i] = leaky_relu(z[i], slope);
+            a[i] = leaky_relu(z[i], p);
         break;
     case NN_ACT_SOFTMAX:
         softmax_rows(z, a, n, k);
+        break;
+    case NN_ACT_GELU:
+        for (i = 0; i < len; i++)
+            a[i] = gelu(z[i]);
+        break;
+    case NN_ACT_SILU:
+        for (i = 0; i < len; i++)
+            a[i] = silu(z[i]);
+        break;
+    case NN_ACT_SOFTPLUS:
+        for (i = 0; i < len; i++)
+            a[i] = softplus(z[i]);
+        break;
+    case NN_ACT_ELU:
+        for (i = 0; i < len; i++)
+            a[i] = elu(z[i], p);
         break;
     }
 }
@@ -147,55 +217,128 @@ static uint32_t max_bits_kernel(const float *restrict x, size_t len)
     return top;
 }
 
-/* a (n x k) = f(a + b) in place, b (k) added to every row: the bias and
+/* One pass over a block with a bias: t = z + b (b of k floats, on every
+ * row), v = EXPR of t, stored by STORE (r[j] is the row of z, o[j] that of
+ * out), and the largest BITS of v returned. Per row, so that the row loop
+ * vectorises as a reduction. */
+#define NN__BIAS_ROWS(EXPR, BITS, STORE)                                     \
+    for (i = 0; i < n; i++) {                                                \
+        float *restrict r = z + i * k;                                       \
+        float *restrict o = out + i * k;                                     \
+        uint32_t rtop = 0;                                                   \
+        for (j = 0; j < k; j++) {                                            \
+            const float t = r[j] + b[j];                                     \
+            const float v = (EXPR);                                          \
+            const uint32_t u = (BITS);                                       \
+            STORE;                                                           \
+            rtop = u > rtop ? u : rtop;                                      \
+        }                                                                    \
+        top = rtop > top ? rtop : top;                                       \
+    }
+
+/* z (n x k) = f(z + b) in place, b (k) added to every row: the bias and
  * the activation in one pass over the block, which also returns the
- * largest nn__abs_bits of the result. */
+ * largest nn__abs_bits of the result. (A layer whose backward pass needs
+ * z keeps it with bias_forward2_kernel instead.) */
 NN__VECTOR_CLONES
-static uint32_t bias_forward_kernel(int act, float slope, float *restrict a,
+static uint32_t bias_forward_kernel(int act, float p, float *restrict z,
                                     const float *restrict b, size_t n,
                                     size_t k)
 {
     size_t i, j;
     uint32_t top = 0;
-#define NN__ROWS(EXPR, BITS)                                                 \
-    for (i = 0; i < n; i++) {                                                \
-        float *restrict r = a + i * k;                                       \
-        uint32_t rtop = 0; /* per row: a reduction the row loop vectorises */\
-        for (j = 0; j < k; j++) {                                            \
-            const float t = r[j] + b[j];                                     \
-            const float v = (EXPR);                                          \
-            const uint32_t u = (BITS);                                       \
-            r[j] = v;                                                        \
-            rtop = u > rtop ? u : rtop;                                      \
-        }                                                                    \
-        top = rtop > top ? rtop : top;                                       \
-    }
+    float *const out = z; /* o is not used: r[j] is written */
+#define NN__IN_PLACE(EXPR, BITS) NN__BIAS_ROWS(EXPR, BITS, (r[j] = v, (void)o))
     switch (act) {
     case NN_ACT_SIGMOID:
-        NN__ROWS(sigmoidf(t), nn__abs_bits(v));
+        NN__IN_PLACE(sigmoidf(t), nn__abs_bits(v));
         break;
     case NN_ACT_TANH:
-        NN__ROWS(tanhf_fast(t), nn__abs_bits(v));
+        NN__IN_PLACE(tanhf_fast(t), nn__abs_bits(v));
         break;
     case NN_ACT_RELU:
         /* the bits of v, written so that GCC vectorises the loop (it does
          * not when they are taken from the select) */
-        NN__ROWS(relu(t), nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
+        NN__IN_PLACE(relu(t),
+                     nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
         break;
     case NN_ACT_LEAKY_RELU:
-        NN__ROWS(leaky_relu(t, slope), nn__abs_bits(v));
+        NN__IN_PLACE(leaky_relu(t, p), nn__abs_bits(v));
+        break;
+    case NN_ACT_ELU:
+        NN__IN_PLACE(elu(t, p), nn__abs_bits(v));
+        break;
+    case NN_ACT_GELU:
+        NN__IN_PLACE(gelu(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_SILU:
+        NN__IN_PLACE(silu(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_SOFTPLUS:
+        NN__IN_PLACE(softplus(t), nn__abs_bits(v));
         break;
     default: /* identity; softmax adds the bias, then normalises */
-        NN__ROWS(t, nn__abs_bits(v));
+        NN__IN_PLACE(t, nn__abs_bits(v));
         if (act == NN_ACT_SOFTMAX) {
-            softmax_rows(a, a, n, k);
+            softmax_rows(z, z, n, k);
+            top = max_bits_kernel(z, n * k);
+        }
+        break;
+    }
+#undef NN__IN_PLACE
+    return top;
+}
+
+/* z (n x k) += b on every row and a = f(z), in one pass: the bias and
+ * activation of a layer that keeps its pre-activations. Softmax takes
+ * a second pass over the rows. */
+NN__VECTOR_CLONES
+static uint32_t bias_forward2_kernel(int act, float p, float *restrict z,
+                                     const float *restrict b,
+                                     float *restrict a, size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    float *const out = a;
+#define NN__TWO(EXPR) NN__BIAS_ROWS(EXPR, nn__abs_bits(v), (r[j] = t, o[j] = v))
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        NN__TWO(sigmoidf(t));
+        break;
+    case NN_ACT_TANH:
+        NN__TWO(tanhf_fast(t));
+        break;
+    case NN_ACT_RELU:
+        NN__TWO(relu(t));
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__TWO(leaky_relu(t, p));
+        break;
+    case NN_ACT_GELU:
+        NN__TWO(gelu(t));
+        break;
+    case NN_ACT_SILU:
+        NN__TWO(silu(t));
+        break;
+    case NN_ACT_SOFTPLUS:
+        NN__TWO(softplus(t));
+        break;
+    case NN_ACT_ELU:
+        NN__TWO(elu(t, p));
+        break;
+    default: /* identity; softmax adds the bias, then normalises */
+        NN__TWO(t);
+        if (act == NN_ACT_SOFTMAX) {
+            softmax_rows(z, a, n, k);
             top = max_bits_kernel(a, n * k);
         }
         break;
     }
-#undef NN__ROWS
+#undef NN__TWO
     return top;
 }
+
+#undef NN__BIAS_ROWS
 
 /* g (n x k) = J_softmax(a)^T g per row: g_j = a_j (g_j - sum_i a_i g_i). */
 static void softmax_backward(const float *a, float *g, size_t n, size_t k)
@@ -213,8 +356,8 @@ static void softmax_backward(const float *a, float *g, size_t n, size_t k)
 }
 
 NN__VECTOR_CLONES
-static void backward_kernel(int act, float slope, const float *a, float *g,
-                            size_t n, size_t k)
+static void backward_kernel(int act, float p, const float *z, const float *a,
+                            float *g, size_t n, size_t k)
 {
     size_t i, len = n * k;
     switch (act) {
@@ -232,10 +375,26 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
         break;
     case NN_ACT_LEAKY_RELU:
         for (i = 0; i < len; i++)
-            g[i] = leaky_relu_back(g[i], a[i], slope);
+            g[i] = leaky_relu_back(g[i], a[i], p);
         break;
     case NN_ACT_SOFTMAX:
         softmax_backward(a, g, n, k);
+        break;
+    case NN_ACT_GELU:
+        for (i = 0; i < len; i++)
+            g[i] = gelu_back(g[i], z[i]);
+        break;
+    case NN_ACT_SILU:
+        for (i = 0; i < len; i++)
+            g[i] = silu_back(g[i], z[i]);
+        break;
+    case NN_ACT_SOFTPLUS:
+        for (i = 0; i < len; i++)
+            g[i] = softplus_back(g[i], z[i]);
+        break;
+    case NN_ACT_ELU:
+        for (i = 0; i < len; i++)
+            g[i] = elu_back(g[i], a[i], p);
         break;
     default: /* identity: f' = 1 */
         break;
@@ -245,10 +404,11 @@ static void backward_kernel(int act, float slope, const float *a, float *g,
 /* g (n x k) = f'(a) g as backward_kernel does, and in the same pass
  * db (k) = the column sums of the new g, each added row by row from 0 (as
  * a separate sum would), and the largest nn__abs_bits of the new g. With
- * NN_ACT_IDENTITY, g is left as it is and a is not read (it may be NULL):
- * column sums and the largest magnitude alone. */
+ * NN_ACT_IDENTITY, g is left as it is and neither z nor a is read (they
+ * may be NULL): column sums and the largest magnitude alone. */
 NN__VECTOR_CLONES
-static uint32_t backward_sums_kernel(int act, float slope,
+static uint32_t backward_sums_kernel(int act, float p,
+                                     const float *restrict z,
                                      const float *restrict a,
                                      float *restrict g, float *restrict db,
                                      size_t n, size_t k)
@@ -257,9 +417,9 @@ static uint32_t backward_sums_kernel(int act, float slope,
     uint32_t top = 0;
     for (j = 0; j < k; j++)
         db[j] = 0.0f;
-#define NN__ROWS(EXPR, BITS)                                                 \
+#define NN__ROWS(SRC, EXPR, BITS)                                            \
     for (i = 0; i < n; i++) {                                                \
-        const float *restrict ar = a + i * k;                                \
+        const float *restrict ar = SRC + i * k;                              \
         float *restrict gr = g + i * k;                                      \
         uint32_t rtop = 0;                                                   \
         for (j = 0; j < k; j++) {                                            \
@@ -274,17 +434,29 @@ static uint32_t backward_sums_kernel(int act, float slope,
     }
     switch (act) {
     case NN_ACT_SIGMOID:
-        NN__ROWS(sigmoid_back(d, y), nn__abs_bits(v));
+        NN__ROWS(a, sigmoid_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_TANH:
-        NN__ROWS(tanh_back(d, y), nn__abs_bits(v));
+        NN__ROWS(a, tanh_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_RELU:
-        NN__ROWS(relu_back(d, y), /* bits as in the forward pass */
+        NN__ROWS(a, relu_back(d, y), /* bits as in the forward pass */
                  nn__abs_bits(d) & (y > 0.0f ? 0xffffffffu : 0u));
         break;
     case NN_ACT_LEAKY_RELU:
-        NN__ROWS(leaky_relu_back(d, y, slope), nn__abs_bits(v));
+        NN__ROWS(a, leaky_relu_back(d, y, p), nn__abs_bits(v));
+        break;
+    case NN_ACT_GELU:
+        NN__ROWS(z, gelu_back(d, y), nn__abs_bits(v));
+        break;
+    case NN_ACT_SILU:
+        NN__ROWS(z, silu_back(d, y), nn__abs_bits(v));
+        break;
+    case NN_ACT_SOFTPLUS:
+        NN__ROWS(z, softplus_back(d, y), nn__abs_bits(v));
+        break;
+    case NN_ACT_ELU:
+        NN__ROWS(a, elu_back(d, y, p), nn__abs_bits(v));
         break;
     default: /* identity (f' = 1; a is not read); softmax's Jacobian */
         if (act == NN_ACT_SOFTMAX)
@@ -308,38 +480,54 @@ static uint32_t backward_sums_kernel(int act, float slope,
 /* The kernels are static so that their AVX2 dispatch stays unexported (the
  * compilers export the dispatcher of a cloned external function whatever
  * its visibility); these are the entry points. */
-void nn__activation_forward(int act, float slope, const float *z, float *a,
+void nn__activation_forward(int act, float p, const float *z, float *a,
                             size_t n, size_t k)
 {
-    forward_kernel(act, slope, z, a, n, k);
+    forward_kernel(act, p, z, a, n, k);
 }
 
-void nn__activation_forward_bias(int act, float slope, float *z,
-                                 const float *b, float *a, size_t n, size_t k,
-                                 uint32_t *top)
+void nn__activation_forward_bias(int act, float p, float *z, const float *b,
+                                 float *a, size_t n, size_t k, uint32_t *top)
 {
     uint32_t bits;
-    if (a == z) {
-        bits = bias_forward_kernel(act, slope, a, b, n, k);
-    } else {
-        (void)bias_forward_kernel(NN_ACT_IDENTITY, 0.0f, z, b, n, k);
-        forward_kernel(act, slope, z, a, n, k);
-        bits = top ? max_bits_kernel(a, n * k) : 0;
-    }
+    if (a == z)
+        bits = bias_forward_kernel(act, p, a, b, n, k);
+    else
+        bits = bias_forward2_kernel(act, p, z, b, a, n, k);
     if (top)
         *top = bits;
 }
 
-void nn__activation_backward(int act, float slope, const float *a, float *g,
-                             size_t n, size_t k)
+void nn__activation_backward(int act, float p, const float *z,
+                             const float *a, float *g, size_t n, size_t k)
 {
-    backward_kernel(act, slope, a, g, n, k);
+    backward_kernel(act, p, z, a, g, n, k);
 }
 
-uint32_t nn__activation_backward_sums(int act, float slope, const float *a,
-                                      float *g, float *db, size_t n, size_t k)
+uint32_t nn__activation_backward_sums(int act, float p, const float *z,
+                                      const float *a, float *g, float *db,
+                                      size_t n, size_t k)
 {
-    return backward_sums_kernel(act, slope, a, g, db, n, k);
+    return backward_sums_kernel(act, p, z, a, g, db, n, k);
+}
+
+uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    if (k >= 16) /* identity: g is only read */
+        return backward_sums_kernel(NN_ACT_IDENTITY, 0.0f, NULL, NULL,
+                                    (float *)g, db, n, k);
+    for (j = 0; j < k; j++) {
+        float acc = 0.0f;
+        for (i = 0; i < n; i++) {
+            uint32_t u = nn__abs_bits(g[i * k + j]);
+            acc += g[i * k + j];
+            top = u > top ? u : top;
+        }
+        db[j] = acc;
+    }
+    return top;
 }
 
 uint32_t nn__max_abs_bits(const float *x, size_t len)

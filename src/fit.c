@@ -112,7 +112,8 @@ static size_t count_right(const nn_model *m, const nn_data *d, size_t r,
                           size_t k, const float *y, size_t out_w)
 {
     size_t i, right = 0;
-    int out_act = m->layers[m->n_layers - 1].act;
+    float p;
+    int out_act = nn__out_act(m, &p);
     for (i = 0; i < k; i++) {
         const float *yr = y + i * out_w;
         if (d->labels)
@@ -128,23 +129,24 @@ static size_t count_right(const nn_model *m, const nn_data *d, size_t r,
     return right;
 }
 
-/* Allocates the scratch evaluate needs for data: 2 blocks of rows x maxw
- * for the hidden layers, 3 of rows x out_w for logits, outputs and the
- * (unused) loss gradient. */
+/* Allocates the scratch evaluate needs for data: the inference pass's
+ * (nn__infer_floats) and 3 blocks of rows x out_w for logits, outputs and
+ * the (unused) loss gradient. */
 static nn_status eval_scratch(const char *fn, const nn_model *model,
                               const nn_data *data, float **scratch)
 {
     size_t rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
-    size_t maxw = nn__max_width(model), count, bytes;
-    size_t out_w = model->layers[model->n_layers - 1].out;
-    if (!nn__mul_size(rows, 2 * maxw + 3 * out_w, &count) ||
-        !nn__mul_size(count, sizeof(float), &bytes))
+    size_t out_w = model->layers[model->n_layers - 1].out, count, outs;
+    count = nn__infer_floats(model, rows);
+    if (count == 0 || !nn__mul_size(rows, 3 * out_w, &outs) ||
+        !nn__add_size(count, outs, &count) ||
+        !nn__bytes_fit(count, 1, sizeof(float)))
         return nn__fail(NN_E_OVERFLOW, "%s: scratch overflows size_t", fn);
-    *scratch = (float *)nn__malloc(bytes);
+    *scratch = (float *)nn__malloc(count * sizeof(float));
     if (!*scratch)
         return nn__fail(NN_E_NOMEM,
                         "%s: allocating %zu bytes of scratch failed", fn,
-                        bytes);
+                        count * sizeof(float));
     return NN_OK;
 }
 
@@ -152,23 +154,25 @@ static nn_status eval_scratch(const char *fn, const nn_model *model,
 static void evaluate(const nn_model *model, const nn_data *data,
                      float *scratch, double *loss, double *accuracy)
 {
-    size_t rows, maxw, out_w, r, right = 0;
+    size_t rows, out_w, r, right = 0;
     double total = 0.0;
     float *z, *y, *g;
-    const nn__layer *L = &model->layers[model->n_layers - 1];
+    nn__loss_args la;
 
-    out_w = L->out;
+    out_w = model->layers[model->n_layers - 1].out;
     rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
-    maxw = nn__max_width(model);
-    z = scratch + 2 * rows * maxw;
+    z = scratch + nn__infer_floats(model, rows);
     y = z + rows * out_w;
     g = y + rows * out_w;
+    nn__loss_args_of(model, &la);
 
     for (r = 0; r < data->n; r += rows) {
         size_t k = data->n - r < rows ? data->n - r : rows;
-        nn__forward_rows(model, data->x + r * data->x_width, k, scratch, z, y);
+        const float *logits;
+        nn__forward_rows(model, data->x + r * data->x_width, k, scratch, y,
+                         z, &logits);
         total += (double)k *
-                 nn__loss_grad(model->loss, L->act, L->slope, z, y,
+                 nn__loss_grad(&la, logits, y,
                                data->t ? data->t + r * out_w : NULL,
                                data->labels ? data->labels + r : NULL, g, k,
                                out_w);
@@ -211,10 +215,12 @@ static uint64_t rng_below(nn__rng *rng, uint64_t bound)
     return x % bound;
 }
 
-/* Fisher-Yates shuffle of perm[0..n) from the model's generator. */
+/* perm[0..n) = a Fisher-Yates shuffle of 0..n-1 from the generator. */
 static void shuffle_rows(nn__rng *rng, size_t *perm, size_t n)
 {
     size_t i;
+    for (i = 0; i < n; i++)
+        perm[i] = i;
     for (i = n; i > 1; i--) {
         size_t j = (size_t)rng_below(rng, (uint64_t)i);
         size_t tmp = perm[i - 1];
@@ -230,18 +236,96 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-nn_status nn_model_fit(nn_model *model, const nn_data *train,
-                       const nn_data *val, nn_epoch_fn on_epoch,
-                       nn_batch_fn on_batch, void *user)
+void nn__fit_run_end(nn_model *m)
 {
-    static const char fn[] = "nn_model_fit";
-    size_t n, bs, epochs, patience, epoch, since_best = 0, in_w, out_w, i;
-    size_t bytes_x, bytes_t, batches;
-    int shuffle, stop = 0;
-    double best = INFINITY, start = now_seconds();
-    size_t *perm = NULL;
-    float *xb = NULL, *tb = NULL, *best_params = NULL, *val_scratch = NULL;
-    int32_t *lb = NULL;
+    nn__free(m->run.best_params);
+    memset(&m->run, 0, sizeof m->run);
+}
+
+/* What fit allocates before its first step. */
+typedef struct nn__fit_buffers {
+    size_t *perm;
+    float *xb, *tb, *best_params, *val_scratch;
+    int32_t *lb;
+} nn__fit_buffers;
+
+static void free_buffers(nn__fit_buffers *b)
+{
+    nn__free(b->perm);
+    nn__free(b->xb);
+    nn__free(b->tb);
+    nn__free(b->lb);
+    nn__free(b->best_params);
+    nn__free(b->val_scratch);
+}
+
+static nn_status alloc_buffers(const char *fn, nn_model *model,
+                               const nn_data *train, const nn_data *val,
+                               size_t bs, int shuffle, size_t patience,
+                               nn__fit_buffers *b)
+{
+    size_t n = train->n, in_w = model->input_width;
+    size_t out_w = model->layers[model->n_layers - 1].out;
+    size_t bytes_perm, bytes_x, bytes_t, bytes_p;
+    memset(b, 0, sizeof *b);
+    if (!nn__mul_size(n, sizeof *b->perm, &bytes_perm) ||
+        !nn__bytes_fit(bs, in_w, sizeof(float)) ||
+        !nn__bytes_fit(bs, out_w, sizeof(float)))
+        return nn__fail(NN_E_OVERFLOW, "%s: a permutation of %zu rows or a "
+                        "batch of %zu overflows size_t", fn, n, bs);
+    bytes_x = bs * in_w * sizeof(float);
+    bytes_t = bs * out_w * sizeof(float);
+    bytes_p = model->n_params * sizeof(float);
+    if (shuffle) {
+        b->perm = (size_t *)nn__malloc(bytes_perm);
+        b->xb = (float *)nn__malloc(bytes_x);
+        if (train->labels)
+            b->lb = (int32_t *)nn__malloc(bs * sizeof *b->lb);
+        else
+            b->tb = (float *)nn__malloc(bytes_t);
+        if (!b->perm || !b->xb || (!b->lb && !b->tb))
+            goto nomem;
+    }
+    /* early stopping's copy of the best parameters */
+    if (patience > 0) {
+        b->best_params = (float *)nn__malloc(bytes_p);
+        if (!b->best_params)
+            goto nomem;
+    }
+    if (val) {
+        nn_status st = eval_scratch(fn, model, val, &b->val_scratch);
+        if (st != NN_OK) {
+            free_buffers(b);
+            return st;
+        }
+    }
+    return NN_OK;
+nomem:
+    free_buffers(b);
+    return nn__fail(NN_E_NOMEM, "%s: allocating buffers for %zu rows in "
+                    "batches of %zu failed", fn, n, bs);
+}
+
+/* Where a run stands: the interrupted one it resumes, or a new one. */
+typedef struct nn__fit_pos {
+    uint64_t epoch, batch;     /* epoch in progress (from 1), batches done */
+    nn__rng epoch_rng;         /* the generator before its shuffle */
+    double sum, best;
+    uint64_t since_best;
+    int have_best;             /* best_params holds an epoch's */
+} nn__fit_pos;
+
+static nn_status fit_run(const char *fn, nn_model *model,
+                         const nn_data *train, const nn_data *val,
+                         nn_epoch_fn on_epoch, nn_batch_fn on_batch,
+                         void *user, int resume)
+{
+    size_t n, bs, epochs, patience, in_w, out_w, i, batches;
+    int shuffle, stop = 0, stepped = 0;
+    double start = now_seconds();
+    unsigned added = 0;
+    nn__fit_buffers buf;
+    nn__fit_pos pos;
     nn_status st;
 
     if (!model)
@@ -262,51 +346,72 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
     patience = (size_t)model->param[NN_PARAM_PATIENCE];
     shuffle = model->param[NN_PARAM_SHUFFLE] != 0.0;
     batches = (n + bs - 1) / bs;
+    if (nn__needs_two_rows(model) && (n == 1 || n % bs == 1))
+        return nn__fail(NN_E_INVALID,
+                        "%s: batches of %zu from %zu rows leave a batch of 1 "
+                        "row, too few for batch normalization; choose "
+                        "another NN_PARAM_BATCH_SIZE", fn, bs, n);
+    if (resume) {
+        const nn__fit_run *run = &model->run;
+        if (!run->active)
+            return nn__fail(NN_E_STATE, "%s: the model has no interrupted "
+                            "run to resume", fn);
+        if (run->rows != n || run->batch_size != bs)
+            return nn__fail(NN_E_STATE,
+                            "%s: the interrupted run had %llu rows in "
+                            "batches of %llu; this one has %zu in batches of "
+                            "%zu", fn, (unsigned long long)run->rows,
+                            (unsigned long long)run->batch_size, n, bs);
+    }
 
     /* Everything fit needs is allocated here, before the first step. */
-    if (!nn__mul_size(bs, in_w * sizeof(float), &bytes_x) ||
-        !nn__mul_size(bs, out_w * sizeof(float), &bytes_t))
-        return nn__fail(NN_E_OVERFLOW, "%s: a batch of %zu rows overflows "
-                        "size_t", fn, bs);
     st = nn__workspace_reserve(fn, model, bs);
+    if (st == NN_OK)
+        st = alloc_buffers(fn, model, train, val, bs, shuffle, patience,
+                           &buf);
     if (st != NN_OK)
         return st;
-    if (shuffle) {
-        perm = (size_t *)nn__malloc(n * sizeof *perm);
-        xb = (float *)nn__malloc(bytes_x);
-        if (train->labels)
-            lb = (int32_t *)nn__malloc(bs * sizeof *lb);
-        else
-            tb = (float *)nn__malloc(bytes_t);
-        if (!perm || !xb || (!lb && !tb))
-            goto nomem;
-    }
-    if (patience > 0) {
-        /* filled at the first epoch's end, restored only if it was */
-        best_params = (float *)nn__malloc(model->n_params * sizeof(float));
-        if (!best_params)
-            goto nomem;
-    }
-    if (val) {
-        st = eval_scratch(fn, model, val, &val_scratch);
-        if (st != NN_OK)
-            goto done;
-    }
-    st = nn__optim_prepare(fn, model);
+    st = nn__optim_prepare(fn, model, &added);
     if (st != NN_OK)
         goto done;
 
-    for (epoch = 1; epoch <= epochs && !stop; epoch++) {
-        double sum = 0.0, train_loss, val_loss = NAN, val_acc = NAN, mon;
+    memset(&pos, 0, sizeof pos);
+    pos.epoch = 1;
+    pos.best = INFINITY;
+    if (resume) {
+        nn__fit_run *run = &model->run;
+        pos.epoch = run->epoch;
+        pos.batch = run->batch;
+        pos.epoch_rng = run->rng;
+        pos.sum = run->loss_sum;
+        pos.best = run->best;
+        pos.since_best = run->since_best;
+        if (patience > 0 && run->best_params) {
+            memcpy(buf.best_params, run->best_params,
+                   model->n_params * sizeof(float));
+            pos.have_best = 1;
+        } else {
+            pos.best = INFINITY; /* no epoch's parameters to go back to */
+        }
+    }
+    nn__fit_run_end(model);
+
+    for (; pos.epoch <= epochs && !stop; pos.epoch++) {
+        double train_loss, val_loss = NAN, val_acc = NAN, mon;
         size_t b;
+        int r;
+        if (pos.batch == 0)
+            pos.epoch_rng = model->rng;
         if (shuffle) {
             /* Each epoch's order depends on the generator alone, so a fit
-             * resumed from a checkpoint continues the same sequence. */
-            for (i = 0; i < n; i++)
-                perm[i] = i;
-            shuffle_rows(&model->rng, perm, n);
+             * resumed from a checkpoint continues the same sequence; an
+             * interrupted epoch redraws its order from the generator it
+             * started with. */
+            nn__rng g = pos.epoch_rng;
+            shuffle_rows(&g, buf.perm, n);
+            model->rng = g;
         }
-        for (b = 0; b < batches && !stop; b++) {
+        for (b = (size_t)pos.batch; b < batches && !stop; b++) {
             size_t r0 = b * bs, k = n - r0 < bs ? n - r0 : bs;
             const float *x = train->x + r0 * in_w;
             const float *t = train->t ? train->t + r0 * out_w : NULL;
@@ -314,63 +419,109 @@ nn_status nn_model_fit(nn_model *model, const nn_data *train,
             double loss = 0.0;
             if (shuffle) {
                 for (i = 0; i < k; i++) {
-                    size_t row = perm[r0 + i];
-                    memcpy(xb + i * in_w, train->x + row * in_w,
+                    size_t row = buf.perm[r0 + i];
+                    memcpy(buf.xb + i * in_w, train->x + row * in_w,
                            in_w * sizeof(float));
-                    if (lb)
-                        lb[i] = train->labels[row];
+                    if (buf.lb)
+                        buf.lb[i] = train->labels[row];
                     else
-                        memcpy(tb + i * out_w, train->t + row * out_w,
+                        memcpy(buf.tb + i * out_w, train->t + row * out_w,
                                out_w * sizeof(float));
                 }
-                x = xb;
-                t = tb;
-                lab = lb;
+                x = buf.xb;
+                t = buf.tb;
+                lab = buf.lb;
             }
             st = nn__run_batch(fn, model, k, x, in_w, t, out_w, lab,
                                (lab ? NN__LABELS : 0) | NN__TRAIN, &loss);
             if (st != NN_OK)
                 goto done;
-            sum += loss * (double)k;
-            if (on_batch && on_batch(user, epoch, b + 1, batches, loss))
+            stepped = 1;
+            pos.sum += loss * (double)k;
+            pos.batch = b + 1;
+            r = on_batch ? on_batch(user, (size_t)pos.epoch, b + 1, batches,
+                                    loss)
+                         : 0;
+            if (r < 0)
+                goto interrupt;
+            if (r > 0)
                 stop = 1;
         }
         if (stop)
             break;
-        train_loss = sum / (double)n;
+        train_loss = pos.sum / (double)n;
+        pos.sum = 0.0;
+        pos.batch = 0;
         if (val)
-            evaluate(model, val, val_scratch, &val_loss, &val_acc);
-        if (on_epoch && on_epoch(user, epoch, train_loss, val_loss, val_acc,
-                                 now_seconds() - start))
+            evaluate(model, val, buf.val_scratch, &val_loss, &val_acc);
+        r = on_epoch ? on_epoch(user, (size_t)pos.epoch, train_loss,
+                                val_loss, val_acc, now_seconds() - start)
+                     : 0;
+        if (r > 0)
             stop = 1;
         if (patience > 0) {
             mon = val ? val_loss : train_loss;
-            if (mon < best) {
-                best = mon;
-                since_best = 0;
-                memcpy(best_params, model->params,
+            if (mon < pos.best) {
+                pos.best = mon;
+                pos.since_best = 0;
+                pos.have_best = 1;
+                memcpy(buf.best_params, model->params,
                        model->n_params * sizeof(float));
-            } else if (++since_best >= patience) {
+            } else if (++pos.since_best >= patience) {
                 stop = 1;
             }
         }
+        /* an interruption after the last epoch, or with early stopping
+         * due, has nothing left to resume: the run ends */
+        if (r < 0 && !stop && pos.epoch < epochs) {
+            pos.epoch++;
+            goto interrupt;
+        }
     }
-    if (best_params && best < INFINITY) {
-        memcpy(model->params, best_params, model->n_params * sizeof(float));
+    if (pos.have_best) {
+        memcpy(model->params, buf.best_params,
+               model->n_params * sizeof(float));
         nn__params_written(model);
     }
     st = NN_OK;
     goto done;
 
-nomem:
-    st = nn__fail(NN_E_NOMEM, "%s: allocating buffers for %zu rows in "
-                  "batches of %zu failed", fn, n, bs);
+interrupt:
+    /* Keep where the run stands; the copy of the best parameters moves to
+     * the model. */
+    model->run.active = 1;
+    model->run.rows = n;
+    model->run.batch_size = bs;
+    model->run.epoch = pos.epoch;
+    model->run.batch = pos.batch;
+    model->run.rng = pos.batch ? pos.epoch_rng : model->rng;
+    model->run.loss_sum = pos.sum;
+    model->run.best = pos.best;
+    model->run.since_best = pos.since_best;
+    if (pos.have_best) {
+        model->run.best_params = buf.best_params;
+        buf.best_params = NULL;
+    }
+    st = NN_OK;
 done:
-    nn__free(perm);
-    nn__free(xb);
-    nn__free(tb);
-    nn__free(lb);
-    nn__free(best_params);
-    nn__free(val_scratch);
+    if (st != NN_OK && !stepped)
+        nn__optim_unprepare(model, added);
+    free_buffers(&buf);
     return st;
+}
+
+nn_status nn_model_fit(nn_model *model, const nn_data *train,
+                       const nn_data *val, nn_epoch_fn on_epoch,
+                       nn_batch_fn on_batch, void *user)
+{
+    return fit_run("nn_model_fit", model, train, val, on_epoch, on_batch,
+                   user, 0);
+}
+
+nn_status nn_model_fit_resume(nn_model *model, const nn_data *train,
+                              const nn_data *val, nn_epoch_fn on_epoch,
+                              nn_batch_fn on_batch, void *user)
+{
+    return fit_run("nn_model_fit_resume", model, train, val, on_epoch,
+                   on_batch, user, 1);
 }

@@ -10,32 +10,21 @@
 
 int nn__loss_valid(int loss)
 {
-    return loss >= NN_LOSS_MSE && loss <= NN_LOSS_CROSS_ENTROPY;
-}
-
-const char *nn__loss_name(int loss)
-{
-    switch (loss) {
-    case NN_LOSS_MSE: return "mse";
-    case NN_LOSS_BCE: return "binary cross-entropy";
-    case NN_LOSS_CROSS_ENTROPY: return "cross-entropy";
-    }
-    return "unknown";
+    return loss >= NN_LOSS_MSE && loss <= NN_LOSS_HUBER;
 }
 
 int nn__loss_fits(int loss, int act)
 {
     switch (loss) {
-    case NN_LOSS_MSE: return 1;
     case NN_LOSS_BCE: return act == NN_ACT_SIGMOID || act == NN_ACT_IDENTITY;
     case NN_LOSS_CROSS_ENTROPY:
         return act == NN_ACT_SOFTMAX || act == NN_ACT_IDENTITY;
     }
-    return 0;
+    return nn__loss_valid(loss); /* the element-wise losses: any */
 }
 
-static double mse(int act, float slope, const float *a, const float *t,
-                  float *g, size_t n, size_t k)
+static double mse(const nn__loss_args *la, const float *z, const float *a,
+                  const float *t, float *g, size_t n, size_t k)
 {
     size_t i, j, len = n * k;
     double part[8] = {0.0}, sum, scale = 2.0 / (double)len;
@@ -55,8 +44,38 @@ static double mse(int act, float slope, const float *a, const float *t,
     }
     sum = ((part[0] + part[1]) + (part[2] + part[3])) +
           ((part[4] + part[5]) + (part[6] + part[7]));
-    nn__activation_backward(act, slope, a, g, n, k);
+    nn__activation_backward(la->act, la->p, z, a, g, n, k);
     return sum / (double)len;
+}
+
+/* L1: mean of |a - t|, gradient sign(a - t) / len (0 where they are
+ * equal), as torch.nn.L1Loss. Huber: d^2 / 2 inside delta, delta (|d| -
+ * delta / 2) outside, gradient d clamped to [-delta, delta], over len.
+ * Both in eight running sums, as mse. */
+static double l1_huber(const nn__loss_args *la, const float *z,
+                       const float *a, const float *t, float *g, size_t n,
+                       size_t k)
+{
+    size_t i, len = n * k;
+    double part[8] = {0.0}, sum, scale = 1.0 / (double)len;
+    double delta = la->huber_delta;
+    int huber = la->loss == NN_LOSS_HUBER;
+    for (i = 0; i < len; i++) {
+        double d = (double)a[i] - (double)t[i], ad = fabs(d), v, gd;
+        if (huber) {
+            v = ad < delta ? 0.5 * d * d : delta * (ad - 0.5 * delta);
+            gd = d < -delta ? -delta : (d > delta ? delta : d);
+        } else {
+            v = ad;
+            gd = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
+        }
+        part[i & 7] += v;
+        g[i] = (float)(scale * gd);
+    }
+    sum = ((part[0] + part[1]) + (part[2] + part[3])) +
+          ((part[4] + part[5]) + (part[6] + part[7]));
+    nn__activation_backward(la->act, la->p, z, a, g, n, k);
+    return sum * scale;
 }
 
 /* -[t log s(z) + (1-t) log(1-s(z))] = max(z,0) - z t + log(1 + e^-|z|) */
@@ -117,15 +136,77 @@ static double cross_entropy(const float *z, const float *t,
     return total * scale;
 }
 
-double nn__loss_grad(int loss, int act, float slope, const float *z,
-                     const float *a, const float *t, const int32_t *labels,
-                     float *g, size_t n, size_t k)
+/* The coefficient c_j of cross_entropy_weighted for row i, before
+ * division by the normaliser. */
+static inline double ce_coef(const nn__loss_args *la, const float *t,
+                             const int32_t *labels, size_t i, size_t j,
+                             size_t k)
 {
-    switch (loss) {
-    case NN_LOSS_MSE: return mse(act, slope, a, t, g, n, k);
+    double wj = la->class_w ? (double)la->class_w[j] : 1.0;
+    double e = la->smoothing;
+    if (labels)
+        return (e / (double)k) * wj +
+               ((size_t)labels[i] == j ? (1.0 - e) * wj : 0.0);
+    return wj * ((1.0 - e) * (double)t[i * k + j] + e / (double)k);
+}
+
+/* Cross-entropy with class weights w (w_j = 1 without them) or label
+ * smoothing e, through one form: a row's loss is sum_j c_j (lse - z_j)
+ * for coefficients c_j, and dL/dz_j = p_j sum_i c_i - c_j. For labels y,
+ * c_j = ((1 - e) w_y [j = y] + (e / k) w_j) / D with D = sum_i w_{y_i};
+ * for target rows t, c_j = w_j ((1 - e) t_j + e / k) / n: PyTorch's
+ * CrossEntropyLoss(weight, label_smoothing), as nn.h writes it out. The
+ * coefficients are worked out in double; the exponentials and the
+ * gradient in float, as cross_entropy does. */
+static double cross_entropy_weighted(const nn__loss_args *la, const float *z,
+                                     const float *t, const int32_t *labels,
+                                     float *g, size_t n, size_t k)
+{
+    size_t i, j;
+    double total = 0.0, denom = 0.0;
+    if (labels && la->class_w)
+        for (i = 0; i < n; i++)
+            denom += (double)la->class_w[labels[i]];
+    else
+        denom = (double)n;
+    for (i = 0; i < n; i++) {
+        const float *zr = z + i * k;
+        float *gr = g + i * k;
+        float mx = nn__row_max(zr, k), s, inv, cs;
+        double lse, row = 0.0, csum = 0.0;
+        for (j = 0; j < k; j++)
+            gr[j] = nn__exp_nonpos(zr[j] - mx); /* e^(z_j - max) */
+        s = nn__row_sum(gr, k);
+        lse = (double)mx + log((double)s);
+        inv = 1.0f / s;
+        for (j = 0; j < k; j++) {
+            double c = ce_coef(la, t, labels, i, j, k);
+            csum += c;
+            row += c * (lse - zr[j]);
+        }
+        cs = (float)(csum / denom);
+        for (j = 0; j < k; j++)
+            gr[j] = (gr[j] * inv) * cs -
+                    (float)(ce_coef(la, t, labels, i, j, k) / denom);
+        total += row;
+    }
+    return total / denom;
+}
+
+double nn__loss_grad(const nn__loss_args *la, const float *z, const float *a,
+                     const float *t, const int32_t *labels, float *g,
+                     size_t n, size_t k)
+{
+    switch (la->loss) {
+    case NN_LOSS_MSE: return mse(la, z, a, t, g, n, k);
     case NN_LOSS_BCE: return bce(z, t, g, n, k);
     case NN_LOSS_CROSS_ENTROPY:
+        if (la->class_w || la->smoothing != 0.0)
+            return cross_entropy_weighted(la, z, t, labels, g, n, k);
         return cross_entropy(z, t, labels, g, n, k);
+    case NN_LOSS_L1:
+    case NN_LOSS_HUBER:
+        return l1_huber(la, z, a, t, g, n, k);
     }
     return NAN;
 }

@@ -93,28 +93,38 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 
 /* ---- activations (activation.c) ---- */
 int nn__activation_valid(int act);
-const char *nn__activation_name(int act);
+/* Whether the derivative of act needs z (the pre-activation) and not only
+ * a = f(z): GELU, SiLU and softplus. Layers keep Z for these. */
+int nn__activation_needs_z(int act);
+/* The activation kernels take the activation's parameter p: the leaky
+ * relu slope, or ELU's alpha (nn__act_param picks it for a layer). */
 /* a (n x k) = f(z); a == z is allowed. */
-void nn__activation_forward(int act, float slope, const float *z, float *a,
+void nn__activation_forward(int act, float p, const float *z, float *a,
                             size_t n, size_t k);
 /* z (n x k) += b (k) on every row, then a = f(z): the bias and the
  * activation of a layer whose product left X.W in z. a == z is allowed
- * (one pass over the block); otherwise z keeps the pre-activations. If top
- * is not NULL, *top = the largest nn__abs_bits (nn_math.h) of a. */
-void nn__activation_forward_bias(int act, float slope, float *z,
+ * (one pass over the block); otherwise z keeps the pre-activations. If top is not NULL, *top = the largest
+ * nn__abs_bits (nn_math.h) of a. */
+void nn__activation_forward_bias(int act, float p, float *z,
                                  const float *b, float *a, size_t n,
                                  size_t k, uint32_t *top);
-/* g (n x k) *= f'(z), f' expressed through a = f(z); for softmax, g = J(a)ᵀ g
- * per row. */
-void nn__activation_backward(int act, float slope, const float *a, float *g,
-                             size_t n, size_t k);
+/* g (n x k) *= f'(z), f' expressed through a = f(z), or through z for the
+ * activations that need it (z may be NULL otherwise); for softmax,
+ * g = J(a)ᵀ g per row. */
+void nn__activation_backward(int act, float p, const float *z,
+                             const float *a, float *g, size_t n, size_t k);
 /* nn__activation_backward, and in the same pass db (k) = the column sums
  * of the new g (added row by row from 0); returns the largest
- * nn__abs_bits of the new g. With NN_ACT_IDENTITY a is not read (may be
- * NULL): the sums and the largest magnitude of g alone. */
-uint32_t nn__activation_backward_sums(int act, float slope, const float *a,
-                                      float *g, float *db, size_t n,
-                                      size_t k);
+ * nn__abs_bits of the new g. With NN_ACT_IDENTITY neither z nor a is read
+ * (may be NULL): the sums and the largest magnitude of g alone. */
+uint32_t nn__activation_backward_sums(int act, float p, const float *z,
+                                      const float *a, float *g, float *db,
+                                      size_t n, size_t k);
+/* db (k) = the column sums of g (n x k), each added row by row from 0;
+ * returns the largest nn__abs_bits of g. Row by row (vectorised along the
+ * row) for wide blocks, column by column for narrow ones, where the row
+ * loop would be all set-up: the same sums either way. g is not changed. */
+uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k);
 /* The largest nn__abs_bits of x[0, len): above 0x7f7fffff (FLT_MAX) if
  * some x[i] is infinite or NaN. */
 uint32_t nn__max_abs_bits(const float *x, size_t len);
@@ -123,30 +133,157 @@ float nn__sigmoid(float z);
 
 /* ---- losses (loss.c) ---- */
 int nn__loss_valid(int loss);
-const char *nn__loss_name(int loss);
 /* Whether `loss` can follow an output layer of activation `act`. */
 int nn__loss_fits(int loss, int act);
 
-/* Computes the batch loss and g = dL/dZ of the output layer (n x k).
- * z: the output layer's pre-activations (logits); a: its activations
- * (a == z for identity). t: n x k targets, or NULL with labels (n class
- * labels, checked by the caller). Returns the loss. For NN_LOSS_MSE with a
- * non-identity activation g includes f'. */
-double nn__loss_grad(int loss, int act, float slope, const float *z,
+/* What a loss needs besides the outputs and targets. */
+typedef struct nn__loss_args {
+    int loss;
+    int act;                   /* the output activation, and its */
+    float p;                   /* parameter (nn__out_act) */
+    double huber_delta;        /* NN_PARAM_HUBER_DELTA */
+    double smoothing;          /* NN_PARAM_LABEL_SMOOTHING */
+    const float *class_w;      /* NULL, or k class weights */
+} nn__loss_args;
+
+/* Computes the batch loss and g = dL/dZ of the output activation (n x k).
+ * z: its pre-activations (logits); a: its outputs (a == z for identity).
+ * t: n x k targets, or NULL with labels (n class labels, checked by the
+ * caller). Returns the loss. For the losses not fused with the
+ * activation (MSE, L1, Huber after a non-identity activation) g includes
+ * f'. */
+double nn__loss_grad(const nn__loss_args *la, const float *z,
                      const float *a, const float *t, const int32_t *labels,
                      float *g, size_t n, size_t k);
 
-/* ---- the model ---- */
+/* ---- layers (src/layers/) ----
+ *
+ * A layer kind is a table of operations (nn__layer_ops) filled by one file
+ * in src/layers/; each layer of a model points at its kind's table, and the
+ * passes (train.c), the model (model.c) and the files (io.c) call the
+ * table without knowing the kind. src/layers/README says how to add one.
+ */
+/* Layer settings are kept in one array indexed by nn_layer_param. */
+#define NN__LAYER_PARAM_COUNT 7
+
+typedef struct nn__layer_ops nn__layer_ops;
+
 typedef struct nn__layer {
-    size_t in, out;
-    int act;
-    float slope;       /* leaky relu */
-    size_t w_off;      /* offset of W in the parameter buffer */
-    size_t b_off;      /* offset of b in the parameter buffer */
+    const nn__layer_ops *ops;
+    size_t in, out;            /* input and output width */
+    int act;                   /* dense and activation layers; else 0 */
+    double lp[NN__LAYER_PARAM_COUNT]; /* settings, by nn_layer_param */
+    /* Parameters, in the flat buffers: w_count weights at w_off, then
+     * b_count biases at b_off = w_off + w_count. */
+    size_t w_off, w_count, b_off, b_count;
+    /* Buffers (running statistics, fixed scalings): buf_count floats at
+     * buf_off in the model's buffer array. */
+    size_t buf_off, buf_count;
 } nn__layer;
 
+/* The workspace of one inference pass over k rows (predict, evaluate). */
+typedef struct nn__infer {
+    const float *x;            /* the layer's input, k x in */
+    float *y;                  /* room for its output, k x out */
+    /* For the last layer of evaluate: room for k x out pre-activations, or
+     * NULL. A layer with an activation writes them there (or points at
+     * them) and sets *logits; every layer's output is its own logits
+     * otherwise (the driver sees to that). */
+    float *z;
+    const float **logits;
+    size_t k;
+    float *scratch;            /* ops->infer_floats(layer, k) floats */
+} nn__infer;
+
+struct nn__layer_ops {
+    int kind;                  /* nn_layer_kind */
+    const char *name;          /* as nn_layer_kind_name */
+    unsigned keys;             /* bit k set: has nn_layer_param k */
+    /* Sets out (dense: given), w_count, b_count and buf_count from in. */
+    void (*shape)(nn__layer *L);
+    /* Fills the layer's parameters and buffers as a new layer has them;
+     * may draw from the model's generator. */
+    void (*init)(nn_model *m, nn__layer *L);
+    /* Floats of training workspace layer l needs for n rows beyond its
+     * output and delta blocks. */
+    size_t (*train_floats)(const nn_model *m, size_t l, size_t n);
+    /* Training mode: from x (n x in) writes act[l], sets m->logits to the
+     * block that holds its pre-activations (its output if it has no
+     * activation) and act_top[l] to the largest nn__abs_bits of act[l]
+     * (the last layer need not: nothing reads it). */
+    void (*forward_train)(nn_model *m, size_t l, const float *x, size_t n);
+    /* Inference mode, on a const model from any thread: writes a->y, or
+     * returns a->x itself for the identity. Returns the output. */
+    size_t (*infer_floats)(const nn__layer *L, size_t k);
+    const float *(*forward_infer)(const nn_model *m, const nn__layer *L,
+                                  const nn__infer *a);
+    /* From delta[l] = dL/d(output of l) (dL/d(pre-activation) when dz is
+     * set: the loss has applied the output activation's derivative),
+     * writes the layer's gradients into the gradient buffer (but for what
+     * weight_product forms) and dL/dx into delta[l - 1] when l > 0. x is
+     * the layer's input. A dense layer also notes delta_top[l]. */
+    void (*backward)(nn_model *m, size_t l, const float *x, size_t n,
+                     int dz);
+    /* Dense: dst (its weights' layout) = beta dst + alpha xᵀ . dL/dZ, the
+     * product that forms dW (alpha 1, beta 0, into the gradient buffer),
+     * or that folds plain SGD's update into the weights (optim.c). Called
+     * after every layer's backward. NULL for kinds whose backward forms
+     * every gradient. */
+    void (*weight_product)(nn_model *m, size_t l, const float *x, size_t n,
+                           float alpha, float beta, float *dst);
+    /* After a training pass that succeeded: what the layer keeps besides
+     * parameters (batch normalization's running statistics). NULL if
+     * nothing. */
+    void (*commit)(nn_model *m, size_t l, size_t n);
+    /* Whether buffers read from a file or a caller are valid; on failure
+     * *bad is the index of the first bad value. NULL: any finite value. */
+    int (*buffers_valid)(const nn__layer *L, const float *buf, size_t *bad);
+    /* Direct loops for small nets (small.c); NULL for kinds without. A
+     * model takes that path only if every layer has them. */
+    void (*small_forward)(nn_model *m, size_t l, const float *x, size_t n);
+    void (*small_backward)(nn_model *m, size_t l, const float *x, size_t n,
+                           int dz);
+};
+
+/* The table of a kind, or NULL (layers/table.c). */
+const nn__layer_ops *nn__layer_kind(int kind);
+/* The bounds and default of a layer setting (model.c); 0 if key is not an
+ * nn_layer_param. */
+typedef struct nn__bounds {
+    double lo, hi, def;
+    int integral; /* only whole numbers are accepted */
+} nn__bounds;
+int nn__layer_param_bounds(int key, nn__bounds *b);
+/* The activation parameter of a layer: ELU's alpha or the leaky slope. */
+static inline float nn__act_param(const nn__layer *L)
+{
+    return (float)L->lp[L->act == NN_ACT_ELU ? NN_LAYER_ELU_ALPHA
+                                             : NN_LAYER_LEAKY_SLOPE];
+}
+
 /* Settings are kept in one array indexed by nn_param. */
-#define NN__PARAM_COUNT 19
+#define NN__PARAM_COUNT 25
+/* Optimizer state arrays: at most three. */
+#define NN__STATE_ARRAYS 3
+
+/* A run of nn_model_fit that a callback interrupted (fit.c). */
+typedef struct nn__fit_run {
+    int active;                /* an interrupted run is kept */
+    uint64_t rows, batch_size; /* of the run's training set */
+    uint64_t epoch;            /* the epoch in progress, from 1 */
+    uint64_t batch;            /* batches of it done */
+    nn__rng rng;               /* the generator before its shuffle */
+    double loss_sum;           /* sum of loss x rows of its batches */
+    double best;               /* early stopping: lowest monitored loss */
+    uint64_t since_best;       /* epochs since */
+    float *best_params;        /* that epoch's parameters, or NULL */
+} nn__fit_run;
+
+/* A metadata entry (model.c). */
+typedef struct nn__meta {
+    char *key;
+    char *value;
+} nn__meta;
 
 struct nn_model {
     size_t input_width;
@@ -156,46 +293,63 @@ struct nn_model {
     int loss;                  /* 0 until set */
 
     size_t n_params;
-    float *params;             /* every W_l then b_l, layer by layer */
+    size_t cap_params;         /* floats allocated in params and grads */
+    float *params;             /* each layer's weights then bias */
     float *grads;              /* same layout */
+    size_t n_buffers;
+    size_t cap_buffers;
+    float *buffers;            /* each layer's buffers */
 
     double param[NN__PARAM_COUNT];
+    size_t n_class_w;
+    float *class_w;            /* NULL, or n_class_w class weights */
+    size_t n_meta, cap_meta;
+    nn__meta *meta;
 
     /* Optimizer: kind, and state in the parameters' layout. state[0] is the
      * momentum buffer (SGD, RMSprop) or first moment (Adam); state[1] the
-     * second moment (Adam) or square average (RMSprop). Allocated at the
-     * first step after the optimizer is chosen (state_ready). */
+     * second moment (Adam) or square average (RMSprop); state[2] the
+     * largest second moment (AMSGrad) or the average gradient (centered
+     * RMSprop). Each array is allocated, zeroed, at the first step that
+     * needs it (nn__optim_prepare). */
     int opt;
     int sched;
     uint64_t steps;            /* updates since the optimizer was chosen */
-    int state_ready;
-    float *state[2];
+    float *state[NN__STATE_ARRAYS];
 
     nn__rng rng;
+    uint64_t seed;             /* nn_model_create's: dropout's key */
+    /* Dropout: the position in the batch of the first row a training pass
+     * sees (0; a pass over part of a batch sets it). */
+    uint64_t row_offset;
+    nn__fit_run run;
 
-    /* Workspace for training, sized for ws_rows rows: per layer an
-     * activation block and a gradient block (n x out_l each), and the
-     * output layer's logits. Grown, never shrunk. The gradient of every
+    /* Workspace for training, sized for ws_rows rows: per layer an output
+     * block and a gradient block (n x out_l each) and what the layer asks
+     * for besides (extra). Grown, never shrunk. The gradient of every
      * layer is kept until the step ends, so that the weights can be
      * updated after all of them are known to be finite (optim.c). */
     size_t ws_rows;
     float *ws;                 /* single allocation */
-    float **act;               /* act[l]: n x out_l, points into ws */
-    float **delta;             /* delta[l]: n x out_l, dL/dZ of layer l */
-    float *logits;             /* n x out_L */
+    float **act;               /* act[l]: n x out_l, layer l's output */
+    float **delta;             /* delta[l]: n x out_l, dL/d(act[l]), or
+                                  dL/dZ once the layer has applied f' */
+    float **extra;             /* extra[l]: the layer's own, or NULL */
+    const float *logits;       /* the output's pre-activations, set by the
+                                  last layer's forward pass */
     /* The largest nn__abs_bits of each block, noted by the passes that
      * write them so that the folded update's check (optim.c) need not read
-     * them again: act_top[l] of act[l] for l < L - 1 (hidden layers), and
-     * delta_top[l] of delta[l], both set by a training pass of the general
-     * path (nn__run_batch) and valid until the next. */
+     * them again: act_top[l] of act[l], and delta_top[l] of dense layer
+     * l's dL/dZ, both set by a training pass of the general path
+     * (nn__run_batch) and valid until the next. */
     uint32_t *act_top;
     uint32_t *delta_top;
     /* An upper bound on every |weight|, kept by the folded update so that
      * its check need not read the weights each step (optim.c); valid while
      * w_bound_ok is set. Any other write to the parameters clears it
      * (nn__params_written), and so does handing out the writable buffer:
-     * params_shared, set by nn_model_params, keeps it cleared until
-     * nn_model_add_dense replaces that buffer. */
+     * params_shared, set by nn_model_params, keeps it cleared until an
+     * nn_model_add_* call replaces that buffer. */
     double w_bound;
     int w_bound_ok;
     int params_shared;
@@ -214,9 +368,37 @@ struct nn_data {
     const int32_t *labels;     /* NULL when targets are given */
 };
 
+/* The output activation the loss sees: the last layer's if it is a dense
+ * or activation layer, else identity; *p its parameter. */
+int nn__out_act(const nn_model *m, float *p);
+/* The loss's arguments for the model (k outputs). */
+void nn__loss_args_of(const nn_model *m, nn__loss_args *la);
+
+/* Appends a layer of the kind ops (model.c): out is the width for dense
+ * layers (ignored otherwise), act the activation for dense and activation
+ * layers. With init, the new layer's parameters and buffers are drawn or
+ * set as the kind's init does; otherwise they are left zero for the caller
+ * to fill (the loader). Checks nothing the caller must check (act, widths,
+ * softmax); checks sizes. */
+nn_status nn__layer_append(const char *fn, nn_model *m,
+                           const nn__layer_ops *ops, size_t out, int act,
+                           int init);
+/* Makes room for n_layers layers, n_params parameters and n_buffers
+ * buffer floats in all, so that appends up to them allocate nothing. */
+nn_status nn__model_reserve(const char *fn, nn_model *m, size_t n_layers,
+                            size_t n_params, size_t n_buffers);
+/* Whether p is aligned for a float (and an int32_t). */
+static inline int nn__aligned(const void *p)
+{
+    return ((uintptr_t)p & 3u) == 0;
+}
+
 /* Releases the training workspace (it is rebuilt on the next step). */
 void nn__workspace_free(nn_model *m);
+/* Ends an interrupted fit run, if any (fit.c). */
+void nn__fit_run_end(nn_model *m);
 
+/* ---- the optimizer (optim.c) ---- */
 /* NN_OK if every gradient is finite, else NN_E_NONFINITE naming the layer. */
 nn_status nn__check_grads(const char *fn, const nn_model *m);
 
@@ -224,9 +406,10 @@ nn_status nn__check_grads(const char *fn, const nn_model *m);
 nn_status nn__optim_step(const char *fn, nn_model *m);
 /* The step of plain SGD folded into the weights' products: with the
  * workspace holding the forward pass of x (n rows), every layer's delta,
- * and db in the gradient buffer, applies W_l = (1 - lr wd) W_l - lr
- * A_{l-1}ᵀ delta_l through nn__gemm and the update of the biases; returns
- * 1. Returns 0 having changed nothing where the optimizer's settings need
+ * and the gradients of every parameter but the dense weights in the
+ * gradient buffer, applies W_l = (1 - lr wd) W_l - lr A_{l-1}ᵀ delta_l
+ * through nn__gemm and the update of every other parameter; returns 1.
+ * Returns 0 having changed nothing where the optimizer's settings need
  * the gradient buffer, or where it cannot show beforehand that every new
  * value is finite (then nn__optim_step decides, and reports). The
  * optimizer's state must be allocated (nn__optim_prepare). */
@@ -239,11 +422,24 @@ static inline void nn__params_written(nn_model *m)
 {
     m->w_bound_ok = 0;
 }
-/* Allocates the optimizer state if the optimizer has none yet. */
-nn_status nn__optim_prepare(const char *fn, nn_model *m);
+/* Allocates, zeroed, the optimizer state arrays the optimizer and its
+ * settings need and the model lacks. *added (if not NULL) receives a mask
+ * of the arrays allocated, for nn__optim_unprepare. */
+nn_status nn__optim_prepare(const char *fn, nn_model *m, unsigned *added);
+/* Releases the arrays in the mask: a step that allocated state and then
+ * failed leaves the model as it found it. */
+void nn__optim_unprepare(nn_model *m, unsigned added);
+/* The number of state arrays the optimizer keeps with its settings now,
+ * and the most it can keep. */
+unsigned nn__optim_arrays(const nn_model *m);
+unsigned nn__optim_max_arrays(int opt);
+/* Allocates exactly `count` zeroed state arrays (the loader). */
+nn_status nn__optim_alloc(const char *fn, nn_model *m, unsigned count);
 /* Releases the optimizer state; the next step starts from scratch. */
 void nn__optim_reset(nn_model *m);
-/* Default of every setting; param_bounds reports them (model.c). */
+/* The bounds of every setting; 0 if key is not an nn_param (model.c). */
+int nn__param_bounds(int key, nn__bounds *b);
+/* Default of every setting (model.c). */
 void nn__params_default(double *param);
 
 /* ---- batches (train.c) ---- */
@@ -254,7 +450,7 @@ void nn__params_default(double *param);
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
 /* The checks every call taking rows starts with: x and the targets
- * (t, or labels with with_labels) not NULL, n not 0. */
+ * (t, or labels with with_labels) not NULL and aligned, n not 0. */
 nn_status nn__check_rows(const char *fn, size_t n, const float *x,
                          const void *targets, int with_labels);
 /* Validates a batch against the model (t, or labels with NN__LABELS; t_width
@@ -262,6 +458,8 @@ nn_status nn__check_rows(const char *fn, size_t n, const float *x,
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags);
+/* Whether the model has a layer that cannot train on one row. */
+int nn__needs_two_rows(const nn_model *m);
 /* Grows the training workspace to n rows. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
 /* Checks, then forward, loss and backward: the gradient buffer holds this
@@ -271,31 +469,26 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
                         size_t t_width, const int32_t *labels, int flags,
                         double *loss_out);
-/* db (k) = the column sums of g (n x k), each added row by row from 0;
- * returns the largest nn__abs_bits of g. Row by row (vectorised along the
- * row) for wide blocks, column by column for narrow ones, where the row
- * loop would be all set-up: the same sums either way. g is not changed. */
-uint32_t nn__column_sums(float *g, float *db, size_t n, size_t k);
-/* Forward pass of k rows through a const model with caller scratch of
- * 2 * k * max width floats: z (k x out) receives the output layer's
- * pre-activations, y (k x out) its activations; z == y is allowed. */
+/* Floats of scratch nn__forward_rows needs for k rows. 0 on overflow. */
+size_t nn__infer_floats(const nn_model *m, size_t k);
+/* Inference-mode forward pass of k rows through a const model, with
+ * scratch of nn__infer_floats(m, k) floats: y (k x out) receives the
+ * output. With z (room for k x out floats), *logits receives the output
+ * activation's pre-activations (in z, or in another block of the pass). */
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
-                      float *scratch, float *z, float *y);
+                      float *scratch, float *y, float *z,
+                      const float **logits);
 
 /* Largest layer width, input width included. */
 size_t nn__max_width(const nn_model *m);
 
 /* ---- small nets (small.c) ---- */
-/* A batch takes the direct loops of small.c when its rows times the net's
- * multiply-adds per row are at most this (measured crossover in small.c). */
+/* A batch takes the direct loops of the layers' small_forward and
+ * small_backward when its rows times the net's multiply-adds per row are
+ * at most this (measured crossover in small.c). */
 #define NN__SMALL_WORK 320
 /* The largest batch for which m takes the small-net path (0: none). */
 size_t nn__small_rows(const nn_model *m);
-/* The forward pass of n rows into the workspace, as train.c's forward. */
-void nn__small_forward(nn_model *m, const float *x, size_t n);
-/* The backward pass from delta[L-1] = dL/dZ of the output layer: fills
- * the gradient buffer (and the deltas), as train.c's general path. */
-void nn__small_backward(nn_model *m, const float *x, size_t n);
 
 /* ---- checksums (crc32.c) ---- */
 /* CRC-32 as zlib's crc32() computes it: crc is 0 to start, or the value

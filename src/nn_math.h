@@ -93,4 +93,85 @@ static inline float nn__row_sum(const float *v, size_t k)
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+/* e^x - 1 for x <= 0: Taylor's series where e^x - 1 would cancel
+ * (|x| < 0.35, where the first omitted term, x^9/9!, is below 2^-30 of
+ * the result), e^x - 1 elsewhere (there e^x <= 0.71, so the subtraction
+ * loses at most two bits). Both are computed and one chosen, without a
+ * branch. ELU needs it: alpha (e^z - 1) for z just below 0. */
+static inline float nn__expm1_nonpos(float x)
+{
+    float x2 = x * x, x4 = x2 * x2;
+    float q01 = 1.0f + x * 0.5f;
+    float q23 = 1.0f / 6.0f + x * (1.0f / 24.0f);
+    float q45 = 1.0f / 120.0f + x * (1.0f / 720.0f);
+    float q67 = 1.0f / 5040.0f + x * (1.0f / 40320.0f);
+    float small = x * ((q01 + x2 * q23) + x4 * (q45 + x2 * q67));
+    float big = nn__exp_nonpos(x) - 1.0f;
+    return x > -0.35f ? small : big;
+}
+
+/* log(1 + u) for u in [0, 1]. w = 1 + u rounds; log(w) u / (w - 1)
+ * corrects for that rounding (Kahan's way), and u itself where w rounds
+ * to 1. log(w) on [1, 2] is k ln 2 + 2 atanh(s), s = (m - 1) / (m + 1)
+ * with m = w or w / 2 in [0.70, 1.42], so |s| <= 0.172 and the series
+ * 2 s (1 + s^2/3 + ... + s^10/11) is within 2^-30 of atanh's. Softplus
+ * needs it: log(1 + e^-|z|). */
+static inline float nn__log1p_unit(float u)
+{
+    float w = 1.0f + u, big = w > 1.41421356f ? 1.0f : 0.0f;
+    float m = big != 0.0f ? w * 0.5f : w;
+    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    float ser = 1.0f / 9.0f + s2 * (1.0f / 11.0f);
+    float lg;
+    ser = 1.0f / 7.0f + s2 * ser;
+    ser = 1.0f / 5.0f + s2 * ser;
+    ser = 1.0f / 3.0f + s2 * ser;
+    ser = 1.0f + s2 * ser;
+    lg = big * 0.693147181f + 2.0f * s * ser;
+    return w == 1.0f ? u : lg * (u / (w - 1.0f));
+}
+
+/* e^(-z^2/2) as two factors whose arguments are exact or small, so that
+ * the result keeps float's relative accuracy where z^2 is large: |z| is
+ * split into a head h of 12 significant bits (h^2 is exact in float) and
+ * the rest, z^2 = h^2 + r with r = (|z| - h)(|z| + h) small beside h^2.
+ * *e_head = e^(-h^2/2); *r_half = r / 2, for e^(-r/2) or for folding
+ * into another exponent. */
+static inline void nn__gauss_split(float az, float *e_head, float *r_half)
+{
+    uint32_t u;
+    float h;
+    memcpy(&u, &az, sizeof u);
+    u &= 0xfffff000u;
+    memcpy(&h, &u, sizeof h);
+    *e_head = nn__exp_nonpos(-0.5f * (h * h));
+    *r_half = 0.5f * ((az - h) * (az + h));
+}
+
+/* Phi(-|z|) = erfc(|z| / sqrt 2) / 2, the normal distribution's tail, to
+ * a few ulp relative for every z (below 1e-7 relative in exact
+ * arithmetic: the Chebyshev fit of erfc(x) = t e^(-x^2 + P(t)),
+ * t = 1 / (1 + x/2), from Numerical Recipes, section 6.2). The tail,
+ * not 1 - Phi, so that z Phi(z) stays accurate far below 0. *gauss
+ * receives e^(-z^2/2) for the derivative. GELU needs both. */
+static inline float nn__normal_tail(float z, float *gauss)
+{
+    float az = fabsf(z), e_head, r_half;
+    float t = 1.0f / (1.0f + 0.353553391f * az); /* x / 2 = |z| / 2^1.5 */
+    float p = 0.17087277f;
+    p = -0.82215223f + t * p;
+    p = 1.48851587f + t * p;
+    p = -1.13520398f + t * p;
+    p = 0.27886807f + t * p;
+    p = -0.18628806f + t * p;
+    p = 0.09678418f + t * p;
+    p = 0.37409196f + t * p;
+    p = 1.00002368f + t * p;
+    p = -1.26551223f + t * p;
+    nn__gauss_split(az, &e_head, &r_half);
+    *gauss = e_head * nn__exp_nonpos(-r_half);
+    /* P(t) <= 3e-8: within the range nn__exp_nonpos computes exactly */
+    return 0.5f * t * e_head * nn__exp_nonpos(p - r_half);
+}
+
 #endif /* NN_MATH_H */

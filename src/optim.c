@@ -17,10 +17,11 @@
 
 void nn__optim_reset(nn_model *m)
 {
-    nn__free(m->state[0]);
-    nn__free(m->state[1]);
-    m->state[0] = m->state[1] = NULL;
-    m->state_ready = 0;
+    int a;
+    for (a = 0; a < NN__STATE_ARRAYS; a++) {
+        nn__free(m->state[a]);
+        m->state[a] = NULL;
+    }
     m->steps = 0;
 }
 
@@ -33,8 +34,19 @@ nn_status nn_model_set_optimizer(nn_model *model, nn_optimizer kind)
                         "nn_model_set_optimizer: kind is %d, not an "
                         "nn_optimizer", (int)kind);
     nn__optim_reset(model);
+    nn__fit_run_end(model);
     model->opt = (int)kind;
     return NN_OK;
+}
+
+nn_optimizer nn_model_optimizer(const nn_model *model)
+{
+    return (nn_optimizer)(model ? model->opt : 0);
+}
+
+nn_schedule nn_model_schedule(const nn_model *model)
+{
+    return (nn_schedule)(model ? model->sched : 0);
 }
 
 nn_status nn_model_set_schedule(nn_model *model, nn_schedule kind)
@@ -90,8 +102,8 @@ nn_status nn_model_current_lr(const nn_model *model, double *lr)
 
 /* One step's constants, worked out once. */
 typedef struct nn__step {
-    double lr, coef, wd, mu, b1, b2, eps, alpha, bc1, bc2;
-    int nesterov;
+    double lr, coef, wd, mu, b1, b2, eps, alpha, bc1, bc2, damp, clip;
+    int nesterov, amsgrad, centered;
 } nn__step;
 
 /* The update, element by element. Each optimizer's rule is written once,
@@ -104,26 +116,32 @@ typedef struct nn__step {
  * rate, bias corrections) are worked out in double. */
 #define NN__FIN(x) (fabsf(x) <= FLT_MAX)
 
-/* Runs COMPUTE (which sets w, s0, s1 from p[i], g[i], a[i], b[i]) over all
- * elements, ANDing the finiteness of w, s0, s1 into ok; then, if all are
- * finite and write is set, runs it again with STORE. One call does both
- * passes, so a small net pays the set-up once. */
+/* Runs COMPUTE (which sets w and the state values s0, s1, s2 from p[i],
+ * the clipped gradient, a[i], b[i], c[i]) over all elements, ANDing the
+ * finiteness of w, s0, s1, s2 into ok; then, if all are finite and write
+ * is set, runs it again with STORE. One call does both passes, so a small
+ * net pays the set-up once. */
 #define NN__UPDATE(COMPUTE, STORE)                                           \
     do {                                                                     \
         for (i = 0; i < n; i++) {                                            \
-            float w, s0 = 0.0f, s1 = 0.0f;                                    \
+            float w, s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, gc = CLIP(g[i]);       \
             COMPUTE;                                                         \
-            ok &= NN__FIN(w) & NN__FIN(s0) & NN__FIN(s1);                    \
+            ok &= NN__FIN(w) & NN__FIN(s0) & NN__FIN(s1) & NN__FIN(s2);      \
         }                                                                    \
         if (ok && write)                                                     \
             for (i = 0; i < n; i++) {                                        \
-                float w, s0 = 0.0f, s1 = 0.0f;                                \
+                float w, s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, gc = CLIP(g[i]);   \
                 COMPUTE;                                                     \
                 STORE;                                                       \
                 (void)s0;                                                    \
                 (void)s1;                                                    \
+                (void)s2;                                                    \
             }                                                                \
     } while (0)
+
+/* Clipping by value: v clamped to [-clip, clip]; clip is infinite when
+ * clipping is off, and then every v, NaN included, passes unchanged. */
+#define CLIP(v) ((v) > clip ? clip : ((v) < -clip ? -clip : (v)))
 
 /* Returns whether every new value of the update is finite, and if so and
  * write is set, applies it; nothing is written otherwise. Momentum buffers
@@ -133,23 +151,24 @@ static int update(nn_model *m, const nn__step *c, int write)
 {
     size_t i, n = m->n_params;
     float *restrict p = m->params, *restrict a = m->state[0];
-    float *restrict b = m->state[1];
+    float *restrict b = m->state[1], *restrict cs = m->state[2];
     const float *restrict g = m->grads;
     const float k = (float)c->coef, lr = (float)c->lr, wd = (float)c->wd;
-    const float mu = (float)c->mu;
+    const float mu = (float)c->mu, damp = (float)c->damp;
+    const float clip = (float)c->clip;
     int ok = 1;
 
     switch (m->opt) {
     case NN_OPT_SGD:
         if (mu == 0.0f)
-            NN__UPDATE(w = p[i] - lr * (k * g[i] + wd * p[i]),
+            NN__UPDATE(w = p[i] - lr * (k * gc + wd * p[i]),
                        p[i] = w);
         else if (!c->nesterov)
-            NN__UPDATE((s0 = mu * a[i] + (k * g[i] + wd * p[i]),
+            NN__UPDATE((s0 = mu * a[i] + damp * (k * gc + wd * p[i]),
                         w = p[i] - lr * s0),
                        (p[i] = w, a[i] = s0));
         else
-            NN__UPDATE((s1 = k * g[i] + wd * p[i], s0 = mu * a[i] + s1,
+            NN__UPDATE((s1 = k * gc + wd * p[i], s0 = mu * a[i] + damp * s1,
                         w = p[i] - lr * (s1 + mu * s0), s1 = 0.0f),
                        (p[i] = w, a[i] = s0));
         break;
@@ -165,28 +184,61 @@ static int update(nn_model *m, const nn__step *c, int write)
         const float omb1 = (float)(1.0 - c->b1), omb2 = (float)(1.0 - c->b2);
         const float eps = (float)c->eps, step = (float)(c->lr / c->bc1);
         const float rbc2 = (float)sqrt(c->bc2);
-        NN__UPDATE((w = k * g[i] + l2 * p[i],
-                    s0 = b1 * a[i] + omb1 * w,
-                    s1 = b2 * b[i] + omb2 * w * w,
-                    w = p[i] * shrink - step * s0 / (sqrtf(s1) / rbc2 + eps)),
-                   (p[i] = w, a[i] = s0, b[i] = s1));
+        if (!c->amsgrad)
+            NN__UPDATE((w = k * gc + l2 * p[i],
+                        s0 = b1 * a[i] + omb1 * w,
+                        s1 = b2 * b[i] + omb2 * w * w,
+                        w = p[i] * shrink -
+                            step * s0 / (sqrtf(s1) / rbc2 + eps)),
+                       (p[i] = w, a[i] = s0, b[i] = s1));
+        else /* AMSGrad: the largest second moment so far, in c */
+            NN__UPDATE((w = k * gc + l2 * p[i],
+                        s0 = b1 * a[i] + omb1 * w,
+                        s1 = b2 * b[i] + omb2 * w * w,
+                        s2 = cs[i] > s1 ? cs[i] : s1,
+                        w = p[i] * shrink -
+                            step * s0 / (sqrtf(s2) / rbc2 + eps)),
+                       (p[i] = w, a[i] = s0, b[i] = s1, cs[i] = s2));
         break;
     }
     default: { /* NN_OPT_RMSPROP */
         const float al = (float)c->alpha, oma = (float)(1.0 - c->alpha);
         const float eps = (float)c->eps;
-        if (mu == 0.0f)
-            NN__UPDATE((w = k * g[i] + wd * p[i],
+        /* centered: the average gradient s2 (kept in c), and the square
+         * average less its square, kept at 0 or above, in place of the
+         * square average */
+        if (mu == 0.0f && !c->centered)
+            NN__UPDATE((w = k * gc + wd * p[i],
                         s1 = al * b[i] + oma * w * w,
                         w = p[i] - lr * w / (sqrtf(s1) + eps)),
                        (p[i] = w, b[i] = s1));
-        else
-            NN__UPDATE((w = k * g[i] + wd * p[i],
+        else if (!c->centered)
+            NN__UPDATE((w = k * gc + wd * p[i],
                         s1 = al * b[i] + oma * w * w,
                         s0 = mu * a[i] + w / (sqrtf(s1) + eps),
                         w = p[i] - lr * s0),
                        (p[i] = w, a[i] = s0,
                         b[i] = s1));
+        else if (mu == 0.0f)
+            NN__UPDATE((w = k * gc + wd * p[i],
+                        s1 = al * b[i] + oma * w * w,
+                        s2 = al * cs[i] + oma * w,
+                        w = p[i] - lr * w /
+                                       (sqrtf(s1 - s2 * s2 > 0.0f
+                                                  ? s1 - s2 * s2
+                                                  : 0.0f) +
+                                        eps)),
+                       (p[i] = w, b[i] = s1, cs[i] = s2));
+        else
+            NN__UPDATE((w = k * gc + wd * p[i],
+                        s1 = al * b[i] + oma * w * w,
+                        s2 = al * cs[i] + oma * w,
+                        s0 = mu * a[i] + w / (sqrtf(s1 - s2 * s2 > 0.0f
+                                                        ? s1 - s2 * s2
+                                                        : 0.0f) +
+                                              eps),
+                        w = p[i] - lr * s0),
+                       (p[i] = w, a[i] = s0, b[i] = s1, cs[i] = s2));
         break;
     }
     }
@@ -198,10 +250,11 @@ static int update(nn_model *m, const nn__step *c, int write)
 /* Cuts v, a copy of m, to the count elements of m's arrays from lo. */
 static void cut(nn_model *v, const nn_model *m, size_t lo, size_t count)
 {
+    int a;
     v->params = m->params + lo;
     v->grads = m->grads + lo;
-    v->state[0] = m->state[0] ? m->state[0] + lo : NULL;
-    v->state[1] = m->state[1] ? m->state[1] + lo : NULL;
+    for (a = 0; a < NN__STATE_ARRAYS; a++)
+        v->state[a] = m->state[a] ? m->state[a] + lo : NULL;
     v->n_params = count;
 }
 
@@ -223,25 +276,97 @@ static size_t update_first_bad(const nn_model *m, const nn__step *c)
     return lo;
 }
 
-nn_status nn__optim_prepare(const char *fn, nn_model *m)
+unsigned nn__optim_arrays(const nn_model *m)
 {
-    float *a, *b = NULL;
-    int need_b = m->opt != NN_OPT_SGD;
-    if (m->state_ready)
-        return NN_OK;
-    a = (float *)nn__calloc(m->n_params, sizeof(float));
-    if (need_b)
-        b = (float *)nn__calloc(m->n_params, sizeof(float));
-    if (!a || (need_b && !b)) {
-        nn__free(a);
-        nn__free(b);
-        return nn__fail(NN_E_NOMEM,
-                        "%s: allocating the optimizer state for %zu "
-                        "parameters failed", fn, m->n_params);
+    const double *p = m->param;
+    switch (m->opt) {
+    case NN_OPT_SGD: return 1;
+    case NN_OPT_ADAM:
+    case NN_OPT_ADAMW: return p[NN_PARAM_AMSGRAD] != 0.0 ? 3 : 2;
+    default: return p[NN_PARAM_CENTERED] != 0.0 ? 3 : 2;
     }
-    m->state[0] = a;
-    m->state[1] = b;
-    m->state_ready = 1;
+}
+
+unsigned nn__optim_max_arrays(int opt)
+{
+    return opt == NN_OPT_SGD ? 1 : 3;
+}
+
+/* Allocates the arrays [0, count) that are missing; *added gets a bit per
+ * array allocated. */
+static nn_status alloc_arrays(const char *fn, nn_model *m, unsigned count,
+                              unsigned *added)
+{
+    unsigned a;
+    *added = 0;
+    for (a = 0; a < count; a++) {
+        if (m->state[a])
+            continue;
+        m->state[a] = (float *)nn__calloc(m->n_params ? m->n_params : 1,
+                                          sizeof(float));
+        if (!m->state[a]) {
+            nn__optim_unprepare(m, *added);
+            *added = 0;
+            return nn__fail(NN_E_NOMEM,
+                            "%s: allocating the optimizer state for %zu "
+                            "parameters failed", fn, m->n_params);
+        }
+        *added |= 1u << a;
+    }
+    return NN_OK;
+}
+
+nn_status nn__optim_prepare(const char *fn, nn_model *m, unsigned *added)
+{
+    unsigned mine;
+    nn_status st = alloc_arrays(fn, m, nn__optim_arrays(m), &mine);
+    if (added)
+        *added = mine;
+    return st;
+}
+
+void nn__optim_unprepare(nn_model *m, unsigned added)
+{
+    int a;
+    for (a = 0; a < NN__STATE_ARRAYS; a++)
+        if (added & (1u << a)) {
+            nn__free(m->state[a]);
+            m->state[a] = NULL;
+        }
+}
+
+nn_status nn__optim_alloc(const char *fn, nn_model *m, unsigned count)
+{
+    unsigned added;
+    nn__optim_reset(m);
+    return alloc_arrays(fn, m, count, &added);
+}
+
+/* NN_OK if every gradient is finite, else a message naming the layer. The
+ * first pass is branch-free (it vectorises and costs a read of the
+ * buffer); the second, which finds the culprit, runs only on failure. */
+nn_status nn__check_grads(const char *fn, const nn_model *m)
+{
+    size_t l, i, n = m->n_params;
+    const float *restrict g = m->grads;
+    int ok = 1;
+    for (i = 0; i < n; i++)
+        ok &= isfinite(g[i]) != 0;
+    if (ok)
+        return NN_OK;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        const float *gl = m->grads + L->w_off;
+        size_t count = L->w_count + L->b_count;
+        for (i = 0; i < count; i++)
+            if (!isfinite(gl[i]))
+                return nn__fail(NN_E_NONFINITE,
+                                "%s: the gradient of layer %zu is not finite "
+                                "(%s[%zu] = %g); no parameter was changed",
+                                fn, l, i < L->w_count ? "dW" : "db",
+                                i < L->w_count ? i : i - L->w_count,
+                                (double)gl[i]);
+    }
     return NN_OK;
 }
 
@@ -259,6 +384,13 @@ static void step_constants(const nn_model *m, nn__step *c)
     c->b2 = p[NN_PARAM_BETA2];
     c->eps = p[NN_PARAM_EPSILON];
     c->alpha = p[NN_PARAM_RMSPROP_ALPHA];
+    c->amsgrad = p[NN_PARAM_AMSGRAD] != 0.0;
+    c->centered = p[NN_PARAM_CENTERED] != 0.0;
+    /* PyTorch's momentum buffer is the gradient itself at the first step:
+     * dampening applies from the second */
+    c->damp = m->steps == 0 ? 1.0 : 1.0 - p[NN_PARAM_DAMPENING];
+    c->clip = p[NN_PARAM_CLIP_VALUE] > 0.0 ? p[NN_PARAM_CLIP_VALUE]
+                                           : (double)INFINITY;
     c->bc1 = c->bc2 = 1.0;
     if (m->opt == NN_OPT_ADAM || m->opt == NN_OPT_ADAMW) {
         /* Once beta^t is below the smallest double it is 0; pow's
@@ -276,15 +408,19 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
     double norm2 = 0.0;
     size_t i;
     nn__step c;
-    nn_status st = nn__optim_prepare(fn, m);
+    unsigned added;
+    nn_status st = nn__optim_prepare(fn, m, &added);
     if (st != NN_OK)
         return st;
 
     step_constants(m, &c);
     if (p[NN_PARAM_CLIP_NORM] > 0.0) {
+        const float clip = (float)c.clip;
         double norm;
-        for (i = 0; i < m->n_params; i++)
-            norm2 += (double)m->grads[i] * m->grads[i];
+        for (i = 0; i < m->n_params; i++) {
+            float gc = CLIP(m->grads[i]);
+            norm2 += (double)gc * gc;
+        }
         norm = sqrt(norm2);
         if (norm > p[NN_PARAM_CLIP_NORM])
             c.coef = p[NN_PARAM_CLIP_NORM] / (norm + 1e-6);
@@ -295,13 +431,15 @@ nn_status nn__optim_step(const char *fn, nn_model *m)
         /* Name the layer if the gradients are to blame. */
         size_t bad = update_first_bad(m, &c);
         st = nn__check_grads(fn, m);
-        if (st != NN_OK)
-            return st;
-        return nn__fail(NN_E_NONFINITE,
-                        "%s: the update of parameter %zu (value %g, "
-                        "gradient %g, learning rate %g) is not finite; no "
-                        "parameter was changed", fn, bad,
-                        (double)m->params[bad], (double)m->grads[bad], c.lr);
+        if (st == NN_OK)
+            st = nn__fail(NN_E_NONFINITE,
+                          "%s: the update of parameter %zu (value %g, "
+                          "gradient %g, learning rate %g) is not finite; no "
+                          "parameter was changed", fn, bad,
+                          (double)m->params[bad], (double)m->grads[bad],
+                          c.lr);
+        nn__optim_unprepare(m, added);
+        return st;
     }
     m->steps++;
     return NN_OK;
@@ -312,8 +450,9 @@ nn_status nn_model_apply_grads(nn_model *model)
     static const char fn[] = "nn_model_apply_grads";
     if (!model)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
-    if (model->n_layers == 0)
-        return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
+    if (model->n_params == 0)
+        return nn__fail(NN_E_STATE, "%s: the model has no %s", fn,
+                        model->n_layers ? "parameters" : "layers");
     return nn__optim_step(fn, model);
 }
 
@@ -364,7 +503,9 @@ static double bits_value(uint32_t bits)
 
 /* The checks of the folded step; fills *c with the step's constants, *w_max
  * with a bound on every |weight| and *w_add with the largest
- * n max|A| max|G| of a layer. */
+ * n max|A| max|G| of a layer. The layers whose weights form in a product
+ * (weight_product) fold; every other parameter takes the optimizer's own
+ * check here and its update in nn__optim_fused. */
 static int fused_ready(const nn_model *m, const float *x, size_t n,
                        nn__step *c, double *w_max, double *w_add)
 {
@@ -375,10 +516,11 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
     nn_model v;
 
     if (m->opt != NN_OPT_SGD || p[NN_PARAM_MOMENTUM] != 0.0 ||
-        p[NN_PARAM_CLIP_NORM] > 0.0 || n > ((size_t)1 << 24))
+        p[NN_PARAM_CLIP_NORM] > 0.0 || p[NN_PARAM_CLIP_VALUE] > 0.0 ||
+        n > ((size_t)1 << 24))
         return 0;
     step_constants(m, c);
-    if (!m->state_ready || !(c->lr * c->wd <= 1.0))
+    if (!m->state[0] || !(c->lr * c->wd <= 1.0))
         return 0;
     if (m->w_bound_ok && m->w_bound <= w_limit)
         *w_max = m->w_bound;
@@ -391,14 +533,18 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        double a = bits_value(l ? m->act_top[l - 1]
-                                : nn__max_abs_bits(x, n * L->in));
-        double g = bits_value(m->delta_top[l]);
-        if (a < 0.0 || g < 0.0 || scale * a * g > sum_limit)
-            return 0;
-        if ((double)n * a * g > *w_add)
-            *w_add = (double)n * a * g;
-        cut(&v, m, L->b_off, L->out);
+        if (L->ops->weight_product) {
+            double a = bits_value(l ? m->act_top[l - 1]
+                                    : nn__max_abs_bits(x, n * L->in));
+            double g = bits_value(m->delta_top[l]);
+            if (a < 0.0 || g < 0.0 || scale * a * g > sum_limit)
+                return 0;
+            if ((double)n * a * g > *w_add)
+                *w_add = (double)n * a * g;
+            cut(&v, m, L->b_off, L->b_count);
+        } else {
+            cut(&v, m, L->w_off, L->w_count + L->b_count);
+        }
         if (!update(&v, c, 0))
             return 0;
     }
@@ -427,10 +573,13 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        nn__gemm(1, 0, L->in, L->out, n, alpha, l ? m->act[l - 1] : x,
-                 L->in, m->delta[l], L->out, beta, m->params + L->w_off,
-                 L->out);
-        cut(&v, m, L->b_off, L->out);
+        if (L->ops->weight_product) {
+            L->ops->weight_product(m, l, l ? m->act[l - 1] : x, n, alpha,
+                                   beta, m->params + L->w_off);
+            cut(&v, m, L->b_off, L->b_count);
+        } else {
+            cut(&v, m, L->w_off, L->w_count + L->b_count);
+        }
         (void)update(&v, &c, 1); /* checked by fused_ready */
     }
     /* The bound the next step's check starts from. A new weight is
@@ -440,7 +589,9 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
      * most (beta w_max + |alpha| w_add) (1 + 2^-24)^(n+3) <= (...)
      * (1 + 2 (n+3) 2^-24) for n <= 2^24, plus at most (n+3) 2^-149 from
      * results below the normal range. The double arithmetic is made safe by
-     * a further 2^-40 and the 2^-100 that covers the latter. */
+     * a further 2^-40 and the 2^-100 that covers the latter. (The other
+     * parameters, biases and normalizations' scales, are not bounded by
+     * it: the check reads them.) */
     grow = 1.0 + 2.0 * ((double)n + 3.0) * ldexp(1.0, -24);
     m->w_bound = ((double)beta * w_max - (double)alpha * w_add) * grow *
                      (1.0 + ldexp(1.0, -40)) +

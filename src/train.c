@@ -1,7 +1,9 @@
 /*
- * train.c - the forward pass (predict), the backward pass and the training
- * step. A batch goes through each layer as one matrix product; nothing here
- * loops over samples.
+ * train.c - the passes: prediction (inference mode), and the training
+ * step's forward pass, loss, backward pass and update. Each pass loops
+ * over the layers and calls each layer's table of operations (layers/);
+ * a batch goes through each layer whole, and nothing here loops over
+ * samples or knows a kind of layer.
  */
 #include "nn_internal.h"
 #include "nn_math.h"
@@ -12,45 +14,73 @@
 
 /* Rows per slice of a prediction: bounds predict's scratch memory. */
 #define NN__PREDICT_ROWS 256
+/* Workspace blocks start on multiples of this many floats (64 bytes):
+ * aligned for doubles, and for vector loads of whole cache lines. */
+#define NN__BLOCK_ALIGN 16
 
-/* The layer's product, Z (n x out) = A (n x in) . W, then its bias and
- * activation in one pass: Y = f(Z + b) (Z keeps Z + b when Y != Z); with
- * top, the largest nn__abs_bits of Y. */
-static void dense_forward(const nn_model *m, const nn__layer *L,
-                          const float *a, size_t n, float *z, float *y,
-                          uint32_t *top)
+size_t nn__infer_floats(const nn_model *m, size_t k)
 {
-    nn__gemm(0, 0, n, L->out, L->in, 1.0f, a, L->in, m->params + L->w_off,
-             L->out, 0.0f, z, L->out);
-    nn__activation_forward_bias(L->act, L->slope, z, m->params + L->b_off, y,
-                                n, L->out, top);
+    size_t l, maxw = nn__max_width(m), count, extra = 0;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        size_t e = L->ops->infer_floats(L, k);
+        if (e > extra)
+            extra = e;
+    }
+    /* two blocks of k x max width, each layer's output going to the one
+     * its input is not in, and the largest layer's own scratch */
+    if (!nn__mul_size(k, maxw, &count) || !nn__mul_size(count, 2, &count) ||
+        !nn__add_size(count, extra, &count) ||
+        !nn__bytes_fit(count, 1, sizeof(float)))
+        return 0;
+    return count;
 }
 
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
-                      float *scratch, float *z, float *y)
+                      float *scratch, float *y, float *z,
+                      const float **logits)
 {
     size_t l, half = k * nn__max_width(m);
+    float *blocks[2];
     const float *in = x;
+    nn__infer a;
+    blocks[0] = scratch;
+    blocks[1] = scratch + half;
+    a.k = k;
+    a.scratch = scratch + 2 * half;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
         int last = l + 1 == m->n_layers;
-        float *out = last ? z : scratch + (l & 1) * half;
-        dense_forward(m, L, in, k, out, last ? y : out, NULL);
+        const float *out;
+        a.x = in;
+        a.y = last ? y : blocks[in == blocks[0]];
+        a.z = last ? z : NULL;
+        a.logits = last ? logits : NULL;
+        if (last && logits)
+            *logits = NULL;
+        out = L->ops->forward_infer(m, L, &a);
+        if (last && out != y) /* a last layer that passed its input on */
+            memcpy(y, out, k * L->out * sizeof(float));
         in = out;
     }
+    if (logits && !*logits) /* a last layer without an activation */
+        *logits = y;
 }
 
 nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
                            size_t x_width, float *y, size_t y_width)
 {
     static const char fn[] = "nn_model_predict";
-    size_t rows, maxw, count, bytes, r;
+    size_t rows, count, r;
     float *scratch;
 
     if (!model)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
     if (!x || !y)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, x ? "y" : "x");
+    if (!nn__aligned(x) || !nn__aligned(y))
+        return nn__fail(NN_E_INVALID, "%s: %s is not aligned for float", fn,
+                        nn__aligned(x) ? "y" : "x");
     if (n == 0)
         return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
     if (model->n_layers == 0)
@@ -69,73 +99,97 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
                         "%s: n = %zu rows of x or y overflow size_t", fn, n);
 
     rows = n < NN__PREDICT_ROWS ? n : NN__PREDICT_ROWS;
-    maxw = nn__max_width(model);
-    if (!nn__mul_size(rows, maxw, &count) ||
-        !nn__mul_size(count, 2 * sizeof(float), &bytes))
+    count = nn__infer_floats(model, rows);
+    if (count == 0)
         return nn__fail(NN_E_OVERFLOW,
                         "%s: scratch for %zu rows of width %zu overflows "
-                        "size_t", fn, rows, maxw);
-    scratch = (float *)nn__malloc(bytes);
+                        "size_t", fn, rows, nn__max_width(model));
+    scratch = (float *)nn__malloc(count * sizeof(float));
     if (!scratch)
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes of scratch "
-                        "failed", fn, bytes);
+                        "failed", fn, count * sizeof(float));
 
     for (r = 0; r < n; r += rows) {
         size_t k = n - r < rows ? n - r : rows;
         nn__forward_rows(model, x + r * x_width, k, scratch, y + r * y_width,
-                         y + r * y_width);
+                         NULL, NULL);
     }
     nn__free(scratch);
     return NN_OK;
 }
 
-/* Makes the workspace hold n rows; keeps the old one if allocation fails. */
+/* *total += count rounded up to a multiple of NN__BLOCK_ALIGN; 0 on
+ * overflow. */
+static int add_block(size_t *total, size_t count)
+{
+    size_t r = count % NN__BLOCK_ALIGN;
+    if (r && !nn__add_size(count, NN__BLOCK_ALIGN - r, &count))
+        return 0;
+    return nn__add_size(*total, count, total);
+}
+
+/* Makes the workspace hold n rows; keeps the old one if allocation fails.
+ * Layout: for each layer, its output block, its delta block and its extra
+ * block, each starting on a 64-byte boundary. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
-    size_t l, sum = 0, per_row, total, bytes, off, out_w;
+    size_t l, total = 0, bytes, off, L = m->n_layers;
     float *ws;
-    float **act;
+    float **ptrs;
 
     if (n <= m->ws_rows)
         return NN_OK;
-    out_w = m->layers[m->n_layers - 1].out;
-    for (l = 0; l < m->n_layers; l++)
-        sum += m->layers[l].out; /* cannot overflow: the params did not */
-    /* per row: each layer's activations and gradient, and the logits */
-    if (!nn__add_size(sum, sum, &per_row) ||
-        !nn__add_size(per_row, out_w, &per_row) ||
-        !nn__mul_size(per_row, n, &total) ||
-        !nn__mul_size(total, sizeof(float), &bytes))
-        return nn__fail(NN_E_OVERFLOW,
-                        "%s: a workspace of %zu rows overflows size_t", fn, n);
+    for (l = 0; l < L; l++) {
+        size_t block;
+        if (!nn__mul_size(n, m->layers[l].out, &block) ||
+            !add_block(&total, block) || !add_block(&total, block) ||
+            !add_block(&total, m->layers[l].ops->train_floats(m, l, n)))
+            goto overflow;
+    }
+    /* and room to start on a boundary */
+    if (!nn__add_size(total, NN__BLOCK_ALIGN, &total))
+        goto overflow;
+    if (!nn__mul_size(total, sizeof(float), &bytes))
+        goto overflow;
     ws = (float *)nn__malloc(bytes);
     /* the block pointers, then act_top and delta_top */
-    act = (float **)nn__malloc(2 * m->n_layers *
-                               (sizeof *act + sizeof *m->act_top));
-    if (!ws || !act) {
+    ptrs = (float **)nn__malloc(3 * L * sizeof *ptrs +
+                                2 * L * sizeof *m->act_top);
+    if (!ws || !ptrs) {
         nn__free(ws);
-        nn__free(act);
+        nn__free(ptrs);
         return nn__fail(NN_E_NOMEM,
                         "%s: allocating a workspace of %zu bytes for %zu "
                         "rows failed", fn, bytes, n);
     }
     nn__workspace_free(m);
     m->ws = ws;
-    m->act = act;
-    m->delta = act + m->n_layers;
-    m->act_top = (uint32_t *)(act + 2 * m->n_layers);
-    m->delta_top = m->act_top + m->n_layers;
-    off = 0;
-    for (l = 0; l < m->n_layers; l++) {
+    m->act = ptrs;
+    m->delta = ptrs + L;
+    m->extra = ptrs + 2 * L;
+    m->act_top = (uint32_t *)(ptrs + 3 * L);
+    m->delta_top = m->act_top + L;
+    /* the first boundary at or after the block the allocator gave */
+    off = (NN__BLOCK_ALIGN - ((uintptr_t)ws / sizeof(float)) %
+                                 NN__BLOCK_ALIGN) % NN__BLOCK_ALIGN;
+    for (l = 0; l < L; l++) {
+        size_t block = n * m->layers[l].out;
+        size_t extra = m->layers[l].ops->train_floats(m, l, n);
         m->act[l] = ws + off;
-        off += n * m->layers[l].out;
+        (void)add_block(&off, block); /* the sums were checked above */
         m->delta[l] = ws + off;
-        off += n * m->layers[l].out;
+        (void)add_block(&off, block);
+        m->extra[l] = extra ? ws + off : NULL;
+        (void)add_block(&off, extra);
+        m->act_top[l] = m->delta_top[l] = 0;
     }
-    m->logits = ws + off;
+    m->logits = NULL;
     m->ws_rows = n;
     m->small_rows = nn__small_rows(m);
     return NN_OK;
+overflow:
+    return nn__fail(NN_E_OVERFLOW,
+                    "%s: a workspace of %zu rows overflows size_t", fn, n);
 }
 
 int nn__bytes_fit(size_t n, size_t width, size_t elem)
@@ -147,14 +201,26 @@ int nn__bytes_fit(size_t n, size_t width, size_t elem)
 nn_status nn__check_rows(const char *fn, size_t n, const float *x,
                          const void *targets, int with_labels)
 {
+    const char *tname = with_labels ? "labels" : "t";
     if (!x)
         return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
     if (!targets)
-        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn,
-                        with_labels ? "labels" : "t");
+        return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, tname);
+    if (!nn__aligned(x) || !nn__aligned(targets))
+        return nn__fail(NN_E_INVALID, "%s: %s is not aligned for its type",
+                        fn, nn__aligned(x) ? tname : "x");
     if (n == 0)
         return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
     return NN_OK;
+}
+
+int nn__needs_two_rows(const nn_model *m)
+{
+    size_t l;
+    for (l = 0; l < m->n_layers; l++)
+        if (m->layers[l].ops->kind == NN_KIND_BATCHNORM)
+            return 1;
+    return 0;
 }
 
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
@@ -162,6 +228,7 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           size_t t_width, const int32_t *labels, int flags)
 {
     size_t out_w, i;
+    float p;
     int out_act, with_labels = (flags & NN__LABELS) != 0;
 
     nn_status st;
@@ -175,7 +242,7 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     if (m->n_layers == 0)
         return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
     out_w = m->layers[m->n_layers - 1].out;
-    out_act = m->layers[m->n_layers - 1].act;
+    out_act = nn__out_act(m, &p);
     if (x_width != m->input_width)
         return nn__fail(NN_E_SHAPE,
                         "%s: x_width is %zu, the model's input width is %zu",
@@ -190,12 +257,22 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     if (with_labels && m->loss != NN_LOSS_CROSS_ENTROPY)
         return nn__fail(NN_E_STATE,
                         "%s: class labels need NN_LOSS_CROSS_ENTROPY, the "
-                        "model's loss is %s", fn, nn__loss_name(m->loss));
+                        "model's loss is %s", fn,
+                        nn_loss_name((nn_loss)m->loss));
     if (!nn__loss_fits(m->loss, out_act))
         return nn__fail(NN_E_STATE,
                         "%s: the %s loss cannot follow a %s output layer",
-                        fn, nn__loss_name(m->loss),
-                        nn__activation_name(out_act));
+                        fn, nn_loss_name((nn_loss)m->loss),
+                        nn_activation_name((nn_activation)out_act));
+    if (m->n_class_w > 0 && m->loss != NN_LOSS_CROSS_ENTROPY)
+        return nn__fail(NN_E_STATE,
+                        "%s: class weights need NN_LOSS_CROSS_ENTROPY, the "
+                        "model's loss is %s", fn,
+                        nn_loss_name((nn_loss)m->loss));
+    if (m->n_class_w > 0 && m->n_class_w != out_w)
+        return nn__fail(NN_E_STATE,
+                        "%s: the model has %zu class weights and %zu "
+                        "outputs", fn, m->n_class_w, out_w);
     if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
         (with_labels ? !nn__bytes_fit(n, 1, sizeof(int32_t))
                      : !nn__bytes_fit(n, t_width, sizeof(float))))
@@ -208,6 +285,10 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
         return nn__fail(NN_E_OVERFLOW,
                         "%s: n is %zu, more rows than one step can take "
                         "(at most %d)", fn, n, INT_MAX);
+    if ((flags & NN__STEP) && n == 1 && nn__needs_two_rows(m))
+        return nn__fail(NN_E_INVALID,
+                        "%s: n is 1; batch normalization needs at least 2 "
+                        "rows to train on", fn);
     if (with_labels)
         for (i = 0; i < n; i++)
             if (labels[i] < 0 || (size_t)labels[i] >= out_w)
@@ -217,99 +298,58 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     return NN_OK;
 }
 
-static void forward(nn_model *m, const float *x, size_t n)
+/* The training-mode passes of n rows of x: forward (the layers' own or
+ * the small-net loops), and backward from the loss's dL/dZ in
+ * delta[L - 1], which every layer turns into its gradients and the
+ * gradient of its input. */
+static void forward(nn_model *m, const float *x, size_t n, int small)
 {
     size_t l;
     const float *in = x;
     for (l = 0; l < m->n_layers; l++) {
-        const nn__layer *L = &m->layers[l];
-        int last = l + 1 == m->n_layers;
-        dense_forward(m, L, in, n, last ? m->logits : m->act[l], m->act[l],
-                      last ? NULL : &m->act_top[l]);
+        const nn__layer_ops *ops = m->layers[l].ops;
+        if (small)
+            ops->small_forward(m, l, in, n);
+        else
+            ops->forward_train(m, l, in, n);
         in = m->act[l];
     }
 }
 
-uint32_t nn__column_sums(float *g, float *db, size_t n, size_t k)
-{
-    size_t i, j;
-    uint32_t top = 0;
-    if (k >= 16)
-        return nn__activation_backward_sums(NN_ACT_IDENTITY, 0.0f, NULL, g,
-                                            db, n, k);
-    for (j = 0; j < k; j++) {
-        float acc = 0.0f;
-        for (i = 0; i < n; i++) {
-            uint32_t u = nn__abs_bits(g[i * k + j]);
-            acc += g[i * k + j];
-            top = u > top ? u : top;
-        }
-        db[j] = acc;
-    }
-    return top;
-}
-
-/* From delta[L-1] = dL/dZ of the output layer (the loss kernel's), back
- * through the layers: delta[l-1] = (delta[l] . W_lᵀ) ⊙ f'(A_{l-1}), and
- * db_l = the column sums of delta[l] into the gradient buffer, folded
- * into the pass that applies f' (nn__activation_backward_sums), which
- * also notes delta_top. The weights' gradients come after, from the kept
- * deltas: backward_weights, or the fused update of optim.c, which needs
- * all of them first. */
-static void backward_deltas(nn_model *m, size_t n)
+static void backward(nn_model *m, const float *x, size_t n, int small)
 {
     size_t l = m->n_layers;
-    const nn__layer *out = &m->layers[l - 1];
-    m->delta_top[l - 1] = nn__column_sums(m->delta[l - 1],
-                                          m->grads + out->b_off, n, out->out);
-    while (--l > 0) {
-        const nn__layer *L = &m->layers[l], *P = &m->layers[l - 1];
-        /* G_prev = (G . Wᵀ) ⊙ f'(A_prev) */
-        nn__gemm(0, 1, n, L->in, L->out, 1.0f, m->delta[l], L->out,
-                 m->params + L->w_off, L->out, 0.0f, m->delta[l - 1], L->in);
-        m->delta_top[l - 1] = nn__activation_backward_sums(
-            P->act, P->slope, m->act[l - 1], m->delta[l - 1],
-            m->grads + P->b_off, n, L->in);
+    while (l-- > 0) {
+        const nn__layer_ops *ops = m->layers[l].ops;
+        const float *in = l ? m->act[l - 1] : x;
+        int dz = l + 1 == m->n_layers;
+        if (small)
+            ops->small_backward(m, l, in, n, dz);
+        else
+            ops->backward(m, l, in, n, dz);
     }
 }
 
-/* dW_l = A_{l-1}ᵀ . delta[l] into the gradient buffer, for every layer. */
-static void backward_weights(nn_model *m, const float *x, size_t n)
+/* The gradients the layers form after the backward pass (dense layers'
+ * dW), for every layer. */
+static void weight_grads(nn_model *m, const float *x, size_t n)
 {
     size_t l;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        nn__gemm(1, 0, L->in, L->out, n, 1.0f, l ? m->act[l - 1] : x, L->in,
-                 m->delta[l], L->out, 0.0f, m->grads + L->w_off, L->out);
+        if (L->ops->weight_product)
+            L->ops->weight_product(m, l, l ? m->act[l - 1] : x, n, 1.0f,
+                                   0.0f, m->grads + L->w_off);
     }
 }
 
-/* NN_OK if every gradient is finite, else a message naming the layer. The
- * first pass is branch-free (it vectorises and costs a read of the
- * buffer); the second, which finds the culprit, runs only on failure. */
-nn_status nn__check_grads(const char *fn, const nn_model *m)
+/* After a pass that succeeded: what layers keep besides parameters. */
+static void commit(nn_model *m, size_t n)
 {
-    size_t l, i, n = m->n_params;
-    const float *restrict g = m->grads;
-    int ok = 1;
-    for (i = 0; i < n; i++)
-        ok &= isfinite(g[i]) != 0;
-    if (ok)
-        return NN_OK;
-    for (l = 0; l < m->n_layers; l++) {
-        const nn__layer *L = &m->layers[l];
-        const float *gl = m->grads + L->w_off;
-        size_t count = L->in * L->out + L->out;
-        for (i = 0; i < count; i++)
-            if (!isfinite(gl[i]))
-                return nn__fail(NN_E_NONFINITE,
-                                "%s: the gradient of layer %zu is not finite "
-                                "(%s[%zu] = %g); no parameter was changed",
-                                fn, l, i < L->in * L->out ? "dW" : "db",
-                                i < L->in * L->out ? i : i - L->in * L->out,
-                                (double)gl[i]);
-    }
-    return NN_OK;
+    size_t l;
+    for (l = 0; l < m->n_layers; l++)
+        if (m->layers[l].ops->commit)
+            m->layers[l].ops->commit(m, l, n);
 }
 
 nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
@@ -317,8 +357,9 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         size_t t_width, const int32_t *labels, int flags,
                         double *loss_out)
 {
-    const nn__layer *out;
+    nn__loss_args la;
     double loss;
+    unsigned added = 0;
     int small, fused = 0;
     nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                    flags | NN__STEP);
@@ -326,43 +367,44 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
         return st;
     st = nn__workspace_reserve(fn, m, n);
     if (st == NN_OK && (flags & NN__TRAIN))
-        st = nn__optim_prepare(fn, m);
+        st = nn__optim_prepare(fn, m, &added);
     if (st != NN_OK)
         return st;
-    out = &m->layers[m->n_layers - 1];
     small = n <= m->small_rows; /* direct loops: see small.c */
-    if (small)
-        nn__small_forward(m, x, n);
-    else
-        forward(m, x, n);
-    loss = nn__loss_grad(m->loss, out->act, out->slope, m->logits,
-                         m->act[m->n_layers - 1],
+    forward(m, x, n, small);
+    nn__loss_args_of(m, &la);
+    loss = nn__loss_grad(&la, m->logits, m->act[m->n_layers - 1],
                          (flags & NN__LABELS) ? NULL : t,
                          (flags & NN__LABELS) ? labels : NULL,
-                         m->delta[m->n_layers - 1], n, out->out);
-    if (small) {
-        nn__small_backward(m, x, n);
-    } else {
-        backward_deltas(m, n);
+                         m->delta[m->n_layers - 1], n,
+                         m->layers[m->n_layers - 1].out);
+    backward(m, x, n, small);
+    if (!small) {
         /* A training step tries to fold the update into the weights'
          * products; where it cannot (or must not: see optim.c), the
          * gradients are formed and the optimizer applies them. */
         if ((flags & NN__TRAIN) && isfinite(loss))
             fused = nn__optim_fused(m, x, n);
         if (!fused)
-            backward_weights(m, x, n);
+            weight_grads(m, x, n);
     }
     if (loss_out)
         *loss_out = loss;
     if (!isfinite(loss))
-        return nn__fail(NN_E_NONFINITE,
-                        "%s: the loss is %g; no parameter was changed", fn,
-                        loss);
-    if (!(flags & NN__TRAIN))
-        return nn__check_grads(fn, m);
-    /* The optimizer's check pass fails on any non-finite gradient (and
-     * then names the layer): one read of the gradients fewer. */
-    return fused ? NN_OK : nn__optim_step(fn, m);
+        st = nn__fail(NN_E_NONFINITE,
+                      "%s: the loss is %g; no parameter was changed", fn,
+                      loss);
+    else if (!(flags & NN__TRAIN))
+        st = nn__check_grads(fn, m);
+    else if (!fused)
+        /* The optimizer's check pass fails on any non-finite gradient
+         * (and then names the layer): one read of the gradients fewer. */
+        st = nn__optim_step(fn, m);
+    if (st == NN_OK)
+        commit(m, n);
+    else
+        nn__optim_unprepare(m, added); /* no state a failed step made */
+    return st;
 }
 
 nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,

@@ -139,7 +139,7 @@ static int doc_loss_fits(int loss, int act)
     return 0;
 }
 
-#define N_PARAMS NN_PARAM_PATIENCE /* keys 1..N_PARAMS */
+#define N_PARAMS NN_PARAM_LABEL_SMOOTHING /* keys 1..N_PARAMS */
 
 typedef struct snapshot {
     size_t input, layers, output;
@@ -655,13 +655,14 @@ static void set_allocator_rejects_exactly_one_null_function(void **state)
  * nn_model_add_dense, nn_model_set_loss
  * ====================================================================== */
 
-static const int BAD_ACTS[] = {0, -1, NN_ACT_SOFTMAX + 1, 1000, INT_MAX,
+static const int BAD_ACTS[] = {0, -1, NN_ACT_ELU + 1, 1000, INT_MAX,
                                INT_MIN};
-static const int BAD_LOSSES[] = {0, -1, NN_LOSS_CROSS_ENTROPY + 1, 1000,
+static const int BAD_LOSSES[] = {0, -1, NN_LOSS_HUBER + 1, 1000,
                                  INT_MAX, INT_MIN};
-static const int BAD_PARAMS[] = {0, -1, NN_PARAM_PATIENCE + 1, 1000, INT_MAX,
+static const int BAD_PARAMS[] = {0, -1, NN_PARAM_LABEL_SMOOTHING + 1, 1000,
+                                  INT_MAX,
                                   INT_MIN};
-static const int BAD_LAYER_PARAMS[] = {0, -1, NN_LAYER_LEAKY_SLOPE + 1, 1000,
+static const int BAD_LAYER_PARAMS[] = {0, -1, NN_LAYER_EPSILON + 1, 1000,
                                        INT_MAX, INT_MIN};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -2008,6 +2009,12 @@ static const doc_param DOC_PARAMS[] = {
     {NN_PARAM_BATCH_SIZE, 1.0, 1e9, 32.0},
     {NN_PARAM_SHUFFLE, 0.0, 1.0, 1.0},
     {NN_PARAM_PATIENCE, 0.0, 1e9, 0.0},
+    {NN_PARAM_CLIP_VALUE, 0.0, 1e30, 0.0},
+    {NN_PARAM_AMSGRAD, 0.0, 1.0, 0.0},
+    {NN_PARAM_CENTERED, 0.0, 1.0, 0.0},
+    {NN_PARAM_DAMPENING, 0.0, 1.0, 0.0},
+    {NN_PARAM_HUBER_DELTA, 1e-12, 1e30, 1.0},
+    {NN_PARAM_LABEL_SMOOTHING, 0.0, 1.0, 0.0},
 };
 
 static void param_bounds_and_defaults_match_the_header(void **state)

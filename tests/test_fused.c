@@ -299,7 +299,7 @@ static void values_beyond_the_bound_take_the_separate_update(void **state)
     NN_OK_OR_FAIL(nn_model_set_param(b, NN_PARAM_LEARNING_RATE, 1.0));
     /* the workspace after a forward and backward pass: not foldable */
     NN_OK_OR_FAIL(nn_model_compute_grads(a, ROWS, x, N_IN, t, N_OUT, &la));
-    NN_OK_OR_FAIL(nn__optim_prepare("test", a));
+    NN_OK_OR_FAIL(nn__optim_prepare("test", a, NULL));
     assert_int_equal(nn__optim_fused_ready(a, x, ROWS), 0);
     mark_weight_grads(a);
     NN_OK_OR_FAIL(nn_model_train_batch(a, ROWS, x, N_IN, t, N_OUT, &la));

@@ -50,12 +50,29 @@ enum {
     OFF_SCHED = 48,
     OFF_NSETTINGS = 52,
     OFF_SETTINGS = 56,
-    LAYER_RECORD = 20 /* width u64, activation u32, leaky slope f64 */
+    /* kind u32, width u64, activation u32, then the layer settings */
+    REC_KIND = 0,
+    REC_WIDTH = 4,
+    REC_ACT = 12,
+    REC_SETTINGS = 16
 };
-/* Settings stored: one per nn_param key. */
+/* Settings stored: one per nn_param key, and per nn_layer_param key. */
 #define NSETTINGS ((size_t)(NN__PARAM_COUNT - 1))
+#define NLAYERSETTINGS ((size_t)(NN__LAYER_PARAM_COUNT - 1))
+#define LAYER_RECORD (16 + 8 * NLAYERSETTINGS)
 #define OFF_NLAYERSET (OFF_SETTINGS + 8 * NSETTINGS)
 #define OFF_LAYER(l) (OFF_NLAYERSET + 4 + (size_t)(l) * LAYER_RECORD)
+/* After L layer records: the class weight count (u64), the weights, the
+ * metadata count (u32) and entries, then the parameters. Without class
+ * weights or metadata, the parameters start 12 bytes after the records. */
+#define OFF_PARAMS_PLAIN(L) (OFF_LAYER(L) + 8 + 4)
+/* The size of a model file with L layers, N parameters and B buffer
+ * values, without class weights or metadata; a checkpoint adds the
+ * generator, step count, seed, state count and run flag, and S arrays. */
+#define MODEL_SIZE(L, N, B) \
+    (24 + 32 + 8 * NSETTINGS + 4 + (L) * LAYER_RECORD + 8 + 4 + 4 * (N) + \
+     4 * (B) + 4)
+#define CHECKPOINT_EXTRA(N, S) (32 + 8 + 8 + 4 + 4 * (N) * (S) + 4)
 
 static uint64_t get_le(const unsigned char *p, int n)
 {
@@ -391,7 +408,7 @@ static void file_layout_matches_the_documented_offsets(void **state)
 
     /* header */
     assert_memory_equal(f, "\x89NNM\r\n\x1a\n", 8);
-    assert_int_equal(get_le(f + OFF_VERSION, 4), 1);
+    assert_int_equal(get_le(f + OFF_VERSION, 4), 2);
     assert_int_equal(get_le(f + OFF_KIND, 4), NN_SAVE_MODEL);
     assert_int_equal(get_le(f + OFF_LENGTH, 8), size);
     /* architecture, ids, settings */
@@ -406,29 +423,39 @@ static void file_layout_matches_the_documented_offsets(void **state)
     assert_int_equal(get_le(f + OFF_SETTINGS, 8), bits64(lr));
     assert_int_equal(get_le(f + OFF_SETTINGS + 8 * (NN_PARAM_EPOCHS - 1), 8),
                      bits64(7.0));
-    assert_int_equal(get_le(f + OFF_NLAYERSET, 4), 1);
+    assert_int_equal(get_le(f + OFF_NLAYERSET, 4), NLAYERSETTINGS);
     {
         static const uint64_t widths[4] = {5, 4, 3, 3};
         static const uint32_t acts[4] = {NN_ACT_LEAKY_RELU, NN_ACT_SIGMOID,
                                          NN_ACT_TANH, NN_ACT_SOFTMAX};
         for (l = 0; l < 4; l++) {
             const unsigned char *r = f + OFF_LAYER(l);
-            assert_int_equal(get_le(r, 8), widths[l]);
-            assert_int_equal(get_le(r + 8, 4), acts[l]);
-            assert_int_equal(get_le(r + 12, 8),
+            assert_int_equal(get_le(r + REC_KIND, 4), NN_KIND_DENSE);
+            assert_int_equal(get_le(r + REC_WIDTH, 8), widths[l]);
+            assert_int_equal(get_le(r + REC_ACT, 4), acts[l]);
+            /* settings by key: the slope, then the others' defaults */
+            assert_int_equal(get_le(r + REC_SETTINGS, 8),
                              bits64(l == 0 ? (double)0.2f : (double)0.01f));
+            assert_int_equal(get_le(r + REC_SETTINGS + 8, 8), bits64(1.0));
+            assert_int_equal(get_le(r + REC_SETTINGS + 16, 8),
+                             bits64((double)NN_INIT_AUTO));
+            assert_int_equal(get_le(r + REC_SETTINGS + 40, 8), bits64(1e-5));
         }
     }
-    /* parameters: every float, little-endian, in nn_model_params order */
+    /* no class weights, no metadata */
     off = OFF_LAYER(4);
+    assert_int_equal(get_le(f + off, 8), 0);
+    assert_int_equal(get_le(f + off + 8, 4), 0);
+    /* parameters: every float, little-endian, in nn_model_params order */
+    off = OFF_PARAMS_PLAIN(4);
     assert_int_equal(n, 3 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3 + 3 * 3 + 3);
     for (l = 0; l < n; l++)
         assert_int_equal(get_le(f + off + 4 * l, 4), bits32(p[l]));
     off += 4 * n;
-    /* checksum, and nothing else */
+    /* no buffers; the checksum, and nothing else */
     assert_int_equal(off + 4, size);
     assert_int_equal(get_le(f + off, 4), crc_ref(f, off));
-    expect = 24 + 32 + 8 * NSETTINGS + 4 + 4 * LAYER_RECORD + 4 * n + 4;
+    expect = MODEL_SIZE(4, n, 0);
     assert_int_equal(size, expect);
 
     free(f);
@@ -446,18 +473,21 @@ static void checkpoint_layout_appends_generator_steps_and_state(void **state)
     f = save_to_memory(m, NN_SAVE_CHECKPOINT, &size);
     (void)nn_model_params(m, &n);
     assert_int_equal(get_le(f + OFF_KIND, 4), NN_SAVE_CHECKPOINT);
-    off = OFF_LAYER(2) + 4 * n;
+    off = OFF_PARAMS_PLAIN(2) + 4 * n;
     for (i = 0; i < 4; i++)
         assert_int_equal(get_le(f + off + 8 * i, 8), m->rng.s[i]);
     assert_int_equal(get_le(f + off + 32, 8), 3);  /* steps */
-    assert_int_equal(get_le(f + off + 40, 4), 2);  /* Adam: m and v */
-    off += 44;
+    assert_int_equal(get_le(f + off + 40, 8), 3);  /* the seed */
+    assert_int_equal(get_le(f + off + 48, 4), 2);  /* Adam: m and v */
+    off += 52;
     for (i = 0; i < n; i++) {
         assert_int_equal(get_le(f + off + 4 * i, 4), bits32(m->state[0][i]));
         assert_int_equal(get_le(f + off + 4 * (n + i), 4),
                          bits32(m->state[1][i]));
     }
-    assert_int_equal(off + 8 * n + 4, size);
+    off += 8 * n;
+    assert_int_equal(get_le(f + off, 4), 0); /* no interrupted run */
+    assert_int_equal(off + 4 + 4, size);
     assert_int_equal(get_le(f + size - 4, 4), crc_ref(f, size - 4));
     free(f);
     nn_model_free(m);
@@ -699,16 +729,15 @@ static void save_size_matches_the_bytes_written_for_both_kinds(void **state)
     (void)nn_model_params(m, &n);
     assert_int_equal(nn_model_save_size(m, NN_SAVE_MODEL, &model_size),
                      NN_OK);
-    assert_int_equal(model_size, 24 + 32 + 8 * NSETTINGS + 4 +
-                                     2 * LAYER_RECORD + 4 * n + 4);
+    assert_int_equal(model_size, MODEL_SIZE(2, n, 0));
     /* no optimizer state before the first step, SGD keeps one array */
     assert_int_equal(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &ck_before),
                      NN_OK);
-    assert_int_equal(ck_before, model_size + 44);
+    assert_int_equal(ck_before, model_size + CHECKPOINT_EXTRA(n, 0));
     train_tiny(m, 1);
     assert_int_equal(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &ck_after),
                      NN_OK);
-    assert_int_equal(ck_after, model_size + 44 + 4 * n);
+    assert_int_equal(ck_after, model_size + CHECKPOINT_EXTRA(n, 1));
     f = save_to_memory(m, NN_SAVE_CHECKPOINT, &ck_after);
     assert_int_equal(get_le(f + OFF_LENGTH, 8), ck_after);
     free(f);
@@ -1545,11 +1574,11 @@ static void wrong_magic_and_future_versions_are_named(void **state)
     back = (nn_model *)&ctr;
     expect_format(nn_model_load_buffer(&back, "hello", 5), &back,
                   "byte 0: not a libnn model file");
-    set_le(f + OFF_VERSION, 2, 4);
+    set_le(f + OFF_VERSION, 3, 4);
     fix_crc(f, size);
     back = (nn_model *)&ctr;
     expect_format(nn_model_load_buffer(&back, f, size), &back,
-                  "byte 8: format version 2");
+                  "byte 8: format version 3");
     expect_message("newer libnn");
     set_le(f + OFF_VERSION, 0, 4);
     fix_crc(f, size);
@@ -1605,7 +1634,7 @@ static void absurd_sizes_are_refused_before_any_allocation(void **state)
     } cases[] = {
         {OFF_INPUT, 8, (uint64_t)1 << 40, "the input width is 1099511627776"},
         {OFF_LAYERS, 8, (uint64_t)1 << 40,
-         "1099511627776 layers of 20 bytes each do not fit"},
+         "1099511627776 layers of 64 bytes each do not fit"},
         {OFF_LAYERS, 8, UINT64_MAX, "18446744073709551615 layers of"},
         {OFF_NSETTINGS, 4, 0xFFFFFFFFu, "the file has 4294967295 settings"},
         {OFF_NLAYERSET, 4, 0x80000000u, "layers have 2147483648 settings"},
@@ -1631,11 +1660,11 @@ static void absurd_sizes_are_refused_before_any_allocation(void **state)
         char want[64];
         uint64_t width = i ? (uint64_t)1 << 40 : 2147483647u;
         memcpy(g, f, size);
-        set_le(g + OFF_LAYER(0), width, 8);
+        set_le(g + OFF_LAYER(0) + REC_WIDTH, width, 8);
         fix_crc(g, size);
         counting();
         snprintf(want, sizeof want, "byte %zu: layer 0 is %llu wide",
-                 (size_t)OFF_LAYER(0), (unsigned long long)width);
+                 (size_t)OFF_LAYER(0) + REC_WIDTH, (unsigned long long)width);
         expect_format(nn_model_load_buffer(&back, g, size), &back,
                       i ? "outside [1, 2147483647]" : want);
         assert_int_equal(ctr.allocs, 0);
@@ -1650,7 +1679,7 @@ static void absurd_sizes_are_refused_before_any_allocation(void **state)
     {
         nn_model *back = (nn_model *)&ctr;
         memcpy(g, f, size);
-        set_le(g + OFF_LAYER(1), (uint64_t)1 << 20, 8);
+        set_le(g + OFF_LAYER(1) + REC_WIDTH, (uint64_t)1 << 20, 8);
         fix_crc(g, size);
         counting();
         expect_format(nn_model_load_buffer(&back, g, size), &back,
@@ -1675,7 +1704,7 @@ static void tampered_fields_with_a_fixed_checksum_are_caught_where_they_are(
     void **state)
 {
     nn_model *m = tiny_model(6), *sgd0 = tiny_model(7);
-    size_t n = 13, pofs = OFF_LAYER(2), ck = pofs + 4 * n;
+    size_t n = 13, pofs = OFF_PARAMS_PLAIN(2), ck = pofs + 4 * n;
     size_t ms, cs, c0s, i;
     unsigned char *mf, *cf, *c0f;
     long live;
@@ -1688,35 +1717,44 @@ static void tampered_fields_with_a_fixed_checksum_are_caught_where_they_are(
         {"settings count", 0, OFF_NSETTINGS, 4, NSETTINGS + 1,
          "settings, this libnn knows"},
         {"negative learning rate", 0, OFF_SETTINGS, 8, bits64(-1.0),
-         "setting 1 is -1, outside its bounds"},
+         "setting 1 (learning_rate) is -1, outside its bounds"},
         {"NaN learning rate", 0, OFF_SETTINGS, 8, bits64(NAN),
-         "setting 1 is nan"},
+         "setting 1 (learning_rate) is nan"},
         {"fractional epochs", 0, OFF_SETTINGS + 8 * (NN_PARAM_EPOCHS - 1), 8,
-         bits64(2.5), "setting 15 is 2.5, not a whole number"},
-        {"layer settings count", 0, OFF_NLAYERSET, 4, 2,
-         "layers have 2 settings each"},
-        {"width 0", 0, OFF_LAYER(0), 8, 0, "layer 0 is 0 wide"},
-        {"activation 0", 0, OFF_LAYER(0) + 8, 4, 0,
+         bits64(2.5), "setting 15 (epochs) is 2.5, not a whole number"},
+        {"layer settings count", 0, OFF_NLAYERSET, 4, NLAYERSETTINGS + 1,
+         "layers have 7 settings each"},
+        {"kind 0", 0, OFF_LAYER(0) + REC_KIND, 4, 0,
+         "layer 0's kind is 0, not an nn_layer_kind"},
+        {"width 0", 0, OFF_LAYER(0) + REC_WIDTH, 8, 0, "layer 0 is 0 wide"},
+        {"activation 0", 0, OFF_LAYER(0) + REC_ACT, 4, 0,
          "layer 0's activation is 0"},
-        {"activation 77", 0, OFF_LAYER(1) + 8, 4, 77,
+        {"activation 77", 0, OFF_LAYER(1) + REC_ACT, 4, 77,
          "layer 1's activation is 77"},
-        {"hidden softmax", 0, OFF_LAYER(0) + 8, 4, NN_ACT_SOFTMAX,
+        {"hidden softmax", 0, OFF_LAYER(0) + REC_ACT, 4, NN_ACT_SOFTMAX,
          "layer 0 is softmax but not the output layer"},
-        {"slope 2", 0, OFF_LAYER(1) + 12, 8, bits64(2.0),
-         "layer 1's setting 1 is 2, outside [0, 1]"},
+        {"slope 2", 0, OFF_LAYER(1) + REC_SETTINGS, 8, bits64(2.0),
+         "layer 1's setting 1 (leaky_slope) is 2, outside its bounds [0, 1]"},
+        {"dropout rate on a dense layer", 0, OFF_LAYER(1) + REC_SETTINGS + 24,
+         8, bits64(0.25), "a dense layer has no such setting"},
+        {"class weight count", 0, OFF_LAYER(2), 8, (uint64_t)1 << 40,
+         "1099511627776 class weights do not fit"},
+        {"metadata count", 0, OFF_LAYER(2) + 8, 4, 1025,
+         "1025 metadata entries"},
         {"NaN weight", 0, pofs + 4 * 5, 4, 0x7FC00000u, "parameter 5 is nan"},
         {"infinite bias", 0, pofs + 4 * 12, 4, 0xFF800000u,
          "parameter 12 is -inf"},
         {"one layer too many", 0, OFF_LAYERS, 8, 3, "layer 2"},
         {"generator all zero", 1, ck, 8, 0, "the generator state is all zero"},
-        {"three state arrays", 1, ck + 40, 4, 3,
+        {"three state arrays", 1, ck + 48, 4, 3,
          "3 optimizer-state arrays"},
         {"SGD state under Adam", 1, OFF_OPT, 4, NN_OPT_ADAM,
-         "1 optimizer-state arrays; optimizer 2 keeps 2"},
-        {"NaN momentum", 1, ck + 44 + 4 * 7, 4, 0x7FC00001u,
+         "1 optimizer-state arrays; the adam optimizer keeps 2 or 3"},
+        {"NaN momentum", 1, ck + 52 + 4 * 7, 4, 0x7FC00001u,
          "optimizer state 0 value 7 is nan"},
         {"steps without state", 2, ck + 32, 8, 5,
          "the step count is 5 but there is no optimizer state"},
+        {"run flag 2", 2, ck + 52, 4, 2, "the interrupted run's flag is 2"},
     };
     (void)state;
     train_tiny(m, 2); /* SGD: one state array */
@@ -1870,8 +1908,10 @@ static void load_survives_every_failed_allocation(void **state)
                 }
                 assert_int_equal(ctr.live, live);
             }
-            /* create, 4 layers (3 blocks each), state: more than 10 */
-            assert_true(k > 10);
+            /* the model, its layers, parameters and gradients (one block
+             * each, whatever the layer count), and for a checkpoint two
+             * state arrays: the loop failed each of them */
+            assert_true(k > (kind == NN_SAVE_CHECKPOINT ? 6 : 4));
             free(f);
         }
     nn_model_free(m);

@@ -288,7 +288,8 @@ static void backward_with_sums_is_the_kernel_then_column_sums(void **state)
             for (k = 0; k < sizeof acts / sizeof acts[0]; k++) {
                 uint32_t top;
                 memcpy(want, g0, len * sizeof *g0);
-                nn__activation_backward(acts[k], 0.02f, a, want, ROWS_G, kk);
+                nn__activation_backward(acts[k], 0.02f, NULL, a, want, ROWS_G,
+                                        kk);
                 for (j = 0; j < kk; j++) {
                     float acc = 0.0f;
                     for (i = 0; i < ROWS_G; i++)
@@ -297,8 +298,9 @@ static void backward_with_sums_is_the_kernel_then_column_sums(void **state)
                 }
                 memcpy(got, g0, len * sizeof *g0);
                 top = nn__activation_backward_sums(
-                    acts[k], 0.02f, acts[k] == NN_ACT_IDENTITY ? NULL : a,
-                    got, db, ROWS_G, kk);
+                    acts[k], 0.02f, NULL,
+                    acts[k] == NN_ACT_IDENTITY ? NULL : a, got, db, ROWS_G,
+                    kk);
                 assert_memory_equal(got, want, len * sizeof *got);
                 assert_memory_equal(db, db_want, kk * sizeof *db);
                 assert_true(bits_magnitude(top) ==

@@ -1,8 +1,9 @@
 /*
  * test_optim.c - the optimizers, gradient clipping, learning-rate schedules
  * and their settings, against the formulas nn.h documents (those of
- * PyTorch's torch.optim.SGD, Adam, AdamW and RMSprop, dampening 0,
- * non-centered; clip_grad_norm_; and the closed-form schedules of nn.h).
+ * PyTorch's torch.optim.SGD with dampening, Adam and AdamW with AMSGrad,
+ * RMSprop centered or not; clip_grad_value_ and clip_grad_norm_; and the
+ * closed-form schedules of nn.h).
  *
  * Method. A tiny net (3 inputs -> 4 tanh -> 2 identity, MSE, batch of 4)
  * with known weights and biases. For each step the test asks the library
@@ -149,6 +150,7 @@ typedef struct opt_cfg {
     nn_optimizer kind;
     int set_kind; /* 0: leave the optimizer at the default */
     double lr, momentum, nesterov, wd, beta1, beta2, eps, alpha, clip;
+    double clip_value, amsgrad, centered, dampening;
     nn_schedule sched;
     double step_size, gamma, t_max, eta_min, warmup;
 } opt_cfg;
@@ -169,6 +171,10 @@ static opt_cfg cfg_default(const char *name, nn_optimizer kind)
     c.eps = 1e-8;
     c.alpha = 0.99;
     c.clip = 0.0;
+    c.clip_value = 0.0;
+    c.amsgrad = 0.0;
+    c.centered = 0.0;
+    c.dampening = 0.0;
     c.sched = NN_SCHED_CONSTANT;
     c.step_size = 1000.0;
     c.gamma = 0.1;
@@ -199,6 +205,10 @@ static void configure(nn_model *m, const opt_cfg *c)
     set_param_ok(m, NN_PARAM_EPSILON, c->eps);
     set_param_ok(m, NN_PARAM_RMSPROP_ALPHA, c->alpha);
     set_param_ok(m, NN_PARAM_CLIP_NORM, c->clip);
+    set_param_ok(m, NN_PARAM_CLIP_VALUE, c->clip_value);
+    set_param_ok(m, NN_PARAM_AMSGRAD, c->amsgrad);
+    set_param_ok(m, NN_PARAM_CENTERED, c->centered);
+    set_param_ok(m, NN_PARAM_DAMPENING, c->dampening);
     set_param_ok(m, NN_PARAM_SCHED_STEP_SIZE, c->step_size);
     set_param_ok(m, NN_PARAM_SCHED_GAMMA, c->gamma);
     set_param_ok(m, NN_PARAM_SCHED_T_MAX, c->t_max);
@@ -252,7 +262,12 @@ enum {
     FLAW_CLIP_AFTER_WEIGHT_DECAY = 1u << 9,
     FLAW_CLIP_WITHOUT_EPS = 1u << 10,       /* clip / norm */
     FLAW_UNSCHEDULED_LR = 1u << 11,         /* the base lr every step */
-    FLAW_EPS_INSIDE_SQRT = 1u << 12         /* sqrt(v_hat + eps) */
+    FLAW_EPS_INSIDE_SQRT = 1u << 12,        /* sqrt(v_hat + eps) */
+    FLAW_AMSGRAD_IGNORED = 1u << 13,        /* v, not max(vmax, v) */
+    FLAW_CENTERED_IGNORED = 1u << 14,       /* v, not v - c^2 */
+    FLAW_DAMPENED_FIRST_STEP = 1u << 15,    /* b = (1 - tau) g at t = 1 */
+    FLAW_NO_VALUE_CLIP = 1u << 16,
+    FLAW_VALUE_CLIP_AFTER_NORM = 1u << 17   /* norm clip, then clamp */
 };
 
 static const char *flaw_name(unsigned flaw)
@@ -271,6 +286,11 @@ static const char *flaw_name(unsigned flaw)
     case FLAW_CLIP_WITHOUT_EPS: return "clip / norm without + 1e-6";
     case FLAW_UNSCHEDULED_LR: return "schedule ignored";
     case FLAW_EPS_INSIDE_SQRT: return "eps inside the square root";
+    case FLAW_AMSGRAD_IGNORED: return "AMSGrad ignored";
+    case FLAW_CENTERED_IGNORED: return "centered ignored";
+    case FLAW_DAMPENED_FIRST_STEP: return "dampening at the first step";
+    case FLAW_NO_VALUE_CLIP: return "no clipping by value";
+    case FLAW_VALUE_CLIP_AFTER_NORM: return "value clipping after norm";
     }
     return "?";
 }
@@ -280,6 +300,8 @@ typedef struct ref_state {
     double m[NP];   /* Adam first moment */
     double v[NP];   /* Adam second moment / RMSprop square average */
     double buf[NP]; /* momentum buffer */
+    double vmax[NP]; /* AMSGrad: the largest second moment */
+    double gavg[NP]; /* centered RMSprop: the average gradient */
     unsigned long t;
 } ref_state;
 
@@ -318,6 +340,17 @@ static int ref_step(const opt_cfg *c, unsigned flaws, ref_state *r,
         decoupled = 1;
     for (i = 0; i < NP; i++)
         g[i] = (double)grad[i];
+    /* clip_grad_value_: each gradient clamped, before clipping by norm */
+#define CLAMP_VALUES()                                                       \
+    do {                                                                     \
+        if (c->clip_value > 0.0 && !(flaws & FLAW_NO_VALUE_CLIP))            \
+            for (i = 0; i < NP; i++)                                         \
+                g[i] = g[i] > c->clip_value    ? c->clip_value               \
+                       : g[i] < -c->clip_value ? -c->clip_value              \
+                                               : g[i];                       \
+    } while (0)
+    if (!(flaws & FLAW_VALUE_CLIP_AFTER_NORM))
+        CLAMP_VALUES();
 
     if (!decoupled && (flaws & FLAW_CLIP_AFTER_WEIGHT_DECAY))
         for (i = 0; i < NP; i++)
@@ -333,6 +366,9 @@ static int ref_step(const opt_cfg *c, unsigned flaws, ref_state *r,
             clipped = 1;
         }
     }
+    if (flaws & FLAW_VALUE_CLIP_AFTER_NORM)
+        CLAMP_VALUES();
+#undef CLAMP_VALUES
     if (!decoupled && !(flaws & FLAW_CLIP_AFTER_WEIGHT_DECAY))
         for (i = 0; i < NP; i++)
             g[i] += wd * r->w[i];
@@ -348,7 +384,12 @@ static int ref_step(const opt_cfg *c, unsigned flaws, ref_state *r,
                 r->w[i] -= lr * g[i];
                 continue;
             }
-            r->buf[i] = r->t == 1 ? g[i] : mu * r->buf[i] + damp * g[i];
+            /* PyTorch: the buffer is g at the first step, then
+             * mu b + (1 - tau) g */
+            r->buf[i] = r->t == 1 && !(flaws & FLAW_DAMPENED_FIRST_STEP)
+                            ? g[i]
+                            : mu * r->buf[i] +
+                                  damp * (1.0 - c->dampening) * g[i];
             if (c->nesterov == 1.0 && !(flaws & FLAW_NESTEROV_IGNORED))
                 r->w[i] -= lr * (g[i] + mu * r->buf[i]);
             else
@@ -363,11 +404,17 @@ static int ref_step(const opt_cfg *c, unsigned flaws, ref_state *r,
             bc1 = bc2 = 1.0;
         for (i = 0; i < NP; i++) {
             double denom;
+            double v;
             r->m[i] = c->beta1 * r->m[i] + (1.0 - c->beta1) * g[i];
             r->v[i] = c->beta2 * r->v[i] + (1.0 - c->beta2) * g[i] * g[i];
+            v = r->v[i];
+            if (c->amsgrad == 1.0 && !(flaws & FLAW_AMSGRAD_IGNORED)) {
+                r->vmax[i] = r->vmax[i] > r->v[i] ? r->vmax[i] : r->v[i];
+                v = r->vmax[i];
+            }
             denom = (flaws & FLAW_EPS_INSIDE_SQRT)
-                        ? sqrt(r->v[i] / bc2 + c->eps)
-                        : sqrt(r->v[i] / bc2) + c->eps;
+                        ? sqrt(v / bc2 + c->eps)
+                        : sqrt(v / bc2) + c->eps;
             r->w[i] -= lr * (r->m[i] / bc1) / denom;
         }
         break;
@@ -377,9 +424,14 @@ static int ref_step(const opt_cfg *c, unsigned flaws, ref_state *r,
                         ? 1.0 - pow(c->alpha, (double)r->t)
                         : 1.0;
         for (i = 0; i < NP; i++) {
-            double denom;
+            double denom, v;
             r->v[i] = c->alpha * r->v[i] + (1.0 - c->alpha) * g[i] * g[i];
-            denom = sqrt(r->v[i] / bc) + c->eps;
+            v = r->v[i] / bc;
+            if (c->centered == 1.0 && !(flaws & FLAW_CENTERED_IGNORED)) {
+                r->gavg[i] = c->alpha * r->gavg[i] + (1.0 - c->alpha) * g[i];
+                v -= r->gavg[i] * r->gavg[i];
+            }
+            denom = sqrt(v) + c->eps;
             if (mu > 0.0) {
                 r->buf[i] = mu * r->buf[i] + damp * g[i] / denom;
                 r->w[i] -= lr * r->buf[i];
@@ -677,6 +729,98 @@ static void rmsprop_momentum_first_three_steps_match_documented_formula(
     c.lr = 0.01;
     c.momentum = 0.9;
     c.wd = 0.05;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void sgd_dampening_first_three_steps_match_documented_formula(
+    void **st)
+{
+    static const unsigned flaws[] = {FLAW_DAMPENED_FIRST_STEP,
+                                     FLAW_NO_MOMENTUM,
+                                     FLAW_NO_WEIGHT_DECAY};
+    opt_cfg c = cfg_default("SGD momentum .9, dampening .6", NN_OPT_SGD);
+    (void)st;
+    c.lr = 0.1;
+    c.momentum = 0.9;
+    c.dampening = 0.6;
+    c.wd = 0.02;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void adam_amsgrad_first_three_steps_match_documented_formula(
+    void **st)
+{
+    static const unsigned flaws[] = {FLAW_AMSGRAD_IGNORED,
+                                     FLAW_NO_BIAS_CORRECTION};
+    opt_cfg c = cfg_default("Adam AMSGrad, beta2 .5", NN_OPT_ADAM);
+    (void)st;
+    c.lr = 0.05;
+    c.beta2 = 0.5; /* v forgets fast, so that it falls below its maximum */
+    c.amsgrad = 1.0;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void adamw_amsgrad_first_three_steps_match_documented_formula(
+    void **st)
+{
+    static const unsigned flaws[] = {FLAW_AMSGRAD_IGNORED,
+                                     FLAW_L2_INSTEAD_OF_DECOUPLED};
+    opt_cfg c = cfg_default("AdamW AMSGrad, beta2 .5, wd .1", NN_OPT_ADAMW);
+    (void)st;
+    c.lr = 0.05;
+    c.beta2 = 0.5;
+    c.amsgrad = 1.0;
+    c.wd = 0.1;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void rmsprop_centered_first_three_steps_match_documented_formula(
+    void **st)
+{
+    static const unsigned flaws[] = {FLAW_CENTERED_IGNORED,
+                                     FLAW_RMSPROP_BIAS_CORRECTION};
+    opt_cfg c = cfg_default("RMSprop centered, alpha .9", NN_OPT_RMSPROP);
+    (void)st;
+    c.lr = 0.01;
+    c.alpha = 0.9;
+    c.centered = 1.0;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void rmsprop_centered_momentum_first_three_steps_match_formula(
+    void **st)
+{
+    static const unsigned flaws[] = {FLAW_CENTERED_IGNORED, FLAW_NO_MOMENTUM};
+    opt_cfg c = cfg_default("RMSprop centered, momentum .5", NN_OPT_RMSPROP);
+    (void)st;
+    c.lr = 0.01;
+    c.alpha = 0.9;
+    c.centered = 1.0;
+    c.momentum = 0.5;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
+}
+
+static void clipping_by_value_clamps_each_gradient_before_the_norm(void **st)
+{
+    static const unsigned flaws[] = {FLAW_NO_VALUE_CLIP,
+                                     FLAW_VALUE_CLIP_AFTER_NORM};
+    opt_cfg c = cfg_default("SGD momentum, clip value .02, norm .05",
+                            NN_OPT_SGD);
+    (void)st;
+    c.lr = 0.5;
+    c.momentum = 0.5;
+    c.clip_value = 0.02;
+    c.clip = 0.05;
+    run_case(&c, flaws, sizeof flaws / sizeof *flaws, 1);
+}
+
+static void plain_sgd_clipped_by_value_matches_documented_formula(void **st)
+{
+    static const unsigned flaws[] = {FLAW_NO_VALUE_CLIP};
+    opt_cfg c = cfg_default("SGD, clip value .01", NN_OPT_SGD);
+    (void)st;
+    c.lr = 0.5;
+    c.clip_value = 0.01;
     run_case(&c, flaws, sizeof flaws / sizeof *flaws, 0);
 }
 
@@ -1099,6 +1243,12 @@ static const param_doc docs[] = {
     {NN_PARAM_BATCH_SIZE, "BATCH_SIZE", 32.0, 1.0, 1e9, 8.0},
     {NN_PARAM_SHUFFLE, "SHUFFLE", 1.0, 0.0, 1.0, 0.0},
     {NN_PARAM_PATIENCE, "PATIENCE", 0.0, 0.0, 1e9, 2.0},
+    {NN_PARAM_CLIP_VALUE, "CLIP_VALUE", 0.0, 0.0, 1e30, 0.5},
+    {NN_PARAM_AMSGRAD, "AMSGRAD", 0.0, 0.0, 1.0, 1.0},
+    {NN_PARAM_CENTERED, "CENTERED", 0.0, 0.0, 1.0, 1.0},
+    {NN_PARAM_DAMPENING, "DAMPENING", 0.0, 0.0, 1.0, 0.5},
+    {NN_PARAM_HUBER_DELTA, "HUBER_DELTA", 1.0, 1e-12, 1e30, 0.5},
+    {NN_PARAM_LABEL_SMOOTHING, "LABEL_SMOOTHING", 0.0, 0.0, 1.0, 0.1},
 };
 #define N_DOCS (sizeof docs / sizeof *docs)
 
@@ -1128,7 +1278,7 @@ static void every_param_default_and_bounds_match_nn_h_and_a_fresh_model(
     }
     /* Keys outside the enum, including zero. */
     {
-        static const int bad_keys[] = {0, -1, 19, 1000};
+        static const int bad_keys[] = {0, -1, NN_PARAM_LABEL_SMOOTHING + 1, 1000};
         double v = 0.0;
         for (i = 0; i < sizeof bad_keys / sizeof *bad_keys; i++) {
             nn_param key = (nn_param)bad_keys[i];
@@ -1458,6 +1608,18 @@ int main(void)
             rmsprop_with_l2_decay_first_three_steps_match_documented_formula),
         cmocka_unit_test(
             rmsprop_momentum_first_three_steps_match_documented_formula),
+        cmocka_unit_test(
+            sgd_dampening_first_three_steps_match_documented_formula),
+        cmocka_unit_test(
+            adam_amsgrad_first_three_steps_match_documented_formula),
+        cmocka_unit_test(
+            adamw_amsgrad_first_three_steps_match_documented_formula),
+        cmocka_unit_test(
+            rmsprop_centered_first_three_steps_match_documented_formula),
+        cmocka_unit_test(
+            rmsprop_centered_momentum_first_three_steps_match_formula),
+        cmocka_unit_test(clipping_by_value_clamps_each_gradient_before_the_norm),
+        cmocka_unit_test(plain_sgd_clipped_by_value_matches_documented_formula),
         cmocka_unit_test(steps_use_the_exponentially_decayed_learning_rate),
         cmocka_unit_test(steps_use_the_warmed_up_learning_rate),
         cmocka_unit_test(train_batch_equals_compute_then_apply_bit_for_bit),

@@ -1,0 +1,83 @@
+/*
+ * activation_layer.c - an activation on its own, y = f(x), as
+ * torch.nn.ReLU() and its kin stand in a Sequential: for an activation
+ * after a normalization, or softmax after any layer. The kernels are
+ * activation.c's, which dense layers use too; the layer's input is f's z,
+ * so nothing beyond the output is kept.
+ */
+#include "layers.h"
+
+#include <string.h>
+
+static size_t act_train_floats(const nn_model *m, size_t l, size_t n)
+{
+    (void)m;
+    (void)l;
+    (void)n;
+    return 0;
+}
+
+static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
+{
+    const nn__layer *L = &m->layers[l];
+    nn__activation_forward(L->act, nn__act_param(L), x, m->act[l], n,
+                           L->out);
+    m->act_top[l] = nn__max_abs_bits(m->act[l], n * L->out);
+    m->logits = x;
+}
+
+static size_t act_infer_floats(const nn__layer *L, size_t k)
+{
+    (void)L;
+    (void)k;
+    return 0;
+}
+
+static const float *act_forward_infer(const nn_model *m, const nn__layer *L,
+                                      const nn__infer *a)
+{
+    (void)m;
+    nn__activation_forward(L->act, nn__act_param(L), a->x, a->y, a->k,
+                           L->out);
+    if (a->logits)
+        *a->logits = a->x;
+    return a->y;
+}
+
+/* dL/dx = dL/dy f'(x); where the loss applied f' (dz), dL/dy is it. */
+static void act_backward(nn_model *m, size_t l, const float *x, size_t n,
+                         int dz)
+{
+    const nn__layer *L = &m->layers[l];
+    float *gx = nn__delta_in(m, l);
+    if (!gx)
+        return;
+    memcpy(gx, m->delta[l], n * L->out * sizeof(float));
+    if (!dz)
+        nn__activation_backward(L->act, nn__act_param(L), x, m->act[l], gx,
+                                n, L->out);
+}
+
+static void act_init(nn_model *m, nn__layer *L)
+{
+    (void)m;
+    (void)L;
+}
+
+const nn__layer_ops nn__activation_ops = {
+    NN_KIND_ACTIVATION,
+    "activation",
+    NN__KEY(NN_LAYER_LEAKY_SLOPE) | NN__KEY(NN_LAYER_ELU_ALPHA),
+    nn__shape_same,
+    act_init,
+    act_train_floats,
+    act_forward_train,
+    act_infer_floats,
+    act_forward_infer,
+    act_backward,
+    NULL, /* weight_product */
+    NULL, /* commit */
+    NULL, /* buffers_valid */
+    NULL, /* small_forward */
+    NULL, /* small_backward */
+};

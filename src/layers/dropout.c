@@ -1,0 +1,166 @@
+/*
+ * dropout.c - inverted dropout: in training mode each unit is kept with
+ * probability 1 - rate and scaled by 1 / (1 - rate), or set to 0; in
+ * inference mode the layer is the identity (it returns its input).
+ *
+ * The masks come from a counter-based generator, not from the model's
+ * sequential one: unit j of the row at position r of the batch, in layer
+ * l, at step s, is kept when a hash of (seed, s, l, r, j) is at least
+ * rate x 2^32. So a row's mask depends on nothing else: a batch split
+ * across processes, each knowing its rows' positions (row_offset), draws
+ * the masks one process would, and no state is advanced or saved. The
+ * hash: splitmix64's finaliser over (seed, step, layer, row) gives a key
+ * per row; each unit's 32 bits are murmur3's finaliser of the key plus
+ * j times the golden ratio, a bijection in j, so units of a row never
+ * share bits. The loop over units vectorises (32-bit multiplies).
+ *
+ * The extra block keeps the mask, one byte per unit, for the backward
+ * pass.
+ */
+#include "layers.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t row_key(uint64_t seed, uint64_t step, size_t layer,
+                        uint64_t row)
+{
+    uint64_t h = mix64(seed + 0x9E3779B97F4A7C15ull);
+    h = mix64(h ^ (step + 0x632BE59BD9B4E019ull));
+    h = mix64(h ^ ((uint64_t)layer + 0x8CB92BA72F3D8DD7ull));
+    return mix64(h ^ (row + 0xD6E8FEB86659FD93ull));
+}
+
+static inline uint32_t fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* Units whose hash is below this are dropped: rate x 2^32, which is
+ * below 2^32 for rate < 1 (nn.h bounds the rate). */
+static uint32_t threshold(double rate)
+{
+    double t = floor(rate * 4294967296.0);
+    return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
+}
+
+static float scale_of(double rate)
+{
+    return (float)(1.0 / (1.0 - rate));
+}
+
+static size_t dropout_train_floats(const nn_model *m, size_t l, size_t n)
+{
+    return (n * m->layers[l].out + 3) / 4; /* a byte per unit */
+}
+
+NN__VECTOR_CLONES
+static uint32_t mask_row(uint64_t key, uint32_t thr, float scale,
+                         const float *restrict x, float *restrict y,
+                         unsigned char *restrict mask, size_t k)
+{
+    const uint32_t base = (uint32_t)key ^ (uint32_t)(key >> 32);
+    uint32_t top = 0;
+    size_t j;
+    for (j = 0; j < k; j++) {
+        uint32_t keep = fmix32(base + (uint32_t)j * 0x9E3779B9u) >= thr;
+        float v = keep ? x[j] * scale : 0.0f;
+        uint32_t u = nn__abs_bits(v);
+        y[j] = v;
+        mask[j] = (unsigned char)keep;
+        top = u > top ? u : top;
+    }
+    return top;
+}
+
+static void dropout_forward_train(nn_model *m, size_t l, const float *x,
+                                  size_t n)
+{
+    const nn__layer *L = &m->layers[l];
+    double rate = L->lp[NN_LAYER_DROPOUT_RATE];
+    uint32_t thr = threshold(rate), top = 0;
+    float scale = scale_of(rate);
+    unsigned char *mask = (unsigned char *)m->extra[l];
+    size_t i, k = L->out;
+    for (i = 0; i < n; i++) {
+        uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
+        uint32_t t = mask_row(key, thr, scale, x + i * k, m->act[l] + i * k,
+                              mask + i * k, k);
+        top = t > top ? t : top;
+    }
+    m->act_top[l] = top;
+    m->logits = m->act[l];
+}
+
+static size_t dropout_infer_floats(const nn__layer *L, size_t k)
+{
+    (void)L;
+    (void)k;
+    return 0;
+}
+
+static const float *dropout_forward_infer(const nn_model *m,
+                                          const nn__layer *L,
+                                          const nn__infer *a)
+{
+    (void)m;
+    (void)L;
+    return a->x;
+}
+
+NN__VECTOR_CLONES
+static void unmask(const float *restrict g, const unsigned char *restrict mask,
+                   float scale, float *restrict gx, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        gx[i] = mask[i] ? g[i] * scale : 0.0f;
+}
+
+static void dropout_backward(nn_model *m, size_t l, const float *x, size_t n,
+                             int dz)
+{
+    const nn__layer *L = &m->layers[l];
+    float *gx = nn__delta_in(m, l);
+    (void)x;
+    (void)dz;
+    if (gx)
+        unmask(m->delta[l], (const unsigned char *)m->extra[l],
+               scale_of(L->lp[NN_LAYER_DROPOUT_RATE]), gx, n * L->out);
+}
+
+static void dropout_init(nn_model *m, nn__layer *L)
+{
+    (void)m;
+    (void)L;
+}
+
+const nn__layer_ops nn__dropout_ops = {
+    NN_KIND_DROPOUT,
+    "dropout",
+    NN__KEY(NN_LAYER_DROPOUT_RATE),
+    nn__shape_same,
+    dropout_init,
+    dropout_train_floats,
+    dropout_forward_train,
+    dropout_infer_floats,
+    dropout_forward_infer,
+    dropout_backward,
+    NULL, /* weight_product */
+    NULL, /* commit */
+    NULL, /* buffers_valid */
+    NULL, /* small_forward */
+    NULL, /* small_backward */
+};

@@ -1,0 +1,105 @@
+/*
+ * scaling.c - a fixed per-feature scaling, y = x scale + shift, for
+ * inputs standardised with statistics of the training data. scale and
+ * shift are the layer's buffers: kept in the model and its files, never
+ * changed by training. The smallest kind, and the pattern for a new one
+ * (README in this folder).
+ */
+#include "layers.h"
+
+static void scaling_shape(nn__layer *L)
+{
+    L->out = L->in;
+    L->w_count = L->b_count = 0;
+    L->buf_count = 2 * L->in; /* scale, shift */
+}
+
+static void scaling_init(nn_model *m, nn__layer *L)
+{
+    size_t j;
+    float *s = m->buffers + L->buf_off;
+    for (j = 0; j < L->out; j++) {
+        s[j] = 1.0f;
+        s[L->out + j] = 0.0f;
+    }
+}
+
+static size_t scaling_train_floats(const nn_model *m, size_t l, size_t n)
+{
+    (void)m;
+    (void)l;
+    (void)n;
+    return 0;
+}
+
+static uint32_t scale_rows(const float *s, size_t k, const float *x,
+                           float *y, size_t n)
+{
+    uint32_t top = 0;
+    size_t i, j;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < k; j++) {
+            float v = x[i * k + j] * s[j] + s[k + j];
+            uint32_t u = nn__abs_bits(v);
+            y[i * k + j] = v;
+            top = u > top ? u : top;
+        }
+    return top;
+}
+
+static void scaling_forward_train(nn_model *m, size_t l, const float *x,
+                                  size_t n)
+{
+    const nn__layer *L = &m->layers[l];
+    m->act_top[l] = scale_rows(m->buffers + L->buf_off, L->out, x, m->act[l],
+                               n);
+    m->logits = m->act[l];
+}
+
+static size_t scaling_infer_floats(const nn__layer *L, size_t k)
+{
+    (void)L;
+    (void)k;
+    return 0;
+}
+
+static const float *scaling_forward_infer(const nn_model *m,
+                                          const nn__layer *L,
+                                          const nn__infer *a)
+{
+    (void)scale_rows(m->buffers + L->buf_off, L->out, a->x, a->y, a->k);
+    return a->y;
+}
+
+static void scaling_backward(nn_model *m, size_t l, const float *x, size_t n,
+                             int dz)
+{
+    const nn__layer *L = &m->layers[l];
+    const float *s = m->buffers + L->buf_off, *g = m->delta[l];
+    float *gx = nn__delta_in(m, l);
+    size_t i, j, k = L->out;
+    (void)x;
+    (void)dz;
+    if (gx)
+        for (i = 0; i < n; i++)
+            for (j = 0; j < k; j++)
+                gx[i * k + j] = g[i * k + j] * s[j];
+}
+
+const nn__layer_ops nn__scaling_ops = {
+    NN_KIND_SCALING,
+    "scaling",
+    0, /* no settings */
+    scaling_shape,
+    scaling_init,
+    scaling_train_floats,
+    scaling_forward_train,
+    scaling_infer_floats,
+    scaling_forward_infer,
+    scaling_backward,
+    NULL, /* weight_product */
+    NULL, /* commit */
+    NULL, /* buffers_valid: any finite values */
+    NULL, /* small_forward */
+    NULL, /* small_backward */
+};
