@@ -24,6 +24,7 @@
  */
 #include "interop.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,31 @@ static void hex_float(char *dst, size_t cap, float f)
     snprintf(dst, cap, "%s0x%c%s%sp%+df", u >> 31 ? "-" : "",
              e == 0 ? '0' : '1', n > 0 ? "." : "", frac,
              e == 0 ? -126 : e - 127);
+}
+
+/* The double d as a C99 hexadecimal floating constant. */
+static void hex_double(char *dst, size_t cap, double d)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint64_t u, m;
+    int e, k, n;
+    char frac[16];
+    memcpy(&u, &d, sizeof u);
+    e = (int)((u >> 52) & 0x7ff);
+    m = u & 0xfffffffffffffull;   /* 52 bits: thirteen hex digits */
+    for (k = 0; k < 13; k++)
+        frac[k] = digits[(m >> (48 - 4 * k)) & 0xf];
+    n = 13;
+    while (n > 0 && frac[n - 1] == '0')
+        n--;
+    frac[n] = '\0';
+    if (e == 0 && m == 0) {
+        snprintf(dst, cap, "%s0x0p+0", u >> 63 ? "-" : "");
+        return;
+    }
+    snprintf(dst, cap, "%s0x%c%s%sp%+d", u >> 63 ? "-" : "",
+             e == 0 ? '0' : '1', n > 0 ? "." : "", frac,
+             e == 0 ? -1022 : e - 1023);
 }
 
 static int valid_prefix(const char *p)
@@ -111,6 +137,29 @@ static void put_array(cx *c, size_t l, const char *what, const float *v,
     nn__ix_printf(c->out, "\n};\n");
 }
 
+/* Batch normalization in inference mode is y = x a + c per feature, with
+ * a = gamma / sqrt(var + eps) and c = beta - mean a worked out in double
+ * and rounded once: libnn's own inference computes these constants the
+ * same way (src/layers/batchnorm.c), so folding them here is exact. */
+static void put_batchnorm(cx *c, size_t l, size_t w)
+{
+    const nn_model *m = c->model;
+    double eps = nn__ix_layer_param(m, l, NN_LAYER_EPSILON);
+    float *gamma = c->scratch, *beta = gamma + w, *stats = beta + w;
+    size_t j;
+    (void)nn__ix_layer_array(m, l, NN__IX_WEIGHTS, gamma, w);
+    (void)nn__ix_layer_array(m, l, NN__IX_BIAS, beta, w);
+    (void)nn__ix_layer_array(m, l, NN__IX_BUFFERS, stats, 2 * w);
+    for (j = 0; j < w; j++) {
+        double s = gamma[j] / sqrt((double)stats[w + j] + eps);
+        float sc = (float)(beta[j] - stats[j] * s);
+        gamma[j] = (float)s;
+        beta[j] = sc;
+    }
+    put_array(c, l, "a", gamma, w);
+    put_array(c, l, "c", beta, w);
+}
+
 static void put_arrays(cx *c, size_t l)
 {
     const nn_model *m = c->model;
@@ -119,6 +168,10 @@ static void put_arrays(cx *c, size_t l)
     size_t nb = nn_model_layer_bias_count(m, l);
     size_t nf = nn_model_layer_buffer_count(m, l);
     int kind = (int)nn_model_layer_kind(m, l);
+    if (kind == NN_KIND_BATCHNORM) {
+        put_batchnorm(c, l, w);
+        return;
+    }
     if (nw > 0) {
         (void)nn__ix_layer_array(m, l, NN__IX_WEIGHTS, c->scratch, nw);
         put_array(c, l, kind == NN_KIND_DENSE ? "w" : "gamma", c->scratch,
@@ -128,12 +181,10 @@ static void put_arrays(cx *c, size_t l)
         (void)nn__ix_layer_array(m, l, NN__IX_BIAS, c->scratch, nb);
         put_array(c, l, kind == NN_KIND_DENSE ? "b" : "beta", c->scratch, nb);
     }
-    if (nf == 2 * w && nf > 0) {
+    if (kind == NN_KIND_SCALING) {
         (void)nn__ix_layer_array(m, l, NN__IX_BUFFERS, c->scratch, nf);
-        put_array(c, l, kind == NN_KIND_BATCHNORM ? "mean" : "scale",
-                  c->scratch, w);
-        put_array(c, l, kind == NN_KIND_BATCHNORM ? "var" : "shift",
-                  c->scratch + w, w);
+        put_array(c, l, "scale", c->scratch, w);
+        put_array(c, l, "shift", c->scratch + w, w);
     }
 }
 
@@ -200,8 +251,9 @@ static void put_softmax(cx *c, size_t w, const char *o)
                   "            sum += %s[j];\n"
                   "        }\n", w, o, o, o);
     nn__ix_printf(c->out,
+                  "        sum = 1.0f / sum;\n"
                   "        for (j = 0; j < %zu; j++)\n"
-                  "            %s[j] /= sum;\n"
+                  "            %s[j] *= sum;\n"
                   "    }\n", w, o);
 }
 
@@ -246,37 +298,35 @@ static void put_layer(cx *c, size_t l, size_t in_w, const char *in,
             put_softmax(c, w, o);
         return;
     case NN_KIND_BATCHNORM:
-        eps = nn__ix_layer_param(m, l, NN_LAYER_EPSILON);
-        hex_float(num, sizeof num, (float)eps);
+        /* Folded into y = x a + c, as libnn's inference does (put_arrays
+         * computes a and c as it does), so the same floats come out. */
         nn__ix_printf(c->out,
                       "    /* layer %zu: batch normalization (running "
-                      "statistics), %zu */\n"
+                      "statistics, folded), %zu */\n"
                       "    for (j = 0; j < %zu; j++)\n"
-                      "        o[j] = %s_l%zu_gamma[j] * ((%s[j] - "
-                      "%s_l%zu_mean[j]) / sqrtf(%s_l%zu_var[j] + %s)) + "
-                      "%s_l%zu_beta[j];\n",
-                      l, w, w, p, l, in, p, l, p, l, num, p, l);
+                      "        o[j] = %s[j] * %s_l%zu_a[j] + %s_l%zu_c[j];\n",
+                      l, w, w, in, p, l, p, l);
         return;
     case NN_KIND_LAYERNORM:
+        /* The row's statistics in double, as libnn forms them. */
         eps = nn__ix_layer_param(m, l, NN_LAYER_EPSILON);
-        hex_float(num, sizeof num, (float)eps);
+        hex_double(num, sizeof num, eps);
         nn__ix_printf(c->out,
                       "    /* layer %zu: layer normalization, %zu */\n"
                       "    {\n"
-                      "        float mean = 0.0f, var = 0.0f, inv;\n"
+                      "        double mean = 0.0, var = 0.0, r;\n"
                       "        for (j = 0; j < %zu; j++)\n"
                       "            mean += %s[j];\n"
-                      "        mean /= %zu.0f;\n", l, w, w, in, w);
+                      "        mean /= %zu.0;\n", l, w, w, in, w);
         nn__ix_printf(c->out,
                       "        for (j = 0; j < %zu; j++)\n"
                       "            var += (%s[j] - mean) * (%s[j] - mean);\n"
-                      "        var /= %zu.0f;\n"
-                      "        inv = 1.0f / sqrtf(var + %s);\n",
+                      "        r = 1.0 / sqrt(var / %zu.0 + %s);\n",
                       w, in, in, w, num);
         nn__ix_printf(c->out,
                       "        for (j = 0; j < %zu; j++)\n"
-                      "            o[j] = %s_l%zu_gamma[j] * ((%s[j] - mean) "
-                      "* inv) + %s_l%zu_beta[j];\n"
+                      "            o[j] = %s_l%zu_gamma[j] * (float)((%s[j] - "
+                      "mean) * r) + %s_l%zu_beta[j];\n"
                       "    }\n", w, p, l, in, p, l);
         return;
     case NN_KIND_SCALING:
@@ -424,10 +474,14 @@ nn_status nn__c_export_ops(const nn_model *model, const char *path,
         if (computes(model, l) && l != c.last &&
             nn_model_layer_width(model, l) > c.max_hidden)
             c.max_hidden = nn_model_layer_width(model, l);
-    c.scratch = (float *)nn__malloc(nn__ix_max_array(model) * sizeof(float));
+    /* Room for a layer's largest array, twice: batch normalization's
+     * gamma, beta and both statistics at once. */
+    if (!nn__ix_mul(nn__ix_max_array(model), 2 * sizeof(float), &k))
+        return nn__fail(NN_E_OVERFLOW, "%s: a layer of %zu floats overflows "
+                        "size_t", fn, nn__ix_max_array(model));
+    c.scratch = (float *)nn__malloc(k);
     if (!c.scratch)
-        return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", fn,
-                        nn__ix_max_array(model) * sizeof(float));
+        return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", fn, k);
     st = nn__ix_save(fn, path, emit_c, &c, 0, ops);
     nn__free(c.scratch);
     return st;
