@@ -311,14 +311,14 @@ static void add_layer(ex_graph *g, size_t l, size_t in, size_t width)
         add_activation(g, l, (int)nn_model_layer_activation(g->model, l));
         return;
     case NN_KIND_SCALING:
-        n = add_node(g, "Mul", l, "scale");
+        n = add_node(g, "Mul", l, "mul");
         node_in(n, g->cur);
         node_in(n, add_init(g, l, "scale", SRC_BUF_FIRST, width)->name);
-        node_out(g, n, l, "scale");
-        n = add_node(g, "Add", l, "shift");
+        node_out(g, n, l, "mul");
+        n = add_node(g, "Add", l, "add");
         node_in(n, g->cur);
         node_in(n, add_init(g, l, "shift", SRC_BUF_SECOND, width)->name);
-        node_out(g, n, l, "shift");
+        node_out(g, n, l, "add");
         return;
     default:
         return;
