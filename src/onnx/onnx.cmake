@@ -66,9 +66,10 @@ if(NN_HAVE_ONNX_READER)
     ${_nn_onnx_dir}/onnx_import.c ${_nn_onnx_gen}/onnx_read.pb-c.c)
   target_include_directories(nn_objects PRIVATE ${_nn_onnx_gen})
   # Generated code: compiled as protoc-c writes it, without the project's
-  # warning flags.
+  # warning flags. Its asserts name the file: by a path relative to the
+  # build tree, so that no build path ends up in the installed library.
   set_source_files_properties(${_nn_onnx_gen}/onnx_read.pb-c.c PROPERTIES
-    COMPILE_OPTIONS "-w")
+    COMPILE_OPTIONS "-w;-fmacro-prefix-map=${PROJECT_BINARY_DIR}/=")
   target_link_libraries(nn_objects PRIVATE PkgConfig::PROTOBUFC)
   target_link_libraries(nn PRIVATE PkgConfig::PROTOBUFC)
   target_link_libraries(nn_testlib PUBLIC PkgConfig::PROTOBUFC)
