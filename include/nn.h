@@ -1173,7 +1173,7 @@ NN_API float *nn_model_grads(nn_model *model, size_t *count);
 /* Since 0.2. Writes the model as an ONNX file at path, atomically as
  * nn_model_save writes (a temporary file beside it, synced and renamed;
  * on failure path is untouched and NN_E_IO names the step). Allocates a
- * description of the graph (a few hundred bytes per layer), a copy of the
+ * description of the graph (about 3 KiB per layer), a copy of the
  * largest layer's weights and a write buffer of at most 64 KiB, before
  * touching the file system. Thread-safe on a const model.
  * Returns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (a path that is
@@ -1208,7 +1208,7 @@ NN_API NN_NODISCARD nn_status nn_model_import_onnx(nn_model **out,
 
 /* Since 0.2. Reads the size bytes at buf, an ONNX model (a serialized
  * ModelProto), into a new model; buf is only read, and not kept. *out as
- * nn_model_import_onnx. Decoding may take at most 4 bytes of memory per
+ * nn_model_import_onnx. Decoding may take at most 16 bytes of memory per
  * byte given, plus 1 MiB (a file that needs more holds too many tiny
  * messages to be a model, and gives NN_E_FORMAT); the model's arrays are
  * the file's tensors. Thread-safe.

@@ -14,7 +14,7 @@
  * The importer must also never allocate more than its budget for the
  * bytes given: the allocator below counts the largest block and the
  * total in use at once, and aborts beyond 64 bytes per byte of input
- * plus 64 MiB (the decoder's allowance is 4 per byte plus 1 MiB; the
+ * plus 64 MiB (the decoder's allowance is 16 per byte plus 1 MiB; the
  * rest is the model, whose arrays are the file's tensors).
  */
 #include <stddef.h>

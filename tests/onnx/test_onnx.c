@@ -744,6 +744,31 @@ static void settings_come_back_from_onnx(void **state)
     nn_model_free(back);
 }
 
+/* A deep, narrow model is all structure: its file decodes to several
+ * bytes per byte, more than weights do, and must still be let in. */
+static void deep_narrow_models_come_back_from_onnx(void **state)
+{
+    nn_model *m = NULL, *back = NULL;
+    unsigned char *a;
+    size_t n, l, layers = 4000;
+    float x[2] = {0.25f, -0.75f}, y[2], y2[2];
+    (void)state;
+    NN_OK_OR_FAIL(nn_model_create(&m, 2, 3));
+    for (l = 0; l < layers; l++)
+        NN_OK_OR_FAIL(nn_model_add_dense(m, 2, l % 2 ? NN_ACT_TANH
+                                                     : NN_ACT_GELU));
+    a = export_to_memory(m, &n);
+    assert_true(n > ((size_t)1 << 20)); /* past the allowance's base */
+    NN_OK_OR_FAIL(nn_model_import_onnx_buffer(&back, a, n));
+    assert_int_equal(nn_model_layer_count(back), layers);
+    NN_OK_OR_FAIL(nn_model_predict(m, 1, x, 2, y, 2));
+    NN_OK_OR_FAIL(nn_model_predict(back, 1, x, 2, y2, 2));
+    assert_memory_equal(y, y2, sizeof y);
+    free(a);
+    nn_model_free(m);
+    nn_model_free(back);
+}
+
 static void import_from_a_file_reads_what_the_buffer_gives(void **state)
 {
     nn_model *m = case_model(0), *a = NULL, *b = NULL;
@@ -1299,6 +1324,7 @@ int main(void)
 #if NN_TEST_ONNX_READER
         T(every_case_comes_back_from_onnx_with_the_same_predictions),
         T(settings_come_back_from_onnx),
+        T(deep_narrow_models_come_back_from_onnx),
         T(import_from_a_file_reads_what_the_buffer_gives),
         T(pytorch_graphs_import_and_predict_what_pytorch_predicted),
         T(pytorch_settings_come_through),
