@@ -198,10 +198,8 @@ typedef struct im {
     int64_t opset;
     cview *consts;
     size_t n_consts;
-    im_val *vals;
+    im_val *vals;             /* sorted by name, each name once */
     size_t n_vals;
-    size_t *slots;            /* hash table of vals, SIZE_MAX when empty */
-    size_t n_slots;           /* a power of two */
     unsigned char *used;      /* per node */
     im_layer *layers;         /* in the order found: output first */
     size_t n_layers;
@@ -254,45 +252,56 @@ static nn_status bad_node(const im *s, size_t k, const char *fmt, ...)
 
 /* ---- values by name ---- */
 
-static size_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 32));
-}
-
+/* Values are found by binary search in the array sorted by name, not
+ * by hashing: names are the file's, and a file could make them collide
+ * in any hash that is not keyed, turning each lookup into a scan. */
 static im_val *find(const im *s, const char *name)
 {
-    size_t mask = s->n_slots - 1, i = hash_name(name) & mask;
-    while (s->slots[i] != (size_t)-1) {
-        im_val *v = &s->vals[s->slots[i]];
-        if (strcmp(v->name, name) == 0)
-            return v;
-        i = (i + 1) & mask;
+    size_t lo = 0, hi = s->n_vals;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->vals[mid].name, name);
+        if (c == 0)
+            return &s->vals[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
 
-/* Adds a value; a name defined twice is refused. */
-static nn_status define(im *s, const char *name, int kind, size_t index,
-                        size_t slot)
+static void add_val(im *s, const char *name, int kind, size_t index,
+                    size_t slot)
 {
-    size_t mask = s->n_slots - 1, i;
-    im_val *v;
-    if (find(s, name))
-        return bad(s, "the value '%.60s' is defined twice", name);
-    i = hash_name(name) & mask;
-    while (s->slots[i] != (size_t)-1)
-        i = (i + 1) & mask;
-    v = &s->vals[s->n_vals];
+    im_val *v = &s->vals[s->n_vals++];
     v->name = name;
     v->kind = kind;
     v->index = index;
     v->slot = slot;
     v->uses = 0;
-    s->slots[i] = s->n_vals++;
-    return NN_OK;
+}
+
+/* Sorts a[0, n) by name, stably (a merge sort, O(n log n) whatever the
+ * names), through tmp of n entries. */
+static void sort_vals(im_val *a, im_val *tmp, size_t n)
+{
+    size_t width, lo;
+    for (width = 1; width < n; width *= 2) {
+        for (lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = mid + width < n ? mid + width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = strcmp(a[j].name, a[i].name) < 0 ? a[j++]
+                                                            : a[i++];
+            while (i < mid)
+                tmp[k++] = a[i++];
+            while (j < hi)
+                tmp[k++] = a[j++];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
 }
 
 static const cview *const_of(const im *s, const char *name)
@@ -1175,7 +1184,8 @@ static nn_status value_shape(const im *s, const NnOnnx__ValueInfoProto *v,
 static nn_status tables(im *s)
 {
     const NnOnnx__GraphProto *g = s->g;
-    size_t k, j, n_vals, bytes, lbytes, nc, cbytes;
+    size_t k, j, n_vals, bytes, lbytes, nc, cbytes, live;
+    im_val *tmp;
     nn_status st;
     if (!nn__ix_add(g->n_initializer, g->n_input, &n_vals))
         return bad(s, "too many values");
@@ -1184,44 +1194,90 @@ static nn_status tables(im *s)
             return bad(s, "too many values");
     /* The decoder holds a pointer per value and a message per node
      * already, so these tables are of the order of the decoded tree. */
-    s->n_slots = 16;
-    while (s->n_slots / 2 < n_vals + 1)
-        s->n_slots *= 2;
     if (!nn__ix_mul(n_vals + 1, sizeof(im_val), &bytes) ||
         !nn__ix_mul(g->n_node + 1, sizeof(im_layer), &lbytes) ||
         !nn__ix_add(g->n_initializer, g->n_node + 1, &nc) ||
         !nn__ix_mul(nc, sizeof(cview), &cbytes))
         return bad(s, "too many values");
     s->vals = (im_val *)nn__malloc(bytes);
-    s->slots = (size_t *)nn__malloc(s->n_slots * sizeof(size_t));
     s->consts = (cview *)nn__malloc(cbytes);
     s->used = (unsigned char *)nn__malloc(g->n_node + 1);
     s->layers = (im_layer *)nn__malloc(lbytes);
-    if (!s->vals || !s->slots || !s->consts || !s->used || !s->layers)
+    if (!s->vals || !s->consts || !s->used || !s->layers)
         return nn__fail(NN_E_NOMEM, "%s: allocating the tables of %zu "
                         "nodes and %zu values failed", s->fn, g->n_node,
                         n_vals);
-    memset(s->slots, 0xff, s->n_slots * sizeof(size_t));
     memset(s->used, 0, g->n_node + 1);
 
+    /* Every value the graph defines: initializers, graph inputs, and the
+     * outputs of nodes (Constant nodes' as constants). */
     for (k = 0; k < g->n_initializer; k++) {
         const NnOnnx__TensorProto *t = g->initializer[k];
         if (!t->name || !t->name[0])
             return bad(s, "initializer %zu has no name", k);
         st = tensor_view(s, t, t->name, &s->consts[s->n_consts]);
-        if (st == NN_OK)
-            st = define(s, t->name, V_CONST, s->n_consts, 0);
         if (st != NN_OK)
             return st;
-        s->n_consts++;
+        add_val(s, t->name, V_CONST, s->n_consts++, 0);
     }
-    /* The input: the one graph input that is not an initializer (old
-     * exporters list the initializers as inputs too). */
+    for (k = 0; k < g->n_input; k++) {
+        if (!g->input[k]->name || !g->input[k]->name[0])
+            return bad(s, "graph input %zu has no name", k);
+        add_val(s, g->input[k]->name, V_INPUT, k, 0);
+    }
+    for (k = 0; k < g->n_node; k++) {
+        const NnOnnx__NodeProto *n = g->node[k];
+        if (n->n_output == 0 || !n->output[0] || !n->output[0][0])
+            return bad_node(s, k, "it has no output");
+        if (strcmp(op_of(n), "Constant") == 0 &&
+            (!n->domain || !n->domain[0])) {
+            st = constant_view(s, k, &s->consts[s->n_consts]);
+            if (st != NN_OK)
+                return st;
+            add_val(s, n->output[0], V_CONST, s->n_consts++, 0);
+            s->used[k] = 1;
+            continue;
+        }
+        for (j = 0; j < n->n_output; j++)
+            if (n->output[j] && n->output[j][0])
+                add_val(s, n->output[j], V_NODE, k, j);
+    }
+
+    /* By name; a name defined twice is refused, except a graph input
+     * that repeats an initializer (old exporters list the initializers
+     * as inputs too), which is the initializer. */
+    if (!nn__ix_mul(s->n_vals + 1, sizeof(im_val), &bytes))
+        return bad(s, "too many values");
+    tmp = (im_val *)nn__malloc(bytes);
+    if (!tmp)
+        return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", s->fn,
+                        bytes);
+    sort_vals(s->vals, tmp, s->n_vals);
+    nn__free(tmp);
+    for (k = 0, live = 0; k < s->n_vals; k++) {
+        im_val *v = &s->vals[k];
+        if (live > 0 && strcmp(s->vals[live - 1].name, v->name) == 0) {
+            im_val *prev = &s->vals[live - 1];
+            int init_prev = prev->kind == V_CONST &&
+                            prev->index < g->n_initializer;
+            int init_v = v->kind == V_CONST && v->index < g->n_initializer;
+            if (init_prev && v->kind == V_INPUT)
+                continue;
+            if (prev->kind == V_INPUT && init_v) {
+                *prev = *v;
+                continue;
+            }
+            return bad(s, "the value '%.60s' is defined twice", v->name);
+        }
+        s->vals[live++] = *v;
+    }
+    s->n_vals = live;
+
+    /* The input: the one graph input that is not an initializer. */
     for (k = 0; k < g->n_input; k++) {
         const char *name = g->input[k]->name;
-        if (!name || !name[0])
-            return bad(s, "graph input %zu has no name", k);
-        if (const_of(s, name))
+        const im_val *v = find(s, name);
+        if (!v || v->kind != V_INPUT || v->index != k)
             continue;
         if (s->input)
             return bad(s, "the graph has inputs '%.60s' and '%.60s'; libnn "
@@ -1229,60 +1285,40 @@ static nn_status tables(im *s)
         s->input = name;
         st = value_shape(s, g->input[k], "input", &s->input_rank,
                          &s->input_width);
-        if (st == NN_OK)
-            st = define(s, name, V_INPUT, k, 0);
         if (st != NN_OK)
             return st;
     }
     if (!s->input)
         return bad(s, "the graph has no input");
-    /* Nodes in order (ONNX keeps them sorted so that each reads only
-     * values defined before it): constants, Identity nodes of constants
-     * (torch.onnx.export shares equal initializers through them), and
-     * the values the other nodes compute. */
+
+    /* Identity nodes of constants are constants (torch.onnx.export
+     * shares equal initializers through them); in node order, which ONNX
+     * keeps topological, so that one of another is one too. */
     for (k = 0; k < g->n_node; k++) {
         const NnOnnx__NodeProto *n = g->node[k];
-        const char *op = op_of(n);
         const cview *alias;
-        if (n->n_output == 0 || !n->output[0] || !n->output[0][0])
-            return bad_node(s, k, "it has no output");
-        if (strcmp(op, "Constant") == 0 && (!n->domain || !n->domain[0])) {
-            st = constant_view(s, k, &s->consts[s->n_consts]);
-            if (st == NN_OK)
-                st = define(s, n->output[0], V_CONST, s->n_consts, 0);
-            if (st != NN_OK)
-                return st;
-            s->n_consts++;
-            s->used[k] = 1;
+        im_val *out;
+        if (strcmp(op_of(n), "Identity") != 0 || n->n_input != 1 ||
+            n->n_output != 1 || (alias = const_of(s, in_at(n, 0))) == NULL)
             continue;
-        }
-        if (strcmp(op, "Identity") == 0 && n->n_input == 1 &&
-            (alias = const_of(s, in_at(n, 0))) != NULL) {
-            st = define(s, n->output[0], V_CONST,
-                        (size_t)(alias - s->consts), 0);
-            if (st != NN_OK)
-                return st;
-            s->used[k] = 1;
+        out = find(s, n->output[0]);
+        if (!out || out->kind != V_NODE)
             continue;
-        }
-        for (j = 0; j < n->n_output; j++) {
-            if (!n->output[j] || !n->output[j][0])
-                continue;
-            st = define(s, n->output[j], V_NODE, k, j);
-            if (st != NN_OK)
-                return st;
-        }
+        out->kind = V_CONST;
+        out->index = (size_t)(alias - s->consts);
+        out->slot = 0;
+        s->used[k] = 1;
     }
+
     for (k = 0; k < g->n_node; k++)
         for (j = 0; j < g->node[k]->n_input; j++) {
-            im_val *v = g->node[k]->input[j] && g->node[k]->input[j][0]
-                            ? find(s, g->node[k]->input[j])
-                            : NULL;
+            const char *name = g->node[k]->input[j];
+            im_val *v = name && name[0] ? find(s, name) : NULL;
             if (v)
                 v->uses++;
-            else if (g->node[k]->input[j] && g->node[k]->input[j][0])
+            else if (name && name[0])
                 return bad_node(s, k, "its input '%.60s' is not defined "
-                                "by the graph", g->node[k]->input[j]);
+                                "by the graph", name);
         }
     return NN_OK;
 }
@@ -1736,7 +1772,6 @@ static nn_status import_bytes(const char *fn, nn_model **out,
     if (st == NN_OK)
         st = build_model(&s, mp, out);
     nn__free(s.vals);
-    nn__free(s.slots);
     nn__free(s.consts);
     nn__free(s.used);
     nn__free(s.layers);

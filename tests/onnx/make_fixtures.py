@@ -40,10 +40,9 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
-def export(model, x, opset, dynamic=True):
+def export(model, x, opset, dynamic=True, **kw):
     model.eval()
     f = io.BytesIO()
-    kw = {}
     if dynamic:
         kw["dynamic_axes"] = {"input": {0: "batch"}, "output": {0: "batch"}}
     torch.onnx.export(model, x, f, opset_version=opset,
@@ -97,14 +96,14 @@ def as_float32(t):
     return t.detach().to(torch.float32).numpy()
 
 
-def fixture(name, model, x, opset=17, rewrite=None, train=None):
-    """Exports model, applies rewrite (a function of the ModelProto), and
-    writes NAME.onnx and NAME.txt; train is None, ("mse", lr, target) or
-    ("ce", lr, labels)."""
+def fixture(name, model, x, opset=17, rewrite=None, train=None, **kw):
+    """Exports model (kw go to torch.onnx.export), applies rewrite (a
+    function of the ModelProto), and writes NAME.onnx and NAME.txt; train
+    is None, ("mse", lr, target) or ("ce", lr, labels)."""
     model.eval()
     with torch.no_grad():
         y = model(x)
-    mp = export(model, x, opset)
+    mp = export(model, x, opset, **kw)
     if rewrite:
         mp = rewrite(mp)
     save(name, mp)
@@ -260,6 +259,8 @@ def main():
     fixture("tanh-sigmoid-float-data", m, x, 14, float_lists)
     fixture("tanh-sigmoid-dropout-node", m, x, 14, with_dropout_node)
     fixture("tanh-sigmoid-opset9", m, x, 9)
+    fixture("tanh-sigmoid-initializers-as-inputs", m, x, 11,
+            keep_initializers_as_inputs=True)
 
     # Every other activation: GELU (Erf form), SiLU (Sigmoid, Mul),
     # Softplus, ELU, LeakyReLU.

@@ -891,6 +891,8 @@ static const fixture fixtures[] = {
      "dense/identity/6 dropout/6 activation/tanh/6 dense/sigmoid/6 "
      "dense/identity/2"},
     {"tanh-sigmoid-opset9", "dense/tanh/6 dense/sigmoid/6 dense/identity/2"},
+    {"tanh-sigmoid-initializers-as-inputs",
+     "dense/tanh/6 dense/sigmoid/6 dense/identity/2"},
     {"activations", "dense/gelu/6 dense/silu/6 dense/softplus/6 dense/elu/6 "
                     "dense/leaky_relu/5 dense/identity/2"},
     {"batchnorm", "dense/identity/6 batchnorm/6 activation/relu/6 "
