@@ -3,7 +3,8 @@
  * whole n x k blocks, and the column sums that a layer's backward pass
  * folds into the same sweep. Derivatives are written in terms of the
  * activation's output a = f(z) where that is possible, so most layers keep
- * A and not Z; GELU, SiLU and softplus need z (nn__activation_needs_z).
+ * A and not Z; GELU, SiLU, softplus and ELU need z
+ * (nn__activation_needs_z).
  */
 #include "nn_internal.h"
 #include "nn_math.h"
@@ -20,7 +21,7 @@ int nn__activation_valid(int act)
 int nn__activation_needs_z(int act)
 {
     return act == NN_ACT_GELU || act == NN_ACT_SILU ||
-           act == NN_ACT_SOFTPLUS;
+           act == NN_ACT_SOFTPLUS || act == NN_ACT_ELU;
 }
 
 /* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */
@@ -50,10 +51,7 @@ static inline float tanhf_fast(float z)
 
 /* The element-wise activations f(z), and their backward step g f'(z)
  * written through a = f(z) or through z: one definition for every kernel
- * below. For leaky relu, a > 0 exactly when z > 0, for any slope >= 0; for
- * ELU likewise for alpha > 0 (for alpha = 0 both branches give the same
- * derivative where a = 0 < z is impossible to tell, since then g (a +
- * alpha) = 0 only for z <= 0 and a > 0 for z > 0). */
+ * below. For leaky relu, a > 0 exactly when z > 0, for any slope >= 0. */
 static inline float relu(float z)
 {
     return z > 0.0f ? z : 0.0f;
@@ -133,11 +131,12 @@ static inline float softplus_back(float g, float z)
     return z > 20.0f ? g : g * sigmoidf(z);
 }
 
-/* f'(z) = 1 for z > 0, alpha e^z = a + alpha for z <= 0 (alpha at 0, as
- * PyTorch's). */
-static inline float elu_back(float g, float a, float alpha)
+/* f'(z) = 1 for z > 0, alpha e^z for z <= 0 (alpha at 0, as PyTorch's).
+ * From z, not as a + alpha: that cancels for z far below 0 (at z = -10 it
+ * would keep three correct digits). */
+static inline float elu_back(float g, float z, float alpha)
 {
-    return a > 0.0f ? g : g * (a + alpha);
+    return z > 0.0f ? g : g * (alpha * nn__exp_nonpos(z));
 }
 
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
@@ -394,7 +393,7 @@ static void backward_kernel(int act, float p, const float *z, const float *a,
         break;
     case NN_ACT_ELU:
         for (i = 0; i < len; i++)
-            g[i] = elu_back(g[i], a[i], p);
+            g[i] = elu_back(g[i], z[i], p);
         break;
     default: /* identity: f' = 1 */
         break;
@@ -456,7 +455,7 @@ static uint32_t backward_sums_kernel(int act, float p,
         NN__ROWS(z, softplus_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_ELU:
-        NN__ROWS(a, elu_back(d, y, p), nn__abs_bits(v));
+        NN__ROWS(z, elu_back(d, y, p), nn__abs_bits(v));
         break;
     default: /* identity (f' = 1; a is not read); softmax's Jacobian */
         if (act == NN_ACT_SOFTMAX)

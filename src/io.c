@@ -946,7 +946,8 @@ static nn_status scan_layer(nn__reader *r, const nn__scan *s, uint64_t l,
             NN__TRY(check_setting(r, at, owner, k,
                                   nn_layer_param_name((nn_layer_param)k),
                                   &b, v));
-        } else if (f64_bits(v) != f64_bits(b.def)) {
+        } else if (f64_bits(v) !=
+                   f64_bits(nn__layer_param_stored((int)k, b.def))) {
             return bad(r, at, "%ssetting %lu (%s) is %.17g; a %s layer has "
                        "no such setting, which is kept at its default %g",
                        owner, (unsigned long)k,
@@ -1282,9 +1283,7 @@ static nn_status build(nn__reader *r, const nn__scan *s, nn_model **out)
         L = &m->layers[m->n_layers - 1];
         for (k = 1; k <= s->layer_settings; k++) {
             double v = f64_from(get_le(rec + head + 12 + 8 * (k - 1), 8));
-            L->lp[k] = k == NN_LAYER_LEAKY_SLOPE || k == NN_LAYER_ELU_ALPHA
-                           ? (float)v
-                           : v;
+            L->lp[k] = nn__layer_param_stored((int)k, v);
         }
         off += NN__RECORD_BYTES(s->version, s->layer_settings);
     }

@@ -200,11 +200,8 @@ static void layer_defaults(nn__layer *L)
     L->lp[0] = 0.0;
     for (k = 1; k < NN__LAYER_PARAM_COUNT; k++) {
         (void)nn__layer_param_bounds(k, &b);
-        L->lp[k] = b.def;
+        L->lp[k] = nn__layer_param_stored(k, b.def);
     }
-    /* the float-stored settings hold their float value */
-    L->lp[NN_LAYER_LEAKY_SLOPE] = (float)L->lp[NN_LAYER_LEAKY_SLOPE];
-    L->lp[NN_LAYER_ELU_ALPHA] = (float)L->lp[NN_LAYER_ELU_ALPHA];
 }
 
 nn_status nn__layer_append(const char *fn, nn_model *m,
@@ -246,9 +243,12 @@ nn_status nn__layer_append(const char *fn, nn_model *m,
     L.w_off = m->n_params;
     L.b_off = L.w_off + L.w_count;
     L.buf_off = m->n_buffers;
-    memset(m->grads + m->n_params, 0, (need_p - m->n_params) * sizeof(float));
-    memset(m->params + m->n_params, 0,
-           (need_p - m->n_params) * sizeof(float));
+    if (need_p > m->n_params) {
+        memset(m->grads + m->n_params, 0,
+               (need_p - m->n_params) * sizeof(float));
+        memset(m->params + m->n_params, 0,
+               (need_p - m->n_params) * sizeof(float));
+    }
     if (need_b > m->n_buffers)
         memset(m->buffers + m->n_buffers, 0,
                (need_b - m->n_buffers) * sizeof(float));
@@ -742,9 +742,7 @@ nn_status nn_model_set_layer_param(nn_model *model, size_t layer,
     if (st != NN_OK)
         return st;
     L = &model->layers[layer];
-    if (key == NN_LAYER_LEAKY_SLOPE || key == NN_LAYER_ELU_ALPHA)
-        value = (float)value;
-    L->lp[key] = value;
+    L->lp[key] = nn__layer_param_stored((int)key, value);
     if (key == NN_LAYER_INIT) { /* draw the weights the setting names */
         L->ops->init(model, L);
         nn__params_written(model);

@@ -94,7 +94,7 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 /* ---- activations (activation.c) ---- */
 int nn__activation_valid(int act);
 /* Whether the derivative of act needs z (the pre-activation) and not only
- * a = f(z): GELU, SiLU and softplus. Layers keep Z for these. */
+ * a = f(z): GELU, SiLU, softplus and ELU. Layers keep Z for these. */
 int nn__activation_needs_z(int act);
 /* The activation kernels take the activation's parameter p: the leaky
  * relu slope, or ELU's alpha (nn__act_param picks it for a layer). */
@@ -254,6 +254,14 @@ typedef struct nn__bounds {
     int integral; /* only whole numbers are accepted */
 } nn__bounds;
 int nn__layer_param_bounds(int key, nn__bounds *b);
+/* The value a layer keeps for a setting: v itself, or v rounded to float
+ * for the settings stored as floats (the leaky slope, ELU's alpha). */
+static inline double nn__layer_param_stored(int key, double v)
+{
+    return key == NN_LAYER_LEAKY_SLOPE || key == NN_LAYER_ELU_ALPHA
+               ? (double)(float)v
+               : v;
+}
 /* The activation parameter of a layer: ELU's alpha or the leaky slope. */
 static inline float nn__act_param(const nn__layer *L)
 {

@@ -422,6 +422,210 @@ static void nonfinite_inputs_or_targets_reject_the_step(void **state)
     nn_model_free(m);
 }
 
+/* ---- every layer kind ---- */
+
+/* Builds the model of every kind, step by step, each step a call that can
+ * fail: returns the status of the first that fails. */
+static nn_status build_every_kind(nn_model **out)
+{
+    const float sc[5] = {1, 2, 3, 4, 5}, sh[5] = {0, 1, 0, 1, 0};
+    const float cw[3] = {1.0f, 2.0f, 0.5f};
+    nn_model *m = NULL;
+    nn_status st = nn_model_create(&m, 5, 8);
+    *out = m;
+    if (st != NN_OK)
+        return st;
+#define NN__STEP(call) do { st = (call); if (st != NN_OK) return st; } while (0)
+    NN__STEP(nn_model_add_scaling(m, sc, sh, 5));
+    NN__STEP(nn_model_add_dense(m, 9, NN_ACT_GELU));
+    NN__STEP(nn_model_add_batchnorm(m));
+    NN__STEP(nn_model_add_dropout(m, 0.25));
+    NN__STEP(nn_model_add_layernorm(m));
+    NN__STEP(nn_model_add_activation(m, NN_ACT_ELU));
+    NN__STEP(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX));
+    NN__STEP(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY));
+    NN__STEP(nn_model_set_class_weights(m, cw, 3));
+    NN__STEP(nn_model_set_meta(m, "classes", "a\nb\nc"));
+    NN__STEP(nn_model_set_meta(m, "classes", "x\ny\nz"));
+    NN__STEP(nn_model_set_meta(m, "source", "test_alloc"));
+    NN__STEP(nn_model_set_optimizer(m, NN_OPT_RMSPROP));
+    NN__STEP(nn_model_set_param(m, NN_PARAM_CENTERED, 1));
+    NN__STEP(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5));
+#undef NN__STEP
+    return NN_OK;
+}
+
+static unsigned char *checkpoint_bytes(const nn_model *m, size_t *size)
+{
+    unsigned char *b;
+    assert_int_equal(nn_model_save_size(m, NN_SAVE_CHECKPOINT, size), NN_OK);
+    b = malloc(*size);
+    assert_non_null(b);
+    assert_int_equal(nn_model_save_buffer(m, NN_SAVE_CHECKPOINT, b, *size,
+                                          NULL), NN_OK);
+    return b;
+}
+
+static int interrupt_at_third(void *user, size_t epoch, size_t batch,
+                              size_t batches, double loss)
+{
+    (void)epoch;
+    (void)batch;
+    (void)batches;
+    (void)loss;
+    return ++*(int *)user == 3 ? -1 : 0;
+}
+
+/* Building a model of every kind, training it (workspace with each kind's
+ * blocks, three optimizer state arrays), predicting, fitting, resuming an
+ * interrupted fit, saving and loading: each with every allocation failed in
+ * turn. A failure is NN_E_NOMEM; a model that saw it is unchanged (its
+ * checkpoint byte for byte) and goes on exactly like a twin that saw
+ * none. */
+static void every_layer_kind_survives_every_failed_allocation(void **state)
+{
+    float x[12 * 5], y[12 * 3], y_ref[12 * 3];
+    int32_t labels[12];
+    nn_model *m = NULL, *twin = NULL;
+    nn_data *d = NULL;
+    long k;
+    int done, calls;
+    size_t i, n0, n1;
+    unsigned char *before, *after;
+    (void)state;
+    fill(x, 60, 1.5f);
+    for (i = 0; i < 12; i++)
+        labels[i] = (int32_t)(i % 3);
+    for (done = 0, k = 1; !done; k++) {
+        nn_status st;
+        ctr.allocs = 0;
+        ctr.fail_at = k;
+        st = build_every_kind(&m);
+        ctr.fail_at = 0;
+        if (st == NN_OK)
+            done = 1;
+        else
+            assert_int_equal(st, NN_E_NOMEM);
+        nn_model_free(m);
+        assert_int_equal(ctr.live, 0);
+    }
+    assert_true(k > 12);
+    assert_int_equal(build_every_kind(&m), NN_OK);
+    assert_int_equal(build_every_kind(&twin), NN_OK);
+    /* a step, a prediction */
+    for (done = 0, k = 1; !done; k++) {
+        nn_status st;
+        before = checkpoint_bytes(m, &n0);
+        ctr.allocs = 0;
+        ctr.fail_at = k;
+        st = nn_model_train_batch_labels(m, 12, x, 5, labels, NULL);
+        ctr.fail_at = 0;
+        if (st == NN_OK) {
+            done = 1;
+        } else {
+            assert_int_equal(st, NN_E_NOMEM);
+            after = checkpoint_bytes(m, &n1);
+            assert_int_equal(n0, n1);
+            assert_memory_equal(before, after, n0);
+            free(after);
+        }
+        free(before);
+    }
+    assert_true(k > 3); /* the workspace and the three state arrays */
+    assert_int_equal(nn_model_train_batch_labels(twin, 12, x, 5, labels,
+                                                 NULL), NN_OK);
+    assert_int_equal(nn_model_predict(twin, 12, x, 5, y_ref, 3), NN_OK);
+    for (done = 0, k = 1; !done; k++) {
+        nn_status st;
+        ctr.allocs = 0;
+        ctr.fail_at = k;
+        st = nn_model_predict(m, 12, x, 5, y, 3);
+        ctr.fail_at = 0;
+        if (st == NN_OK)
+            done = 1;
+        else
+            assert_int_equal(st, NN_E_NOMEM);
+    }
+    assert_memory_equal(y, y_ref, sizeof y);
+    /* fit, interrupted at its third step, then resumed */
+    assert_int_equal(nn_data_create_labels(&d, 12, x, 5, labels), NN_OK);
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_BATCH_SIZE, 4), NN_OK);
+    assert_int_equal(nn_model_set_param(twin, NN_PARAM_BATCH_SIZE, 4), NN_OK);
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_EPOCHS, 2), NN_OK);
+    assert_int_equal(nn_model_set_param(twin, NN_PARAM_EPOCHS, 2), NN_OK);
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_PATIENCE, 1), NN_OK);
+    assert_int_equal(nn_model_set_param(twin, NN_PARAM_PATIENCE, 1), NN_OK);
+    for (i = 0; i < 2; i++) {
+        nn_model *mm = i ? twin : m;
+        for (done = 0, k = 1; !done; k++) {
+            nn_status st;
+            before = checkpoint_bytes(mm, &n0);
+            calls = 0;
+            ctr.allocs = 0;
+            ctr.fail_at = i ? 0 : k;
+            st = nn_model_fit(mm, d, d, NULL, interrupt_at_third, &calls);
+            ctr.fail_at = 0;
+            if (st == NN_OK) {
+                done = 1;
+            } else {
+                assert_int_equal(st, NN_E_NOMEM);
+                after = checkpoint_bytes(mm, &n1);
+                assert_int_equal(n0, n1);
+                assert_memory_equal(before, after, n0);
+                free(after);
+            }
+            free(before);
+        }
+        assert_int_equal(calls, 3);
+    }
+    for (i = 0; i < 2; i++) {
+        nn_model *mm = i ? twin : m;
+        for (done = 0, k = 1; !done; k++) {
+            nn_status st;
+            ctr.allocs = 0;
+            ctr.fail_at = i ? 0 : k;
+            st = nn_model_fit_resume(mm, d, d, NULL, NULL, NULL);
+            ctr.fail_at = 0;
+            if (st == NN_OK)
+                done = 1;
+            else
+                assert_int_equal(st, NN_E_NOMEM);
+        }
+    }
+    before = checkpoint_bytes(m, &n0);
+    after = checkpoint_bytes(twin, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(after);
+    /* load */
+    for (done = 0, k = 1; !done; k++) {
+        nn_model *back = NULL;
+        nn_status st;
+        long live = ctr.live;
+        ctr.allocs = 0;
+        ctr.fail_at = k;
+        st = nn_model_load_buffer(&back, before, n0);
+        ctr.fail_at = 0;
+        if (st == NN_OK) {
+            done = 1;
+            after = checkpoint_bytes(back, &n1);
+            assert_memory_equal(before, after, n0);
+            free(after);
+            nn_model_free(back);
+        } else {
+            assert_int_equal(st, NN_E_NOMEM);
+            assert_null(back);
+            assert_int_equal(ctr.live, live);
+        }
+    }
+    assert_true(k > 6);
+    free(before);
+    nn_data_free(d);
+    nn_model_free(m);
+    nn_model_free(twin);
+    assert_int_equal(ctr.live, 0);
+}
+
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
@@ -458,6 +662,9 @@ int main(void)
             uninstall),
         cmocka_unit_test_setup_teardown(
             nonfinite_inputs_or_targets_reject_the_step, install, uninstall),
+        cmocka_unit_test_setup_teardown(
+            every_layer_kind_survives_every_failed_allocation, install,
+            uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
     };

@@ -137,8 +137,10 @@ typedef struct {
     size_t b_count[REC_MAX_BATCHES];
     double b_loss[REC_MAX_BATCHES];
     /* Stop: on_epoch returns 1 at epoch stop_at_epoch; on_batch returns 1
-     * at its stop_at_batch_call-th call (0: never). */
+     * at its stop_at_batch_call-th call (0: never). Interrupt: -1 instead,
+     * at epoch interrupt_at_epoch or batch call interrupt_at_batch_call. */
     size_t stop_at_epoch, stop_at_batch_call;
+    size_t interrupt_at_epoch, interrupt_at_batch_call;
     /* If model is set, on_epoch records the parameters (const accessors). */
     const nn_model *model;
     size_t n_params;
@@ -174,6 +176,8 @@ static int rec_on_epoch(void *user, size_t epoch, double train_loss,
             r->eval_status[i] = nn_model_evaluate(
                 r->model, r->eval_val, &r->eval_loss[i], &r->eval_acc[i]);
     }
+    if (r->interrupt_at_epoch != 0 && epoch == r->interrupt_at_epoch)
+        return -1;
     return r->stop_at_epoch != 0 && epoch == r->stop_at_epoch;
 }
 
@@ -188,6 +192,9 @@ static int rec_on_batch(void *user, size_t epoch, size_t batch,
         r->b_count[i] = batches;
         r->b_loss[i] = loss;
     }
+    if (r->interrupt_at_batch_call != 0 &&
+        r->batch_calls == r->interrupt_at_batch_call)
+        return -1;
     return r->stop_at_batch_call != 0 && r->batch_calls == r->stop_at_batch_call;
 }
 
@@ -690,6 +697,210 @@ static void on_batch_returning_nonzero_stops_at_once(void **state)
     nn_model_free(m);
     nn_model_free(twin);
     nn_data_free(d);
+}
+
+/* ---------------------------------------------------------------------
+ * Interrupted runs
+ * --------------------------------------------------------------------- */
+
+#define RES_N 40
+#define RES_VAL 12
+
+/* relu -> batchnorm -> dropout -> softmax, Adam, cosine, early stopping on
+ * a validation set, shuffled batches of 7 (the last of an epoch 5 rows). */
+static nn_model *resume_model(void)
+{
+    nn_model *m = NULL;
+    NN_OK_OR_FAIL(nn_model_create(&m, 5, 77));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 12, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.3));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_schedule(m, NN_SCHED_COSINE));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_SCHED_T_MAX, 30));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.05));
+    set_fit_params(m, 6, 7, 1, 3);
+    return m;
+}
+
+typedef struct resume_data {
+    float x[RES_N * 5], vx[RES_VAL * 5];
+    int32_t y[RES_N], vy[RES_VAL];
+    nn_data *train, *val;
+} resume_data;
+
+static void resume_data_init(resume_data *d)
+{
+    test_rng g = {41};
+    size_t i;
+    fill_uniform(&g, d->x, RES_N * 5, -1.0, 1.0);
+    fill_uniform(&g, d->vx, RES_VAL * 5, -1.0, 1.0);
+    for (i = 0; i < RES_N; i++)
+        d->y[i] = d->x[5 * i] + d->x[5 * i + 1] > 0.0f ? 1 : (i % 3 == 0 ? 2 : 0);
+    for (i = 0; i < RES_VAL; i++)
+        d->vy[i] = d->vx[5 * i] + d->vx[5 * i + 1] > 0.0f ? 1 : 0;
+    NN_OK_OR_FAIL(nn_data_create_labels(&d->train, RES_N, d->x, 5, d->y));
+    NN_OK_OR_FAIL(nn_data_create_labels(&d->val, RES_VAL, d->vx, 5, d->vy));
+}
+
+/* A checkpoint of m, loaded into a new model. */
+static nn_model *through_checkpoint(const nn_model *m)
+{
+    size_t size = 0;
+    unsigned char *buf;
+    nn_model *back = NULL;
+    NN_OK_OR_FAIL(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &size));
+    buf = (unsigned char *)test_malloc(size);
+    NN_OK_OR_FAIL(nn_model_save_buffer(m, NN_SAVE_CHECKPOINT, buf, size,
+                                       NULL));
+    NN_OK_OR_FAIL(nn_model_load_buffer(&back, buf, size));
+    test_free(buf);
+    return back;
+}
+
+/* Runs fit interrupted at the given points (batch calls, or epochs when
+ * negative), each time continued with nn_model_fit_resume, through a
+ * checkpoint when via_file; the final parameters, every batch's loss and
+ * every epoch's losses must equal the unbroken run's. */
+static void check_resume(const long *points, size_t n_points, int via_file)
+{
+    resume_data d;
+    nn_model *whole = resume_model(), *m = resume_model();
+    recorder *rw = recorder_new(), *r = recorder_new();
+    size_t count, i, batches_before = 0, epochs_before = 0, p;
+    double all_b[REC_MAX_BATCHES], all_e[REC_MAX_EPOCHS];
+    float *want;
+    resume_data_init(&d);
+    NN_OK_OR_FAIL(nn_model_fit(whole, d.train, d.val, rec_on_epoch,
+                               rec_on_batch, rw));
+    want = params_copy(whole, &count);
+    for (p = 0; p <= n_points; p++) {
+        nn_status st;
+        memset(r, 0, sizeof *r);
+        if (p < n_points && points[p] > 0)
+            r->interrupt_at_batch_call = (size_t)points[p] - batches_before;
+        if (p < n_points && points[p] < 0)
+            r->interrupt_at_epoch = (size_t)-points[p];
+        st = p == 0 ? nn_model_fit(m, d.train, d.val, rec_on_epoch,
+                                   rec_on_batch, r)
+                    : nn_model_fit_resume(m, d.train, d.val, rec_on_epoch,
+                                          rec_on_batch, r);
+        if (st != NN_OK)
+            fail_msg("part %zu: %s", p, nn_last_error());
+        for (i = 0; i < r->batch_calls; i++) {
+            /* numbered as in the unbroken run */
+            assert_int_equal(r->b_epoch[i], rw->b_epoch[batches_before + i]);
+            assert_int_equal(r->b_index[i], rw->b_index[batches_before + i]);
+            all_b[batches_before + i] = r->b_loss[i];
+        }
+        for (i = 0; i < r->epoch_calls; i++) {
+            assert_int_equal(r->epoch_no[i], rw->epoch_no[epochs_before + i]);
+            all_e[epochs_before + i] = r->train_loss[i];
+            assert_true(r->val_loss[i] == rw->val_loss[epochs_before + i]);
+        }
+        batches_before += r->batch_calls;
+        epochs_before += r->epoch_calls;
+        if (via_file && p < n_points) {
+            nn_model *back = through_checkpoint(m);
+            nn_model_free(m);
+            m = back;
+        }
+    }
+    assert_int_equal(batches_before, rw->batch_calls);
+    assert_int_equal(epochs_before, rw->epoch_calls);
+    assert_memory_equal(all_b, rw->b_loss, rw->batch_calls * sizeof(double));
+    assert_memory_equal(all_e, rw->train_loss,
+                        rw->epoch_calls * sizeof(double));
+    assert_true(params_equal(m, want, count));
+    /* nothing is left to resume */
+    assert_int_equal(nn_model_fit_resume(m, d.train, d.val, NULL, NULL,
+                                         NULL),
+                     NN_E_STATE);
+    test_free(want);
+    test_free(rw);
+    test_free(r);
+    nn_model_free(whole);
+    nn_model_free(m);
+    nn_data_free(d.train);
+    nn_data_free(d.val);
+}
+
+static void a_resumed_run_ends_where_an_unbroken_one_ends(void **state)
+{
+    static const long mid_epoch[] = {9};       /* epoch 2, batch 3 */
+    static const long epoch_end[] = {-3};      /* after epoch 3 */
+    static const long last_batch[] = {12};     /* epoch 2's last batch */
+    static const long three[] = {4, -3, 30};   /* and again, twice */
+    (void)state;
+    check_resume(mid_epoch, 1, 0);
+    check_resume(mid_epoch, 1, 1);
+    check_resume(epoch_end, 1, 0);
+    check_resume(epoch_end, 1, 1);
+    check_resume(last_batch, 1, 1);
+    check_resume(three, 3, 1);
+}
+
+static void fit_resume_refuses_what_it_cannot_continue(void **state)
+{
+    resume_data d;
+    nn_model *m = resume_model();
+    recorder *r = recorder_new();
+    nn_data *fewer = NULL;
+    (void)state;
+    resume_data_init(&d);
+    assert_int_equal(nn_model_fit_resume(m, d.train, NULL, NULL, NULL, NULL),
+                     NN_E_STATE);
+    assert_non_null(strstr(nn_last_error(), "no interrupted run"));
+    r->interrupt_at_batch_call = 3;
+    NN_OK_OR_FAIL(nn_model_fit(m, d.train, NULL, NULL, rec_on_batch, r));
+    NN_OK_OR_FAIL(nn_data_create_labels(&fewer, RES_N - 1, d.x, 5, d.y));
+    assert_int_equal(nn_model_fit_resume(m, fewer, NULL, NULL, NULL, NULL),
+                     NN_E_STATE);
+    assert_non_null(strstr(nn_last_error(), "40 rows in batches of 7"));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_BATCH_SIZE, 8));
+    assert_int_equal(nn_model_fit_resume(m, d.train, NULL, NULL, NULL, NULL),
+                     NN_E_STATE);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_BATCH_SIZE, 7));
+    /* choosing the optimizer again ends the run */
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_ADAM));
+    assert_int_equal(nn_model_fit_resume(m, d.train, NULL, NULL, NULL, NULL),
+                     NN_E_STATE);
+    test_free(r);
+    nn_data_free(fewer);
+    nn_model_free(m);
+    nn_data_free(d.train);
+    nn_data_free(d.val);
+}
+
+/* Batch normalization cannot train on a batch of one row: fit says so
+ * before the first step, whichever batch would be the one. */
+static void fit_refuses_a_batch_of_one_row_with_batch_normalization(
+    void **state)
+{
+    resume_data d;
+    nn_model *m = resume_model();
+    size_t count;
+    float *before;
+    nn_data *one = NULL;
+    (void)state;
+    resume_data_init(&d);
+    before = params_copy(m, &count);
+    set_fit_params(m, 2, 13, 1, 0); /* 40 = 3 x 13 + 1 */
+    assert_int_equal(nn_model_fit(m, d.train, NULL, NULL, NULL, NULL),
+                     NN_E_INVALID);
+    assert_non_null(strstr(nn_last_error(), "leave a batch of 1 row"));
+    NN_OK_OR_FAIL(nn_data_create_labels(&one, 1, d.x, 5, d.y));
+    assert_int_equal(nn_model_fit(m, one, NULL, NULL, NULL, NULL),
+                     NN_E_INVALID);
+    assert_true(params_equal(m, before, count));
+    assert_int_equal(nn_model_step_count(m), 0);
+    test_free(before);
+    nn_data_free(one);
+    nn_model_free(m);
+    nn_data_free(d.train);
+    nn_data_free(d.val);
 }
 
 /* ---------------------------------------------------------------------
@@ -1247,6 +1458,10 @@ int main(void)
         cmocka_unit_test(fit_rejects_a_label_out_of_range_in_train_or_val),
         cmocka_unit_test(fit_without_a_loss_fails_with_state_error),
         cmocka_unit_test(data_create_rejects_bad_arguments),
+        cmocka_unit_test(a_resumed_run_ends_where_an_unbroken_one_ends),
+        cmocka_unit_test(fit_resume_refuses_what_it_cannot_continue),
+        cmocka_unit_test(
+            fit_refuses_a_batch_of_one_row_with_batch_normalization),
         cmocka_unit_test(
             fit_trains_a_small_classifier_to_95_percent_on_held_out_blobs),
     };

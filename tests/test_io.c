@@ -345,22 +345,63 @@ static unsigned char *save_to_memory(const nn_model *m, nn_save_what what,
     return buf;
 }
 
-/* Every weight, bias and setting of a and b, bit for bit. */
+/* Every layer, weight, bias, buffer, setting, class weight and metadata
+ * entry of a and b, bit for bit. */
 static void assert_same_model(nn_model *a, nn_model *b)
 {
-    size_t na = 0, nb = 0, l;
+    size_t na = 0, nb = 0, l, i;
     int k;
     assert_int_equal(nn_model_input_width(a), nn_model_input_width(b));
     assert_int_equal(nn_model_layer_count(a), nn_model_layer_count(b));
+    assert_int_equal(nn_model_loss(a), nn_model_loss(b));
+    assert_int_equal(nn_model_optimizer(a), nn_model_optimizer(b));
+    assert_int_equal(nn_model_schedule(a), nn_model_schedule(b));
     for (l = 0; l < nn_model_layer_count(a); l++) {
-        double sa, sb;
+        size_t nbuf = nn_model_layer_buffer_count(a, l);
+        assert_int_equal(nn_model_layer_kind(a, l), nn_model_layer_kind(b, l));
+        assert_int_equal(nn_model_layer_activation(a, l),
+                         nn_model_layer_activation(b, l));
         assert_int_equal(nn_model_layer_width(a, l),
                          nn_model_layer_width(b, l));
-        assert_int_equal(nn_model_get_layer_param(a, l, NN_LAYER_LEAKY_SLOPE,
-                                                  &sa), NN_OK);
-        assert_int_equal(nn_model_get_layer_param(b, l, NN_LAYER_LEAKY_SLOPE,
-                                                  &sb), NN_OK);
-        assert_memory_equal(&sa, &sb, sizeof sa);
+        for (k = 1; nn_layer_param_name((nn_layer_param)k); k++) {
+            double sa = -1.0, sb = -2.0;
+            nn_status st = nn_model_get_layer_param(a, l, (nn_layer_param)k,
+                                                    &sa);
+            assert_int_equal(nn_model_get_layer_param(b, l, (nn_layer_param)k,
+                                                      &sb), st);
+            if (st == NN_OK)
+                assert_memory_equal(&sa, &sb, sizeof sa);
+        }
+        assert_int_equal(nbuf, nn_model_layer_buffer_count(b, l));
+        if (nbuf) {
+            float *ba = (float *)malloc(nbuf * sizeof(float));
+            float *bb = (float *)malloc(nbuf * sizeof(float));
+            assert_non_null(ba);
+            assert_non_null(bb);
+            assert_int_equal(nn_model_get_layer_buffers(a, l, ba, nbuf),
+                             NN_OK);
+            assert_int_equal(nn_model_get_layer_buffers(b, l, bb, nbuf),
+                             NN_OK);
+            assert_memory_equal(ba, bb, nbuf * sizeof(float));
+            free(ba);
+            free(bb);
+        }
+    }
+    assert_int_equal(nn_model_class_weight_count(a),
+                     nn_model_class_weight_count(b));
+    if (nn_model_class_weight_count(a)) {
+        float wa[16], wb[16];
+        size_t c = nn_model_class_weight_count(a);
+        assert_true(c <= 16);
+        assert_int_equal(nn_model_get_class_weights(a, wa, c), NN_OK);
+        assert_int_equal(nn_model_get_class_weights(b, wb, c), NN_OK);
+        assert_memory_equal(wa, wb, c * sizeof(float));
+    }
+    assert_int_equal(nn_model_meta_count(a), nn_model_meta_count(b));
+    for (i = 0; i < nn_model_meta_count(a); i++) {
+        assert_string_equal(nn_model_meta_key(a, i), nn_model_meta_key(b, i));
+        assert_string_equal(nn_model_get_meta(a, nn_model_meta_key(a, i)),
+                            nn_model_get_meta(b, nn_model_meta_key(b, i)));
     }
     (void)nn_model_params(a, &na);
     (void)nn_model_params(b, &nb);
@@ -374,6 +415,58 @@ static void assert_same_model(nn_model *a, nn_model *b)
         assert_int_equal(nn_model_get_param(b, (nn_param)k, &vb), NN_OK);
         assert_memory_equal(&va, &vb, sizeof va);
     }
+}
+
+/* scaling -> dense gelu -> batchnorm -> dropout -> layernorm -> elu ->
+ * dense softmax, with settings away from their defaults, class weights,
+ * metadata, AdamW with AMSGrad: every kind and section of a file. */
+static nn_model *every_kind_model(uint64_t seed)
+{
+    nn_model *m = NULL;
+    const float sc[4] = {0.5f, 2.0f, 1.0f, -1.0f};
+    const float sh[4] = {0.25f, 0.0f, -1.0f, 3.0f};
+    const float cw[3] = {1.0f, 0.5f, 2.0f};
+    assert_int_equal(nn_model_create(&m, 4, seed), NN_OK);
+    assert_int_equal(nn_model_add_scaling(m, sc, sh, 4), NN_OK);
+    assert_int_equal(nn_model_add_dense(m, 6, NN_ACT_GELU), NN_OK);
+    assert_int_equal(nn_model_set_layer_param(m, 1, NN_LAYER_INIT,
+                                              NN_INIT_HE_NORMAL), NN_OK);
+    assert_int_equal(nn_model_add_batchnorm(m), NN_OK);
+    assert_int_equal(nn_model_set_layer_param(m, 2, NN_LAYER_MOMENTUM, 0.25),
+                     NN_OK);
+    assert_int_equal(nn_model_set_layer_param(m, 2, NN_LAYER_EPSILON, 1e-3),
+                     NN_OK);
+    assert_int_equal(nn_model_add_dropout(m, 0.375), NN_OK);
+    assert_int_equal(nn_model_add_layernorm(m), NN_OK);
+    assert_int_equal(nn_model_set_layer_param(m, 4, NN_LAYER_EPSILON, 1e-4),
+                     NN_OK);
+    assert_int_equal(nn_model_add_activation(m, NN_ACT_ELU), NN_OK);
+    assert_int_equal(nn_model_set_layer_param(m, 5, NN_LAYER_ELU_ALPHA, 0.3),
+                     NN_OK);
+    assert_int_equal(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX), NN_OK);
+    assert_int_equal(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY), NN_OK);
+    assert_int_equal(nn_model_set_class_weights(m, cw, 3), NN_OK);
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_LABEL_SMOOTHING, 0.1),
+                     NN_OK);
+    assert_int_equal(nn_model_set_optimizer(m, NN_OPT_ADAMW), NN_OK);
+    assert_int_equal(nn_model_set_param(m, NN_PARAM_AMSGRAD, 1), NN_OK);
+    assert_int_equal(nn_model_set_meta(m, "classes", "cat\ndog\nemu"),
+                     NN_OK);
+    assert_int_equal(nn_model_set_meta(m, "columns", ""), NN_OK);
+    return m;
+}
+
+static void train_every_kind(nn_model *m, int steps, unsigned salt)
+{
+    float x[8 * 4];
+    int32_t y[8];
+    int i;
+    fill(x, 32, 3.0f, salt);
+    for (i = 0; i < 8; i++)
+        y[i] = i % 3;
+    for (i = 0; i < steps; i++)
+        assert_int_equal(nn_model_train_batch_labels(m, 8, x, 4, y, NULL),
+                         NN_OK);
 }
 
 /* ======================================================================
@@ -714,6 +807,144 @@ static void a_file_with_fewer_settings_loads_the_rest_as_defaults(
     free(g);
     nn_model_free(m);
     nn_model_free(back);
+}
+
+/* Every kind, setting, buffer, class weight and metadata entry comes back
+ * bit for bit, from a model file and from a checkpoint; the checkpoint goes
+ * on training (dropout's masks, batch normalization's statistics, AMSGrad's
+ * three arrays) exactly as the saved model does. */
+static void every_kind_round_trips_and_a_checkpoint_trains_on_alike(
+    void **state)
+{
+    nn_model *m = every_kind_model(21), *back = NULL;
+    size_t size, n = 0, i;
+    unsigned char *f;
+    float x[5 * 4], ya[5 * 3], yb[5 * 3];
+    (void)state;
+    train_every_kind(m, 3, 1);
+    fill(x, 20, 2.0f, 9);
+    for (i = 0; i < 2; i++) {
+        nn_save_what what = i ? NN_SAVE_CHECKPOINT : NN_SAVE_MODEL;
+        f = save_to_memory(m, what, &size);
+        assert_int_equal(nn_model_load_buffer(&back, f, size), NN_OK);
+        assert_same_model(m, back);
+        assert_int_equal(nn_model_predict(m, 5, x, 4, ya, 3), NN_OK);
+        assert_int_equal(nn_model_predict(back, 5, x, 4, yb, 3), NN_OK);
+        assert_memory_equal(ya, yb, sizeof ya);
+        if (what == NN_SAVE_CHECKPOINT) {
+            size_t a;
+            assert_int_equal(nn_model_step_count(back), 3);
+            assert_memory_equal(back->rng.s, m->rng.s, sizeof m->rng.s);
+            assert_true(back->seed == 21);
+            (void)nn_model_params(m, &n);
+            for (a = 0; a < 3; a++) {
+                assert_non_null(back->state[a]);
+                assert_memory_equal(back->state[a], m->state[a],
+                                    n * sizeof(float));
+            }
+            train_every_kind(m, 4, 2);
+            train_every_kind(back, 4, 2);
+            assert_same_model(m, back);
+        } else {
+            assert_int_equal(nn_model_step_count(back), 0);
+            assert_true(back->seed == 0);
+        }
+        free(f);
+        nn_model_free(back);
+        back = NULL;
+    }
+    nn_model_free(m);
+}
+
+/* What the format adds in version 2, tampered with and the checksum fixed:
+ * each refused where it lies. */
+static void version_2_sections_tampered_with_are_caught_where_they_are(
+    void **state)
+{
+    nn_model *m = every_kind_model(22);
+    size_t size, cw_off, meta_off, e1, params_off, n = 0, buf_off, i;
+    unsigned char *f, *g;
+    struct {
+        const char *what;
+        size_t off;    /* where the message must say the fault lies */
+        size_t at;     /* where the bytes change */
+        int bytes;     /* how many (0: the 7 bytes of "classes") */
+        uint64_t value;
+        const char *message;
+    } cases[9];
+    (void)state;
+    train_every_kind(m, 2, 3);
+    f = save_to_memory(m, NN_SAVE_MODEL, &size);
+    g = (unsigned char *)malloc(size);
+    assert_non_null(g);
+    (void)nn_model_params(m, &n);
+    /* after the 7 layer records: the class weight count and 3 weights,
+     * the metadata count and two entries ("classes" = "cat\ndog\nemu",
+     * "columns" = ""), the parameters, then the buffers (scaling's 8,
+     * batchnorm's 12) and the checksum */
+    cw_off = OFF_LAYER(7);
+    meta_off = cw_off + 8 + 4 * 3;
+    e1 = meta_off + 4 + (4 + 7 + 4 + 11);
+    params_off = e1 + (4 + 7 + 4 + 0);
+    buf_off = params_off + 4 * n;
+    assert_int_equal(get_le(f + cw_off, 8), 3);
+    assert_int_equal(get_le(f + meta_off, 4), 2);
+    assert_memory_equal(f + meta_off + 8, "classes", 7);
+    assert_memory_equal(f + e1 + 4, "columns", 7);
+    assert_int_equal(size, buf_off + 4 * (8 + 12) + 4);
+    {
+        const size_t width6 = OFF_LAYER(3) + REC_WIDTH;
+        const size_t act2 = OFF_LAYER(2) + REC_ACT;
+        const size_t rate3 = OFF_LAYER(3) + REC_SETTINGS + 24;
+        const size_t var7 = buf_off + 4 * (8 + 6 + 1);
+        i = 0;
+#define CASE(w, o, a, b, v, msg)                                             \
+        do {                                                                 \
+            cases[i].what = (w);                                             \
+            cases[i].off = (o);                                              \
+            cases[i].at = (a);                                               \
+            cases[i].bytes = (b);                                            \
+            cases[i].value = (v);                                            \
+            cases[i].message = (msg);                                        \
+            i++;                                                             \
+        } while (0)
+        CASE("dropout of another width", width6, width6, 8, 5,
+             "a dropout layer keeps its input's width, 6");
+        CASE("batchnorm with an activation", act2, act2, 4, NN_ACT_RELU,
+             "a batchnorm layer has none");
+        CASE("dropout rate 1", rate3, rate3, 8, bits64(1.0),
+             "dropout_rate) is 1, outside its bounds");
+        CASE("negative class weight", cw_off + 8 + 4, cw_off + 8 + 4, 4,
+             bits32(-1.0f), "class weight 1 is -1");
+        CASE("empty metadata key", meta_off + 4, meta_off + 4, 4, 0,
+             "metadata entry 0's key is 0 bytes long");
+        CASE("zero byte in metadata", meta_off + 8, meta_off + 10, 1, 0,
+             "metadata entry 0's key holds a zero byte");
+        CASE("repeated metadata key", e1, e1 + 4, 0, 0,
+             "metadata entry 1 repeats the key of entry 0");
+        CASE("negative running variance", var7, var7, 4, bits32(-0.5f),
+             "layer 2's buffer value 7 is -0.5");
+        CASE("infinite scale", buf_off + 4, buf_off + 4, 4, 0x7F800000u,
+             "buffer value 1 is inf");
+#undef CASE
+    }
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        nn_model *back = (nn_model *)&ctr;
+        char want[40];
+        memcpy(g, f, size);
+        if (cases[i].bytes == 0)
+            memcpy(g + cases[i].at, "classes", 7);
+        else
+            set_le(g + cases[i].at, cases[i].value, cases[i].bytes);
+        fix_crc(g, size);
+        expect_format(nn_model_load_buffer(&back, g, size), &back,
+                      cases[i].message);
+        snprintf(want, sizeof want, "byte %zu: ", cases[i].off);
+        expect_message(want);
+    }
+    free(f);
+    free(g);
+    nn_model_free(m);
 }
 
 /* ======================================================================
@@ -1931,6 +2162,8 @@ int main(int argc, char **argv)
         T(model_file_loads_with_the_generator_of_seed_zero),
         T(a_file_with_fewer_settings_loads_the_rest_as_defaults),
         T(save_size_matches_the_bytes_written_for_both_kinds),
+        T(every_kind_round_trips_and_a_checkpoint_trains_on_alike),
+        T(version_2_sections_tampered_with_are_caught_where_they_are),
         T(save_buffer_too_small_reports_the_size_needed_and_writes_nothing),
         T(save_and_load_reject_null_and_invalid_arguments),
         T(save_refuses_a_model_with_a_non_finite_parameter),

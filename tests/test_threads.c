@@ -2,7 +2,8 @@
  * test_threads.c - the thread contract of nn.h: predict and evaluate on one
  * const model from many threads at once give results bit-identical to a
  * single-threaded run, and separate models train in separate threads
- * exactly as they do alone. Run under ThreadSanitizer by the test command.
+ * exactly as they do alone. The model has a layer of every kind. Run
+ * under ThreadSanitizer by the test command.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,12 +37,25 @@ static void make_data(void)
         labels[i] = (int32_t)(i % OUT);
 }
 
+/* Every kind of layer: the inference passes of each run from many
+ * threads at once on one const model. */
 static nn_model *make_model(uint64_t seed)
 {
     nn_model *m = NULL;
+    float scale[IN], shift[IN];
+    size_t i;
+    for (i = 0; i < IN; i++) {
+        scale[i] = 1.0f + 0.1f * (float)i;
+        shift[i] = 0.05f * (float)i;
+    }
     assert_int_equal(nn_model_create(&m, IN, seed), NN_OK);
+    assert_int_equal(nn_model_add_scaling(m, scale, shift, IN), NN_OK);
     assert_int_equal(nn_model_add_dense(m, 32, NN_ACT_TANH), NN_OK);
-    assert_int_equal(nn_model_add_dense(m, 16, NN_ACT_RELU), NN_OK);
+    assert_int_equal(nn_model_add_batchnorm(m), NN_OK);
+    assert_int_equal(nn_model_add_dropout(m, 0.2), NN_OK);
+    assert_int_equal(nn_model_add_dense(m, 16, NN_ACT_GELU), NN_OK);
+    assert_int_equal(nn_model_add_layernorm(m), NN_OK);
+    assert_int_equal(nn_model_add_activation(m, NN_ACT_SILU), NN_OK);
     assert_int_equal(nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX), NN_OK);
     assert_int_equal(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY), NN_OK);
     return m;

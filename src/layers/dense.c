@@ -12,9 +12,9 @@
  * where plain SGD folds it (optim.c).
  *
  * The layer keeps Z beside A (in its extra block) only where something
- * needs it: the derivative of GELU, SiLU and softplus, and the loss, which
- * reads the last layer's Z. Otherwise the activation overwrites Z in
- * place.
+ * needs it: the derivatives of GELU, SiLU, softplus and ELU, and the
+ * loss, which reads the last layer's Z. Otherwise the activation
+ * overwrites Z in place.
  *
  * For small nets the passes also have direct loops (small_forward,
  * small_backward), in small.c, which is compiled without vectorisation.

@@ -78,6 +78,18 @@ static void exercise(nn_model *m, nn_save_what kind)
         st = nn_model_train_batch(m, 2, x, in, y, out, NULL);
         check(st == NN_OK || st == NN_E_STATE || st == NN_E_INVALID ||
               st == NN_E_NONFINITE || st == NN_E_NOMEM);
+        /* an interrupted run from the file: resumed on 2 rows, which is
+         * refused unless the run had 2 */
+        {
+            nn_data *d = NULL;
+            if (nn_data_create(&d, 2, x, in, y, out) == NN_OK) {
+                st = nn_model_fit_resume(m, d, NULL, NULL, NULL, NULL);
+                check(st == NN_OK || st == NN_E_STATE ||
+                      st == NN_E_INVALID || st == NN_E_NONFINITE ||
+                      st == NN_E_NOMEM);
+                nn_data_free(d);
+            }
+        }
     }
 }
 

@@ -1,0 +1,151 @@
+/*
+ * test_compat.c - model files written by libnn 0.1 (format version 1)
+ * still load, bit for bit: tests/data/v1 holds such files and what libnn
+ * 0.1 computed from them (make_expected.c, run against that libnn): the
+ * predictions for fixed rows, and for each checkpoint the parameters after
+ * three more training steps. This libnn must give the same bits.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "nn_test.h"
+
+#ifndef NN_V1_DIR
+#error "NN_V1_DIR: the directory of the version-1 files"
+#endif
+
+enum { ROWS = 6 };
+
+/* As make_expected.c builds them. */
+static float row_value(size_t i, size_t j)
+{
+    return (float)((int)((i * 5 + j * 3) % 11) - 5) / 4.0f;
+}
+
+static float target_value(size_t i, size_t j, size_t out, int ce)
+{
+    if (ce)
+        return j == i % out ? 1.0f : 0.0f;
+    return (float)((i + 2 * j) % 7 + 1) / 8.0f;
+}
+
+/* Reads "NAME WHAT N HEX..." lines until one for name and what; fills
+ * want (at most cap floats) and returns N, or 0 if there is none. */
+static size_t expected(const char *name, const char *what, float *want,
+                       size_t cap)
+{
+    char path[4096], line[65536];
+    FILE *f;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/expected.txt", NN_V1_DIR);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        char nm[128], wh[32];
+        int used = 0;
+        const char *p;
+        size_t i;
+        if (sscanf(line, "%127s %31s %zu%n", nm, wh, &n, &used) != 3)
+            continue;
+        if (strcmp(nm, name) || strcmp(wh, what))
+            continue;
+        assert_true(n <= cap);
+        p = line + used;
+        for (i = 0; i < n; i++) {
+            unsigned u;
+            int k = 0;
+            assert_int_equal(sscanf(p, "%x%n", &u, &k), 1);
+            memcpy(&want[i], &u, sizeof u);
+            p += k;
+        }
+        fclose(f);
+        return n;
+    }
+    fclose(f);
+    return 0;
+}
+
+static void version_1_files_load_to_the_same_bits(void **state)
+{
+    static const char *const names[] = {
+        "seed-no-loss", "seed-xor-bce", "seed-xor-bce-sgd-checkpoint",
+        "seed-mse-identity", "seed-mse-rmsprop-checkpoint",
+        "seed-softmax-ce", "seed-softmax-ce-adam-checkpoint",
+        "seed-deep-adamw-checkpoint", "seed-unstepped-checkpoint"};
+    size_t f, resumed = 0;
+    (void)state;
+    for (f = 0; f < ARRAY_LEN(names); f++) {
+        char path[4096];
+        nn_model *m = NULL;
+        float x[ROWS * 8], t[ROWS * 8], y[ROWS * 8], want[256];
+        size_t in, out, i, j, n, count = 0;
+        snprintf(path, sizeof path, "%s/%s.nnm", NN_V1_DIR, names[f]);
+        NN_OK_OR_FAIL(nn_model_load(&m, path));
+        in = nn_model_input_width(m);
+        out = nn_model_output_width(m);
+        for (i = 0; i < ROWS; i++)
+            for (j = 0; j < in; j++)
+                x[i * in + j] = row_value(i, j);
+        NN_OK_OR_FAIL(nn_model_predict(m, ROWS, x, in, y, out));
+        n = expected(names[f], "predict", want, ARRAY_LEN(want));
+        assert_int_equal(n, ROWS * out);
+        if (memcmp(y, want, n * sizeof(float)) != 0)
+            fail_msg("%s: the predictions differ from libnn 0.1's",
+                     names[f]);
+        n = expected(names[f], "resume", want, ARRAY_LEN(want));
+        if (n > 0) { /* a checkpoint: three more steps */
+            const float *p;
+            int ce = strstr(names[f], "softmax") || strstr(names[f], "deep");
+            int k;
+            for (i = 0; i < ROWS; i++)
+                for (j = 0; j < out; j++)
+                    t[i * out + j] = target_value(i, j, out, ce);
+            for (k = 0; k < 3; k++)
+                NN_OK_OR_FAIL(
+                    nn_model_train_batch(m, ROWS, x, in, t, out, NULL));
+            p = nn_model_params(m, &count);
+            assert_int_equal(count, n);
+            if (memcmp(p, want, n * sizeof(float)) != 0)
+                fail_msg("%s: three steps from the checkpoint differ from "
+                         "libnn 0.1's", names[f]);
+            resumed++;
+        }
+        /* and saved again, as version 2, it loads to the same model */
+        {
+            size_t size = 0;
+            unsigned char *buf;
+            nn_model *back = NULL;
+            float y2[ROWS * 8];
+            NN_OK_OR_FAIL(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &size));
+            buf = (unsigned char *)malloc(size);
+            assert_non_null(buf);
+            NN_OK_OR_FAIL(nn_model_save_buffer(m, NN_SAVE_CHECKPOINT, buf,
+                                               size, NULL));
+            assert_int_equal(buf[8], 2);
+            NN_OK_OR_FAIL(nn_model_load_buffer(&back, buf, size));
+            NN_OK_OR_FAIL(nn_model_predict(m, ROWS, x, in, y, out));
+            NN_OK_OR_FAIL(nn_model_predict(back, ROWS, x, in, y2, out));
+            assert_memory_equal(y, y2, ROWS * out * sizeof(float));
+            free(buf);
+            nn_model_free(back);
+        }
+        nn_model_free(m);
+    }
+    assert_int_equal(resumed, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(version_1_files_load_to_the_same_bits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
