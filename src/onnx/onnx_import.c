@@ -222,6 +222,12 @@ static const char *op_of(const NnOnnx__NodeProto *n)
     return n->op_type ? n->op_type : "";
 }
 
+/* The default ONNX operator set, named "" or "ai.onnx". */
+static int default_domain(const NnOnnx__NodeProto *n)
+{
+    return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
+}
+
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
@@ -931,7 +937,7 @@ static nn_status step(im *s, size_t k, const char **next)
     const NnOnnx__NodeProto *n = s->g->node[k];
     const char *op = op_of(n);
     nn_status st;
-    if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+    if (!default_domain(n))
         return bad_node(s, k, "its domain is '%.40s'; libnn imports "
                         "operators of the default ONNX domain", n->domain);
     st = take(s, k);
@@ -1229,8 +1235,7 @@ static nn_status tables(im *s)
         const NnOnnx__NodeProto *n = g->node[k];
         if (n->n_output == 0 || !n->output[0] || !n->output[0][0])
             return bad_node(s, k, "it has no output");
-        if (strcmp(op_of(n), "Constant") == 0 &&
-            (!n->domain || !n->domain[0])) {
+        if (strcmp(op_of(n), "Constant") == 0 && default_domain(n)) {
             st = constant_view(s, k, &s->consts[s->n_consts]);
             if (st != NN_OK)
                 return st;
@@ -1298,8 +1303,9 @@ static nn_status tables(im *s)
         const NnOnnx__NodeProto *n = g->node[k];
         const cview *alias;
         im_val *out;
-        if (strcmp(op_of(n), "Identity") != 0 || n->n_input != 1 ||
-            n->n_output != 1 || (alias = const_of(s, in_at(n, 0))) == NULL)
+        if (strcmp(op_of(n), "Identity") != 0 || !default_domain(n) ||
+            n->n_input != 1 || n->n_output != 1 ||
+            (alias = const_of(s, in_at(n, 0))) == NULL)
             continue;
         out = find(s, n->output[0]);
         if (!out || out->kind != V_NODE)
