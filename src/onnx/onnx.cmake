@@ -25,7 +25,10 @@ target_sources(nn_objects PRIVATE
   ${_nn_onnx_dir}/onnx_export.c)
 
 set(NN_HAVE_ONNX_READER FALSE)
-if(NOT NN_ONNX_READER STREQUAL "OFF")
+if(NN_ONNX_READER STREQUAL "OFF")
+  message(STATUS "libnn: NN_ONNX_READER=OFF: building without the ONNX "
+          "importer (nn_model_import_onnx will return NN_E_STATE)")
+else()
   pkg_check_modules(PROTOBUFC IMPORTED_TARGET libprotobuf-c>=1.3)
   find_program(NN_PROTOC_C NAMES protoc-c
                DOC "protoc-c, which generates the ONNX decoder")

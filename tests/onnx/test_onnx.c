@@ -152,69 +152,6 @@ static nn_model *case_model(size_t k)
     return m;
 }
 
-/* Predictions of n rows of case k's inputs; the caller frees them. */
-static float *predict_rows(const nn_model *m, size_t k, size_t n)
-{
-    size_t in = nn_model_input_width(m), out = nn_model_output_width(m);
-    float *x = (float *)malloc(n * in * sizeof(float));
-    float *y = (float *)malloc(n * out * sizeof(float));
-    assert_non_null(x);
-    assert_non_null(y);
-    tm_rows(k, x, n, in);
-    NN_OK_OR_FAIL(nn_model_predict(m, n, x, in, y, out));
-    free(x);
-    return y;
-}
-
-/* "dense/relu/8 batchnorm/8 ...": each layer's kind, its activation for
- * dense and activation layers, and its width. */
-static void describe(const nn_model *m, char *dst, size_t cap)
-{
-    size_t l, len = 0;
-    dst[0] = '\0';
-    for (l = 0; l < nn_model_layer_count(m); l++) {
-        nn_layer_kind kind = nn_model_layer_kind(m, l);
-        nn_activation act = nn_model_layer_activation(m, l);
-        len += (size_t)snprintf(dst + len, cap - len, "%s%s%s%s/%zu",
-                                l ? " " : "", nn_layer_kind_name(kind),
-                                act ? "/" : "",
-                                act ? nn_activation_name(act) : "",
-                                nn_model_layer_width(m, l));
-        assert_true(len < cap);
-    }
-}
-
-/* Rows of outputs (n x k) within rel of the wanted ones, row by row and
- * relative to the row's largest output: max_j |got_j - want_j| <= rel *
- * max_j |want_j|. (Relative error of each output alone is not a measure
- * of float arithmetic: an output near 0 that is the sum of larger terms
- * of both signs keeps the terms' rounding, not its own.) */
-static void assert_rows_close(const char *what, const float *got,
-                              const double *want, size_t n, size_t k,
-                              double rel)
-{
-    size_t r, j;
-    for (r = 0; r < n; r++) {
-        double scale = 0.0, err = 0.0;
-        size_t at = 0;
-        for (j = 0; j < k; j++) {
-            double d = fabs((double)got[r * k + j] - want[r * k + j]);
-            if (fabs(want[r * k + j]) > scale)
-                scale = fabs(want[r * k + j]);
-            if (!(d <= err)) {
-                err = d;
-                at = j;
-            }
-        }
-        if (!(err <= rel * scale))
-            print_error("%s: row %zu, output %zu: got %.9g, want %.9g "
-                        "(%.3g of the row's largest, %.9g, > %.3g)\n", what,
-                        r, at, (double)got[r * k + at], want[r * k + at],
-                        err / scale, scale, rel);
-        assert_true(err <= rel * scale);
-    }
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -644,6 +581,69 @@ static void exports_survive_every_failed_allocation(void **state)
 /* ======================================================================
  * Round trips
  * ====================================================================== */
+
+/* Predictions of n rows of case k's inputs; the caller frees them. */
+static float *predict_rows(const nn_model *m, size_t k, size_t n)
+{
+    size_t in = nn_model_input_width(m), out = nn_model_output_width(m);
+    float *x = (float *)malloc(n * in * sizeof(float));
+    float *y = (float *)malloc(n * out * sizeof(float));
+    assert_non_null(x);
+    assert_non_null(y);
+    tm_rows(k, x, n, in);
+    NN_OK_OR_FAIL(nn_model_predict(m, n, x, in, y, out));
+    free(x);
+    return y;
+}
+
+/* "dense/relu/8 batchnorm/8 ...": each layer's kind, its activation for
+ * dense and activation layers, and its width. */
+static void describe(const nn_model *m, char *dst, size_t cap)
+{
+    size_t l, len = 0;
+    dst[0] = '\0';
+    for (l = 0; l < nn_model_layer_count(m); l++) {
+        nn_layer_kind kind = nn_model_layer_kind(m, l);
+        nn_activation act = nn_model_layer_activation(m, l);
+        len += (size_t)snprintf(dst + len, cap - len, "%s%s%s%s/%zu",
+                                l ? " " : "", nn_layer_kind_name(kind),
+                                act ? "/" : "",
+                                act ? nn_activation_name(act) : "",
+                                nn_model_layer_width(m, l));
+        assert_true(len < cap);
+    }
+}
+
+/* Rows of outputs (n x k) within rel of the wanted ones, row by row and
+ * relative to the row's largest output: max_j |got_j - want_j| <= rel *
+ * max_j |want_j|. (Relative error of each output alone is not a measure
+ * of float arithmetic: an output near 0 that is the sum of larger terms
+ * of both signs keeps the terms' rounding, not its own.) */
+static void assert_rows_close(const char *what, const float *got,
+                              const double *want, size_t n, size_t k,
+                              double rel)
+{
+    size_t r, j;
+    for (r = 0; r < n; r++) {
+        double scale = 0.0, err = 0.0;
+        size_t at = 0;
+        for (j = 0; j < k; j++) {
+            double d = fabs((double)got[r * k + j] - want[r * k + j]);
+            if (fabs(want[r * k + j]) > scale)
+                scale = fabs(want[r * k + j]);
+            if (!(d <= err)) {
+                err = d;
+                at = j;
+            }
+        }
+        if (!(err <= rel * scale))
+            print_error("%s: row %zu, output %zu: got %.9g, want %.9g "
+                        "(%.3g of the row's largest, %.9g, > %.3g)\n", what,
+                        r, at, (double)got[r * k + at], want[r * k + at],
+                        err / scale, scale, rel);
+        assert_true(err <= rel * scale);
+    }
+}
 
 #define ROWS 33
 
