@@ -836,13 +836,20 @@ NN_API NN_NODISCARD nn_status nn_model_current_lr(const nn_model *model,
  * the reducer the same number of times with the same counts, in the same
  * order (the model's layers decide them), and a process with no rows of
  * this batch (n = 0) still calls nn_model_compute_grads to take part.
+ *
+ * nn_model_set_replica goes further: it gives the model the gradients'
+ * reducer too, and then nn_model_fit, nn_model_train_batch and
+ * nn_model_evaluate split their work among the processes themselves.
  * ------------------------------------------------------------------------ */
 
 /* Sums values[0, count) over every process taking part, leaving the sums
  * in values on every process (each process must get the same sums, bit for
  * bit: an MPI_Allreduce whose result every rank shares, for example).
  * Returns 0, or non-zero on failure (the pass then fails with
- * NN_E_REDUCE on this process). */
+ * NN_E_REDUCE on this process, and on every process when the failure came
+ * before the pass's last reduction). A transport whose failures strike
+ * one process alone can leave the others waiting; MPI's collectives fail
+ * on every rank. */
 typedef int (*nn_reduce_fn)(void *user, double *values, size_t count);
 
 /* Since 0.2. Sets the reducer of data-parallel passes; NULL removes it.
@@ -859,10 +866,11 @@ NN_API NN_NODISCARD nn_status nn_model_set_reducer(nn_model *model,
  * the whole's gradient), takes n = 0, refuses n with first_row + n above
  * global_rows (NN_E_SHAPE), needs a reducer where the model has batch
  * normalization or class weights (NN_E_STATE), and its *loss is the whole
- * batch's when a reducer is set (else this part's share). Training calls
- * that update the model (nn_model_train_batch(_labels), nn_model_fit)
- * refuse (NN_E_STATE): reduce the gradients, then nn_model_apply_grads.
- * Not saved in model files.
+ * batch's when a reducer is set (else this part's share). nn_model_fit
+ * refuses (NN_E_STATE: it splits batches itself, see
+ * nn_model_set_replica), and so does nn_model_train_batch(_labels) unless
+ * the model is a replica with a gradient reducer: reduce the gradients,
+ * then nn_model_apply_grads. Not saved in model files.
  * Returns NN_OK, NN_E_NULL (model), NN_E_INVALID (first_row not below
  * global_rows, global_rows above 2^31 - 1). */
 NN_API NN_NODISCARD nn_status nn_model_set_batch_part(nn_model *model,
@@ -884,6 +892,47 @@ typedef void (*nn_grads_ready_fn)(void *user, size_t layer, size_t offset,
 NN_API NN_NODISCARD nn_status nn_model_set_grads_ready(nn_model *model,
                                                        nn_grads_ready_fn fn,
                                                        void *user);
+
+/* Sums grads[0, count) over every process taking part, in place, leaving
+ * the same bits on every process. It may first finish reductions started
+ * from an nn_grads_ready_fn. Returns 0, or non-zero on failure. */
+typedef int (*nn_reduce_grads_fn)(void *user, float *grads, size_t count);
+
+/* Since 0.2. Makes this process replica `rank` of `count` processes that
+ * train one model together, each holding the same model (same parameters,
+ * settings, optimizer state and generator: save one process's checkpoint
+ * and load it in the others) and the same reducer (nn_model_set_reducer).
+ * reduce_grads sums the gradient buffer; user is passed to it. count 0
+ * ends this (rank and reduce_grads are then ignored); count 1 is one
+ * process, and every call works as without it. With count of 2 or more:
+ *
+ * - nn_model_fit and nn_model_fit_resume take the same datasets on every
+ *   replica (every row: each dataset is a view, so the rows can be a
+ *   shared or memory-mapped file) and run the same epochs, in the same
+ *   order, with the same global batches as one process would; of each
+ *   global batch of k rows, replica r trains on rows [k r / count,
+ *   k (r+1) / count) of it, the gradients are summed with reduce_grads,
+ *   and every replica takes the same step. Losses, validation and early
+ *   stopping are the whole batch's and the whole set's on every replica,
+ *   the callbacks are called on every replica with the same values, and a
+ *   stop or an interruption asked for by any replica's callback stops or
+ *   interrupts all of them at the same step. An interrupted run is the
+ *   same on every replica: one replica saves the checkpoint, and the run
+ *   resumes with any number of replicas (or none).
+ * - nn_model_train_batch(_labels) takes this replica's rows of a batch
+ *   given with nn_model_set_batch_part, sums the gradients and steps.
+ * - nn_model_evaluate takes the whole set on every replica, evaluates
+ *   rows [n r / count, n (r+1) / count) of it and sums, so every replica
+ *   gets the whole set's loss and accuracy.
+ *
+ * A failing reducer makes these calls fail with NN_E_REDUCE. The result
+ * equals one process's to float rounding (the sums' order differs); with
+ * count 1 it is bit for bit one process's. Not saved in model files.
+ * Returns NN_OK, NN_E_NULL (model; reduce_grads with count above 1),
+ * NN_E_INVALID (rank not below count, count above 65536). */
+NN_API NN_NODISCARD nn_status nn_model_set_replica(
+    nn_model *model, size_t rank, size_t count,
+    nn_reduce_grads_fn reduce_grads, void *user);
 
 /* ------------------------------------------------------------------------
  * Datasets, fit and evaluation

@@ -150,11 +150,32 @@ static nn_status eval_scratch(const char *fn, const nn_model *model,
     return NN_OK;
 }
 
-/* Evaluation with scratch from eval_scratch for this model and data. */
-static void evaluate(const nn_model *model, const nn_data *data,
-                     float *scratch, double *loss, double *accuracy)
+/* floor(n * r / count) without overflow: the first of replica r's rows
+ * when n rows are shared among count replicas (r = count: n). */
+static size_t share(size_t n, size_t r, size_t count)
 {
-    size_t rows, out_w, r, right = 0;
+    return n / count * r + n % count * r / count;
+}
+
+/* A replica's part of the set needs the others' sums; fails without a
+ * reducer. */
+static nn_status check_replica(const char *fn, const nn_model *m)
+{
+    if (nn__replicated(m) && !m->reduce)
+        return nn__fail(NN_E_STATE, "%s: the model is replica %zu of %zu "
+                        "and has no reducer (nn_model_set_reducer)", fn,
+                        m->replica_rank, m->replica_count);
+    return NN_OK;
+}
+
+/* Evaluation with scratch from eval_scratch for this model and data: of
+ * this replica's rows, summed over the replicas. Returns NN_OK, or
+ * NN_E_REDUCE when the reducer fails. */
+static nn_status evaluate(const char *fn, const nn_model *model,
+                          const nn_data *data, float *scratch, double *loss,
+                          double *accuracy)
+{
+    size_t rows, out_w, r, right = 0, lo = 0, hi = data->n;
     double total = 0.0;
     float *z, *y, *g;
     nn__loss_args la;
@@ -171,8 +192,12 @@ static void evaluate(const nn_model *model, const nn_data *data,
             la.weight_sum += (double)la.class_w[data->labels[r]];
     }
 
-    for (r = 0; r < data->n; r += rows) {
-        size_t k = data->n - r < rows ? data->n - r : rows;
+    if (nn__replicated(model)) {
+        lo = share(data->n, model->replica_rank, model->replica_count);
+        hi = share(data->n, model->replica_rank + 1, model->replica_count);
+    }
+    for (r = lo; r < hi; r += rows) {
+        size_t k = hi - r < rows ? hi - r : rows;
         const float *logits;
         nn__forward_rows(model, data->x + r * data->x_width, k, scratch, y,
                          z, &logits);
@@ -182,12 +207,25 @@ static void evaluate(const nn_model *model, const nn_data *data,
                                out_w);
         right += count_right(model, data, r, k, y, out_w);
     }
+    if (nn__replicated(model)) {
+        double sums[2];
+        int rc;
+        sums[0] = total;
+        sums[1] = (double)right; /* exact below 2^53 rows */
+        rc = model->reduce(model->reduce_user, sums, 2);
+        if (rc != 0)
+            return nn__fail(NN_E_REDUCE, "%s: the reducer failed (it "
+                            "returned %d)", fn, rc);
+        total = sums[0];
+        right = (size_t)sums[1];
+    }
     if (loss)
         *loss = total;
     if (accuracy)
         *accuracy = has_accuracy(model, data, out_w)
                         ? (double)right / (double)data->n
                         : NAN;
+    return NN_OK;
 }
 
 nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
@@ -201,12 +239,14 @@ nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
     st = check_data(fn, "data", model, data);
     if (st == NN_OK)
+        st = check_replica(fn, model);
+    if (st == NN_OK)
         st = eval_scratch(fn, model, data, &scratch);
     if (st != NN_OK)
         return st;
-    evaluate(model, data, scratch, loss, accuracy);
+    st = evaluate(fn, model, data, scratch, loss, accuracy);
     nn__free(scratch);
-    return NN_OK;
+    return st;
 }
 
 /* Uniform in [0, bound) without modulo bias (Lemire's method). */
@@ -319,6 +359,25 @@ typedef struct nn__fit_pos {
     int have_best;             /* best_params holds an epoch's */
 } nn__fit_pos;
 
+/* The callbacks' decision r as every replica takes it: an interruption
+ * (negative) if any replica's asks for one, else a stop (positive) if any
+ * asks for one. Returns NN_OK, or NN_E_REDUCE. */
+static nn_status agree(const char *fn, nn_model *m, int *r)
+{
+    double v[2];
+    if (!nn__replicated(m))
+        return NN_OK;
+    v[0] = *r < 0 ? 1.0 : 0.0;
+    v[1] = *r > 0 ? 1.0 : 0.0;
+    m->reduce_failed = 0;
+    nn__reduce(m, v, 2);
+    if (m->reduce_failed)
+        return nn__fail(NN_E_REDUCE, "%s: the reducer failed (it returned "
+                        "%d)", fn, m->reduce_failed);
+    *r = v[0] > 0.0 ? -1 : v[1] > 0.0 ? 1 : 0;
+    return NN_OK;
+}
+
 static nn_status fit_run(const char *fn, nn_model *model,
                          const nn_data *train, const nn_data *val,
                          nn_epoch_fn on_epoch, nn_batch_fn on_batch,
@@ -357,8 +416,11 @@ static nn_status fit_run(const char *fn, nn_model *model,
     batches = (n + bs - 1) / bs;
     if (model->part_rows)
         return nn__fail(NN_E_STATE, "%s: the model takes a part of a batch "
-                        "(nn_model_set_batch_part); fit trains on whole "
-                        "batches", fn);
+                        "(nn_model_set_batch_part); fit splits batches "
+                        "itself (nn_model_set_replica)", fn);
+    st = check_replica(fn, model);
+    if (st != NN_OK)
+        return st;
     if (nn__needs_two_rows(model) && (n == 1 || n % bs == 1))
         return nn__fail(NN_E_INVALID,
                         "%s: batches of %zu from %zu rows leave a batch of 1 "
@@ -424,13 +486,21 @@ static nn_status fit_run(const char *fn, nn_model *model,
         }
         for (b = (size_t)pos.batch; b < batches && !stop; b++) {
             size_t r0 = b * bs, k = n - r0 < bs ? n - r0 : bs;
-            const float *x = train->x + r0 * in_w;
-            const float *t = train->t ? train->t + r0 * out_w : NULL;
-            const int32_t *lab = train->labels ? train->labels + r0 : NULL;
+            size_t lo = 0, kk = k; /* this replica's rows of the batch */
+            const float *x, *t;
+            const int32_t *lab;
             double loss = 0.0;
+            if (nn__replicated(model)) {
+                lo = share(k, model->replica_rank, model->replica_count);
+                kk = share(k, model->replica_rank + 1,
+                           model->replica_count) - lo;
+            }
+            x = train->x + (r0 + lo) * in_w;
+            t = train->t ? train->t + (r0 + lo) * out_w : NULL;
+            lab = train->labels ? train->labels + r0 + lo : NULL;
             if (shuffle) {
-                for (i = 0; i < k; i++) {
-                    size_t row = buf.perm[r0 + i];
+                for (i = 0; i < kk; i++) {
+                    size_t row = buf.perm[r0 + lo + i];
                     memcpy(buf.xb + i * in_w, train->x + row * in_w,
                            in_w * sizeof(float));
                     if (buf.lb)
@@ -443,8 +513,13 @@ static nn_status fit_run(const char *fn, nn_model *model,
                 t = buf.tb;
                 lab = buf.lb;
             }
-            st = nn__run_batch(fn, model, k, x, in_w, t, out_w, lab,
+            if (nn__replicated(model)) {
+                model->part_first = lo;
+                model->part_rows = k;
+            }
+            st = nn__run_batch(fn, model, kk, x, in_w, t, out_w, lab,
                                (lab ? NN__LABELS : 0) | NN__TRAIN, &loss);
+            model->part_first = model->part_rows = 0;
             if (st != NN_OK)
                 goto done;
             if (!stepped)
@@ -455,6 +530,9 @@ static nn_status fit_run(const char *fn, nn_model *model,
             r = on_batch ? on_batch(user, (size_t)pos.epoch, b + 1, batches,
                                     loss)
                          : 0;
+            st = agree(fn, model, &r);
+            if (st != NN_OK)
+                goto done;
             if (r < 0)
                 goto interrupt;
             if (r > 0)
@@ -465,11 +543,18 @@ static nn_status fit_run(const char *fn, nn_model *model,
         train_loss = pos.sum / (double)n;
         pos.sum = 0.0;
         pos.batch = 0;
-        if (val)
-            evaluate(model, val, buf.val_scratch, &val_loss, &val_acc);
+        if (val) {
+            st = evaluate(fn, model, val, buf.val_scratch, &val_loss,
+                          &val_acc);
+            if (st != NN_OK)
+                goto done;
+        }
         r = on_epoch ? on_epoch(user, (size_t)pos.epoch, train_loss,
                                 val_loss, val_acc, now_seconds() - start)
                      : 0;
+        st = agree(fn, model, &r);
+        if (st != NN_OK)
+            goto done;
         if (r > 0)
             stop = 1;
         if (patience > 0) {

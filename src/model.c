@@ -159,6 +159,27 @@ nn_status nn_model_set_grads_ready(nn_model *model, nn_grads_ready_fn fn,
     return NN_OK;
 }
 
+nn_status nn_model_set_replica(nn_model *model, size_t rank, size_t count,
+                               nn_reduce_grads_fn reduce_grads, void *user)
+{
+    static const char fn[] = "nn_model_set_replica";
+    if (!model)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    if (count > 65536)
+        return nn__fail(NN_E_INVALID, "%s: count is %zu, above 65536", fn,
+                        count);
+    if (count > 0 && rank >= count)
+        return nn__fail(NN_E_INVALID, "%s: rank is %zu, not below count "
+                        "%zu", fn, rank, count);
+    if (count > 1 && !reduce_grads)
+        return nn__fail(NN_E_NULL, "%s: reduce_grads is NULL", fn);
+    model->replica_rank = count ? rank : 0;
+    model->replica_count = count;
+    model->reduce_grads = count ? reduce_grads : NULL;
+    model->reduce_grads_user = count ? user : NULL;
+    return NN_OK;
+}
+
 void nn__reduce(nn_model *m, double *values, size_t count)
 {
     int rc;

@@ -349,6 +349,11 @@ struct nn_model {
     int reduce_failed;
     nn_grads_ready_fn grads_ready;
     void *grads_ready_user;
+    /* nn_model_set_replica: this process's rank among replica_count (0 or
+     * 1: one process) and the gradients' reducer. */
+    size_t replica_rank, replica_count;
+    nn_reduce_grads_fn reduce_grads;
+    void *reduce_grads_user;
 
     /* Workspace for training, sized for ws_rows rows: per layer an output
      * block and a gradient block (n x out_l each) and what the layer asks
@@ -399,6 +404,11 @@ struct nn_data {
 static inline size_t nn__batch_rows(const nn_model *m, size_t n)
 {
     return m->part_rows ? m->part_rows : n;
+}
+/* Whether the model is one of several replicas (nn_model_set_replica). */
+static inline int nn__replicated(const nn_model *m)
+{
+    return m->replica_count > 1;
 }
 /* Sums values over the processes of a data-parallel pass through the
  * model's reducer (nothing without one); the first failure is noted in

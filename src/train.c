@@ -295,7 +295,7 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                         "%s: n is %zu, more rows than one step can take "
                         "(at most %d)", fn, n, INT_MAX);
     if ((flags & NN__STEP) && m->part_rows > 0) {
-        if (flags & NN__TRAIN)
+        if ((flags & NN__TRAIN) && !m->reduce_grads)
             return nn__fail(NN_E_STATE,
                             "%s: the model takes a part of a batch "
                             "(nn_model_set_batch_part): compute its "
@@ -305,6 +305,10 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                             "%s: rows %zu to %zu of a batch of %zu", fn,
                             m->part_first, m->part_first + n,
                             m->part_rows);
+        if (!m->reduce && (flags & NN__TRAIN))
+            return nn__fail(NN_E_STATE,
+                            "%s: a replica's step needs a reducer "
+                            "(nn_model_set_reducer)", fn);
         if (!m->reduce && (nn__needs_two_rows(m) || m->n_class_w > 0))
             return nn__fail(NN_E_STATE,
                             "%s: a part of a batch of a model with %s "
@@ -312,6 +316,11 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                             m->n_class_w ? "class weights"
                                          : "batch normalization");
     }
+    if ((flags & NN__TRAIN) && nn__replicated(m) && m->part_rows == 0)
+        return nn__fail(NN_E_STATE,
+                        "%s: the model is replica %zu of %zu: a step takes "
+                        "its part of a batch (nn_model_set_batch_part)", fn,
+                        m->replica_rank, m->replica_count);
     if ((flags & NN__STEP) && nn__batch_rows(m, n) == 1 &&
         nn__needs_two_rows(m))
         return nn__fail(NN_E_INVALID,
@@ -415,11 +424,13 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     nn__loss_args la;
     double loss;
     unsigned added = 0;
-    int small, fused = 0, eager = !(flags & NN__TRAIN);
+    int small, fused = 0, eager;
     nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                    flags | NN__STEP);
     if (st != NN_OK)
         return st;
+    /* a part of a batch forms its gradients (to be reduced) */
+    eager = !(flags & NN__TRAIN) || m->part_rows > 0;
     /* a part with no rows still runs the layers, for their reductions */
     st = nn__workspace_reserve(fn, m, n ? n : 1);
     if (st == NN_OK && (flags & NN__TRAIN))
@@ -449,23 +460,33 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
             weight_grads(m, x, n);
     }
     if (m->part_rows) {
-        /* every part learns the whole batch's loss, and whether any part's
-         * gradient is not finite or reducer failed, so that all of them
-         * decide alike */
+        /* A replica's step first sums the gradients (the sum of the parts'
+         * is the whole batch's, the same on every replica, so the update,
+         * whose check pass refuses a sum that is not finite, is too).
+         * Then every part learns the whole batch's loss, and whether any
+         * part's gradient is not finite or a reducer failed, so that all
+         * of them decide alike. */
         double all[3];
         nn_status mine = nn__check_grads(fn, m);
-        int failed_here = m->reduce_failed;
+        int grads_rc = 0;
+        if (flags & NN__TRAIN)
+            grads_rc = m->reduce_grads(m->reduce_grads_user, m->grads,
+                                       m->n_params);
         all[0] = loss;
         all[1] = mine == NN_OK ? 0.0 : 1.0;
-        all[2] = failed_here ? 1.0 : 0.0;
+        all[2] = m->reduce_failed || grads_rc ? 1.0 : 0.0;
         nn__reduce(m, all, 3);
         loss = all[0];
         if (m->reduce_failed)
             st = nn__fail(NN_E_REDUCE, "%s: the reducer failed (it "
                           "returned %d); nothing was changed", fn,
                           m->reduce_failed);
+        else if (grads_rc)
+            st = nn__fail(NN_E_REDUCE, "%s: the gradients' reducer failed "
+                          "(it returned %d); nothing was changed", fn,
+                          grads_rc);
         else if (all[2] != 0.0)
-            st = nn__fail(NN_E_REDUCE, "%s: the reducer of another part of "
+            st = nn__fail(NN_E_REDUCE, "%s: a reducer of another part of "
                           "the batch failed; nothing was changed", fn);
         else if (mine != NN_OK)
             st = mine;
@@ -476,6 +497,8 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
         else if (!isfinite(loss))
             st = nn__fail(NN_E_NONFINITE, "%s: the loss is %g; no "
                           "parameter was changed", fn, loss);
+        else if (flags & NN__TRAIN)
+            st = nn__optim_step(fn, m);
     } else if (!isfinite(loss)) {
         st = nn__fail(NN_E_NONFINITE,
                       "%s: the loss is %g; no parameter was changed", fn,

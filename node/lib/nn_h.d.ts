@@ -287,6 +287,7 @@ export type FunctionName =
   | 'nn_model_set_reducer'
   | 'nn_model_set_batch_part'
   | 'nn_model_set_grads_ready'
+  | 'nn_model_set_replica'
   | 'nn_data_create'
   | 'nn_data_create_labels'
   | 'nn_data_free'

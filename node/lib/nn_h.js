@@ -539,6 +539,24 @@ module.exports = {
    ]
   },
   {
+   "name": "nn_reduce_grads_fn",
+   "ret": "int",
+   "params": [
+    [
+     "void *",
+     "user"
+    ],
+    [
+     "float *",
+     "grads"
+    ],
+    [
+     "size_t",
+     "count"
+    ]
+   ]
+  },
+  {
    "name": "nn_epoch_fn",
    "ret": "int",
    "params": [
@@ -1591,7 +1609,7 @@ module.exports = {
     ]
    ],
    "since": "0.2",
-   "doc": "Since 0.2. The rows of the following nn_model_compute_grads(_labels)\ncalls are rows [first_row, first_row + n) of a global batch of\nglobal_rows rows; global_rows 0 (the default) ends this, and passes see\nwhole batches again. While it holds: compute_grads normalises the loss\nand its gradient by the global batch (so the buffers of the parts sum to\nthe whole's gradient), takes n = 0, refuses n with first_row + n above\nglobal_rows (NN_E_SHAPE), needs a reducer where the model has batch\nnormalization or class weights (NN_E_STATE), and its *loss is the whole\nbatch's when a reducer is set (else this part's share). Training calls\nthat update the model (nn_model_train_batch(_labels), nn_model_fit)\nrefuse (NN_E_STATE): reduce the gradients, then nn_model_apply_grads.\nNot saved in model files.\nReturns NN_OK, NN_E_NULL (model), NN_E_INVALID (first_row not below\nglobal_rows, global_rows above 2^31 - 1)."
+   "doc": "Since 0.2. The rows of the following nn_model_compute_grads(_labels)\ncalls are rows [first_row, first_row + n) of a global batch of\nglobal_rows rows; global_rows 0 (the default) ends this, and passes see\nwhole batches again. While it holds: compute_grads normalises the loss\nand its gradient by the global batch (so the buffers of the parts sum to\nthe whole's gradient), takes n = 0, refuses n with first_row + n above\nglobal_rows (NN_E_SHAPE), needs a reducer where the model has batch\nnormalization or class weights (NN_E_STATE), and its *loss is the whole\nbatch's when a reducer is set (else this part's share). nn_model_fit\nrefuses (NN_E_STATE: it splits batches itself, see\nnn_model_set_replica), and so does nn_model_train_batch(_labels) unless\nthe model is a replica with a gradient reducer: reduce the gradients,\nthen nn_model_apply_grads. Not saved in model files.\nReturns NN_OK, NN_E_NULL (model), NN_E_INVALID (first_row not below\nglobal_rows, global_rows above 2^31 - 1)."
   },
   {
    "name": "nn_model_set_grads_ready",
@@ -1612,6 +1630,34 @@ module.exports = {
    ],
    "since": "0.2",
    "doc": "Since 0.2. Sets that callback; NULL removes it. Returns NN_OK,\nNN_E_NULL (model)."
+  },
+  {
+   "name": "nn_model_set_replica",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model *",
+     "model"
+    ],
+    [
+     "size_t",
+     "rank"
+    ],
+    [
+     "size_t",
+     "count"
+    ],
+    [
+     "nn_reduce_grads_fn",
+     "reduce_grads"
+    ],
+    [
+     "void *",
+     "user"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Makes this process replica `rank` of `count` processes that\ntrain one model together, each holding the same model (same parameters,\nsettings, optimizer state and generator: save one process's checkpoint\nand load it in the others) and the same reducer (nn_model_set_reducer).\nreduce_grads sums the gradient buffer; user is passed to it. count 0\nends this (rank and reduce_grads are then ignored); count 1 is one\nprocess, and every call works as without it. With count of 2 or more:\n\n- nn_model_fit and nn_model_fit_resume take the same datasets on every\n  replica (every row: each dataset is a view, so the rows can be a\n  shared or memory-mapped file) and run the same epochs, in the same\n  order, with the same global batches as one process would; of each\n  global batch of k rows, replica r trains on rows [k r / count,\n  k (r+1) / count) of it, the gradients are summed with reduce_grads,\n  and every replica takes the same step. Losses, validation and early\n  stopping are the whole batch's and the whole set's on every replica,\n  the callbacks are called on every replica with the same values, and a\n  stop or an interruption asked for by any replica's callback stops or\n  interrupts all of them at the same step. An interrupted run is the\n  same on every replica: one replica saves the checkpoint, and the run\n  resumes with any number of replicas (or none).\n- nn_model_train_batch(_labels) takes this replica's rows of a batch\n  given with nn_model_set_batch_part, sums the gradients and steps.\n- nn_model_evaluate takes the whole set on every replica, evaluates\n  rows [n r / count, n (r+1) / count) of it and sums, so every replica\n  gets the whole set's loss and accuracy.\n\nA failing reducer makes these calls fail with NN_E_REDUCE. The result\nequals one process's to float rounding (the sums' order differs); with\ncount 1 it is bit for bit one process's. Not saved in model files.\nReturns NN_OK, NN_E_NULL (model; reduce_grads with count above 1),\nNN_E_INVALID (rank not below count, count above 65536)."
   },
   {
    "name": "nn_data_create",

@@ -239,6 +239,8 @@ RAW_ONLY = {
                             "provides it in C",
     "nn_model_set_batch_part": "meaningful only with a reducer (see "
                                "nn_model_set_reducer)",
+    "nn_model_set_replica": "takes a C callback that sums gradients across "
+                            "processes; see nn_model_set_reducer",
     "nn_model_set_grads_ready": "a C callback inside every step, for "
                                 "overlapping communication with the "
                                 "backward pass; see nn_model_set_reducer",
