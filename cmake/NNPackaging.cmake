@@ -77,6 +77,11 @@ else()
   endforeach()
   string(APPEND NN_PC_LIBS_PRIVATE "-lm")
 endif()
+if(NN_HAVE_ONNX_READER)
+  # the ONNX importer decodes with protobuf-c (src/onnx/onnx.cmake)
+  string(STRIP "${NN_PC_REQUIRES_PRIVATE} libprotobuf-c"
+         NN_PC_REQUIRES_PRIVATE)
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/nn.pc.in
                ${PROJECT_BINARY_DIR}/pkgconfig/nn.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/nn.pc
