@@ -49,6 +49,13 @@ if(NN_BUILD_STATIC)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development)
 endif()
 
+# ---- the licence, where distributions keep it ----
+set(NN_INSTALL_DOCDIR "${CMAKE_INSTALL_DATAROOTDIR}/doc/libnn" CACHE STRING
+    "Where the licence and the documentation go, relative to the prefix")
+mark_as_advanced(NN_INSTALL_DOCDIR)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
+  DESTINATION ${NN_INSTALL_DOCDIR} COMPONENT Runtime)
+
 # ---- pkg-config: nn.pc ----
 # ${pcfiledir} relative prefix: from <prefix>/<libdir>/pkgconfig back up.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
