@@ -258,6 +258,8 @@ void bench_print_header(const char *program, FILE *csv)
     load_average(load, sizeof load);
 #if defined(NN_HAVE_OPENBLAS)
     blas = openblas_get_config();
+#elif defined(NN_HAVE_BLIS)
+    blas = "BLIS";
 #endif
     for (pass = 0; pass < 2; pass++) {
         FILE *f = pass ? csv : stdout;
