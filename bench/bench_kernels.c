@@ -59,13 +59,16 @@ static void run_kernel(void *v)
         break;
     case K_CE_LABELS: {
         nn__loss_args la = {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0.0f, 1.0,
-                            0.0, NULL};
+                            0.0, NULL, 0, 0.0};
+        la.rows = c->n;
         (void)nn__loss_grad(&la, c->z, c->a, NULL, c->labels, c->t, c->n,
                             c->k);
         break;
     }
     case K_MSE_SIGMOID: {
-        nn__loss_args la = {NN_LOSS_MSE, NN_ACT_SIGMOID, 0.0f, 1.0, 0.0, NULL};
+        nn__loss_args la = {NN_LOSS_MSE, NN_ACT_SIGMOID, 0.0f, 1.0, 0.0, NULL,
+                            0, 0.0};
+        la.rows = c->n;
         (void)nn__loss_grad(&la, c->z, c->a, c->z, NULL, c->t, c->n, c->k);
         break;
     }

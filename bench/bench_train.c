@@ -246,7 +246,8 @@ static void naive_step(void *v)
         in = p->a[l];
     }
     {
-        nn__loss_args la = {0, 0, 0.0f, 1.0, 0.0, NULL};
+        nn__loss_args la = {0, 0, 0.0f, 1.0, 0.0, NULL, 0, 0.0};
+        la.rows = n;
         la.loss = net->loss;
         la.act = net->out_act;
         (void)nn__loss_grad(&la, p->logits, p->a[p->L - 1],
@@ -388,7 +389,7 @@ static void part_loss(void *v)
     nn_model *m = c->m;
     const nn__layer *L = &m->layers[m->n_layers - 1];
     nn__loss_args la;
-    nn__loss_args_of(m, &la);
+    nn__loss_args_of(m, c->b->n, &la);
     (void)nn__loss_grad(&la, m->logits, m->act[m->n_layers - 1],
                         c->b->labels ? NULL : c->b->t, c->b->labels,
                         m->delta[m->n_layers - 1], c->b->n, L->out);

@@ -181,10 +181,13 @@ typedef enum nn_status {
     NN_E_IO = 8,        /* a file could not be opened, read, written, synced
                            or renamed; the message names the file and the
                            step, with the system's error text and errno */
-    NN_E_FORMAT = 9     /* the bytes given to a load are not a model file
+    NN_E_FORMAT = 9,    /* the bytes given to a load are not a model file
                            this libnn can read: damaged, truncated, from a
                            newer libnn, or not a model file at all; the
                            message says what is wrong and at which byte */
+    NN_E_REDUCE = 10    /* since 0.2: the reducer a data-parallel pass
+                           called (nn_model_set_reducer) reported a failure;
+                           the message carries its code */
 } nn_status;
 
 /* A short, static, English description of a status ("invalid argument").
@@ -831,6 +834,79 @@ NN_API uint64_t nn_model_step_count(const nn_model *model);
  * applied). Returns NN_OK, NN_E_NULL. */
 NN_API NN_NODISCARD nn_status nn_model_current_lr(const nn_model *model,
                                                   double *lr);
+
+/* ------------------------------------------------------------------------
+ * Data parallelism: a batch split among processes
+ *
+ * Since 0.2. A data-parallel step (libnn_mpi does this on MPI; any other
+ * transport can) splits one global batch of G rows among P processes that
+ * hold the same model. Each process says which rows it has
+ * (nn_model_set_batch_part) and calls nn_model_compute_grads on them: the
+ * gradient it forms is its rows' share of the gradient of the global
+ * batch's mean loss, so the sum of the P gradient buffers is the gradient
+ * of the whole batch. Summed into every process's buffer (an all-reduce of
+ * nn_model_grads), nn_model_apply_grads then takes the same step
+ * everywhere, and the result does not depend on P (up to the order of the
+ * sums). Dropout draws each row's mask from its place in the global batch,
+ * so the masks are those one process would draw.
+ *
+ * What needs the whole batch goes through a reducer the caller gives
+ * (nn_model_set_reducer): batch normalization's per-feature sums, forward
+ * and backward; cross-entropy's class-weighted normaliser; and, at the
+ * end of the pass, the loss and the count of processes that found a
+ * gradient not finite, so that every process reports the same loss and
+ * refuses (NN_E_NONFINITE) or accepts the pass alike. Every process calls
+ * the reducer the same number of times with the same counts, in the same
+ * order (the model's layers decide them), and a process with no rows of
+ * this batch (n = 0) still calls nn_model_compute_grads to take part.
+ * ------------------------------------------------------------------------ */
+
+/* Sums values[0, count) over every process taking part, leaving the sums
+ * in values on every process (each process must get the same sums, bit for
+ * bit: an MPI_Allreduce whose result every rank shares, for example).
+ * Returns 0, or non-zero on failure (the pass then fails with
+ * NN_E_REDUCE on this process). */
+typedef int (*nn_reduce_fn)(void *user, double *values, size_t count);
+
+/* Since 0.2. Sets the reducer of data-parallel passes; NULL removes it.
+ * user is passed to it. Returns NN_OK, NN_E_NULL (model). */
+NN_API NN_NODISCARD nn_status nn_model_set_reducer(nn_model *model,
+                                                   nn_reduce_fn reduce,
+                                                   void *user);
+
+/* Since 0.2. The rows of the following nn_model_compute_grads(_labels)
+ * calls are rows [first_row, first_row + n) of a global batch of
+ * global_rows rows; global_rows 0 (the default) ends this, and passes see
+ * whole batches again. While it holds: compute_grads normalises the loss
+ * and its gradient by the global batch (so the buffers of the parts sum to
+ * the whole's gradient), takes n = 0, refuses n with first_row + n above
+ * global_rows (NN_E_SHAPE), needs a reducer where the model has batch
+ * normalization or class weights (NN_E_STATE), and its *loss is the whole
+ * batch's when a reducer is set (else this part's share). Training calls
+ * that update the model (nn_model_train_batch(_labels), nn_model_fit)
+ * refuse (NN_E_STATE): reduce the gradients, then nn_model_apply_grads.
+ * Not saved in model files.
+ * Returns NN_OK, NN_E_NULL (model), NN_E_INVALID (first_row not below
+ * global_rows, global_rows above 2^31 - 1). */
+NN_API NN_NODISCARD nn_status nn_model_set_batch_part(nn_model *model,
+                                                      size_t first_row,
+                                                      size_t global_rows);
+
+/* Since 0.2. Called during nn_model_compute_grads(_labels) as soon as the
+ * gradients of layer `layer` are final in the gradient buffer: count
+ * floats at offset in nn_model_grads's buffer (its weights then its bias),
+ * from the last layer to the first, for the layers that have parameters.
+ * A data-parallel transport can start reducing them while the earlier
+ * layers' are still being formed. The callback may read the gradient
+ * buffer and must not call libnn on the model. */
+typedef void (*nn_grads_ready_fn)(void *user, size_t layer, size_t offset,
+                                  size_t count);
+
+/* Since 0.2. Sets that callback; NULL removes it. Returns NN_OK,
+ * NN_E_NULL (model). */
+NN_API NN_NODISCARD nn_status nn_model_set_grads_ready(nn_model *model,
+                                                       nn_grads_ready_fn fn,
+                                                       void *user);
 
 /* ------------------------------------------------------------------------
  * Datasets, fit and evaluation

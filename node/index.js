@@ -1022,6 +1022,12 @@ for (const fn of Object.values(NAME_FUNCTIONS)) WRAPPED[fn] = 'nameOf';
 const RAW_ONLY = {
   nn_set_allocator: 'an allocator in JS, called from C while libnn holds its blocks, ' +
                     'gains nothing over malloc and cannot outlive the process\'s JS heap',
+  nn_model_set_reducer: 'data-parallel training: the reducer is a C callback that sums ' +
+                        'buffers across processes in the middle of every step; libnn_mpi ' +
+                        'provides it in C',
+  nn_model_set_batch_part: 'meaningful only with a reducer (see nn_model_set_reducer)',
+  nn_model_set_grads_ready: 'a C callback inside every step, for overlapping communication ' +
+                            'with the backward pass; see nn_model_set_reducer',
 };
 
 module.exports = {

@@ -164,22 +164,26 @@ static void evaluate(const nn_model *model, const nn_data *data,
     z = scratch + nn__infer_floats(model, rows);
     y = z + rows * out_w;
     g = y + rows * out_w;
-    nn__loss_args_of(model, &la);
+    /* each slice's loss is its share of the whole set's mean */
+    nn__loss_args_of(model, data->n, &la);
+    if (la.class_w && data->labels) {
+        for (r = 0; r < data->n; r++)
+            la.weight_sum += (double)la.class_w[data->labels[r]];
+    }
 
     for (r = 0; r < data->n; r += rows) {
         size_t k = data->n - r < rows ? data->n - r : rows;
         const float *logits;
         nn__forward_rows(model, data->x + r * data->x_width, k, scratch, y,
                          z, &logits);
-        total += (double)k *
-                 nn__loss_grad(&la, logits, y,
+        total += nn__loss_grad(&la, logits, y,
                                data->t ? data->t + r * out_w : NULL,
                                data->labels ? data->labels + r : NULL, g, k,
                                out_w);
         right += count_right(model, data, r, k, y, out_w);
     }
     if (loss)
-        *loss = total / (double)data->n;
+        *loss = total;
     if (accuracy)
         *accuracy = has_accuracy(model, data, out_w)
                         ? (double)right / (double)data->n
@@ -351,6 +355,10 @@ static nn_status fit_run(const char *fn, nn_model *model,
     patience = (size_t)model->param[NN_PARAM_PATIENCE];
     shuffle = model->param[NN_PARAM_SHUFFLE] != 0.0;
     batches = (n + bs - 1) / bs;
+    if (model->part_rows)
+        return nn__fail(NN_E_STATE, "%s: the model takes a part of a batch "
+                        "(nn_model_set_batch_part); fit trains on whole "
+                        "batches", fn);
     if (nn__needs_two_rows(model) && (n == 1 || n % bs == 1))
         return nn__fail(NN_E_INVALID,
                         "%s: batches of %zu from %zu rows leave a batch of 1 "

@@ -1,7 +1,10 @@
 /*
  * loss.c - loss functions and their gradients with respect to the output
  * layer's pre-activations Z. Definitions follow PyTorch's defaults (means),
- * so values can be compared with it. Sums accumulate in double.
+ * so values can be compared with it. Sums accumulate in double. The mean
+ * runs over la->rows rows, which are more than the n given when these are
+ * part of a larger batch: the loss and gradient are then the part's
+ * share of the whole's.
  */
 #include "nn_internal.h"
 #include "nn_math.h"
@@ -26,8 +29,8 @@ int nn__loss_fits(int loss, int act)
 static double mse(const nn__loss_args *la, const float *z, const float *a,
                   const float *t, float *g, size_t n, size_t k)
 {
-    size_t i, j, len = n * k;
-    double part[8] = {0.0}, sum, scale = 2.0 / (double)len;
+    size_t i, j, len = n * k, norm = la->rows * k;
+    double part[8] = {0.0}, sum, scale = 2.0 / (double)norm;
     /* Eight running sums (element i goes to sum i mod 8), so that each
      * addition need not wait for the one before: one chain of double
      * additions took 1.2 ms for 256 x 4096 outputs. */
@@ -45,19 +48,19 @@ static double mse(const nn__loss_args *la, const float *z, const float *a,
     sum = ((part[0] + part[1]) + (part[2] + part[3])) +
           ((part[4] + part[5]) + (part[6] + part[7]));
     nn__activation_backward(la->act, la->p, z, a, g, n, k);
-    return sum / (double)len;
+    return sum / (double)norm;
 }
 
-/* L1: mean of |a - t|, gradient sign(a - t) / len (0 where they are
+/* L1: mean of |a - t|, gradient sign(a - t) / (rows k) (0 where they are
  * equal), as torch.nn.L1Loss. Huber: d^2 / 2 inside delta, delta (|d| -
- * delta / 2) outside, gradient d clamped to [-delta, delta], over len.
+ * delta / 2) outside, gradient d clamped to [-delta, delta], over rows k.
  * Both in eight running sums, as mse. */
 static double l1_huber(const nn__loss_args *la, const float *z,
                        const float *a, const float *t, float *g, size_t n,
                        size_t k)
 {
     size_t i, len = n * k;
-    double part[8] = {0.0}, sum, scale = 1.0 / (double)len;
+    double part[8] = {0.0}, sum, scale = 1.0 / ((double)la->rows * k);
     double delta = la->huber_delta;
     int huber = la->loss == NN_LOSS_HUBER;
     for (i = 0; i < len; i++) {
@@ -80,16 +83,16 @@ static double l1_huber(const nn__loss_args *la, const float *z,
 
 /* -[t log s(z) + (1-t) log(1-s(z))] = max(z,0) - z t + log(1 + e^-|z|) */
 static double bce(const float *z, const float *t, float *g, size_t n,
-                  size_t k)
+                  size_t k, size_t rows)
 {
-    size_t i, len = n * k;
-    double sum = 0.0, scale = 1.0 / (double)len;
+    size_t i, len = n * k, norm = rows * k;
+    double sum = 0.0, scale = 1.0 / (double)norm;
     for (i = 0; i < len; i++) {
         double zi = z[i], ti = t[i];
         sum += (zi > 0.0 ? zi : 0.0) - zi * ti + log1p(exp(-fabs(zi)));
         g[i] = (float)(scale * ((double)nn__sigmoid(z[i]) - ti));
     }
-    return sum / (double)len;
+    return sum / (double)norm;
 }
 
 /* Per row: -sum_j t_j log p_j = sum_j t_j (lse - z_j), and
@@ -98,10 +101,10 @@ static double bce(const float *z, const float *t, float *g, size_t n,
  * and the loss accumulate in double. */
 static double cross_entropy(const float *z, const float *t,
                             const int32_t *labels, float *g, size_t n,
-                            size_t k)
+                            size_t k, size_t rows)
 {
     size_t i, j;
-    double total = 0.0, scale = 1.0 / (double)n;
+    double total = 0.0, scale = 1.0 / (double)rows;
     float sc = (float)scale;
     for (i = 0; i < n; i++) {
         const float *zr = z + i * k;
@@ -164,11 +167,15 @@ static double cross_entropy_weighted(const nn__loss_args *la, const float *z,
 {
     size_t i, j;
     double total = 0.0, denom = 0.0;
-    if (labels && la->class_w)
-        for (i = 0; i < n; i++)
-            denom += (double)la->class_w[labels[i]];
-    else
-        denom = (double)n;
+    if (labels && la->class_w) {
+        if (la->weight_sum > 0.0)
+            denom = la->weight_sum;
+        else
+            for (i = 0; i < n; i++)
+                denom += (double)la->class_w[labels[i]];
+    } else {
+        denom = (double)la->rows;
+    }
     for (i = 0; i < n; i++) {
         const float *zr = z + i * k;
         float *gr = g + i * k;
@@ -199,11 +206,11 @@ double nn__loss_grad(const nn__loss_args *la, const float *z, const float *a,
 {
     switch (la->loss) {
     case NN_LOSS_MSE: return mse(la, z, a, t, g, n, k);
-    case NN_LOSS_BCE: return bce(z, t, g, n, k);
+    case NN_LOSS_BCE: return bce(z, t, g, n, k, la->rows);
     case NN_LOSS_CROSS_ENTROPY:
         if (la->class_w || la->smoothing != 0.0)
             return cross_entropy_weighted(la, z, t, labels, g, n, k);
-        return cross_entropy(z, t, labels, g, n, k);
+        return cross_entropy(z, t, labels, g, n, k, la->rows);
     case NN_LOSS_L1:
     case NN_LOSS_HUBER:
         return l1_huber(la, z, a, t, g, n, k);

@@ -108,13 +108,68 @@ int nn__out_act(const nn_model *m, float *p)
     return L->act;
 }
 
-void nn__loss_args_of(const nn_model *m, nn__loss_args *la)
+void nn__loss_args_of(const nn_model *m, size_t rows, nn__loss_args *la)
 {
     la->loss = m->loss;
     la->act = nn__out_act(m, &la->p);
     la->huber_delta = m->param[NN_PARAM_HUBER_DELTA];
     la->smoothing = m->param[NN_PARAM_LABEL_SMOOTHING];
     la->class_w = m->loss == NN_LOSS_CROSS_ENTROPY ? m->class_w : NULL;
+    la->rows = rows;
+    la->weight_sum = 0.0;
+}
+
+/* ---- data parallelism ---- */
+
+nn_status nn_model_set_reducer(nn_model *model, nn_reduce_fn reduce,
+                               void *user)
+{
+    if (!model)
+        return nn__fail(NN_E_NULL, "nn_model_set_reducer: model is NULL");
+    model->reduce = reduce;
+    model->reduce_user = reduce ? user : NULL;
+    return NN_OK;
+}
+
+nn_status nn_model_set_batch_part(nn_model *model, size_t first_row,
+                                  size_t global_rows)
+{
+    static const char fn[] = "nn_model_set_batch_part";
+    if (!model)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    if (global_rows > NN__MAX_WIDTH)
+        return nn__fail(NN_E_INVALID, "%s: global_rows is %zu, above %zu",
+                        fn, global_rows, NN__MAX_WIDTH);
+    if (global_rows > 0 && first_row >= global_rows)
+        return nn__fail(NN_E_INVALID, "%s: first_row is %zu, the global "
+                        "batch has %zu rows", fn, first_row, global_rows);
+    model->part_rows = global_rows;
+    model->part_first = global_rows ? first_row : 0;
+    return NN_OK;
+}
+
+nn_status nn_model_set_grads_ready(nn_model *model, nn_grads_ready_fn fn,
+                                   void *user)
+{
+    if (!model)
+        return nn__fail(NN_E_NULL, "nn_model_set_grads_ready: model is "
+                        "NULL");
+    model->grads_ready = fn;
+    model->grads_ready_user = fn ? user : NULL;
+    return NN_OK;
+}
+
+void nn__reduce(nn_model *m, double *values, size_t count)
+{
+    int rc;
+    if (!m->reduce || count == 0)
+        return;
+    /* Called even after a failure: the other processes make the same
+     * calls, and one that stopped would leave them waiting. The first
+     * failure is what the pass reports. */
+    rc = m->reduce(m->reduce_user, values, count);
+    if (rc != 0 && !m->reduce_failed)
+        m->reduce_failed = rc;
 }
 
 /* ---- growing the model ---- */
@@ -505,9 +560,6 @@ static const char *const activation_names[] = {
     "softmax", "gelu",     "silu",    "softplus", "elu"};
 static const char *const loss_names[] = {
     NULL, "mse", "bce", "cross_entropy", "l1", "huber"};
-static const char *const kind_names[] = {
-    NULL, "dense", "dropout", "batchnorm", "layernorm", "activation",
-    "scaling"};
 static const char *const init_names[] = {
     NULL,           "auto",       "glorot_uniform", "glorot_normal",
     "he_uniform",   "he_normal",  "lecun_normal"};
@@ -540,7 +592,8 @@ const char *nn_loss_name(nn_loss loss)
 
 const char *nn_layer_kind_name(nn_layer_kind kind)
 {
-    return name_of(NN__NAMES(kind_names), (int)kind);
+    const nn__layer_ops *ops = nn__layer_kind((int)kind);
+    return ops ? ops->name : NULL;
 }
 
 const char *nn_init_name(nn_init init)

@@ -144,6 +144,14 @@ typedef struct nn__loss_args {
     double huber_delta;        /* NN_PARAM_HUBER_DELTA */
     double smoothing;          /* NN_PARAM_LABEL_SMOOTHING */
     const float *class_w;      /* NULL, or k class weights */
+    /* The rows the mean runs over: the batch's own (n), or more when the
+     * rows given are a part of a larger batch (a data-parallel part, a
+     * slice of an evaluation): the loss returned is then this part's
+     * share of the whole's. */
+    size_t rows;
+    /* Cross-entropy with class weights and labels: sum of w_{y_i} over
+     * those rows, or 0 to sum this batch's own. */
+    double weight_sum;
 } nn__loss_args;
 
 /* Computes the batch loss and g = dL/dZ of the output activation (n x k).
@@ -231,9 +239,9 @@ struct nn__layer_ops {
      * every gradient. */
     void (*weight_product)(nn_model *m, size_t l, const float *x, size_t n,
                            float alpha, float beta, float *dst);
-    /* After a training pass that succeeded: what the layer keeps besides
-     * parameters (batch normalization's running statistics). NULL if
-     * nothing. */
+    /* After a training pass of n rows that succeeded: what the layer keeps
+     * besides parameters (batch normalization's running statistics). NULL
+     * if nothing. */
     void (*commit)(nn_model *m, size_t l, size_t n);
     /* Whether buffers read from a file or a caller are valid; on failure
      * *bad is the index of the first bad value. NULL: any finite value. */
@@ -331,6 +339,16 @@ struct nn_model {
      * sees (0; a pass over part of a batch sets it). */
     uint64_t row_offset;
     nn__fit_run run;
+    /* Data parallelism (nn_model_set_batch_part and its kin): the rows of
+     * the global batch (0: passes see whole batches) and the first of this
+     * part's; the reducer; a failure of it during the pass; the callback
+     * for finished gradients. */
+    size_t part_rows, part_first;
+    nn_reduce_fn reduce;
+    void *reduce_user;
+    int reduce_failed;
+    nn_grads_ready_fn grads_ready;
+    void *grads_ready_user;
 
     /* Workspace for training, sized for ws_rows rows: per layer an output
      * block and a gradient block (n x out_l each) and what the layer asks
@@ -376,11 +394,22 @@ struct nn_data {
     const int32_t *labels;     /* NULL when targets are given */
 };
 
+/* The rows whose statistics a training pass of n rows normalises by: n,
+ * or the global batch's in a data-parallel part. */
+static inline size_t nn__batch_rows(const nn_model *m, size_t n)
+{
+    return m->part_rows ? m->part_rows : n;
+}
+/* Sums values over the processes of a data-parallel pass through the
+ * model's reducer (nothing without one); the first failure is noted in
+ * m->reduce_failed. */
+void nn__reduce(nn_model *m, double *values, size_t count);
+
 /* The output activation the loss sees: the last layer's if it is a dense
  * or activation layer, else identity; *p its parameter. */
 int nn__out_act(const nn_model *m, float *p);
-/* The loss's arguments for the model (k outputs). */
-void nn__loss_args_of(const nn_model *m, nn__loss_args *la);
+/* The loss's arguments for the model, its mean over rows rows. */
+void nn__loss_args_of(const nn_model *m, size_t rows, nn__loss_args *la);
 
 /* Appends a layer of the kind ops (model.c): out is the width for dense
  * layers (ignored otherwise), act the activation for dense and activation
@@ -461,6 +490,10 @@ int nn__bytes_fit(size_t n, size_t width, size_t elem);
  * (t, or labels with with_labels) not NULL and aligned, n not 0. */
 nn_status nn__check_rows(const char *fn, size_t n, const float *x,
                          const void *targets, int with_labels);
+/* The same, with n = 0 allowed when allow_empty is set. */
+nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
+                               const void *targets, int with_labels,
+                               int allow_empty);
 /* Validates a batch against the model (t, or labels with NN__LABELS; t_width
  * is ignored with labels) and records the message under fn. */
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,

@@ -38,6 +38,7 @@ const char *nn_status_string(nn_status status)
     case NN_E_NONFINITE: return "non-finite loss or gradient; step rejected";
     case NN_E_IO: return "file input/output failed";
     case NN_E_FORMAT: return "not a valid model file";
+    case NN_E_REDUCE: return "a reduction across processes failed";
     }
     return "unknown status";
 }

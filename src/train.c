@@ -201,6 +201,13 @@ int nn__bytes_fit(size_t n, size_t width, size_t elem)
 nn_status nn__check_rows(const char *fn, size_t n, const float *x,
                          const void *targets, int with_labels)
 {
+    return nn__check_rows_empty(fn, n, x, targets, with_labels, 0);
+}
+
+nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
+                               const void *targets, int with_labels,
+                               int allow_empty)
+{
     const char *tname = with_labels ? "labels" : "t";
     if (!x)
         return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
@@ -209,7 +216,7 @@ nn_status nn__check_rows(const char *fn, size_t n, const float *x,
     if (!nn__aligned(x) || !nn__aligned(targets))
         return nn__fail(NN_E_INVALID, "%s: %s is not aligned for its type",
                         fn, nn__aligned(x) ? tname : "x");
-    if (n == 0)
+    if (n == 0 && !allow_empty)
         return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
     return NN_OK;
 }
@@ -234,9 +241,11 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     nn_status st;
     if (!m)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
-    st = nn__check_rows(fn, n, x, with_labels ? (const void *)labels
-                                              : (const void *)t,
-                        with_labels);
+    /* a part of a data-parallel batch may have no rows */
+    st = nn__check_rows_empty(fn, n, x, with_labels ? (const void *)labels
+                                                    : (const void *)t,
+                              with_labels,
+                              (flags & NN__STEP) && m->part_rows > 0);
     if (st != NN_OK)
         return st;
     if (m->n_layers == 0)
@@ -285,7 +294,26 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
         return nn__fail(NN_E_OVERFLOW,
                         "%s: n is %zu, more rows than one step can take "
                         "(at most %d)", fn, n, INT_MAX);
-    if ((flags & NN__STEP) && n == 1 && nn__needs_two_rows(m))
+    if ((flags & NN__STEP) && m->part_rows > 0) {
+        if (flags & NN__TRAIN)
+            return nn__fail(NN_E_STATE,
+                            "%s: the model takes a part of a batch "
+                            "(nn_model_set_batch_part): compute its "
+                            "gradients, reduce them, then apply them", fn);
+        if (n > m->part_rows - m->part_first)
+            return nn__fail(NN_E_SHAPE,
+                            "%s: rows %zu to %zu of a batch of %zu", fn,
+                            m->part_first, m->part_first + n,
+                            m->part_rows);
+        if (!m->reduce && (nn__needs_two_rows(m) || m->n_class_w > 0))
+            return nn__fail(NN_E_STATE,
+                            "%s: a part of a batch of a model with %s "
+                            "needs a reducer (nn_model_set_reducer)", fn,
+                            m->n_class_w ? "class weights"
+                                         : "batch normalization");
+    }
+    if ((flags & NN__STEP) && nn__batch_rows(m, n) == 1 &&
+        nn__needs_two_rows(m))
         return nn__fail(NN_E_INVALID,
                         "%s: n is 1; batch normalization needs at least 2 "
                         "rows to train on", fn);
@@ -316,17 +344,30 @@ static void forward(nn_model *m, const float *x, size_t n, int small)
     }
 }
 
-static void backward(nn_model *m, const float *x, size_t n, int small)
+/* eager: each layer's gradients are completed in the loop (the weights'
+ * product right after the layer's backward step) and announced to
+ * grads_ready; otherwise the weight products come after every layer's
+ * backward step (weight_grads, or the update folded into them). */
+static void backward(nn_model *m, const float *x, size_t n, int small,
+                     int eager)
 {
     size_t l = m->n_layers;
     while (l-- > 0) {
-        const nn__layer_ops *ops = m->layers[l].ops;
+        const nn__layer *L = &m->layers[l];
+        const nn__layer_ops *ops = L->ops;
         const float *in = l ? m->act[l - 1] : x;
         int dz = l + 1 == m->n_layers;
-        if (small)
+        if (small) {
             ops->small_backward(m, l, in, n, dz);
-        else
+        } else {
             ops->backward(m, l, in, n, dz);
+            if (eager && ops->weight_product)
+                ops->weight_product(m, l, in, n, 1.0f, 0.0f,
+                                    m->grads + L->w_off);
+        }
+        if (eager && m->grads_ready && L->w_count + L->b_count > 0)
+            m->grads_ready(m->grads_ready_user, l, L->w_off,
+                           L->w_count + L->b_count);
     }
 }
 
@@ -352,6 +393,20 @@ static void commit(nn_model *m, size_t n)
             m->layers[l].ops->commit(m, l, n);
 }
 
+/* Cross-entropy with class weights and labels normalises by the sum of
+ * the rows' class weights: of this batch, or of the whole of which it is
+ * a part. */
+static double label_weight_sum(nn_model *m, const int32_t *labels, size_t n)
+{
+    double sum = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        sum += (double)m->class_w[labels[i]];
+    if (m->part_rows)
+        nn__reduce(m, &sum, 1);
+    return sum;
+}
+
 nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
                         size_t t_width, const int32_t *labels, int flags,
@@ -360,46 +415,80 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     nn__loss_args la;
     double loss;
     unsigned added = 0;
-    int small, fused = 0;
+    int small, fused = 0, eager = !(flags & NN__TRAIN);
     nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                    flags | NN__STEP);
     if (st != NN_OK)
         return st;
-    st = nn__workspace_reserve(fn, m, n);
+    /* a part with no rows still runs the layers, for their reductions */
+    st = nn__workspace_reserve(fn, m, n ? n : 1);
     if (st == NN_OK && (flags & NN__TRAIN))
         st = nn__optim_prepare(fn, m, &added);
     if (st != NN_OK)
         return st;
-    small = n <= m->small_rows; /* direct loops: see small.c */
+    m->row_offset = m->part_first;
+    m->reduce_failed = 0;
+    small = n > 0 && n <= m->small_rows; /* direct loops: see small.c */
     forward(m, x, n, small);
-    nn__loss_args_of(m, &la);
+    nn__loss_args_of(m, nn__batch_rows(m, n), &la);
+    if (la.class_w && (flags & NN__LABELS))
+        la.weight_sum = label_weight_sum(m, labels, n);
     loss = nn__loss_grad(&la, m->logits, m->act[m->n_layers - 1],
                          (flags & NN__LABELS) ? NULL : t,
                          (flags & NN__LABELS) ? labels : NULL,
                          m->delta[m->n_layers - 1], n,
                          m->layers[m->n_layers - 1].out);
-    backward(m, x, n, small);
-    if (!small) {
+    backward(m, x, n, small, eager);
+    if (!small && !eager) {
         /* A training step tries to fold the update into the weights'
          * products; where it cannot (or must not: see optim.c), the
          * gradients are formed and the optimizer applies them. */
-        if ((flags & NN__TRAIN) && isfinite(loss))
+        if (isfinite(loss))
             fused = nn__optim_fused(m, x, n);
         if (!fused)
             weight_grads(m, x, n);
     }
-    if (loss_out)
-        *loss_out = loss;
-    if (!isfinite(loss))
+    if (m->part_rows) {
+        /* every part learns the whole batch's loss, and whether any part's
+         * gradient is not finite or reducer failed, so that all of them
+         * decide alike */
+        double all[3];
+        nn_status mine = nn__check_grads(fn, m);
+        int failed_here = m->reduce_failed;
+        all[0] = loss;
+        all[1] = mine == NN_OK ? 0.0 : 1.0;
+        all[2] = failed_here ? 1.0 : 0.0;
+        nn__reduce(m, all, 3);
+        loss = all[0];
+        if (m->reduce_failed)
+            st = nn__fail(NN_E_REDUCE, "%s: the reducer failed (it "
+                          "returned %d); nothing was changed", fn,
+                          m->reduce_failed);
+        else if (all[2] != 0.0)
+            st = nn__fail(NN_E_REDUCE, "%s: the reducer of another part of "
+                          "the batch failed; nothing was changed", fn);
+        else if (mine != NN_OK)
+            st = mine;
+        else if (all[1] != 0.0)
+            st = nn__fail(NN_E_NONFINITE, "%s: the gradient of another "
+                          "part of the batch is not finite; no parameter "
+                          "was changed", fn);
+        else if (!isfinite(loss))
+            st = nn__fail(NN_E_NONFINITE, "%s: the loss is %g; no "
+                          "parameter was changed", fn, loss);
+    } else if (!isfinite(loss)) {
         st = nn__fail(NN_E_NONFINITE,
                       "%s: the loss is %g; no parameter was changed", fn,
                       loss);
-    else if (!(flags & NN__TRAIN))
+    } else if (!(flags & NN__TRAIN)) {
         st = nn__check_grads(fn, m);
-    else if (!fused)
+    } else if (!fused) {
         /* The optimizer's check pass fails on any non-finite gradient
          * (and then names the layer): one read of the gradients fewer. */
         st = nn__optim_step(fn, m);
+    }
+    if (loss_out)
+        *loss_out = loss;
     if (st == NN_OK)
         commit(m, n);
     else

@@ -17,6 +17,7 @@
 
 #include "nn.h"
 #include "nn_test.h"
+#include "data/v1/rows.h"
 
 #ifndef NN_V1_DIR
 #error "NN_V1_DIR: the directory of the version-1 files"
@@ -24,18 +25,6 @@
 
 enum { ROWS = 6 };
 
-/* As make_expected.c builds them. */
-static float row_value(size_t i, size_t j)
-{
-    return (float)((int)((i * 5 + j * 3) % 11) - 5) / 4.0f;
-}
-
-static float target_value(size_t i, size_t j, size_t out, int ce)
-{
-    if (ce)
-        return j == i % out ? 1.0f : 0.0f;
-    return (float)((i + 2 * j) % 7 + 1) / 8.0f;
-}
 
 /* Reads "NAME WHAT N HEX..." lines until one for name and what; fills
  * want (at most cap floats) and returns N, or 0 if there is none. */

@@ -1022,15 +1022,16 @@ static void a_rows_mask_depends_on_its_position_and_the_step_only(
     }
     NN_OK_OR_FAIL(nn_model_compute_grads(a, N, x, W, t, W, NULL));
     memcpy(whole, a->act[0], sizeof whole);
+    NN_OK_OR_FAIL(nn_model_set_batch_part(b, 0, N));
     NN_OK_OR_FAIL(nn_model_compute_grads(b, N / 2, x, W, t, W, NULL));
     assert_memory_equal(b->act[0], whole, N / 2 * W * sizeof(float));
-    b->row_offset = N / 2;
+    NN_OK_OR_FAIL(nn_model_set_batch_part(b, N / 2, N));
     NN_OK_OR_FAIL(nn_model_compute_grads(b, N / 2, x + N / 2 * W, W,
                                          t + N / 2 * W, W, NULL));
     assert_memory_equal(b->act[0], whole + N / 2 * W,
                         N / 2 * W * sizeof(float));
     /* the rows of the second half at positions 0..3 draw other masks */
-    b->row_offset = 0;
+    NN_OK_OR_FAIL(nn_model_set_batch_part(b, 0, N));
     NN_OK_OR_FAIL(nn_model_compute_grads(b, N / 2, x + N / 2 * W, W,
                                          t + N / 2 * W, W, NULL));
     assert_true(memcmp(b->act[0], whole + N / 2 * W,

@@ -24,10 +24,12 @@ export declare const Status: {
   readonly E_IO: 8;
   /** the bytes given to a load are not a model file this libnn can read: damaged, truncated, from a newer libnn, or not a model file at all; the message says what is wrong and at which byte */
   readonly E_FORMAT: 9;
+  /** since 0.2: the reducer a data-parallel pass called (nn_model_set_reducer) reported a failure; the message carries its code */
+  readonly E_REDUCE: 10;
 };
 export type Status = (typeof Status)[keyof typeof Status];
 /** The members' names in lower case, which the package also takes. */
-export type StatusName = 'ok' | 'e_null' | 'e_invalid' | 'e_shape' | 'e_state' | 'e_nomem' | 'e_overflow' | 'e_nonfinite' | 'e_io' | 'e_format';
+export type StatusName = 'ok' | 'e_null' | 'e_invalid' | 'e_shape' | 'e_state' | 'e_nomem' | 'e_overflow' | 'e_nonfinite' | 'e_io' | 'e_format' | 'e_reduce';
 
 /** nn_activation: the values of nn.h's enum nn_activation. */
 export declare const Activation: {
@@ -282,6 +284,9 @@ export type FunctionName =
   | 'nn_schedule_name'
   | 'nn_model_step_count'
   | 'nn_model_current_lr'
+  | 'nn_model_set_reducer'
+  | 'nn_model_set_batch_part'
+  | 'nn_model_set_grads_ready'
   | 'nn_data_create'
   | 'nn_data_create_labels'
   | 'nn_data_free'

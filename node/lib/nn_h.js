@@ -62,6 +62,11 @@ module.exports = {
      "E_FORMAT",
      9,
      "the bytes given to a load are not a model file this libnn can read: damaged, truncated, from a newer libnn, or not a model file at all; the message says what is wrong and at which byte"
+    ],
+    [
+     "E_REDUCE",
+     10,
+     "since 0.2: the reducer a data-parallel pass called (nn_model_set_reducer) reported a failure; the message carries its code"
     ]
    ]
   },
@@ -490,6 +495,46 @@ module.exports = {
     [
      "void *",
      "ptr"
+    ]
+   ]
+  },
+  {
+   "name": "nn_reduce_fn",
+   "ret": "int",
+   "params": [
+    [
+     "void *",
+     "user"
+    ],
+    [
+     "double *",
+     "values"
+    ],
+    [
+     "size_t",
+     "count"
+    ]
+   ]
+  },
+  {
+   "name": "nn_grads_ready_fn",
+   "ret": "void",
+   "params": [
+    [
+     "void *",
+     "user"
+    ],
+    [
+     "size_t",
+     "layer"
+    ],
+    [
+     "size_t",
+     "offset"
+    ],
+    [
+     "size_t",
+     "count"
     ]
    ]
   },
@@ -1509,6 +1554,66 @@ module.exports = {
    "doc": "The learning rate the next update will use (schedule and warm-up\napplied). Returns NN_OK, NN_E_NULL."
   },
   {
+   "name": "nn_model_set_reducer",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model *",
+     "model"
+    ],
+    [
+     "nn_reduce_fn",
+     "reduce"
+    ],
+    [
+     "void *",
+     "user"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Sets the reducer of data-parallel passes; NULL removes it.\nuser is passed to it. Returns NN_OK, NN_E_NULL (model)."
+  },
+  {
+   "name": "nn_model_set_batch_part",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model *",
+     "model"
+    ],
+    [
+     "size_t",
+     "first_row"
+    ],
+    [
+     "size_t",
+     "global_rows"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. The rows of the following nn_model_compute_grads(_labels)\ncalls are rows [first_row, first_row + n) of a global batch of\nglobal_rows rows; global_rows 0 (the default) ends this, and passes see\nwhole batches again. While it holds: compute_grads normalises the loss\nand its gradient by the global batch (so the buffers of the parts sum to\nthe whole's gradient), takes n = 0, refuses n with first_row + n above\nglobal_rows (NN_E_SHAPE), needs a reducer where the model has batch\nnormalization or class weights (NN_E_STATE), and its *loss is the whole\nbatch's when a reducer is set (else this part's share). Training calls\nthat update the model (nn_model_train_batch(_labels), nn_model_fit)\nrefuse (NN_E_STATE): reduce the gradients, then nn_model_apply_grads.\nNot saved in model files.\nReturns NN_OK, NN_E_NULL (model), NN_E_INVALID (first_row not below\nglobal_rows, global_rows above 2^31 - 1)."
+  },
+  {
+   "name": "nn_model_set_grads_ready",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model *",
+     "model"
+    ],
+    [
+     "nn_grads_ready_fn",
+     "fn"
+    ],
+    [
+     "void *",
+     "user"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Sets that callback; NULL removes it. Returns NN_OK,\nNN_E_NULL (model)."
+  },
+  {
    "name": "nn_data_create",
    "ret": "nn_status",
    "params": [
@@ -1622,7 +1727,7 @@ module.exports = {
     ]
    ],
    "since": "0.1",
-   "doc": "Trains on `train` for NN_PARAM_EPOCHS epochs of mini-batches of\nNN_PARAM_BATCH_SIZE rows, shuffled every epoch from the model's generator\nwhen NN_PARAM_SHUFFLE is 1 (so the same seed gives the same run, bit for\nbit), with early stopping when NN_PARAM_PATIENCE > 0. val may be NULL.\non_epoch and on_batch may be NULL; user is passed to them.\nAllocates everything it needs at the start (the workspace, the optimizer\nstate, a permutation, batch buffers, scratch for validation, a copy of the\nbest weights for early stopping): an NN_E_NOMEM comes before the first\nstep and leaves the parameters as they were; the steps allocate\nnothing.\nWhen fit ends with NN_PARAM_PATIENCE > 0 and at least one epoch done, for\nwhatever reason (epochs run out, early stop, a callback's stop), the model\nholds the parameters of the epoch with the lowest monitored loss; the\noptimizer's state and step count are not rolled back.\nIf a step fails (NN_E_NONFINITE), fit stops and returns that status; the\nmodel keeps the parameters of the last good step.\nA callback that returns a negative value interrupts the run instead: fit\nreturns NN_OK at once and the model keeps the parameters of the last\nstep (no early-stopping restore), and remembers where the run stands\n(epoch, batch, the epoch's order, the loss so far, early stopping's best\nepoch and its parameters); a checkpoint saved then holds that too.\nnn_model_fit_resume continues such a run.\nThe callbacks may call functions that take a const nn_model * (predict,\nevaluate, get_weights, nn_model_save, ...) on the model being fitted,\nand nothing else on it.\nValidation runs the layers in inference mode. With batch normalization,\na training set, or a last batch of an epoch, of one row is refused before\nthe first step (NN_E_INVALID; choose another batch size).\nReturns NN_OK, NN_E_NULL, NN_E_SHAPE (widths), NN_E_INVALID (a label out\nof range; one row with batch normalization), NN_E_STATE (as\nnn_model_train_batch), NN_E_NOMEM, NN_E_OVERFLOW, NN_E_NONFINITE."
+   "doc": "Trains on `train` for NN_PARAM_EPOCHS epochs of mini-batches of\nNN_PARAM_BATCH_SIZE rows, shuffled every epoch from the model's generator\nwhen NN_PARAM_SHUFFLE is 1 (so the same seed gives the same run, bit for\nbit), with early stopping when NN_PARAM_PATIENCE > 0. val may be NULL.\non_epoch and on_batch may be NULL; user is passed to them.\nAllocates everything it needs at the start (the workspace, the optimizer\nstate, a permutation, batch buffers, scratch for validation, a copy of the\nbest weights for early stopping): an NN_E_NOMEM comes before the first\nstep and leaves the parameters as they were; the steps allocate\nnothing.\nWhen fit ends with NN_PARAM_PATIENCE > 0 and at least one epoch done, for\nwhatever reason (epochs run out, early stop, a callback's stop), the model\nholds the parameters of the epoch with the lowest monitored loss; the\noptimizer's state and step count are not rolled back.\nIf a step fails (NN_E_NONFINITE), fit stops and returns that status; the\nmodel keeps the parameters of the last good step. A fit that fails\nbefore its first step succeeds changes nothing (not the generator, nor\nthe optimizer's state, nor an interrupted run).\nA callback that returns a negative value interrupts the run instead: fit\nreturns NN_OK at once and the model keeps the parameters of the last\nstep (no early-stopping restore), and remembers where the run stands\n(epoch, batch, the epoch's order, the loss so far, early stopping's best\nepoch and its parameters); a checkpoint saved then holds that too.\nnn_model_fit_resume continues such a run.\nThe callbacks may call functions that take a const nn_model * (predict,\nevaluate, get_weights, nn_model_save, ...) on the model being fitted,\nand nothing else on it.\nValidation runs the layers in inference mode. With batch normalization,\na training set, or a last batch of an epoch, of one row is refused before\nthe first step (NN_E_INVALID; choose another batch size).\nReturns NN_OK, NN_E_NULL, NN_E_SHAPE (widths), NN_E_INVALID (a label out\nof range; one row with batch normalization), NN_E_STATE (as\nnn_model_train_batch), NN_E_NOMEM, NN_E_OVERFLOW, NN_E_NONFINITE."
   },
   {
    "name": "nn_model_fit_resume",
@@ -1758,7 +1863,7 @@ module.exports = {
     ]
    ],
    "since": "0.1",
-   "doc": "Saves the model to the file path (a name in the system's encoding),\natomically: the bytes go to a new temporary file beside it (path with\n\".tmp.\" and 12 hex digits appended), which is flushed, synced to disk,\nclosed and renamed over path; then the directory is synced. If any step\nfails, path is untouched (an old file keeps its old content, a missing\none stays missing), the temporary file is removed and the call returns\nNN_E_IO with a message naming the file, the step and the system's error\ntext. One step comes after the replacement: if only the final sync of\nthe directory fails, path already holds the new file, and the message\nsays that it may not survive a crash. path is replaced, not rewritten:\nthe new file has the permissions of a file the process creates (umask),\nnot those of the old one, and a symbolic link at path is replaced rather\nthan followed. The directory must exist and be readable and writable.\nAllocates the temporary name and a write buffer of at most 64 KiB, before\ntouching the file system. Thread-safe on a const model; saves to one path\nfrom several threads or processes each write a whole file, and the last\nrename wins.\nReturns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (what; a path that\nis empty or ends in '/'), NN_E_OVERFLOW, NN_E_NONFINITE (as\nnn_model_save_buffer), NN_E_NOMEM, NN_E_IO."
+   "doc": "Saves the model to the file path (a name in the system's encoding),\natomically: the bytes go to a new temporary file in path's directory,\nwhich is synced to disk, given a name and renamed over path; then the\ndirectory is synced. On Linux the temporary file is created without a\nname (O_TMPFILE) and named (\".nn-\" and 12 hex digits and \".tmp\") only\nonce it is complete and synced, so a crash while it is written leaves\nnothing behind; a crash in the instant between naming it and renaming it\ncan leave that complete file under its temporary name. Where the file\nsystem has no unnamed files, the temporary file is named from the start,\nand a crash during the save can leave it (since 0.2; before, the\ntemporary file was always named path with \".tmp.\" and 12 hex digits\nappended). The temporary name is short, so any name the system accepts\ncan be saved. If any step fails, path is untouched (an old file keeps\nits old content, a missing one stays missing), the temporary file is\nremoved and the call returns NN_E_IO with a message naming the file,\nthe step and the system's error text. One step comes after the\nreplacement: if only the final sync of the directory fails, path already\nholds the new file, and the message says that it may not survive a\ncrash. path is replaced, not rewritten: the new file has the permissions\nof a file the process creates (umask), not those of the old one, and a\nsymbolic link at path is replaced rather than followed. The directory\nmust exist and be readable and writable. Allocates the temporary name\nand a write buffer of at most 64 KiB, before touching the file system.\nThread-safe on a const model; saves to one path from several threads or\nprocesses each write a whole file, and the last rename wins.\nReturns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (what; a path that\nis empty or ends in '/'), NN_E_OVERFLOW, NN_E_NONFINITE (as\nnn_model_save_buffer), NN_E_NOMEM, NN_E_IO."
   },
   {
    "name": "nn_model_load",

@@ -9,14 +9,6 @@
 
 #include <string.h>
 
-static size_t act_train_floats(const nn_model *m, size_t l, size_t n)
-{
-    (void)m;
-    (void)l;
-    (void)n;
-    return 0;
-}
-
 static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
@@ -24,13 +16,6 @@ static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
                            L->out);
     m->act_top[l] = nn__max_abs_bits(m->act[l], n * L->out);
     m->logits = x;
-}
-
-static size_t act_infer_floats(const nn__layer *L, size_t k)
-{
-    (void)L;
-    (void)k;
-    return 0;
 }
 
 static const float *act_forward_infer(const nn_model *m, const nn__layer *L,
@@ -58,21 +43,15 @@ static void act_backward(nn_model *m, size_t l, const float *x, size_t n,
                                 n, L->out);
 }
 
-static void act_init(nn_model *m, nn__layer *L)
-{
-    (void)m;
-    (void)L;
-}
-
 const nn__layer_ops nn__activation_ops = {
     NN_KIND_ACTIVATION,
     "activation",
     NN__KEY(NN_LAYER_LEAKY_SLOPE) | NN__KEY(NN_LAYER_ELU_ALPHA),
     nn__shape_same,
-    act_init,
-    act_train_floats,
+    nn__no_init,
+    nn__no_train_floats,
     act_forward_train,
-    act_infer_floats,
+    nn__no_infer_floats,
     act_forward_infer,
     act_backward,
     NULL, /* weight_product */

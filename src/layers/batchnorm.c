@@ -8,7 +8,10 @@
  * running statistics normalise.
  *
  * The batch's statistics and the backward pass's sums are formed in
- * double, per feature, as PyTorch's CPU kernels accumulate them. The extra
+ * double, per feature, as PyTorch's CPU kernels accumulate them; in a
+ * data-parallel part of a batch they are summed over the parts through the
+ * model's reducer, as torch.nn.SyncBatchNorm does, so that every part
+ * normalises by the whole batch. The extra
  * block keeps x-hat (n x width floats) and then, in double, the batch's
  * mean, variance and 1 / sqrt(variance + eps), and the two sums of the
  * backward pass, width each.
@@ -59,21 +62,23 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
     double eps = L->lp[NN_LAYER_EPSILON];
     float *xh = m->extra[l], *y = m->act[l];
     uint32_t top = 0;
-    size_t i, j;
+    size_t i, j, g = nn__batch_rows(m, n);
     for (j = 0; j < k; j++)
         mean[j] = var[j] = 0.0;
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++)
             mean[j] += x[i * k + j];
+    nn__reduce(m, mean, k); /* the other parts' rows of the batch */
     for (j = 0; j < k; j++)
-        mean[j] /= (double)n;
+        mean[j] /= (double)g;
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++) {
             double d = x[i * k + j] - mean[j];
             var[j] += d * d;
         }
+    nn__reduce(m, var, k);
     for (j = 0; j < k; j++) {
-        var[j] /= (double)n;
+        var[j] /= (double)g;
         inv[j] = 1.0 / sqrt(var[j] + eps);
     }
     for (i = 0; i < n; i++)
@@ -127,7 +132,7 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     const float *xh = m->extra[l];
     double *inv = stats(m, l, n) + 2 * k, *sdy = inv + k, *sdx = sdy + k;
     float *gx = nn__delta_in(m, l);
-    size_t i, j;
+    size_t i, j, g = nn__batch_rows(m, n);
     (void)x;
     (void)dz;
     for (j = 0; j < k; j++)
@@ -137,18 +142,23 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
             sdy[j] += dy[i * k + j];
             sdx[j] += (double)dy[i * k + j] * xh[i * k + j];
         }
+    /* gamma's and beta's gradients are this batch's rows' sums: in a
+     * data-parallel part, the sum of the parts' buffers makes the whole's */
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];
     }
+    /* dL/dx needs the whole batch's sums (sdy and sdx are adjacent: one
+     * reduction for both) */
+    nn__reduce(m, sdy, 2 * k);
     if (!gx)
         return;
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++)
             gx[i * k + j] =
                 (float)(gamma[j] * inv[j] *
-                        (dy[i * k + j] - sdy[j] / (double)n -
-                         xh[i * k + j] * (sdx[j] / (double)n)));
+                        (dy[i * k + j] - sdy[j] / (double)g -
+                         xh[i * k + j] * (sdx[j] / (double)g)));
 }
 
 /* mean_r = (1 - mom) mean_r + mom m, var_r = (1 - mom) var_r + mom v
@@ -158,7 +168,8 @@ static void bn_commit(nn_model *m, size_t l, size_t n)
     const nn__layer *L = &m->layers[l];
     const size_t k = L->out;
     const double *mean = stats(m, l, n), *var = mean + k;
-    double mom = L->lp[NN_LAYER_MOMENTUM], unbias = (double)n / (double)(n - 1);
+    const size_t g = nn__batch_rows(m, n); /* the whole batch's rows */
+    double mom = L->lp[NN_LAYER_MOMENTUM], unbias = (double)g / (double)(g - 1);
     float *rm = m->buffers + L->buf_off, *rv = rm + k;
     size_t j;
     for (j = 0; j < k; j++) {

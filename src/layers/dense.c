@@ -91,7 +91,6 @@ static size_t dense_train_floats(const nn_model *m, size_t l, size_t n)
     return nn__dense_keeps_z(m, l) ? n * m->layers[l].out : 0;
 }
 
-
 static void dense_forward_train(nn_model *m, size_t l, const float *x,
                                 size_t n)
 {
@@ -105,13 +104,6 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
                                 m->params + L->b_off, m->act[l], n, L->out,
                                 is_last(m, l) ? NULL : &m->act_top[l]);
     m->logits = z;
-}
-
-static size_t dense_infer_floats(const nn__layer *L, size_t k)
-{
-    (void)L;
-    (void)k;
-    return 0;
 }
 
 static const float *dense_forward_infer(const nn_model *m,
@@ -170,7 +162,7 @@ const nn__layer_ops nn__dense_ops = {
     dense_init,
     dense_train_floats,
     dense_forward_train,
-    dense_infer_floats,
+    nn__no_infer_floats,
     dense_forward_infer,
     dense_backward,
     dense_weight_product,

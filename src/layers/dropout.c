@@ -104,13 +104,6 @@ static void dropout_forward_train(nn_model *m, size_t l, const float *x,
     m->logits = m->act[l];
 }
 
-static size_t dropout_infer_floats(const nn__layer *L, size_t k)
-{
-    (void)L;
-    (void)k;
-    return 0;
-}
-
 static const float *dropout_forward_infer(const nn_model *m,
                                           const nn__layer *L,
                                           const nn__infer *a)
@@ -141,21 +134,15 @@ static void dropout_backward(nn_model *m, size_t l, const float *x, size_t n,
                scale_of(L->lp[NN_LAYER_DROPOUT_RATE]), gx, n * L->out);
 }
 
-static void dropout_init(nn_model *m, nn__layer *L)
-{
-    (void)m;
-    (void)L;
-}
-
 const nn__layer_ops nn__dropout_ops = {
     NN_KIND_DROPOUT,
     "dropout",
     NN__KEY(NN_LAYER_DROPOUT_RATE),
     nn__shape_same,
-    dropout_init,
+    nn__no_init,
     dropout_train_floats,
     dropout_forward_train,
-    dropout_infer_floats,
+    nn__no_infer_floats,
     dropout_forward_infer,
     dropout_backward,
     NULL, /* weight_product */

@@ -80,13 +80,6 @@ static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
     m->logits = m->act[l];
 }
 
-static size_t ln_infer_floats(const nn__layer *L, size_t k)
-{
-    (void)L;
-    (void)k;
-    return 0;
-}
-
 static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
                                      const nn__infer *a)
 {
@@ -146,7 +139,7 @@ const nn__layer_ops nn__layernorm_ops = {
     nn__norm_init,
     ln_train_floats,
     ln_forward_train,
-    ln_infer_floats,
+    nn__no_infer_floats,
     ln_forward_infer,
     ln_backward,
     NULL, /* weight_product: backward forms them */

@@ -28,6 +28,30 @@ static inline void nn__shape_same(nn__layer *L)
     L->w_count = L->b_count = L->buf_count = 0;
 }
 
+/* Table entries for kinds that need no extra workspace or scratch, or
+ * have nothing to initialise. */
+static inline size_t nn__no_train_floats(const nn_model *m, size_t l,
+                                         size_t n)
+{
+    (void)m;
+    (void)l;
+    (void)n;
+    return 0;
+}
+
+static inline size_t nn__no_infer_floats(const nn__layer *L, size_t k)
+{
+    (void)L;
+    (void)k;
+    return 0;
+}
+
+static inline void nn__no_init(nn_model *m, nn__layer *L)
+{
+    (void)m;
+    (void)L;
+}
+
 /* The gradient of a layer's input, delta[l - 1], or NULL for the first
  * layer, whose input gradient nothing needs. */
 static inline float *nn__delta_in(nn_model *m, size_t l)

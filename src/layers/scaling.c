@@ -24,14 +24,6 @@ static void scaling_init(nn_model *m, nn__layer *L)
     }
 }
 
-static size_t scaling_train_floats(const nn_model *m, size_t l, size_t n)
-{
-    (void)m;
-    (void)l;
-    (void)n;
-    return 0;
-}
-
 static uint32_t scale_rows(const float *s, size_t k, const float *x,
                            float *y, size_t n)
 {
@@ -54,13 +46,6 @@ static void scaling_forward_train(nn_model *m, size_t l, const float *x,
     m->act_top[l] = scale_rows(m->buffers + L->buf_off, L->out, x, m->act[l],
                                n);
     m->logits = m->act[l];
-}
-
-static size_t scaling_infer_floats(const nn__layer *L, size_t k)
-{
-    (void)L;
-    (void)k;
-    return 0;
 }
 
 static const float *scaling_forward_infer(const nn_model *m,
@@ -92,9 +77,9 @@ const nn__layer_ops nn__scaling_ops = {
     0, /* no settings */
     scaling_shape,
     scaling_init,
-    scaling_train_floats,
+    nn__no_train_floats,
     scaling_forward_train,
-    scaling_infer_floats,
+    nn__no_infer_floats,
     scaling_forward_infer,
     scaling_backward,
     NULL, /* weight_product */

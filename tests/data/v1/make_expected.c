@@ -9,12 +9,13 @@
  * Usage: make_expected DIR > expected.txt (DIR: this directory)
  * Lines: "NAME predict N HEX..." (N floats, bit patterns) and
  *        "NAME resume N HEX...".
- * The rows and targets are the ones test_compat.c builds (row_value).
+ * The rows and targets are rows.h's, which test_compat.c uses too.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "nn.h"
+#include "rows.h"
 
 static const char *const names[] = {
     "seed-no-loss", "seed-xor-bce", "seed-xor-bce-sgd-checkpoint",
@@ -22,20 +23,6 @@ static const char *const names[] = {
     "seed-softmax-ce-adam-checkpoint", "seed-deep-adamw-checkpoint",
     "seed-unstepped-checkpoint"};
 
-/* Row i, column j of the inputs; the targets are one-hot rows for
- * cross-entropy and values in (0, 1) otherwise. Kept in step with
- * test_compat.c. */
-static float row_value(size_t i, size_t j)
-{
-    return (float)((int)((i * 5 + j * 3) % 11) - 5) / 4.0f;
-}
-
-static float target_value(size_t i, size_t j, size_t out, int ce)
-{
-    if (ce)
-        return j == i % out ? 1.0f : 0.0f;
-    return (float)((i + 2 * j) % 7 + 1) / 8.0f;
-}
 
 static void print_floats(const char *name, const char *what, const float *v,
                          size_t n)

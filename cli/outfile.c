@@ -1,0 +1,279 @@
+/*
+ * outfile.c - atomic output files and the signals that could leave a
+ * temporary one behind (see outfile.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+/* ---- signals ---- */
+
+volatile int cli_signal_caught;
+static volatile sig_atomic_t training;
+/* The temporary files that exist now, for the handler to remove. */
+#define MAX_TMP 4
+static char *volatile tmp_files[MAX_TMP];
+
+static void register_tmp(char *path)
+{
+    int i;
+    for (i = 0; i < MAX_TMP; i++)
+        if (!tmp_files[i]) {
+            tmp_files[i] = path;
+            return;
+        }
+}
+
+static void unregister_tmp(const char *path)
+{
+    int i;
+    for (i = 0; i < MAX_TMP; i++)
+        if (tmp_files[i] == path)
+            tmp_files[i] = NULL;
+}
+
+static void on_signal(int sig)
+{
+    int i;
+    if (training && !cli_signal_caught) {
+        cli_signal_caught = sig;
+        return;
+    }
+    for (i = 0; i < MAX_TMP; i++)
+        if (tmp_files[i])
+            unlink(tmp_files[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_signals_train(int on)
+{
+    training = on;
+}
+
+/* ---- paths ---- */
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return cli_strdup(".");
+    if (slash == path)
+        return cli_strdup("/");
+    return cli_strndup(path, (size_t)(slash - path));
+}
+
+cli_status cli_out_check(const char *opt, const char *path, int force,
+                         cli_err *e)
+{
+    struct stat sb;
+    char *dir;
+    int ok;
+
+    if (path[0] == '\0' || path[strlen(path) - 1] == '/')
+        return cli_fail(e, CLI_E_USAGE, "%s: '%s' is not a file name", opt,
+                        path);
+    if (lstat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return cli_fail(e, CLI_E_USAGE, "%s: %s is a directory", opt,
+                            path);
+        if (!force)
+            return cli_fail(e, CLI_E_USAGE, "%s: %s exists; pass --force to "
+                            "replace it", opt, path);
+    }
+    dir = dir_of(path);
+    if (!dir)
+        return cli_nomem(e, "checking the output");
+    ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        cli_fail(e, CLI_E_USAGE, "%s: cannot create %s: %s: %s", opt, path,
+                 dir, strerror(errno));
+    cli_free(dir);
+    return ok ? CLI_OK : CLI_E_USAGE;
+}
+
+static char *tmp_name(const char *path)
+{
+    static unsigned counter;
+    size_t n = strlen(path) + 48;
+    char *t = cli_malloc(n);
+    if (t)
+        snprintf(t, n, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
+    return t;
+}
+
+static void sync_dir(const char *path)
+{
+    char *dir = dir_of(path);
+    int fd;
+    if (!dir)
+        return;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    cli_free(dir);
+}
+
+/* Moves tmp to path: without force by link(2), which fails if path
+ * exists; with force by rename(2). tmp is gone afterwards either way. */
+static cli_status place(const char *tmp, const char *path, int force,
+                        cli_err *e)
+{
+    if (force) {
+        if (rename(tmp, path) != 0) {
+            int err = errno;
+            unlink(tmp);
+            return cli_fail(e, CLI_E_IO, "%s: cannot rename the temporary "
+                            "file into place: %s", path, strerror(err));
+        }
+    } else {
+        if (link(tmp, path) != 0) {
+            int err = errno;
+            unlink(tmp);
+            if (err == EEXIST)
+                return cli_fail(e, CLI_E_USAGE, "%s: exists (it appeared "
+                                "while the command ran); pass --force to "
+                                "replace it", path);
+            return cli_fail(e, CLI_E_IO, "%s: cannot link the temporary "
+                            "file into place: %s", path, strerror(err));
+        }
+        unlink(tmp);
+    }
+    sync_dir(path);
+    return CLI_OK;
+}
+
+cli_status cli_out_open(cli_out *out, const char *path, int force,
+                        cli_err *e)
+{
+    int fd;
+    memset(out, 0, sizeof *out);
+    out->force = force;
+    out->path = cli_strdup(path);
+    out->tmp = tmp_name(path);
+    if (!out->path || !out->tmp) {
+        cli_out_abort(out);
+        return cli_nomem(e, "opening the output");
+    }
+    fd = open(out->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        cli_fail(e, CLI_E_IO, "%s: cannot create %s: %s", path, out->tmp,
+                 strerror(errno));
+        cli_free(out->tmp);
+        out->tmp = NULL;
+        cli_out_abort(out);
+        return CLI_E_IO;
+    }
+    register_tmp(out->tmp);
+    out->f = fdopen(fd, "w");
+    if (!out->f) {
+        close(fd);
+        cli_out_abort(out);
+        return cli_nomem(e, "opening the output");
+    }
+    return CLI_OK;
+}
+
+cli_status cli_out_commit(cli_out *out, cli_err *e)
+{
+    int err = 0;
+    cli_status st;
+    if (fflush(out->f) != 0 || ferror(out->f))
+        err = errno ? errno : EIO;
+    else if (fsync(fileno(out->f)) != 0)
+        err = errno;
+    if (fclose(out->f) != 0 && !err)
+        err = errno;
+    out->f = NULL;
+    if (err) {
+        cli_fail(e, CLI_E_IO, "%s: writing failed: %s", out->path,
+                 strerror(err));
+        cli_out_abort(out);
+        return CLI_E_IO;
+    }
+    st = place(out->tmp, out->path, out->force, e);
+    unregister_tmp(out->tmp);
+    cli_free(out->tmp);
+    out->tmp = NULL;
+    cli_free(out->path);
+    out->path = NULL;
+    return st;
+}
+
+void cli_out_abort(cli_out *out)
+{
+    if (!out)
+        return;
+    if (out->f)
+        fclose(out->f);
+    out->f = NULL;
+    if (out->tmp) {
+        unlink(out->tmp);
+        unregister_tmp(out->tmp);
+        cli_free(out->tmp);
+    }
+    out->tmp = NULL;
+    cli_free(out->path);
+    out->path = NULL;
+}
+
+cli_status cli_out_save_model(const nn_model *m, const char *path,
+                              nn_save_what what, int force, cli_err *e)
+{
+    size_t size = 0;
+    unsigned char *buf;
+    nn_status s;
+    cli_status st;
+    cli_out out;
+
+    /* the file's bytes in memory, then through the same atomic writer as
+     * every other output: one temporary file, known to the signal
+     * handler, and no replacing without force */
+    s = nn_model_save_size(m, what, &size);
+    if (s != NN_OK)
+        return cli_fail(e, CLI_E_LIB, "%s: saving failed: %s", path,
+                        nn_last_error());
+    buf = cli_malloc(size);
+    if (!buf)
+        return cli_nomem(e, "saving the model");
+    s = nn_model_save_buffer(m, what, buf, size, NULL);
+    if (s != NN_OK) {
+        cli_free(buf);
+        return cli_fail(e, s == NN_E_NOMEM ? CLI_E_NOMEM : CLI_E_LIB,
+                        "%s: saving failed: %s", path, nn_last_error());
+    }
+    st = cli_out_open(&out, path, force, e);
+    if (st == CLI_OK) {
+        if (fwrite(buf, 1, size, out.f) != size) {
+            st = cli_fail(e, CLI_E_IO, "%s: writing failed", path);
+            cli_out_abort(&out);
+        } else {
+            st = cli_out_commit(&out, e);
+        }
+    }
+    cli_free(buf);
+    return st;
+}

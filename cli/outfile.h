@@ -1,0 +1,52 @@
+/*
+ * outfile.h - output files written atomically: the bytes go to a new
+ * temporary file beside the output, which is flushed, synced and then
+ * moved into place in one step, so that the output is either absent (or
+ * its old self) or complete. Without force an existing output is never
+ * replaced, even one that appears while the command runs (the move uses
+ * link(2), which refuses to replace). A temporary file is removed on
+ * failure and when SIGINT or SIGTERM ends the command.
+ */
+#ifndef CLI_OUTFILE_H
+#define CLI_OUTFILE_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "nn.h"
+
+typedef struct cli_out {
+    char *path;   /* the output */
+    char *tmp;    /* the temporary file beside it */
+    FILE *f;
+    int force;
+} cli_out;
+
+/* Fails early when path exists and force is 0, or its directory cannot
+ * take a new file. */
+cli_status cli_out_check(const char *opt, const char *path, int force,
+                         cli_err *e);
+
+/* Starts writing path; write to out->f. */
+cli_status cli_out_open(cli_out *out, const char *path, int force,
+                        cli_err *e);
+/* Flushes, syncs and moves the file into place. */
+cli_status cli_out_commit(cli_out *out, cli_err *e);
+/* Drops the temporary file. NULL or a closed out is fine. */
+void cli_out_abort(cli_out *out);
+
+/* Saves a model (what: NN_SAVE_MODEL or NN_SAVE_CHECKPOINT) to path
+ * through cli_out (nn_model_save_buffer, then the atomic writer above),
+ * refusing to replace an existing file unless force. */
+cli_status cli_out_save_model(const nn_model *m, const char *path,
+                              nn_save_what what, int force, cli_err *e);
+
+/* SIGINT and SIGTERM: while training (cli_signals_train(1)) the first
+ * sets cli_signal_caught and training stops after the step in progress;
+ * otherwise, or at the second, temporary files are removed and the
+ * signal ends the process as it would have. */
+void cli_signals_install(void);
+void cli_signals_train(int on);
+extern volatile int cli_signal_caught;
+
+#endif /* CLI_OUTFILE_H */
