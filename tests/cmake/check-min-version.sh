@@ -127,10 +127,12 @@ fi
 echo "ok: each of the $count rules newer than CMake $minimum catches its example"
 
 cd "$src"
-mapfile -t files < <(find . \( -name 'build*' -o -name node_modules -o -name .git \
-                              -o -name '_*' \) -prune -o -type f \
-                         \( -name CMakeLists.txt -o -name '*.cmake' -o -name '*.cmake.in' \) \
-                         -print | sort)
+# The project's CMake files: not those of a build tree (a directory with a
+# CMakeCache.txt, wherever it is and whatever its name), nor packages'.
+mapfile -t files < <(find . \( -name node_modules -o -name .git \) -prune -o \
+                         -type d -exec test -e '{}/CMakeCache.txt' \; -prune -o \
+                         -type f \( -name CMakeLists.txt -o -name '*.cmake' \
+                                    -o -name '*.cmake.in' \) -print | sort)
 files+=(README.md docs/*.md)
 found=$(scan "${files[@]}")
 if [ -n "$found" ]; then

@@ -18,10 +18,28 @@ work=$(cd "$work" && pwd)
 home=$work/home
 fail() { echo "FAIL: $*"; exit 1; }
 
-# ~/libnn: the source as a reader has it (no build trees).
+# ~/libnn: the source as a reader has it: the files git knows of (tracked,
+# or new and not ignored), never a build tree (this test's own work
+# directory may be inside one). Without git: the tree less the usual build
+# and package directories.
 mkdir "$home/libnn"
-tar -C "$src" --exclude='./build*' --exclude=./.git --exclude='./_*' \
-    --exclude=node_modules -cf - . | tar -C "$home/libnn" -xf -
+if git -C "$src" rev-parse --git-dir > /dev/null 2>&1; then
+    # Build trees: directories holding a CMakeCache.txt (this test's is
+    # inside one).
+    skip=$(cd "$src" && find . -name CMakeCache.txt -printf '%h/\n' |
+           sed 's|^\./||' | paste -sd '|')
+    git -C "$src" ls-files -z --cached --others --exclude-standard |
+        awk -v RS='\0' -v ORS='\0' -v skip="$skip" '
+            BEGIN { n = split(skip, dirs, "|") }
+            { for (i = 1; i <= n; i++)
+                  if (substr($0, 1, length(dirs[i])) == dirs[i]) next
+              print }' |
+        tar -C "$src" --null -T - -cf - | tar -C "$home/libnn" -xf -
+else
+    tar -C "$src" --exclude='./build*' --exclude=./.git --exclude='./_*' \
+        --exclude=node_modules --exclude="$work" -cf - . |
+        tar -C "$home/libnn" -xf -
+fi
 
 awk -v home="$home" '
     function path(p) { sub(/^~/, home, p); return p }
