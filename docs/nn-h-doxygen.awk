@@ -45,8 +45,16 @@ function flush_section(    i, title, rest, dot) {
     group_open = 1
 }
 
-# Inline fixes of a line of prose: *name (a C pointer dereference) as code.
+# Inline fixes of a line of prose: *name (a C pointer dereference) as code,
+# and <NAME> (a placeholder) as text rather than an HTML tag.
 function prose(s,    out) {
+    out = ""
+    while (match(s, /<[A-Za-z_][A-Za-z0-9_]*>/)) {
+        out = out substr(s, 1, RSTART - 1) "\\<" \
+              substr(s, RSTART + 1, RLENGTH - 2) "\\>"
+        s = substr(s, RSTART + RLENGTH)
+    }
+    s = out s
     out = ""
     while (match(s, /(^|[ (])\*[A-Za-z_][A-Za-z0-9_]*/)) {
         if (substr(s, RSTART, 1) == "*") {

@@ -1241,6 +1241,123 @@ NN_API NN_NODISCARD nn_status nn_model_set_layer_buffers(nn_model *model,
 NN_API float *nn_model_params(nn_model *model, size_t *count);
 NN_API float *nn_model_grads(nn_model *model, size_t *count);
 
+/* ------------------------------------------------------------------------
+ * Interchange: ONNX and C source. Since 0.2.
+ *
+ * ONNX export writes a model as an ONNX file (opset 17, IR version 8) that
+ * computes what nn_model_predict computes, for ONNX Runtime and the other
+ * ONNX tools. The graph has one input "input" and one output "output",
+ * float matrices [batch, width] with a dynamic batch dimension. Dense
+ * layers are Gemm nodes; activations are their ONNX operators, or where
+ * opset 17 has none the composition that computes them (GELU from Erf,
+ * SiLU as x * Sigmoid(x), softplus with its threshold from Where); batch
+ * normalization is BatchNormalization with the running statistics, layer
+ * normalization LayerNormalization, scaling Mul and Add; dropout is left
+ * out. The model's metadata becomes the file's metadata_props. Weights are
+ * written bit for bit; ONNX Runtime's outputs agree with nn_model_predict
+ * to float rounding. docs/INTEROP.md shows the graph of each kind.
+ *
+ * ONNX import reads the graphs that torch.onnx.export writes for a
+ * torch.nn.Sequential of Linear, the activations libnn has, BatchNorm1d,
+ * LayerNorm, Dropout, Flatten and Identity (Gemm with either transB, or
+ * MatMul and Add; initializers as raw data or as float lists; opsets 7 to
+ * 21), and the files nn_model_export_onnx writes. The result is a model
+ * like one built with nn_model_create (seed 0) and the nn_model_add_*
+ * calls, with the file's weights, statistics and settings (epsilon,
+ * momentum, slopes) and its metadata_props as metadata: it predicts what
+ * the graph computes, and takes a loss and an optimizer to be trained
+ * further. Anything else gives NN_E_FORMAT with a message naming the
+ * node, its operator and what libnn imports. The importer trusts nothing:
+ * it decodes with protobuf-c under a memory allowance proportional to the
+ * bytes given, allocates nothing that the bytes do not justify, refuses
+ * graphs that are not one chain from the input to the output and shapes
+ * that do not chain, and is fuzzed. Importing needs libnn built with
+ * protobuf-c (found when libnn is configured); without it the import
+ * functions return NN_E_STATE and say so, and the exports work.
+ *
+ * C source export writes one C99 header holding the weights as static
+ * const float arrays and a function computing one row, for a
+ * microcontroller or a program that must not link libnn.
+ * ------------------------------------------------------------------------ */
+
+/* Since 0.2. Writes the model as an ONNX file at path, atomically as
+ * nn_model_save writes (a temporary file beside it, synced and renamed;
+ * on failure path is untouched and NN_E_IO names the step). Allocates a
+ * description of the graph (about 3 KiB per layer), a copy of the
+ * largest layer's weights and a write buffer of at most 64 KiB, before
+ * touching the file system. Thread-safe on a const model.
+ * Returns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (a path that is
+ * empty or ends in '/'), NN_E_STATE (no layers), NN_E_NONFINITE (a
+ * weight, bias or buffer is NaN or infinite, which only writes through
+ * nn_model_params can cause), NN_E_OVERFLOW, NN_E_NOMEM, NN_E_IO. */
+NN_API NN_NODISCARD nn_status nn_model_export_onnx(const nn_model *model,
+                                                   const char *path);
+
+/* Since 0.2. Writes the ONNX file of nn_model_export_onnx into buf, which
+ * has room for capacity bytes. On success *written (when written is not
+ * NULL) receives the file's size. If capacity is smaller, the call returns
+ * NN_E_SHAPE, writes nothing into buf and *written receives the size
+ * needed; buf may be NULL when capacity is 0, to ask for the size.
+ * Allocates as nn_model_export_onnx, less the write buffer. Thread-safe
+ * on a const model.
+ * Returns NN_OK, NN_E_NULL (model; buf with capacity > 0), NN_E_SHAPE
+ * (capacity), NN_E_STATE, NN_E_NONFINITE, NN_E_OVERFLOW, NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_export_onnx_buffer(
+    const nn_model *model, void *buf, size_t capacity, size_t *written);
+
+/* Since 0.2. Reads the ONNX file at path (a regular file) into a new
+ * model, as nn_model_import_onnx_buffer reads its bytes; the file is read
+ * whole into memory first. On success *out is the new model, owned by the
+ * caller and released with nn_model_free; on failure *out is NULL and
+ * nothing is left allocated. Thread-safe.
+ * Returns NN_OK, NN_E_NULL (out, path), NN_E_IO (the file cannot be
+ * opened or read, or is not a regular file), NN_E_FORMAT, NN_E_STATE
+ * (libnn was built without the ONNX reader), NN_E_OVERFLOW, NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_import_onnx(nn_model **out,
+                                                   const char *path);
+
+/* Since 0.2. Reads the size bytes at buf, an ONNX model (a serialized
+ * ModelProto), into a new model; buf is only read, and not kept. *out as
+ * nn_model_import_onnx. Decoding may take at most 16 bytes of memory per
+ * byte given, plus 1 MiB (a file that needs more holds too many tiny
+ * messages to be a model, and gives NN_E_FORMAT); the model's arrays are
+ * the file's tensors. Thread-safe.
+ * Returns NN_OK, NN_E_NULL (out, buf), NN_E_FORMAT (not an ONNX model, or
+ * a graph libnn does not import; the message names the node, its operator
+ * and what libnn imports), NN_E_STATE (built without the ONNX reader),
+ * NN_E_NOMEM. */
+NN_API NN_NODISCARD nn_status nn_model_import_onnx_buffer(nn_model **out,
+                                                          const void *buf,
+                                                          size_t size);
+
+/* Since 0.2. Writes the model as C99 source: one header file at path,
+ * atomically as nn_model_save writes, holding the weights as static const
+ * float arrays and
+ *
+ *     void <prefix>_predict(const float *x, float *y);
+ *
+ * which computes the outputs y (output width floats) of one row x (input
+ * width floats) as nn_model_predict does in inference mode (dropout gone,
+ * batch normalization with its running statistics), to float rounding,
+ * with no allocation, no state and no dependency on libnn; it uses libm
+ * (-lm) for the activations that need it and a stack array of the widest
+ * layer between input and output. The header also defines <PREFIX>_INPUTS
+ * and <PREFIX>_OUTPUTS (prefix in upper case). Include it wherever the
+ * function is called; in exactly one C file, define
+ * <PREFIX>_IMPLEMENTATION before including it, which compiles the weights
+ * and the function there. It compiles as C99 and later, warning-free with
+ * -Wall -Wextra -Wpedantic. prefix is a C identifier of 1 to 63 ASCII
+ * letters, digits and '_' that starts with a letter. Allocates a copy of
+ * the largest layer's weights and a write buffer of at most 64 KiB.
+ * Thread-safe on a const model.
+ * Returns NN_OK, NN_E_NULL (model, path, prefix), NN_E_INVALID (prefix; a
+ * path that is empty or ends in '/'), NN_E_STATE (no layers),
+ * NN_E_NONFINITE (as nn_model_export_onnx), NN_E_OVERFLOW, NN_E_NOMEM,
+ * NN_E_IO. */
+NN_API NN_NODISCARD nn_status nn_model_export_c(const nn_model *model,
+                                                const char *path,
+                                                const char *prefix);
+
 #ifdef __cplusplus
 }
 #endif

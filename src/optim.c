@@ -251,8 +251,10 @@ static int update(nn_model *m, const nn__step *c, int write)
 static void cut(nn_model *v, const nn_model *m, size_t lo, size_t count)
 {
     int a;
-    v->params = m->params + lo;
-    v->grads = m->grads + lo;
+    /* a model without parameters has NULL arrays, and NULL + 0 is
+     * undefined behaviour in C */
+    v->params = m->params ? m->params + lo : NULL;
+    v->grads = m->grads ? m->grads + lo : NULL;
     for (a = 0; a < NN__STATE_ARRAYS; a++)
         v->state[a] = m->state[a] ? m->state[a] + lo : NULL;
     v->n_params = count;

@@ -1428,6 +1428,41 @@ static void bad_layer_input_gives_its_status_and_changes_nothing(
     }
 }
 
+/* A model without trainable parameters (one activation layer) trains: the
+ * loss is the hand-computed one, and every optimizer's step changes
+ * nothing, with NULL parameter arrays in the step's views. */
+static void a_model_without_parameters_trains_and_stays_the_same(void **state)
+{
+    static const int opts[] = {NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP};
+    float x[3 * 2] = {-1.0f, 2.0f, 0.5f, -0.25f, 3.0f, 0.0f};
+    float t[3 * 2] = {0.0f, 1.0f, 1.0f, 0.0f, 2.0f, 1.0f};
+    size_t k;
+    (void)state;
+    for (k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        nn_model *m = NULL;
+        double loss = -1.0, want = 0.0;
+        float y[3 * 2];
+        size_t i;
+        NN_OK_OR_FAIL(nn_model_create(&m, 2, 1));
+        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_RELU));
+        NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+        NN_OK_OR_FAIL(nn_model_set_optimizer(m, opts[k]));
+        for (i = 0; i < 6; i++) {
+            double d = (x[i] > 0.0f ? x[i] : 0.0f) - t[i];
+            want += d * d;
+        }
+        want /= 6.0;
+        NN_OK_OR_FAIL(nn_model_train_batch(m, 3, x, 2, t, 2, &loss));
+        assert_float_equal(loss, want, 1e-6);
+        NN_OK_OR_FAIL(nn_model_train_batch(m, 3, x, 2, t, 2, &loss));
+        assert_int_equal(nn_model_step_count(m), 2);
+        NN_OK_OR_FAIL(nn_model_predict(m, 3, x, 2, y, 2));
+        for (i = 0; i < 6; i++)
+            assert_true(y[i] == (x[i] > 0.0f ? x[i] : 0.0f));
+        nn_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1448,6 +1483,7 @@ int main(void)
         cmocka_unit_test(
             every_enum_value_has_its_name_and_no_other_value_has_one),
         cmocka_unit_test(bad_layer_input_gives_its_status_and_changes_nothing),
+        cmocka_unit_test(a_model_without_parameters_trains_and_stays_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

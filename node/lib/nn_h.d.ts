@@ -308,4 +308,9 @@ export type FunctionName =
   | 'nn_model_get_layer_buffers'
   | 'nn_model_set_layer_buffers'
   | 'nn_model_params'
-  | 'nn_model_grads';
+  | 'nn_model_grads'
+  | 'nn_model_export_onnx'
+  | 'nn_model_export_onnx_buffer'
+  | 'nn_model_import_onnx'
+  | 'nn_model_import_onnx_buffer'
+  | 'nn_model_export_c';

@@ -2108,6 +2108,102 @@ module.exports = {
    ],
    "since": "0.1",
    "doc": "The flat parameter and gradient buffers: for each layer in order, its\nweights then its bias (W_l, in_l x out_l, then b_l, out_l, for a dense\nlayer; gamma then beta for normalization; nothing for the other kinds).\n*count (if count is not NULL) receives the number of floats. The\npointers stay valid until the next nn_model_add_* call or nn_model_free;\nwrites through nn_model_params change the model. NULL (and *count 0) for\na NULL model or a model without parameters.\nPlain-SGD steps normally know a bound on the weights from the step\nbefore; writes through the pointer are not seen, so once nn_model_params\nhas handed it out, every later step reads all the weights before changing\nthem (one more pass over memory the size of the weights), until the\nnext nn_model_add_* call. nn_model_get_weights and nn_model_get_bias\nread copies without that cost."
+  },
+  {
+   "name": "nn_model_export_onnx",
+   "ret": "nn_status",
+   "params": [
+    [
+     "const nn_model *",
+     "model"
+    ],
+    [
+     "const char *",
+     "path"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Writes the model as an ONNX file at path, atomically as\nnn_model_save writes (a temporary file beside it, synced and renamed;\non failure path is untouched and NN_E_IO names the step). Allocates a\ndescription of the graph (about 3 KiB per layer), a copy of the\nlargest layer's weights and a write buffer of at most 64 KiB, before\ntouching the file system. Thread-safe on a const model.\nReturns NN_OK, NN_E_NULL (model, path), NN_E_INVALID (a path that is\nempty or ends in '/'), NN_E_STATE (no layers), NN_E_NONFINITE (a\nweight, bias or buffer is NaN or infinite, which only writes through\nnn_model_params can cause), NN_E_OVERFLOW, NN_E_NOMEM, NN_E_IO."
+  },
+  {
+   "name": "nn_model_export_onnx_buffer",
+   "ret": "nn_status",
+   "params": [
+    [
+     "const nn_model *",
+     "model"
+    ],
+    [
+     "void *",
+     "buf"
+    ],
+    [
+     "size_t",
+     "capacity"
+    ],
+    [
+     "size_t *",
+     "written"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Writes the ONNX file of nn_model_export_onnx into buf, which\nhas room for capacity bytes. On success *written (when written is not\nNULL) receives the file's size. If capacity is smaller, the call returns\nNN_E_SHAPE, writes nothing into buf and *written receives the size\nneeded; buf may be NULL when capacity is 0, to ask for the size.\nAllocates as nn_model_export_onnx, less the write buffer. Thread-safe\non a const model.\nReturns NN_OK, NN_E_NULL (model; buf with capacity > 0), NN_E_SHAPE\n(capacity), NN_E_STATE, NN_E_NONFINITE, NN_E_OVERFLOW, NN_E_NOMEM."
+  },
+  {
+   "name": "nn_model_import_onnx",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model **",
+     "out"
+    ],
+    [
+     "const char *",
+     "path"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Reads the ONNX file at path (a regular file) into a new\nmodel, as nn_model_import_onnx_buffer reads its bytes; the file is read\nwhole into memory first. On success *out is the new model, owned by the\ncaller and released with nn_model_free; on failure *out is NULL and\nnothing is left allocated. Thread-safe.\nReturns NN_OK, NN_E_NULL (out, path), NN_E_IO (the file cannot be\nopened or read, or is not a regular file), NN_E_FORMAT, NN_E_STATE\n(libnn was built without the ONNX reader), NN_E_OVERFLOW, NN_E_NOMEM."
+  },
+  {
+   "name": "nn_model_import_onnx_buffer",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_model **",
+     "out"
+    ],
+    [
+     "const void *",
+     "buf"
+    ],
+    [
+     "size_t",
+     "size"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Reads the size bytes at buf, an ONNX model (a serialized\nModelProto), into a new model; buf is only read, and not kept. *out as\nnn_model_import_onnx. Decoding may take at most 16 bytes of memory per\nbyte given, plus 1 MiB (a file that needs more holds too many tiny\nmessages to be a model, and gives NN_E_FORMAT); the model's arrays are\nthe file's tensors. Thread-safe.\nReturns NN_OK, NN_E_NULL (out, buf), NN_E_FORMAT (not an ONNX model, or\na graph libnn does not import; the message names the node, its operator\nand what libnn imports), NN_E_STATE (built without the ONNX reader),\nNN_E_NOMEM."
+  },
+  {
+   "name": "nn_model_export_c",
+   "ret": "nn_status",
+   "params": [
+    [
+     "const nn_model *",
+     "model"
+    ],
+    [
+     "const char *",
+     "path"
+    ],
+    [
+     "const char *",
+     "prefix"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. Writes the model as C99 source: one header file at path,\natomically as nn_model_save writes, holding the weights as static const\nfloat arrays and\n\n    void <prefix>_predict(const float *x, float *y);\n\nwhich computes the outputs y (output width floats) of one row x (input\nwidth floats) as nn_model_predict does in inference mode (dropout gone,\nbatch normalization with its running statistics), to float rounding,\nwith no allocation, no state and no dependency on libnn; it uses libm\n(-lm) for the activations that need it and a stack array of the widest\nlayer between input and output. The header also defines <PREFIX>_INPUTS\nand <PREFIX>_OUTPUTS (prefix in upper case). Include it wherever the\nfunction is called; in exactly one C file, define\n<PREFIX>_IMPLEMENTATION before including it, which compiles the weights\nand the function there. It compiles as C99 and later, warning-free with\n-Wall -Wextra -Wpedantic. prefix is a C identifier of 1 to 63 ASCII\nletters, digits and '_' that starts with a letter. Allocates a copy of\nthe largest layer's weights and a write buffer of at most 64 KiB.\nThread-safe on a const model.\nReturns NN_OK, NN_E_NULL (model, path, prefix), NN_E_INVALID (prefix; a\npath that is empty or ends in '/'), NN_E_STATE (no layers),\nNN_E_NONFINITE (as nn_model_export_onnx), NN_E_OVERFLOW, NN_E_NOMEM,\nNN_E_IO."
   }
  ]
 };
