@@ -56,6 +56,11 @@ set(NN_INSTALL_DOCDIR "${CMAKE_INSTALL_DATAROOTDIR}/doc/libnn" CACHE STRING
 mark_as_advanced(NN_INSTALL_DOCDIR)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
   DESTINATION ${NN_INSTALL_DOCDIR} COMPONENT Runtime)
+if(NN_HAVE_ONNX_READER)
+  # the ONNX decoder is generated from a subset of ONNX's onnx.proto
+  install(FILES ${PROJECT_SOURCE_DIR}/LICENSES/Apache-2.0.txt
+    DESTINATION ${NN_INSTALL_DOCDIR}/LICENSES COMPONENT Runtime)
+endif()
 
 # ---- pkg-config: nn.pc ----
 # ${pcfiledir} relative prefix: from <prefix>/<libdir>/pkgconfig back up.
