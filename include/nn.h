@@ -667,9 +667,12 @@ NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
 
 /* Forward pass of n rows: x is n x x_width, y receives n x y_width floats.
  * x_width must equal the input width and y_width the output width.
- * Does not change the model and keeps no state between calls: it may run on
- * one model from many threads at once. Allocates scratch memory for at most
- * a few hundred rows at a time, whatever n is.
+ * Does not change the model: it may run on one model from many threads at
+ * once. Works through at most 256 rows at a time, whatever n is, in
+ * scratch memory that the model keeps for the next call (freed with it):
+ * once the model has predicted min(n, 256) rows, a call allocates nothing,
+ * unless another thread is predicting on the same model at that moment
+ * (the two calls then never share scratch; one allocates its own).
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
  * layers), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,

@@ -351,6 +351,11 @@ struct nn_model {
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
     size_t small_rows;
+    /* nn_model_predict's scratch, kept for the next call: a block from
+     * nn__malloc whose first size_t is its capacity in floats, taken and
+     * given back with atomic exchanges (see train.c), so that concurrent
+     * calls on a const model never share it. NULL: none kept. */
+    void *infer_cache;
 };
 
 struct nn_data {
@@ -485,6 +490,8 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         double *loss_out);
 /* Floats of scratch nn__forward_rows needs for k rows. 0 on overflow. */
 size_t nn__infer_floats(const nn_model *m, size_t k);
+/* Frees nn_model_predict's kept scratch (nn_model_free). */
+void nn__infer_cache_free(nn_model *m);
 /* Inference-mode forward pass of k rows through a const model, with
  * scratch of nn__infer_floats(m, k) floats: y (k x out) receives the
  * output. With z (room for k x out floats), *logits receives the output
