@@ -127,6 +127,62 @@ def v2_model():
     return m
 
 
+def onnx_reader():
+    """Whether the libnn under test was built with the ONNX reader
+    (protobuf-c), as its build says (NN_HAVE_ONNX_READER, 1 or 0): the
+    tests expect imports to work, or to fail with NN_E_STATE, from that
+    rather than from what the library answers."""
+    value = env_path("NN_HAVE_ONNX_READER")
+    if value not in ("0", "1"):
+        raise AssertionError("NN_HAVE_ONNX_READER is %r, not 0 or 1" % value)
+    return value == "1"
+
+
+def onnx_fixture(name):
+    """tests/onnx/fixtures/<name>.txt, which make_fixtures.py wrote with
+    PyTorch: {section: float64 array (rows, cols)}, or {"message": text}
+    for a graph libnn refuses."""
+    path = os.path.join(source_dir(), "tests", "onnx", "fixtures",
+                        name + ".txt")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out = {}
+    i = 0
+    while i < len(lines):
+        head = lines[i].split()
+        if head == ["message"]:
+            out["message"] = lines[i + 1]
+            i += 2
+            continue
+        name_, rows, cols = head[0], int(head[1]), int(head[2])
+        values = [float(v) for line in lines[i + 1:i + 1 + rows]
+                  for v in line.split()]
+        out[name_] = np.array(values, np.float64).reshape(rows, cols)
+        i += 1 + rows
+    return out
+
+
+def assert_rows_close(got, want, rel, what=""):
+    """Every row of got within rel of want, relative to the row's largest
+    output of want, as tests/onnx compares: an output near 0 that sums
+    larger terms of both signs keeps their rounding, so its own relative
+    error measures nothing."""
+    got = np.asarray(got, np.float64)
+    want = np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        raise AssertionError("%s: shape %s, want %s" % (what, got.shape,
+                                                        want.shape))
+    err = np.abs(got - want).max(axis=1)
+    scale = np.abs(want).max(axis=1)
+    bad = np.flatnonzero(~(err <= rel * scale))
+    if bad.size:
+        r = bad[np.argmax(err[bad] / np.maximum(scale[bad], 1e-300))]
+        raise AssertionError(
+            "%s: row %d differs by %.3g of its largest output (%.9g), more "
+            "than %.3g:\n got %s\nwant %s" % (what, r, err[r] / scale[r],
+                                               scale[r], rel, got[r], want[r]))
+
+
 def run_python(code, env=None, check=True):
     """Runs code in a fresh interpreter (this one's), returns the result."""
     full = dict(os.environ)
