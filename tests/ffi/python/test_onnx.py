@@ -281,8 +281,10 @@ class BadInput(unittest.TestCase):
         m = xor()
         with tempfile.TemporaryDirectory() as d:
             missing = os.path.join(d, "no", "such", "dir")
-            for call in (lambda: m.export_onnx(os.path.join(missing, "m.onnx")),
-                         lambda: m.export_c(os.path.join(missing, "m.h"), "net")):
+            onnx_path = os.path.join(missing, "m.onnx")
+            c_path = os.path.join(missing, "m.h")
+            for call in (lambda: m.export_onnx(onnx_path),
+                         lambda: m.export_c(c_path, "net")):
                 with self.assertRaises(NNError) as cm:
                     call()
                 self.assertEqual(cm.exception.status, Status.E_IO)
@@ -305,7 +307,8 @@ class BadInput(unittest.TestCase):
                     with self.assertRaises(NNError) as cm:
                         m.export_c(path, bad)
                     self.assertEqual(cm.exception.status, Status.E_INVALID)
-                    self.assertIn("nn_model_export_c: prefix", cm.exception.message)
+                    self.assertIn("nn_model_export_c: prefix",
+                                  cm.exception.message)
             with self.assertRaisesRegex(ValueError, "NUL"):
                 m.export_c(path, "net\0x")
             with self.assertRaises(TypeError):
@@ -331,8 +334,9 @@ class BadInput(unittest.TestCase):
                         with self.assertRaises(NNError) as cm:
                             call()
                         self.assertEqual(cm.exception.status, status)
-                        self.assertTrue(cm.exception.message.startswith(fn + ":"),
-                                        cm.exception.message)
+                        self.assertTrue(
+                            cm.exception.message.startswith(fn + ":"),
+                            cm.exception.message)
                         self.assertIn(says, cm.exception.message)
             self.assertEqual(os.listdir(d), [])
 
