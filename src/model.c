@@ -76,6 +76,7 @@ void nn_model_free(nn_model *model)
         return;
     nn__workspace_free(model);
     nn__infer_cache_free(model);
+    nn__pack_drop(model);
     nn__optim_reset(model);
     nn__fit_run_end(model);
     meta_clear(model);

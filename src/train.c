@@ -12,8 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Rows per slice of a prediction: bounds predict's scratch memory. */
-#define NN__PREDICT_ROWS 256
 /* Workspace blocks start on multiples of this many floats (64 bytes):
  * aligned for doubles, and for vector loads of whole cache lines. */
 #define NN__BLOCK_ALIGN 16
@@ -38,7 +36,7 @@ size_t nn__infer_floats(const nn_model *m, size_t k)
 
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
                       float *scratch, float *y, float *z,
-                      const float **logits)
+                      const float **logits, const nn__pack *pack)
 {
     size_t l, half = k * nn__max_width(m);
     float *blocks[2];
@@ -56,6 +54,7 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
         a.y = last ? y : blocks[in == blocks[0]];
         a.z = last ? z : NULL;
         a.logits = last ? logits : NULL;
+        a.packed = pack ? pack->w[l] : NULL;
         if (last && logits)
             *logits = NULL;
         out = L->ops->forward_infer(m, L, &a);
@@ -131,6 +130,7 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
     size_t rows, count, r;
     unsigned char *block;
     float *scratch;
+    const nn__pack *pack;
 
     if (!model)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
@@ -167,11 +167,12 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes of scratch "
                         "failed", fn, count * sizeof(float));
     scratch = (float *)(block + NN__CACHE_HEAD);
+    pack = nn__pack_get(model);
 
     for (r = 0; r < n; r += rows) {
         size_t k = n - r < rows ? n - r : rows;
         nn__forward_rows(model, x + r * x_width, k, scratch, y + r * y_width,
-                         NULL, NULL);
+                         NULL, NULL, pack);
     }
     cache_give(model, block);
     return NN_OK;

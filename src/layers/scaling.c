@@ -87,4 +87,6 @@ const nn__layer_ops nn__scaling_ops = {
     NULL, /* buffers_valid: any finite values */
     NULL, /* small_forward */
     NULL, /* small_backward */
+    NULL, /* pack_floats */
+    NULL, /* pack */
 };
