@@ -27,23 +27,37 @@
  *    (recursive doubling). Rather than rely on that, each reduction is
  *    followed by a check: a 64-bit hash of the result, compared with one
  *    16-byte all-reduce (the maximum of h and of ~h: all equal exactly
- *    when max h == ~max ~h). On a difference rank 0's result is
- *    broadcast and counted (NN_MPI_STAT_REPAIRS). The check costs one
- *    latency and one read of the buffer (bench/bench_mpi: under 1% of a
- *    step of the nets measured there); a fixed-order scheme (reduce to a
- *    root, then broadcast) would cost a second pass of the whole buffer
- *    through the network on every step instead.
+ *    when max h == ~max ~h); on a difference rank 0's result is
+ *    broadcast and counted (NN_MPI_STAT_REPAIRS; tests/mpi asserts it
+ *    stays 0 on Open MPI with 2, 3 and 4 ranks). Small sums (losses,
+ *    flags, batch statistics) are instead gathered and added in rank
+ *    order on every rank: the same bits by construction, in one call.
+ *    The check's cost is one small all-reduce and one read of the buffer
+ *    (0.12 ms for the 7.5 MB of 784-1024-1024-10 here, with AVX2, against
+ *    a step of about 30 ms); a fixed-order scheme (reduce to a root, then
+ *    broadcast) would instead pass the whole buffer through one root's
+ *    link twice on every step, where a ring all-reduce spreads
+ *    2 (P-1) / P of it over every link.
  *
  * Why the gradients are summed in one MPI_Allreduce after the backward
  * pass, not layer by layer as libnn's grads_ready hook offers them
  * (overlapping communication with the backward pass, as PyTorch's DDP
- * does): measured with bench/bench_mpi --overlap on this machine (2
- * cores, Open MPI 4.1 over shared memory, P = 2), the per-layer
- * MPI_Iallreduce variant was no faster, and slower on the 3-layer nets of
- * the benchmark: Open MPI progresses a non-blocking collective only inside
- * MPI calls, and the backward pass gives it a chance only between layers,
- * so most of the reduction still runs after the last layer, now in pieces
- * with their own latencies. docs/SCALING.md has the figures.
+ * does): bench/bench_mpi measured both on this machine (2 cores shared
+ * with other jobs, Open MPI 4.1 over shared memory, 2 ranks of one BLAS
+ * thread, global batch 256; bench/mpi.sh, 5 interleaved rounds, results
+ * in bench/results/mpi-506c323.txt), as ms per step, median:
+ *
+ *                       one MPI_Allreduce   per-layer MPI_Iallreduce
+ *   784-1024-1024-10         37.1                  47.2
+ *   4096-4096-4096         2889                  3930
+ *
+ * Open MPI progresses a non-blocking collective only inside MPI calls
+ * (no progress thread), and the backward pass gives it a chance only
+ * between layers (MPI_Testall in the hook), so most of the transfer still
+ * happens after the last layer, now in pieces, each with its own
+ * start-up, while the progress calls steal time from the products.
+ * docs/SCALING.md works out, from the measured compute, at which batch
+ * a network's all-reduce would stop being hidden if it could overlap.
  */
 #include <limits.h>
 #include <stdarg.h>
