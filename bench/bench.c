@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
+#include "bench_commit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,8 @@ void bench_print_header(const char *program, FILE *csv)
     load_average(load, sizeof load);
 #if defined(NN_HAVE_OPENBLAS)
     blas = openblas_get_config();
+#elif defined(NN_HAVE_BLIS)
+    blas = "BLIS";
 #endif
     for (pass = 0; pass < 2; pass++) {
         FILE *f = pass ? csv : stdout;
@@ -265,6 +268,7 @@ void bench_print_header(const char *program, FILE *csv)
         if (!f)
             continue;
         fprintf(f, "%s%s, libnn %s\n", p, program, nn_version_string());
+        fprintf(f, "%scommit: %s\n", p, NN_BENCH_COMMIT);
         fprintf(f, "%sdate: %s\n", p, date);
         fprintf(f, "%scpu: %s, %ld online\n", p, model,
                 sysconf(_SC_NPROCESSORS_ONLN));

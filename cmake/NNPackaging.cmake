@@ -1,7 +1,7 @@
 # Installation of libnn: the shared library (and, with NN_BUILD_STATIC, the
 # static archive), nn.h, a pkg-config file and a CMake package exporting
-# nn::nn; and the optional `docs` target. Included by the top CMakeLists.txt
-# once the nn target and the BLAS choice exist.
+# nn::nn; and the licence text. Included by the top CMakeLists.txt once the
+# nn target and the BLAS choice exist.
 #
 # Every destination is a GNUInstallDirs relative directory and nothing
 # installed names the build or source tree, so an install can be moved
@@ -13,7 +13,7 @@ set(NN_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/nn" CACHE STRING
     "Where the nn CMake package files go, relative to the prefix")
 mark_as_advanced(NN_CMAKE_INSTALL_DIR)
 
-if(OPENBLAS_FOUND)
+if(NN_BLAS_PC_MODULE)
   set(NN_BLAS_VIA_PKGCONFIG TRUE)
 else()
   set(NN_BLAS_VIA_PKGCONFIG FALSE)
@@ -27,12 +27,13 @@ if(NN_BUILD_STATIC)
   target_include_directories(nn_static PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  # A static archive's users link its dependencies; name them by targets that
-  # nnConfig.cmake can recreate on the user's machine.
+  # A static archive's users link its dependencies: OpenBLAS by a target
+  # that nnConfig.cmake recreates through pkg-config on the user's machine,
+  # another BLAS by the files this build linked.
   if(NN_BLAS_VIA_PKGCONFIG)
     target_link_libraries(nn_static PRIVATE PkgConfig::OPENBLAS m)
   else()
-    target_link_libraries(nn_static PRIVATE BLAS::BLAS m)
+    target_link_libraries(nn_static PRIVATE ${NN_BLAS_LIBRARY_FILES} m)
   endif()
 endif()
 
@@ -49,6 +50,18 @@ if(NN_BUILD_STATIC)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT Development)
 endif()
 
+# ---- the licence, where distributions keep it ----
+set(NN_INSTALL_DOCDIR "${CMAKE_INSTALL_DATAROOTDIR}/doc/libnn" CACHE STRING
+    "Where the licence and the documentation go, relative to the prefix")
+mark_as_advanced(NN_INSTALL_DOCDIR)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
+  DESTINATION ${NN_INSTALL_DOCDIR} COMPONENT Runtime)
+if(NN_HAVE_ONNX_READER)
+  # the ONNX decoder is generated from a subset of ONNX's onnx.proto
+  install(FILES ${PROJECT_SOURCE_DIR}/LICENSES/Apache-2.0.txt
+    DESTINATION ${NN_INSTALL_DOCDIR}/LICENSES COMPONENT Runtime)
+endif()
+
 # ---- pkg-config: nn.pc ----
 # ${pcfiledir} relative prefix: from <prefix>/<libdir>/pkgconfig back up.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
@@ -60,22 +73,28 @@ file(RELATIVE_PATH NN_PC_PREFIX_FROM_PCFILEDIR
 string(REGEX REPLACE "/$" "" NN_PC_PREFIX_FROM_PCFILEDIR
        "${NN_PC_PREFIX_FROM_PCFILEDIR}")
 if(NN_BLAS_VIA_PKGCONFIG)
-  set(NN_PC_REQUIRES_PRIVATE "openblas")
+  set(NN_PC_REQUIRES_PRIVATE "${NN_BLAS_PC_MODULE}")
   set(NN_PC_LIBS_PRIVATE "-lm")
 else()
-  # FindBLAS gives files; pkg-config users want -l flags.
+  # The BLAS is known by its files; pkg-config users want -L and -l flags.
   set(NN_PC_REQUIRES_PRIVATE "")
   set(NN_PC_LIBS_PRIVATE "")
-  foreach(_lib IN LISTS BLAS_LIBRARIES)
+  foreach(_lib IN LISTS NN_BLAS_LIBRARY_FILES)
     if(_lib MATCHES "^-")
       string(APPEND NN_PC_LIBS_PRIVATE "${_lib} ")
     else()
+      get_filename_component(_dir "${_lib}" DIRECTORY)
       get_filename_component(_name "${_lib}" NAME_WE)
       string(REGEX REPLACE "^lib" "" _name "${_name}")
-      string(APPEND NN_PC_LIBS_PRIVATE "-l${_name} ")
+      string(APPEND NN_PC_LIBS_PRIVATE "-L${_dir} -l${_name} ")
     endif()
   endforeach()
   string(APPEND NN_PC_LIBS_PRIVATE "-lm")
+endif()
+if(NN_HAVE_ONNX_READER)
+  # the ONNX importer decodes with protobuf-c (src/onnx/onnx.cmake)
+  string(STRIP "${NN_PC_REQUIRES_PRIVATE} libprotobuf-c"
+         NN_PC_REQUIRES_PRIVATE)
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/nn.pc.in
                ${PROJECT_BINARY_DIR}/pkgconfig/nn.pc @ONLY)
@@ -99,19 +118,3 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/nnConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/cmake/nnConfig.cmake
               ${PROJECT_BINARY_DIR}/cmake/nnConfigVersion.cmake
   DESTINATION ${NN_CMAKE_INSTALL_DIR} COMPONENT Development)
-
-# ---- documentation: `cmake --build <dir> --target docs`, if Doxygen exists ----
-find_package(Doxygen QUIET)
-if(DOXYGEN_FOUND)
-  # docs/Doxyfile holds the settings and works by hand from the top
-  # directory; this wrapper only adds the version and the output place.
-  file(WRITE ${PROJECT_BINARY_DIR}/docs/Doxyfile.build
-       "@INCLUDE = ${PROJECT_SOURCE_DIR}/docs/Doxyfile\n"
-       "PROJECT_NUMBER = ${PROJECT_VERSION}\n"
-       "OUTPUT_DIRECTORY = ${PROJECT_BINARY_DIR}/docs\n")
-  add_custom_target(docs
-    COMMAND Doxygen::doxygen ${PROJECT_BINARY_DIR}/docs/Doxyfile.build
-    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    COMMENT "Rendering include/nn.h into ${PROJECT_BINARY_DIR}/docs/html"
-    VERBATIM)
-endif()

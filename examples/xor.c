@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* xor.c - the smallest useful libnn program: learn XOR with a 2-4-1 net. */
 #include <stdio.h>
 

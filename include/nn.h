@@ -33,18 +33,29 @@
  * batch of n rows of width w is n*w consecutive floats; there is no stride
  * and no fixed maximum n.
  *
- * Simple use:
+ * Simple use, in main() with x holding 4 rows of 2 inputs, t 4 targets and
+ * y room for 4 outputs (examples/xor.c is the whole program):
  *
- *     nn_model *m;
+ *     nn_model *m = NULL;
  *     double loss;
- *     if (nn_model_create(&m, 2, 42) != NN_OK) { puts(nn_last_error()); }
- *     nn_model_add_dense(m, 4, NN_ACT_TANH);
- *     nn_model_add_dense(m, 1, NN_ACT_SIGMOID);
- *     nn_model_set_loss(m, NN_LOSS_BCE);
- *     nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.5);
- *     nn_model_train_batch(m, 4, x, 2, t, 1, &loss);    (repeat)
- *     nn_model_predict(m, 4, x, 2, y, 1);
+ *     int i;
+ *     if (nn_model_create(&m, 2, 42) != NN_OK ||
+ *         nn_model_add_dense(m, 4, NN_ACT_TANH) != NN_OK ||
+ *         nn_model_add_dense(m, 1, NN_ACT_SIGMOID) != NN_OK ||
+ *         nn_model_set_loss(m, NN_LOSS_BCE) != NN_OK ||
+ *         nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.5) != NN_OK)
+ *         goto fail;
+ *     for (i = 0; i < 2000; i++)
+ *         if (nn_model_train_batch(m, 4, x, 2, t, 1, &loss) != NN_OK)
+ *             goto fail;
+ *     if (nn_model_predict(m, 4, x, 2, y, 1) != NN_OK)
+ *         goto fail;
  *     nn_model_free(m);
+ *     return 0;
+ *   fail:
+ *     fprintf(stderr, "%s\n", nn_last_error());
+ *     nn_model_free(m);
+ *     return 1;
  *
  * ------------------------------------------------------------------------
  * Conventions
@@ -109,6 +120,8 @@ extern "C" {
  * Version. These macros are the single source of truth: the build reads
  * them from this file.
  * ------------------------------------------------------------------------ */
+/* The version of this header, MAJOR.MINOR.PATCH, and as one number; the
+ * loaded library's may differ (nn_version_number). */
 #define NN_VERSION_MAJOR 0
 #define NN_VERSION_MINOR 2
 #define NN_VERSION_PATCH 0
@@ -148,6 +161,7 @@ NN_API const char *nn_version_string(void);
 /* ------------------------------------------------------------------------
  * Status codes and messages
  * ------------------------------------------------------------------------ */
+/* What a call returns: NN_OK, or why it failed. */
 typedef enum nn_status {
     NN_OK = 0,          /* success */
     NN_E_NULL = 1,      /* a required pointer argument is NULL */
@@ -212,8 +226,12 @@ NN_API NN_NODISCARD nn_status nn_set_allocator(nn_malloc_fn alloc_fn,
 /* ------------------------------------------------------------------------
  * Building a model
  * ------------------------------------------------------------------------ */
+/* A model (opaque): its layers, loss, settings, parameters and training
+ * state. nn_model_create makes one, nn_model_free releases it. */
 typedef struct nn_model nn_model;
 
+/* Activation functions, of dense layers (nn_model_add_dense) and of
+ * activation layers (nn_model_add_activation). */
 typedef enum nn_activation {
     NN_ACT_IDENTITY = 1,   /* f(z) = z */
     NN_ACT_SIGMOID = 2,    /* f(z) = 1 / (1 + e^-z) */
@@ -236,6 +254,7 @@ typedef enum nn_activation {
                               f'(0) taken as alpha, as PyTorch does */
 } nn_activation;
 
+/* Losses that training minimises (nn_model_set_loss). */
 typedef enum nn_loss {
     /* Mean over all n*k elements of (y - t)^2. Any output activation. */
     NN_LOSS_MSE = 1,
@@ -427,6 +446,7 @@ NN_API nn_loss nn_model_loss(const nn_model *model);
  * that are not whole numbers (they count steps, epochs or rows, or are
  * switches).
  * ------------------------------------------------------------------------ */
+/* Settings of a model (nn_model_set_param, nn_model_get_param). */
 typedef enum nn_param {
     /* Base step size of the optimizer; the schedule scales it. Default 0.01,
      * bounds [0, 1e6]. */
@@ -647,9 +667,12 @@ NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
 
 /* Forward pass of n rows: x is n x x_width, y receives n x y_width floats.
  * x_width must equal the input width and y_width the output width.
- * Does not change the model and keeps no state between calls: it may run on
- * one model from many threads at once. Allocates scratch memory for at most
- * a few hundred rows at a time, whatever n is.
+ * Does not change the model: it may run on one model from many threads at
+ * once. Works through at most 256 rows at a time, whatever n is, in
+ * scratch memory that the model keeps for the next call (freed with it):
+ * once the model has predicted min(n, 256) rows, a call allocates nothing,
+ * unless another thread is predicting on the same model at that moment
+ * (the two calls then never share scratch; one allocates its own).
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
  * layers), NN_E_OVERFLOW, NN_E_NOMEM. */
 NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
@@ -768,6 +791,7 @@ NN_API NN_NODISCARD nn_status nn_model_apply_grads(nn_model *model);
  * NN_E_NONFINITE. The optimizer's state (momentum buffers, moments, step
  * count) is allocated at the first step after the optimizer is chosen.
  * ------------------------------------------------------------------------ */
+/* Optimizers (nn_model_set_optimizer), updating as described above. */
 typedef enum nn_optimizer {
     NN_OPT_SGD = 1,     /* the default */
     NN_OPT_ADAM = 2,
@@ -782,6 +806,8 @@ typedef enum nn_optimizer {
 NN_API NN_NODISCARD nn_status nn_model_set_optimizer(nn_model *model,
                                                      nn_optimizer kind);
 
+/* Learning-rate schedules (nn_model_set_schedule), with t the step count
+ * less the warm-up. */
 typedef enum nn_schedule {
     NN_SCHED_CONSTANT = 1,    /* lr; the default */
     NN_SCHED_STEP = 2,        /* lr * gamma^floor(t / step_size) */
@@ -1112,6 +1138,7 @@ NN_API NN_NODISCARD nn_status nn_set_blas_threads(size_t threads);
  * example "nn_model_load_buffer: byte 16: the file is truncated: it is 100
  * bytes, the header says 300".
  * ------------------------------------------------------------------------ */
+/* What a model file holds (see above), for the saving calls. */
 typedef enum nn_save_what {
     NN_SAVE_MODEL = 1,      /* architecture, loss, settings, parameters */
     NN_SAVE_CHECKPOINT = 2  /* also optimizer state, step count, generator */

@@ -177,6 +177,24 @@ export declare class Model {
   saveSize(what?: SaveWhat | SaveWhatName): number;
   toBuffer(what?: SaveWhat | SaveWhatName): Uint8Array;
   save(path: string, what?: SaveWhat | SaveWhatName): this;
+  /** A new model from an ONNX file: one exportOnnx wrote, or one that
+   * torch.onnx.export wrote for a torch.nn.Sequential (nn_model_import_onnx).
+   * It has no loss and SGD as optimizer. Throws NNError: E_FORMAT for a
+   * graph libnn does not import, E_IO for a file that cannot be read,
+   * E_STATE when the loaded libnn was built without the ONNX reader. */
+  static importOnnx(path: string): Model;
+  /** A new model from an ONNX file's bytes (nn_model_import_onnx_buffer). */
+  static fromOnnx(data: ArrayBufferView | ArrayBuffer): Model;
+  /** Writes the model as an ONNX file (opset 17; input "input", output
+   * "output", float [batch, width]), atomically (nn_model_export_onnx). */
+  exportOnnx(path: string): this;
+  /** The ONNX file's bytes, a Buffer (nn_model_export_onnx_buffer). */
+  toOnnx(): Uint8Array;
+  /** Writes one C99 header: the weights and `<prefix>_predict(const float *x,
+   * float *y)`, which computes one row as predict does, without libnn; prefix
+   * is 1 to 63 ASCII letters, digits and '_' starting with a letter
+   * (nn_model_export_c). */
+  exportC(path: string, prefix: string): this;
   /** An independent copy, through a checkpoint in memory. */
   clone(): Model;
   toString(): string;

@@ -919,6 +919,68 @@ class Model {
     return this;
   }
 
+  // ---- ONNX and C source (docs/INTEROP.md) ----
+  /** A new model from the ONNX file at path (nn_model_import_onnx): one
+   * that exportOnnx wrote, or one that torch.onnx.export wrote for a
+   * torch.nn.Sequential. It has no loss and SGD as optimizer. Throws
+   * NNError: E_FORMAT for a graph libnn does not import (the message names
+   * the node and its operator), E_IO for a file that cannot be read,
+   * E_STATE when the loaded libnn was built without the ONNX reader. */
+  static importOnnx(filePath) {
+    const fn = 'nn_model_import_onnx';
+    const out = [null];
+    check(c(fn)(out, cString(fn, 'path', filePath)));
+    return new Model(ADOPT, out[0]);
+  }
+
+  /** A new model from an ONNX file's bytes (nn_model_import_onnx_buffer);
+   * errors as importOnnx. */
+  static fromOnnx(data) {
+    const fn = 'nn_model_import_onnx_buffer';
+    if (typeof data === 'string') {
+      throw new TypeError(`${fn}: data must be the bytes of an ONNX file, not a ` +
+                          'string; Model.importOnnx(path) reads a file');
+    }
+    const bytes = bytesOf(fn, data);
+    const out = [null];
+    check(c(fn)(out, bytes.length ? bytes : new Uint8Array(1), bytes.length));
+    return new Model(ADOPT, out[0]);
+  }
+
+  /** Writes the model as an ONNX file at path, atomically
+   * (nn_model_export_onnx). */
+  exportOnnx(filePath) {
+    const fn = 'nn_model_export_onnx';
+    check(c(fn)(this._r(fn), cString(fn, 'path', filePath)));
+    return this;
+  }
+
+  /** The bytes of the ONNX file exportOnnx writes, as a Buffer
+   * (nn_model_export_onnx_buffer). */
+  toOnnx() {
+    const fn = 'nn_model_export_onnx_buffer';
+    const h = this._r(fn);
+    // No room: libnn answers NN_E_SHAPE with the size it needs.
+    const need = [0];
+    const status = c(fn)(h, null, 0, need);
+    if (status !== Status.E_SHAPE) check(status);
+    const n = num(need[0]);
+    const buf = Buffer.alloc(Math.max(n, 1));
+    const written = [0];
+    check(c(fn)(h, buf, n, written));
+    return buf.subarray(0, num(written[0]));
+  }
+
+  /** Writes the model as one C99 header at path, atomically: its weights
+   * and `${prefix}_predict`, which computes one row as predict does, with
+   * no libnn (nn_model_export_c). prefix: 1 to 63 ASCII letters, digits
+   * and '_', starting with a letter. */
+  exportC(filePath, prefix) {
+    const fn = 'nn_model_export_c';
+    check(c(fn)(this._r(fn), cString(fn, 'path', filePath), cString(fn, 'prefix', prefix)));
+    return this;
+  }
+
   /** An independent copy, through a checkpoint in memory. */
   clone() {
     return Model.fromBuffer(this.toBuffer('checkpoint'));
@@ -1016,6 +1078,9 @@ const WRAPPED = {
   nn_model_get_layer_buffers: 'Model.getLayerBuffers',
   nn_model_set_layer_buffers: 'Model.setLayerBuffers',
   nn_model_params: 'Model.params', nn_model_grads: 'Model.grads',
+  nn_model_import_onnx: 'Model.importOnnx', nn_model_import_onnx_buffer: 'Model.fromOnnx',
+  nn_model_export_onnx: 'Model.exportOnnx', nn_model_export_onnx_buffer: 'Model.toOnnx',
+  nn_model_export_c: 'Model.exportC',
 };
 for (const fn of Object.values(NAME_FUNCTIONS)) WRAPPED[fn] = 'nameOf';
 

@@ -3,9 +3,16 @@
  * nn__gemm hands it to CBLAS; nn__gemm_ref is the naive triple loop kept
  * beside it as the reference that tests and benchmarks compare against.
  */
+#if defined(NN_HAVE_BLIS)
+#define _POSIX_C_SOURCE 200112L /* sysconf */
+#endif
 #include "nn_internal.h"
 
 #include <cblas.h>
+#if defined(NN_HAVE_BLIS)
+#include <blis.h>
+#include <unistd.h>
+#endif
 
 /* When the direct loops of gemm_small beat cblas_sgemm. A BLAS call
  * costs 70-100 ns before any arithmetic, and OpenBLAS 0.3.21 runs products
@@ -134,6 +141,13 @@ nn_status nn_set_blas_threads(size_t threads)
 #if defined(NN_HAVE_OPENBLAS)
     openblas_set_num_threads(threads ? (int)threads
                                      : openblas_get_num_procs());
+    return NN_OK;
+#elif defined(NN_HAVE_BLIS)
+    {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        bli_thread_set_num_threads(threads ? (dim_t)threads
+                                           : (dim_t)(cores > 0 ? cores : 1));
+    }
     return NN_OK;
 #else
     return nn__fail(NN_E_STATE, "nn_set_blas_threads: libnn was built with "

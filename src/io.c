@@ -1,26 +1,18 @@
 /*
  * io.c - model files: writing a model (and, for a checkpoint, its optimizer
  * state and generator) in the portable format of docs/FORMAT.md, reading it
- * back with every field checked before anything is allocated, and atomic
- * saves through a table of file operations that the tests replace to make
- * any step fail.
+ * back with every field checked before anything is allocated. Saves are
+ * atomic and reads go through a table of file operations that the tests
+ * replace to make any step fail (file.c).
  */
-/* glibc declares O_TMPFILE (atomic saves) with _GNU_SOURCE only; that
- * also gives strerror_r its GNU form (errno_text). */
-#define _GNU_SOURCE
-
 #include "nn_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 /* The layout; docs/FORMAT.md is its reference. Version 2 is written;
  * versions 1 and 2 are read. */
@@ -45,10 +37,6 @@
 /* An interrupted run: rows, batch size, epoch, batch, generator (4),
  * loss sum, best, epochs since, and whether the best parameters follow. */
 #define NN__RUN_BYTES (8u * 4u + 8u * NN__RNG_WORDS + 8u + 8u + 8u + 4u)
-/* Bytes buffered between write calls when saving to a file. */
-#define NN__WRITE_CHUNK ((size_t)65536)
-/* Reads are split so that no call asks for more than ssize_t can count. */
-#define NN__READ_CHUNK ((size_t)1 << 30)
 
 static const unsigned char nn__magic[8] = {0x89, 'N', 'N', 'M',
                                            '\r', '\n', 0x1a, '\n'};
@@ -99,33 +87,6 @@ static double f64_from(uint64_t u)
     double d;
     memcpy(&d, &u, sizeof d);
     return d;
-}
-
-/* ---- messages ---- */
-
-/* The system's text for errno e, thread-safe. */
-static const char *errno_text(int e, char *buf, size_t cap)
-{
-#if defined(__GLIBC__)
-    /* the GNU strerror_r: returns the text, in buf or static */
-    const char *t = strerror_r(e, buf, cap);
-    if (t != buf)
-        snprintf(buf, cap, "%s", t ? t : "unknown error");
-#else
-    if (strerror_r(e, buf, cap) != 0)
-        snprintf(buf, cap, "error %d", e);
-#endif
-    return buf;
-}
-
-/* "fn: 'path'" for messages, keeping the end of a path too long to fit. */
-static void label(char *dst, size_t cap, const char *fn, const char *path)
-{
-    size_t len = strlen(path), keep = 160;
-    if (len <= keep)
-        snprintf(dst, cap, "%s: '%s'", fn, path);
-    else
-        snprintf(dst, cap, "%s: '...%s'", fn, path + (len - keep));
 }
 
 /* ---- sizes ---- */
@@ -246,57 +207,17 @@ static nn_status check_finite(const char *fn, const nn_model *m, int what)
 /* Bytes go through buf. Saving to memory, buf is the caller's buffer and
  * already large enough; saving to a file, buf is a chunk flushed with
  * ops->write_fd whenever it fills. The CRC covers every byte put. */
+/* The bytes of a file, to memory or to a file (file.c), and their
+ * checksum so far. */
 typedef struct nn__writer {
-    unsigned char *buf;
-    size_t cap, len;
+    nn__sink out;
     uint32_t crc;
-    size_t total;
-    const nn__file_ops *ops;   /* NULL when writing to memory */
-    int fd;
-    int err;                   /* errno of the first failed write, or 0 */
 } nn__writer;
-
-static void wr_flush(nn__writer *w)
-{
-    size_t off = 0;
-    if (!w->ops)
-        return;
-    while (off < w->len && !w->err) {
-        size_t done = 0;
-        errno = 0;
-        if (w->ops->write_fd(w->ops->ctx, w->fd, w->buf + off, w->len - off,
-                             &done) != 0) {
-            if (errno != EINTR)
-                w->err = errno ? errno : EIO;
-        } else if (done == 0 || done > w->len - off) {
-            w->err = EIO; /* a write that makes no progress never will */
-        } else {
-            off += done;
-        }
-    }
-    w->len = 0;
-}
 
 static void wr_bytes(nn__writer *w, const unsigned char *p, size_t n)
 {
     w->crc = nn__crc32(w->crc, p, n);
-    w->total += n;
-    while (n > 0) {
-        size_t k;
-        if (w->len == w->cap) {
-            if (!w->ops) {
-                /* Memory is sized before writing; never reached. */
-                w->err = ENOBUFS;
-                return;
-            }
-            wr_flush(w);
-        }
-        k = w->cap - w->len < n ? w->cap - w->len : n;
-        memcpy(w->buf + w->len, p, k);
-        w->len += k;
-        p += k;
-        n -= k;
-    }
+    nn__sink_put(&w->out, p, n);
 }
 
 static void wr_u32(nn__writer *w, uint32_t v)
@@ -446,392 +367,66 @@ nn_status nn_model_save_buffer(const nn_model *model, nn_save_what what,
     if (st != NN_OK)
         return st;
     memset(&w, 0, sizeof w);
-    w.buf = (unsigned char *)buf;
-    w.cap = capacity;
+    w.out.buf = (unsigned char *)buf;
+    w.out.cap = capacity;
     emit(&w, model, (int)what, size);
     emit_crc(&w);
     /* file_bytes and emit agree, as the tests check; a mismatch is a bug
      * in this file and must not pass for a file. */
-    if (w.err || w.total != size)
+    if (w.out.err || w.out.total != size)
         return nn__fail(NN_E_STATE, "%s: internal error: %zu bytes written, "
-                        "%zu expected", fn, w.total, size);
+                        "%zu expected", fn, w.out.total, size);
     if (written)
         *written = size;
     return NN_OK;
 }
 
-/* ---- atomic saves ---- */
+/* ---- atomic saves (file.c) ---- */
 
-static int posix_open_read(void *ctx, const char *path, int *fd)
-{
-    int f;
-    (void)ctx;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
-     * refused as not a regular file); regular files ignore the flag. */
-    f = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (f < 0)
-        return -1;
-    *fd = f;
-    return 0;
-}
-
-static int posix_create_anon(void *ctx, int dir_fd, int *fd)
-{
-#if defined(O_TMPFILE)
-    int f;
-    (void)ctx;
-    f = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-    if (f < 0)
-        return -1;
-    *fd = f;
-    return 0;
-#else
-    (void)ctx;
-    (void)dir_fd;
-    (void)fd;
-    errno = EOPNOTSUPP;
-    return -1;
-#endif
-}
-
-static int posix_create_at(void *ctx, int dir_fd, const char *name, int *fd)
-{
-    int f;
-    (void)ctx;
-    f = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (f < 0)
-        return -1;
-    *fd = f;
-    return 0;
-}
-
-/* Gives the unnamed file of fd the name name: through /proc, which any
- * process may use on its own descriptors (AT_EMPTY_PATH needs a
- * capability unprivileged processes lack). */
-static int posix_link_at(void *ctx, int fd, int dir_fd, const char *name)
-{
-    char proc[40];
-    (void)ctx;
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    return linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW);
-}
-
-static int posix_open_dir(void *ctx, const char *path, int *fd)
-{
-    int f;
-    (void)ctx;
-    f = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (f < 0)
-        return -1;
-    *fd = f;
-    return 0;
-}
-
-static int posix_stat_fd(void *ctx, int fd, uint64_t *size, int *regular)
-{
-    struct stat sb;
-    (void)ctx;
-    if (fstat(fd, &sb) != 0)
-        return -1;
-    *regular = S_ISREG(sb.st_mode) ? 1 : 0;
-    *size = sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
-    return 0;
-}
-
-static int posix_read_fd(void *ctx, int fd, void *buf, size_t len,
-                         size_t *got)
-{
-    ssize_t k;
-    (void)ctx;
-    k = read(fd, buf, len);
-    if (k < 0)
-        return -1;
-    *got = (size_t)k;
-    return 0;
-}
-
-static int posix_write_fd(void *ctx, int fd, const void *buf, size_t len,
-                          size_t *done)
-{
-    ssize_t k;
-    (void)ctx;
-    k = write(fd, buf, len);
-    if (k < 0)
-        return -1;
-    *done = (size_t)k;
-    return 0;
-}
-
-static int posix_sync_fd(void *ctx, int fd)
-{
-    (void)ctx;
-    return fsync(fd);
-}
-
-static int posix_close_fd(void *ctx, int fd)
-{
-    (void)ctx;
-    return close(fd);
-}
-
-static int posix_rename_at(void *ctx, int dir_fd, const char *from,
-                           const char *to)
-{
-    (void)ctx;
-    return renameat(dir_fd, from, dir_fd, to);
-}
-
-static int posix_unlink_at(void *ctx, int dir_fd, const char *name)
-{
-    (void)ctx;
-    return unlinkat(dir_fd, name, 0);
-}
-
-static const nn__file_ops nn__posix_ops = {
-    NULL,            posix_open_read,   posix_open_dir,  posix_create_anon,
-    posix_create_at, posix_link_at,     posix_stat_fd,   posix_read_fd,
-    posix_write_fd,  posix_sync_fd,     posix_close_fd,  posix_rename_at,
-    posix_unlink_at};
-
-const nn__file_ops *nn__file_ops_posix(void)
-{
-    return &nn__posix_ops;
-}
-
-/* The temporary file's name in the target's directory: ".nn-", 12 hex
- * digits and ".tmp", 20 bytes whatever the target's name, so that any
- * name the system accepts can be saved. The digits mix the process, the
- * time, an address on this thread's stack and the attempt, so that
- * concurrent saves pick different names (and O_EXCL or link refuse a
- * name taken anyway). */
-#define NN__TEMP_NAME_BYTES 21
-static void temp_name(char *dst, int attempt)
-{
-    struct timespec ts;
-    uint64_t z;
-    int local = attempt;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    z = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^
-        (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-        (uint64_t)(uintptr_t)&local ^ (uint64_t)local << 48;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    snprintf(dst, NN__TEMP_NAME_BYTES, ".nn-%012llx.tmp",
-             (unsigned long long)(z & 0xffffffffffffull));
-}
-
-/* Runs op until it succeeds or fails with an error other than EINTR. */
-#define NN__RETRY(call) \
-    do { errno = 0; rc = (call); } while (rc != 0 && errno == EINTR)
-
-/* Whether an error of O_TMPFILE or of naming its file says the file
- * system (or the system) cannot do it, rather than that the save cannot
- * work: then a named temporary file takes its place. */
-static int unsupported(int e)
-{
-    return e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOENT ||
-           e == EPERM || e == EXDEV || e == ENOSYS;
-}
-
-/* One attempt at the save through an unnamed file (anon) or a named one.
- * *fell_back is set when the unnamed way is not available here (nothing
- * was left behind: the caller tries again with a name). */
-typedef struct nn__save {
+typedef struct nn__save_args {
     const nn_model *model;
     int what;
     size_t size;
-    const nn__file_ops *ops;
-    int dir_fd;
-    const char *base;          /* the target's name in its directory */
-    char *tmp;                 /* room for the temporary name */
-    unsigned char *chunk;
-    size_t cap;
-    const char *step;          /* what failed, for the message */
-} nn__save;
+} nn__save_args;
 
-static int save_attempt(nn__save *sv, int anon, int *fell_back)
+static void emit_file(void *ctx, nn__sink *out)
 {
-    const nn__file_ops *ops = sv->ops;
-    int fd = -1, named = 0, rc = 0, attempt, e;
+    const nn__save_args *a = (const nn__save_args *)ctx;
     nn__writer w;
-    *fell_back = 0;
-    sv->step = "creating a temporary file beside it";
-    if (anon) {
-        NN__RETRY(ops->create_anon(ops->ctx, sv->dir_fd, &fd));
-        if (rc != 0) {
-            *fell_back = unsupported(errno);
-            return -1;
-        }
-    } else {
-        for (attempt = 0; attempt < 16; attempt++) {
-            temp_name(sv->tmp, attempt);
-            NN__RETRY(ops->create_at(ops->ctx, sv->dir_fd, sv->tmp, &fd));
-            if (rc == 0 || errno != EEXIST)
-                break;
-        }
-        if (rc != 0)
-            return -1;
-        named = 1;
-    }
-    sv->step = "writing the temporary file";
     memset(&w, 0, sizeof w);
-    w.buf = sv->chunk;
-    w.cap = sv->cap;
-    w.ops = ops;
-    w.fd = fd;
-    emit(&w, sv->model, sv->what, sv->size);
+    w.out = *out;
+    emit(&w, a->model, a->what, a->size);
     emit_crc(&w);
-    wr_flush(&w);
-    if (!w.err && w.total != sv->size) {
-        sv->step = "writing the temporary file (internal error: size "
-                   "mismatch)";
-        w.err = EIO;
-    }
-    if (w.err) {
-        errno = w.err;
-        goto fail;
-    }
-    sv->step = "syncing the temporary file";
-    NN__RETRY(ops->sync_fd(ops->ctx, fd));
-    if (rc != 0)
-        goto fail;
-    if (anon) {
-        /* Until now the file had no name: a crash left nothing. It gets
-         * one only now, complete and synced. */
-        sv->step = "naming the temporary file";
-        for (attempt = 0; attempt < 16; attempt++) {
-            temp_name(sv->tmp, attempt);
-            NN__RETRY(ops->link_at(ops->ctx, fd, sv->dir_fd, sv->tmp));
-            if (rc == 0 || errno != EEXIST)
-                break;
-        }
-        if (rc != 0) {
-            *fell_back = unsupported(errno);
-            goto fail;
-        }
-        named = 1;
-    }
-    sv->step = "closing the temporary file";
-    errno = 0;
-    rc = ops->close_fd(ops->ctx, fd);
-    fd = -1; /* closed even when close reports an error */
-    /* EINTR: the descriptor is gone and the data already synced. */
-    if (rc != 0 && errno != EINTR)
-        goto fail;
-    sv->step = "renaming the temporary file over it";
-    NN__RETRY(ops->rename_at(ops->ctx, sv->dir_fd, sv->tmp, sv->base));
-    if (rc != 0)
-        goto fail;
-    return 0;
-fail:
-    e = errno ? errno : EIO;
-    if (fd >= 0)
-        (void)ops->close_fd(ops->ctx, fd);
-    if (named)
-        (void)ops->unlink_at(ops->ctx, sv->dir_fd, sv->tmp);
-    errno = e;
-    return -1;
+    *out = w.out;
 }
 
 nn_status nn__model_save_ops(const nn_model *model, const char *path,
                              nn_save_what what, const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_save";
-    char where[200], etext[128];
-    size_t size, plen, cap, slash;
-    unsigned char *block;
-    char *dir;
-    int rc = 0, e, fell_back = 0;
-    nn__save sv;
+    nn__save_args a;
     nn_status st = check_save_args(fn, model, (int)what);
     if (st != NN_OK)
         return st;
     if (!path)
         return nn__fail(NN_E_NULL, "%s: path is NULL", fn);
-    plen = strlen(path);
-    if (plen == 0 || path[plen - 1] == '/')
+    if (path[0] == '\0' || path[strlen(path) - 1] == '/')
         return nn__fail(NN_E_INVALID, "%s: path '%s' names no file", fn,
                         path);
-    label(where, sizeof where, fn, path);
-    st = size_of(fn, model, (int)what, &size);
+    st = size_of(fn, model, (int)what, &a.size);
     if (st == NN_OK)
         st = check_finite(fn, model, (int)what);
     if (st != NN_OK)
         return st;
-
-    /* Everything is allocated before the file system is touched: the
-     * temporary name, the directory's name and the write buffer. */
-    cap = size < NN__WRITE_CHUNK ? size : NN__WRITE_CHUNK;
-    block = (unsigned char *)nn__malloc(NN__TEMP_NAME_BYTES + plen + 2 + cap);
-    if (!block)
-        return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", where,
-                        NN__TEMP_NAME_BYTES + plen + 2 + cap);
-    memset(&sv, 0, sizeof sv);
-    sv.model = model;
-    sv.what = (int)what;
-    sv.size = size;
-    sv.ops = ops;
-    sv.dir_fd = -1;
-    sv.tmp = (char *)block;
-    dir = sv.tmp + NN__TEMP_NAME_BYTES;
-    sv.chunk = block + NN__TEMP_NAME_BYTES + plen + 2;
-    sv.cap = cap;
-    for (slash = plen; slash > 0 && path[slash - 1] != '/'; slash--)
-        ;
-    sv.base = path + slash;
-    if (slash == 0) {
-        strcpy(dir, ".");
-    } else {
-        memcpy(dir, path, slash > 1 ? slash - 1 : 1); /* "/x" -> "/" */
-        dir[slash > 1 ? slash - 1 : 1] = '\0';
-    }
-
-    /* The directory is opened first: every other call names files in it,
-     * it is synced after the rename, and a missing directory is reported
-     * before anything is created. */
-    sv.step = "opening its directory";
-    NN__RETRY(ops->open_dir(ops->ctx, dir, &sv.dir_fd));
-    if (rc != 0) {
-        sv.dir_fd = -1;
-        goto fail;
-    }
-    rc = save_attempt(&sv, 1, &fell_back);
-    if (rc != 0 && fell_back)
-        rc = save_attempt(&sv, 0, &fell_back);
-    if (rc != 0)
-        goto fail;
-
-    /* The rename is durable once the directory is synced. Some file
-     * systems cannot sync a directory (EINVAL); nothing more can be done
-     * there. */
-    NN__RETRY(ops->sync_fd(ops->ctx, sv.dir_fd));
-    e = errno;
-    (void)ops->close_fd(ops->ctx, sv.dir_fd);
-    nn__free(block);
-    if (rc != 0 && e != EINVAL)
-        return nn__fail(NN_E_IO,
-                        "%s: the file was replaced, but syncing its directory "
-                        "failed, so the change may not survive a crash: %s "
-                        "(errno %d)", where,
-                        errno_text(e, etext, sizeof etext), e);
-    return NN_OK;
-
-fail:
-    e = errno ? errno : EIO;
-    if (sv.dir_fd >= 0)
-        (void)ops->close_fd(ops->ctx, sv.dir_fd);
-    st = nn__fail(NN_E_IO, "%s: %s failed: %s (errno %d); the file is "
-                  "unchanged", where, sv.step,
-                  errno_text(e, etext, sizeof etext), e);
-    nn__free(block);
-    return st;
+    a.model = model;
+    a.what = (int)what;
+    return nn__save_atomic(fn, path, a.size, emit_file, &a, ops);
 }
 
 nn_status nn_model_save(const nn_model *model, const char *path,
                         nn_save_what what)
 {
-    return nn__model_save_ops(model, path, what, &nn__posix_ops);
+    return nn__model_save_ops(model, path, what, nn__file_ops_posix());
 }
 
 /* ---- reading ---- */
@@ -1540,26 +1135,6 @@ nn_status nn_model_load_buffer(nn_model **out, const void *buf, size_t size)
     return load_memory(out, (const unsigned char *)buf, size, fn);
 }
 
-/* Reads up to len bytes, stopping early only at the end of the file. */
-static int read_full(const nn__file_ops *ops, int fd, unsigned char *buf,
-                     size_t len, size_t *got)
-{
-    int rc;
-    *got = 0;
-    while (*got < len) {
-        size_t k = 0, want = len - *got;
-        if (want > NN__READ_CHUNK)
-            want = NN__READ_CHUNK;
-        NN__RETRY(ops->read_fd(ops->ctx, fd, buf + *got, want, &k));
-        if (rc != 0)
-            return -1;
-        if (k == 0 || k > want)
-            break;
-        *got += k;
-    }
-    return 0;
-}
-
 nn_status nn__model_load_ops(nn_model **out, const char *path,
                              const nn__file_ops *ops)
 {
@@ -1567,10 +1142,9 @@ nn_status nn__model_load_ops(nn_model **out, const char *path,
     char where[200], etext[128];
     unsigned char head[NN__HEADER_BYTES], extra;
     unsigned char *buf = NULL;
-    const char *step;
     uint64_t size = 0;
     size_t got, n;
-    int fd = -1, regular = 0, rc, e;
+    int fd = -1, e;
     uint32_t kind, version;
     nn__reader r;
     nn_status st;
@@ -1580,26 +1154,14 @@ nn_status nn__model_load_ops(nn_model **out, const char *path,
     *out = NULL;
     if (!path)
         return nn__fail(NN_E_NULL, "%s: path is NULL", fn);
-    label(where, sizeof where, fn, path);
-    step = "opening it";
-    NN__RETRY(ops->open_read(ops->ctx, path, &fd));
-    if (rc != 0) {
-        fd = -1;
-        goto io_fail;
-    }
-    step = "reading its size";
-    NN__RETRY(ops->stat_fd(ops->ctx, fd, &size, &regular));
-    if (rc != 0)
-        goto io_fail;
-    if (!regular) {
-        (void)ops->close_fd(ops->ctx, fd);
-        return nn__fail(NN_E_IO, "%s: not a regular file", where);
-    }
+    nn__file_label(where, sizeof where, fn, path);
+    st = nn__open_regular(where, path, ops, &fd, &size);
+    if (st != NN_OK)
+        return st;
     /* The header is checked against the real size before the size is
      * trusted with an allocation. */
-    step = "reading it";
     n = size < NN__HEADER_BYTES ? (size_t)size : NN__HEADER_BYTES;
-    if (read_full(ops, fd, head, n, &got) != 0)
+    if (nn__read_full(ops, fd, head, n, &got) != 0)
         goto io_fail;
     if (got != n)
         goto changed;
@@ -1622,11 +1184,11 @@ nn_status nn__model_load_ops(nn_model **out, const char *path,
         goto done;
     }
     memcpy(buf, head, n);
-    if (read_full(ops, fd, buf + n, (size_t)size - n, &got) != 0)
+    if (nn__read_full(ops, fd, buf + n, (size_t)size - n, &got) != 0)
         goto io_fail;
     if (got != (size_t)size - n)
         goto changed;
-    if (read_full(ops, fd, &extra, 1, &got) != 0)
+    if (nn__read_full(ops, fd, &extra, 1, &got) != 0)
         goto io_fail;
     if (got != 0)
         goto changed;
@@ -1641,8 +1203,8 @@ changed:
     goto done;
 io_fail:
     e = errno ? errno : EIO;
-    st = nn__fail(NN_E_IO, "%s: %s failed: %s (errno %d)", where, step,
-                  errno_text(e, etext, sizeof etext), e);
+    st = nn__fail(NN_E_IO, "%s: reading it failed: %s (errno %d)", where,
+                  nn__errno_text(e, etext, sizeof etext), e);
 done:
     if (fd >= 0)
         (void)ops->close_fd(ops->ctx, fd);
@@ -1652,5 +1214,5 @@ done:
 
 nn_status nn_model_load(nn_model **out, const char *path)
 {
-    return nn__model_load_ops(out, path, &nn__posix_ops);
+    return nn__model_load_ops(out, path, nn__file_ops_posix());
 }

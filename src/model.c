@@ -75,6 +75,7 @@ void nn_model_free(nn_model *model)
     if (!model)
         return;
     nn__workspace_free(model);
+    nn__infer_cache_free(model);
     nn__optim_reset(model);
     nn__fit_run_end(model);
     meta_clear(model);

@@ -10,45 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- allocation (alloc.c): every allocation of the library goes here ---- */
-void *nn__malloc(size_t size);
-void *nn__calloc(size_t count, size_t size);
-void nn__free(void *p);
-
-/* ---- sizes ---- */
-/* *out = a * b; returns 0 on overflow. Inline: every batch checks its
- * sizes, and a call costs as much as the check. */
-static inline int nn__mul_size(size_t a, size_t b, size_t *out)
-{
-#if defined(__GNUC__) /* GCC and Clang: no division */
-    size_t r;
-    if (__builtin_mul_overflow(a, b, &r))
-        return 0;
-    *out = r;
-#else
-    if (a != 0 && b > (size_t)-1 / a)
-        return 0;
-    *out = a * b;
-#endif
-    return 1;
-}
-
-/* *out = a + b; returns 0 on overflow. */
-static inline int nn__add_size(size_t a, size_t b, size_t *out)
-{
-    if (b > (size_t)-1 - a)
-        return 0;
-    *out = a + b;
-    return 1;
-}
-
-/* ---- errors (status.c) ---- */
-/* Records a message for nn_last_error (printf-style) and returns status. */
-nn_status nn__fail(nn_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+#include "base.h" /* allocation, sizes, errors */
+#include "file.h" /* file operations, atomic saves */
 
 /* ---- random numbers (rng.c) ---- */
 typedef struct nn__rng {
@@ -388,6 +351,11 @@ struct nn_model {
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
     size_t small_rows;
+    /* nn_model_predict's scratch, kept for the next call: a block from
+     * nn__malloc whose first size_t is its capacity in floats, taken and
+     * given back with atomic exchanges (see train.c), so that concurrent
+     * calls on a const model never share it. NULL: none kept. */
+    void *infer_cache;
 };
 
 struct nn_data {
@@ -522,6 +490,8 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         double *loss_out);
 /* Floats of scratch nn__forward_rows needs for k rows. 0 on overflow. */
 size_t nn__infer_floats(const nn_model *m, size_t k);
+/* Frees nn_model_predict's kept scratch (nn_model_free). */
+void nn__infer_cache_free(nn_model *m);
 /* Inference-mode forward pass of k rows through a const model, with
  * scratch of nn__infer_floats(m, k) floats: y (k x out) receives the
  * output. With z (room for k x out floats), *logits receives the output
@@ -547,38 +517,6 @@ size_t nn__small_rows(const nn_model *m);
 uint32_t nn__crc32(uint32_t crc, const void *buf, size_t len);
 
 /* ---- model files (io.c) ---- */
-/* The file operations of nn_model_save and nn_model_load. Each returns 0,
- * or -1 with errno set, as the POSIX call it stands for; tests pass a table
- * that fails chosen calls, so that the library needs no global hook. */
-typedef struct nn__file_ops {
-    void *ctx;                 /* passed to every function */
-    /* open(path, O_RDONLY) */
-    int (*open_read)(void *ctx, const char *path, int *fd);
-    /* open(path, O_RDONLY | O_DIRECTORY): every name below is in it */
-    int (*open_dir)(void *ctx, const char *path, int *fd);
-    /* openat(dir_fd, ".", O_TMPFILE | O_WRONLY): a file without a name */
-    int (*create_anon)(void *ctx, int dir_fd, int *fd);
-    /* openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL, 0666) */
-    int (*create_at)(void *ctx, int dir_fd, const char *name, int *fd);
-    /* linkat: gives create_anon's file the name name in dir_fd */
-    int (*link_at)(void *ctx, int fd, int dir_fd, const char *name);
-    /* fstat: the size, and whether fd is a regular file */
-    int (*stat_fd)(void *ctx, int fd, uint64_t *size, int *regular);
-    /* read and write: *got / *done receive the byte count */
-    int (*read_fd)(void *ctx, int fd, void *buf, size_t len, size_t *got);
-    int (*write_fd)(void *ctx, int fd, const void *buf, size_t len,
-                    size_t *done);
-    int (*sync_fd)(void *ctx, int fd);          /* fsync */
-    int (*close_fd)(void *ctx, int fd);
-    /* renameat(dir_fd, from, dir_fd, to) */
-    int (*rename_at)(void *ctx, int dir_fd, const char *from,
-                     const char *to);
-    /* unlinkat(dir_fd, name, 0) */
-    int (*unlink_at)(void *ctx, int dir_fd, const char *name);
-} nn__file_ops;
-
-/* The real POSIX calls (a constant table). */
-const nn__file_ops *nn__file_ops_posix(void);
 /* nn_model_save and nn_model_load through the given operations. */
 nn_status nn__model_save_ops(const nn_model *model, const char *path,
                              nn_save_what what, const nn__file_ops *ops);

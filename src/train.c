@@ -67,11 +67,69 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
         *logits = y;
 }
 
+/* nn_model_predict's scratch is kept in the model between calls, so that
+ * a program predicting batch after batch allocates nothing after the
+ * first. The model is const there and may be shared by threads: a call
+ * takes the block with an atomic exchange (leaving NULL), and gives it
+ * back with a compare-and-exchange from NULL; a call that finds no block,
+ * or one too small, allocates its own, and a block that cannot go back
+ * because another took its place is freed. The block starts with its
+ * capacity in floats, in a header that keeps the floats 64-byte aligned
+ * as nn__malloc's blocks are. */
+#define NN__CACHE_HEAD ((size_t)64)
+
+static unsigned char *cache_swap(const nn_model *m, unsigned char *with)
+{
+    nn_model *w = (nn_model *)m; /* the cache is not the model's value */
+#if defined(__GNUC__)
+    return (unsigned char *)__atomic_exchange_n(&w->infer_cache, (void *)with,
+                                                __ATOMIC_ACQ_REL);
+#else
+    (void)w;
+    return with; /* no atomics: no cache */
+#endif
+}
+
+static unsigned char *cache_take(const nn_model *m, size_t count)
+{
+    unsigned char *b = cache_swap(m, NULL);
+    if (b && *(size_t *)(void *)b >= count)
+        return b;
+    nn__free(b);
+    if (count > ((size_t)-1 - NN__CACHE_HEAD) / sizeof(float))
+        return NULL;
+    b = (unsigned char *)nn__malloc(NN__CACHE_HEAD + count * sizeof(float));
+    if (b)
+        *(size_t *)(void *)b = count;
+    return b;
+}
+
+static void cache_give(const nn_model *m, unsigned char *b)
+{
+#if defined(__GNUC__)
+    void *expected = NULL;
+    nn_model *w = (nn_model *)m;
+    if (__atomic_compare_exchange_n(&w->infer_cache, &expected, (void *)b, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+#else
+    (void)m;
+#endif
+    nn__free(b);
+}
+
+void nn__infer_cache_free(nn_model *m)
+{
+    nn__free(m->infer_cache);
+    m->infer_cache = NULL;
+}
+
 nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
                            size_t x_width, float *y, size_t y_width)
 {
     static const char fn[] = "nn_model_predict";
     size_t rows, count, r;
+    unsigned char *block;
     float *scratch;
 
     if (!model)
@@ -104,17 +162,18 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
         return nn__fail(NN_E_OVERFLOW,
                         "%s: scratch for %zu rows of width %zu overflows "
                         "size_t", fn, rows, nn__max_width(model));
-    scratch = (float *)nn__malloc(count * sizeof(float));
-    if (!scratch)
+    block = cache_take(model, count);
+    if (!block)
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes of scratch "
                         "failed", fn, count * sizeof(float));
+    scratch = (float *)(block + NN__CACHE_HEAD);
 
     for (r = 0; r < n; r += rows) {
         size_t k = n - r < rows ? n - r : rows;
         nn__forward_rows(model, x + r * x_width, k, scratch, y + r * y_width,
                          NULL, NULL);
     }
-    nn__free(scratch);
+    cache_give(model, block);
     return NN_OK;
 }
 

@@ -207,14 +207,31 @@ static void train_and_predict_survive_every_failed_allocation(void **state)
         memset(y, 0, sizeof y);
         st = nn_model_predict(m, 6, x, 5, y, 3);
         ctr.fail_at = 0;
-        assert_int_equal(ctr.live, live);
-        if (st == NN_OK)
+        if (st == NN_OK) {
+            /* the scratch stays with the model for the next call */
+            assert_int_equal(ctr.live, live + 1);
             done = 1;
-        else
+        } else {
+            assert_int_equal(ctr.live, live);
             assert_int_equal(st, NN_E_NOMEM);
+        }
     }
     assert_true(k > 1);
     assert_memory_equal(y, y_ref, sizeof y);
+    /* the next predictions of as many rows or fewer allocate nothing; a
+     * larger batch replaces the block, and the model still holds one */
+    {
+        long live = ctr.live;
+        ctr.allocs = 0;
+        memset(y, 0, sizeof y);
+        assert_int_equal(nn_model_predict(m, 6, x, 5, y, 3), NN_OK);
+        assert_int_equal(nn_model_predict(m, 1, x, 5, y, 3), NN_OK);
+        assert_int_equal(ctr.allocs, 0);
+        assert_int_equal(nn_model_predict(m, 6, x, 5, y, 3), NN_OK);
+        assert_memory_equal(y, y_ref, sizeof y);
+        assert_int_equal(ctr.allocs, 0);
+        assert_int_equal(ctr.live, live);
+    }
 
     free(snapshot);
     nn_model_free(m);

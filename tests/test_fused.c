@@ -567,7 +567,7 @@ static void the_weight_bound_covers_the_growing_weights(void **state)
     nn_model *m = build(NN_ACT_RELU, NN_ACT_IDENTITY, NN_LOSS_MSE, 0);
     float x[ROWS * N_IN], t[ROWS * N_OUT];
     float *p = (float *)malloc(m->n_params * sizeof *p);
-    double first, top = 0.0;
+    double first, top = 0.0, peak = 0.0;
     uint32_t s;
     (void)state;
     assert_non_null(p);
@@ -582,10 +582,15 @@ static void the_weight_bound_covers_the_growing_weights(void **state)
         copy_params(m, p);
         top = max_abs_weight(m, p);
         assert_true(top <= m->w_bound);
+        if (top > peak)
+            peak = top;
     }
-    print_message("  weights grew from %.3g to %.3g; bound %.3g\n", first,
-                  top, m->w_bound);
-    assert_true(top >= 4.0 * first); /* the bound had to follow */
+    print_message("  weights grew from %.3g to %.3g (at most %.3g); bound "
+                  "%.3g\n", first, top, peak, m->w_bound);
+    /* The bound had to follow. The run swings (targets of 50 to 100), so
+     * its last step depends on the BLAS's rounding: BLIS and OpenBLAS part
+     * after about 30 steps. Its peak does not. */
+    assert_true(peak >= 4.0 * first);
     free(p);
     nn_model_free(m);
 }

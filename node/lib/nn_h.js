@@ -1313,7 +1313,7 @@ module.exports = {
     ]
    ],
    "since": "0.1",
-   "doc": "Forward pass of n rows: x is n x x_width, y receives n x y_width floats.\nx_width must equal the input width and y_width the output width.\nDoes not change the model and keeps no state between calls: it may run on\none model from many threads at once. Allocates scratch memory for at most\na few hundred rows at a time, whatever n is.\nReturns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no\nlayers), NN_E_OVERFLOW, NN_E_NOMEM."
+   "doc": "Forward pass of n rows: x is n x x_width, y receives n x y_width floats.\nx_width must equal the input width and y_width the output width.\nDoes not change the model: it may run on one model from many threads at\nonce. Works through at most 256 rows at a time, whatever n is, in\nscratch memory that the model keeps for the next call (freed with it):\nonce the model has predicted min(n, 256) rows, a call allocates nothing,\nunless another thread is predicting on the same model at that moment\n(the two calls then never share scratch; one allocates its own).\nReturns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no\nlayers), NN_E_OVERFLOW, NN_E_NOMEM."
   },
   {
    "name": "nn_model_train_batch",

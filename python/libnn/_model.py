@@ -10,6 +10,7 @@ corrupting it. A closed object raises NNError (NN_E_NULL) from every method.
 """
 
 import ctypes
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -330,8 +331,10 @@ class Model:
     """A feed-forward network (nn_model).
 
     Model(input_width, seed) creates an empty model; Model.load(path) and
-    Model.from_bytes(data) read model files. Methods that return nothing
-    else return the model, so building chains:
+    Model.from_bytes(data) read model files, Model.import_onnx(path) and
+    Model.from_onnx(data) ONNX files (export_onnx and to_onnx write them;
+    export_c writes a C header). Methods that return nothing else return
+    the model, so building chains:
 
         m = Model(2, seed=7).add_dense(4, "tanh").add_dense(1, "sigmoid")
 
@@ -997,6 +1000,87 @@ class Model:
         p = _lib.path_bytes(fn, path)
         w = _lib.enum_value(fn, "what", what, SaveWhat)
         check(self._read(fn, p, w))
+        return self
+
+    # ---- ONNX and C source (docs/INTEROP.md) ----
+    @classmethod
+    @wraps("nn_model_import_onnx")
+    def import_onnx(cls: Type[M], path: Any) -> M:
+        """A new model from the ONNX file at path (str, bytes, PathLike): a
+        file that export_onnx wrote, or one that torch.onnx.export wrote for
+        a torch.nn.Sequential (see docs/INTEROP.md for what libnn imports).
+        The model has no loss and SGD as optimizer: set both to train it
+        further.
+
+        Raises NNError: Status.E_FORMAT for a graph libnn does not import
+        (the message names the node, its operator and what libnn imports),
+        E_IO for a file that cannot be read, and E_STATE when the loaded
+        libnn was built without the ONNX reader (its message says so and
+        how to build one with it; export_onnx and export_c work either
+        way)."""
+        fn = "nn_model_import_onnx"
+        p = _lib.path_bytes(fn, path)
+        h = ctypes.c_void_p()
+        check(capi.nn_model_import_onnx(ctypes.byref(h), p))
+        return cls._adopt(h.value)
+
+    @classmethod
+    @wraps("nn_model_import_onnx_buffer")
+    def from_onnx(cls: Type[M], data: Any) -> M:
+        """A new model from an ONNX file's bytes: any bytes-like object
+        (bytes, bytearray, memoryview, mmap, numpy array). Errors as for
+        import_onnx; a str or a path is refused with TypeError (a file is
+        read by import_onnx)."""
+        fn = "nn_model_import_onnx_buffer"
+        if isinstance(data, (str, os.PathLike)):
+            raise TypeError("%s: data must be the bytes of an ONNX file, not "
+                            "%s; Model.import_onnx(path) reads a file"
+                            % (fn, type(data).__name__))
+        b = _arrays.bytes_view(fn, data)
+        h = ctypes.c_void_p()
+        # A NULL pointer for no bytes would be NN_E_NULL; point at a byte.
+        ptr = b.ctypes.data if b.size else ctypes.addressof(ctypes.c_char())
+        check(capi.nn_model_import_onnx_buffer(ctypes.byref(h), ptr, b.size))
+        return cls._adopt(h.value)
+
+    @wraps("nn_model_export_onnx")
+    def export_onnx(self: M, path: Any) -> M:
+        """Writes the model as an ONNX file at path (str, bytes, PathLike),
+        atomically; ONNX Runtime and the other ONNX tools run it, with the
+        input "input" and the output "output", float [batch, width]."""
+        fn = "nn_model_export_onnx"
+        p = _lib.path_bytes(fn, path)
+        check(self._read(fn, p))
+        return self
+
+    @wraps("nn_model_export_onnx_buffer")
+    def to_onnx(self) -> bytes:
+        """The bytes of the ONNX file that export_onnx writes."""
+        fn = "nn_model_export_onnx_buffer"
+        with self._guard.shared(fn) as h:
+            # No room: libnn answers NN_E_SHAPE with the size it needs.
+            need = ctypes.c_size_t()
+            status = capi.nn_model_export_onnx_buffer(h, None, 0,
+                                                      ctypes.byref(need))
+            if status != Status.E_SHAPE:
+                check(status)
+            buf = ctypes.create_string_buffer(max(need.value, 1))
+            written = ctypes.c_size_t()
+            check(capi.nn_model_export_onnx_buffer(h, buf, need.value,
+                                                   ctypes.byref(written)))
+        return buf.raw[:written.value]
+
+    @wraps("nn_model_export_c")
+    def export_c(self: M, path: Any, prefix: str) -> M:
+        """Writes the model as one C99 header at path (str, bytes,
+        PathLike), atomically: the weights and `<prefix>_predict`, which
+        computes one row as predict does, with no libnn. prefix (str or
+        bytes) is a C identifier: 1 to 63 ASCII letters, digits and '_',
+        starting with a letter (else NNError, Status.E_INVALID)."""
+        fn = "nn_model_export_c"
+        p = _lib.path_bytes(fn, path)
+        pre = _lib.text_bytes(fn, "prefix", prefix)
+        check(self._read(fn, p, pre))
         return self
 
     # ---- printing ----

@@ -19,7 +19,11 @@ and predict_proba gives that softmax.
 Predictions are computed one row at a time (Model.predict's rowwise), so
 that a row's prediction never depends on the other rows passed with it. The regressor ends in an identity
 layer with mean squared error, for one target (y of shape (n,)) or several
-((n, k)). Fitted estimators pickle and clone; model_ is the libnn.Model.
+((n, k)). Fitted estimators pickle and clone; model_ is the libnn.Model,
+which model_.export_onnx(path) or model_.to_onnx() writes as ONNX: the
+classifier's file computes predict_proba (columns in classes_ order, which
+the file does not hold), the regressor's predict as (n, k), k = 1 for y
+of shape (n,).
 
 This module needs scikit-learn (Debian: python3-sklearn).
 """

@@ -1,6 +1,7 @@
 # libnn_mpi (include/nn_mpi.h, src/mpi/): data-parallel training on MPI, a
 # separate shared library on libnn's public API. Built when CMake finds an
-# MPI for C (Debian: libopenmpi-dev) and NN_BUILD_MPI is ON; libnn itself
+# MPI for C (Debian: libopenmpi-dev) and NN_BUILD_MPI (AUTO, ON or OFF,
+# cmake/NNOptional.cmake) allows; libnn itself
 # never links MPI. Included by the top CMakeLists.txt after the packaging
 # of libnn (it adds to the same CMake package).
 #
@@ -10,19 +11,16 @@
 # tests/; what keeps libnn free of MPI is the rule that src/mpi uses nn.h
 # alone (no nn_internal.h include path is given to it), not a directory.
 
-option(NN_BUILD_MPI "Build libnn_mpi when an MPI for C is found" ON)
-set(NN_HAVE_MPI FALSE CACHE INTERNAL "libnn_mpi is built")
-if(NOT NN_BUILD_MPI)
-  message(STATUS "libnn_mpi: off (NN_BUILD_MPI=OFF)")
+nn_tristate(NN_BUILD_MPI "Build libnn_mpi, data-parallel training on MPI")
+if(NN_BUILD_MPI)
+  find_package(MPI COMPONENTS C QUIET)
+endif()
+# NN_HAVE_MPI: libnn_mpi is built (its tests, example and benchmark follow)
+nn_part(NN_HAVE_MPI NN_BUILD_MPI MPI_C_FOUND "libnn_mpi"
+        "an MPI for C (Debian, Ubuntu: libopenmpi-dev openmpi-bin)")
+if(NOT NN_HAVE_MPI)
   return()
 endif()
-find_package(MPI COMPONENTS C QUIET)
-if(NOT MPI_C_FOUND)
-  message(STATUS "libnn_mpi: no MPI for C found (Debian: apt-get install "
-                 "libopenmpi-dev openmpi-bin); not built")
-  return()
-endif()
-set(NN_HAVE_MPI TRUE CACHE INTERNAL "libnn_mpi is built")
 message(STATUS "libnn_mpi: building against MPI ${MPI_C_VERSION} "
                "(${MPI_C_LIB_NAMES})")
 
@@ -39,7 +37,7 @@ target_include_directories(nn_mpi PUBLIC
 # Public: nn_mpi.h includes nn.h and mpi.h, and its users call both.
 target_link_libraries(nn_mpi PUBLIC nn MPI::MPI_C)
 target_compile_options(nn_mpi PRIVATE ${NN_WARNINGS}
-  $<$<CONFIG:Release,RelWithDebInfo>:-O3>)
+  $<$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>>:-O3>)
 target_link_options(nn_mpi PRIVATE LINKER:--no-undefined LINKER:-z,noexecstack)
 
 # ---- install: library, header, pkg-config nn-mpi, CMake nn::nn_mpi ----

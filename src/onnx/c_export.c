@@ -24,11 +24,29 @@
  */
 #include "interop.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 /* ---- formatting ---- */
+
+/* Text into the file; the formatted piece is at most 1023 bytes. */
+static void out_printf(nn__sink *o, const char *fmt, ...)
+{
+    char piece[1024];
+    va_list ap;
+    int k;
+    va_start(ap, fmt);
+    k = vsnprintf(piece, sizeof piece, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= sizeof piece) {
+        o->err = EOVERFLOW; /* a bug in the caller; never reached */
+        return;
+    }
+    nn__sink_put(o, piece, (size_t)k);
+}
 
 /* The float f as a C99 hexadecimal floating constant of type float. */
 static void hex_float(char *dst, size_t cap, float f)
@@ -104,7 +122,7 @@ typedef struct cx {
     size_t computing;          /* layers that compute something */
     int any_dense;             /* a dense layer: the loops need i */
     int any_sigmoid;           /* sigmoid or SiLU: the helper is needed */
-    nn__ix_out *out;
+    nn__sink *out;
 } cx;
 
 /* Whether layer l changes its input in inference mode. */
@@ -126,15 +144,15 @@ static void put_array(cx *c, size_t l, const char *what, const float *v,
 {
     size_t k;
     char num[40];
-    nn__ix_printf(c->out, "static const float %s_l%zu_%s[%zu] = {", c->prefix,
+    out_printf(c->out, "static const float %s_l%zu_%s[%zu] = {", c->prefix,
                   l, what, n);
     for (k = 0; k < n; k++) {
         hex_float(num, sizeof num, v[k]);
-        nn__ix_printf(c->out, "%s%s", k % 4 == 0 ? "\n    " : " ", num);
+        out_printf(c->out, "%s%s", k % 4 == 0 ? "\n    " : " ", num);
         if (k + 1 < n)
-            nn__ix_put(c->out, ",", 1);
+            nn__sink_put(c->out, ",", 1);
     }
-    nn__ix_printf(c->out, "\n};\n");
+    out_printf(c->out, "\n};\n");
 }
 
 /* Batch normalization in inference mode is y = x a + c per feature, with
@@ -197,39 +215,39 @@ static void put_act(cx *c, size_t l, int act, const char *dst)
     switch (act) {
     case NN_ACT_IDENTITY:
     case NN_ACT_SOFTMAX:
-        nn__ix_printf(c->out, "        %s = z;\n", dst);
+        out_printf(c->out, "        %s = z;\n", dst);
         return;
     case NN_ACT_SIGMOID:
-        nn__ix_printf(c->out, "        %s = %s_sigmoid(z);\n", dst, c->prefix);
+        out_printf(c->out, "        %s = %s_sigmoid(z);\n", dst, c->prefix);
         return;
     case NN_ACT_TANH:
-        nn__ix_printf(c->out, "        %s = tanhf(z);\n", dst);
+        out_printf(c->out, "        %s = tanhf(z);\n", dst);
         return;
     case NN_ACT_RELU:
-        nn__ix_printf(c->out, "        %s = z > 0.0f ? z : 0.0f;\n", dst);
+        out_printf(c->out, "        %s = z > 0.0f ? z : 0.0f;\n", dst);
         return;
     case NN_ACT_LEAKY_RELU:
         v = nn__ix_layer_param(c->model, l, NN_LAYER_LEAKY_SLOPE);
         hex_float(num, sizeof num, (float)v);
-        nn__ix_printf(c->out, "        %s = z > 0.0f ? z : %s * z;\n", dst,
+        out_printf(c->out, "        %s = z > 0.0f ? z : %s * z;\n", dst,
                       num);
         return;
     case NN_ACT_GELU:
-        nn__ix_printf(c->out, "        %s = 0.5f * z * (1.0f + erff(z * "
+        out_printf(c->out, "        %s = 0.5f * z * (1.0f + erff(z * "
                       "0x1.6a09e6p-1f));\n", dst);
         return;
     case NN_ACT_SILU:
-        nn__ix_printf(c->out, "        %s = z * %s_sigmoid(z);\n", dst,
+        out_printf(c->out, "        %s = z * %s_sigmoid(z);\n", dst,
                       c->prefix);
         return;
     case NN_ACT_SOFTPLUS:
-        nn__ix_printf(c->out, "        %s = z > 20.0f ? z : log1pf(expf(z));"
+        out_printf(c->out, "        %s = z > 20.0f ? z : log1pf(expf(z));"
                       "\n", dst);
         return;
     case NN_ACT_ELU:
         v = nn__ix_layer_param(c->model, l, NN_LAYER_ELU_ALPHA);
         hex_float(num, sizeof num, (float)v);
-        nn__ix_printf(c->out, "        %s = z > 0.0f ? z : %s * expm1f(z);\n",
+        out_printf(c->out, "        %s = z > 0.0f ? z : %s * expm1f(z);\n",
                       dst, num);
         return;
     default:
@@ -239,18 +257,18 @@ static void put_act(cx *c, size_t l, int act, const char *dst)
 
 static void put_softmax(cx *c, size_t w, const char *o)
 {
-    nn__ix_printf(c->out,
+    out_printf(c->out,
                   "    {\n"
                   "        float top = %s[0], sum = 0.0f;\n"
                   "        for (j = 1; j < %zu; j++)\n"
                   "            top = %s[j] > top ? %s[j] : top;\n",
                   o, w, o, o);
-    nn__ix_printf(c->out,
+    out_printf(c->out,
                   "        for (j = 0; j < %zu; j++) {\n"
                   "            %s[j] = expf(%s[j] - top);\n"
                   "            sum += %s[j];\n"
                   "        }\n", w, o, o, o);
-    nn__ix_printf(c->out,
+    out_printf(c->out,
                   "        sum = 1.0f / sum;\n"
                   "        for (j = 0; j < %zu; j++)\n"
                   "            %s[j] *= sum;\n"
@@ -270,37 +288,37 @@ static void put_layer(cx *c, size_t l, size_t in_w, const char *in,
     char num[40];
     switch (kind) {
     case NN_KIND_DENSE:
-        nn__ix_printf(c->out, "    /* layer %zu: dense, %zu -> %zu, %s */\n",
+        out_printf(c->out, "    /* layer %zu: dense, %zu -> %zu, %s */\n",
                       l, in_w, w, nn_activation_name((nn_activation)act));
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "    for (j = 0; j < %zu; j++)\n"
                       "        %s[j] = 0.0f;\n"
                       "    for (i = 0; i < %zu; i++)\n"
                       "        for (j = 0; j < %zu; j++)\n"
                       "            %s[j] += %s[i] * %s_l%zu_w[i * %zu + j];\n",
                       w, o, in_w, w, o, in, p, l, w);
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "    for (j = 0; j < %zu; j++) {\n"
                       "        float z = %s[j] + %s_l%zu_b[j];\n", w, o, p, l);
         put_act(c, l, act, "o[j]");
-        nn__ix_printf(c->out, "    }\n");
+        out_printf(c->out, "    }\n");
         if (act == NN_ACT_SOFTMAX)
             put_softmax(c, w, o);
         return;
     case NN_KIND_ACTIVATION:
-        nn__ix_printf(c->out, "    /* layer %zu: activation, %s */\n"
+        out_printf(c->out, "    /* layer %zu: activation, %s */\n"
                       "    for (j = 0; j < %zu; j++) {\n"
                       "        float z = %s[j];\n", l,
                       nn_activation_name((nn_activation)act), w, in);
         put_act(c, l, act, "o[j]");
-        nn__ix_printf(c->out, "    }\n");
+        out_printf(c->out, "    }\n");
         if (act == NN_ACT_SOFTMAX)
             put_softmax(c, w, o);
         return;
     case NN_KIND_BATCHNORM:
         /* Folded into y = x a + c, as libnn's inference does (put_arrays
          * computes a and c as it does), so the same floats come out. */
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "    /* layer %zu: batch normalization (running "
                       "statistics, folded), %zu */\n"
                       "    for (j = 0; j < %zu; j++)\n"
@@ -311,26 +329,26 @@ static void put_layer(cx *c, size_t l, size_t in_w, const char *in,
         /* The row's statistics in double, as libnn forms them. */
         eps = nn__ix_layer_param(m, l, NN_LAYER_EPSILON);
         hex_double(num, sizeof num, eps);
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "    /* layer %zu: layer normalization, %zu */\n"
                       "    {\n"
                       "        double mean = 0.0, var = 0.0, r;\n"
                       "        for (j = 0; j < %zu; j++)\n"
                       "            mean += %s[j];\n"
                       "        mean /= %zu.0;\n", l, w, w, in, w);
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "        for (j = 0; j < %zu; j++)\n"
                       "            var += (%s[j] - mean) * (%s[j] - mean);\n"
                       "        r = 1.0 / sqrt(var / %zu.0 + %s);\n",
                       w, in, in, w, num);
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "        for (j = 0; j < %zu; j++)\n"
                       "            o[j] = %s_l%zu_gamma[j] * (float)((%s[j] - "
                       "mean) * r) + %s_l%zu_beta[j];\n"
                       "    }\n", w, p, l, in, p, l);
         return;
     case NN_KIND_SCALING:
-        nn__ix_printf(c->out,
+        out_printf(c->out,
                       "    /* layer %zu: scaling, %zu */\n"
                       "    for (j = 0; j < %zu; j++)\n"
                       "        o[j] = %s[j] * %s_l%zu_scale[j] + "
@@ -341,7 +359,7 @@ static void put_layer(cx *c, size_t l, size_t in_w, const char *in,
     }
 }
 
-static void emit_c(void *ctx, nn__ix_out *out)
+static void emit_c(void *ctx, nn__sink *out)
 {
     cx *c = (cx *)ctx;
     const nn_model *m = c->model;
@@ -352,7 +370,7 @@ static void emit_c(void *ctx, nn__ix_out *out)
     int flip = 0;
     c->out = out;
 
-    nn__ix_printf(out,
+    out_printf(out,
                   "/*\n"
                   " * A libnn model as C99 source, written by "
                   "nn_model_export_c (libnn %s).\n"
@@ -360,7 +378,7 @@ static void emit_c(void *ctx, nn__ix_out *out)
                   " * %s_predict(x, y) computes the %zu outputs y of one "
                   "row x of %zu inputs,\n", nn_version_string(), p, outw,
                   in);
-    nn__ix_printf(out,
+    out_printf(out,
                   " * as nn_model_predict does (dropout is the identity and "
                   "batch normalization\n"
                   " * uses its running statistics). It allocates nothing, "
@@ -369,7 +387,7 @@ static void emit_c(void *ctx, nn__ix_out *out)
                   "may run in several\n"
                   " * threads at once; x and y must not overlap.\n",
                   2 * c->max_hidden * sizeof(float));
-    nn__ix_printf(out,
+    out_printf(out,
                   " *\n"
                   " * Include this file wherever %s_predict is called; in "
                   "exactly one C file,\n"
@@ -377,14 +395,14 @@ static void emit_c(void *ctx, nn__ix_out *out)
                   "compiles the weights\n"
                   " * and the function there. Link with -lm.\n"
                   " */\n", p, P);
-    nn__ix_printf(out,
+    out_printf(out,
                   "#ifndef %s_H\n#define %s_H\n\n"
                   "#define %s_INPUTS %zu\n#define %s_OUTPUTS %zu\n\n"
                   "#ifdef __cplusplus\nextern \"C\" {\n#endif\n"
                   "void %s_predict(const float *x, float *y);\n"
                   "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n\n",
                   P, P, P, in, P, outw, p, P);
-    nn__ix_printf(out,
+    out_printf(out,
                   "#if defined(%s_IMPLEMENTATION) && "
                   "!defined(%s_IMPLEMENTED)\n#define %s_IMPLEMENTED\n\n"
                   "#include <math.h>\n#include <stddef.h>\n\n", P, P, P);
@@ -392,7 +410,7 @@ static void emit_c(void *ctx, nn__ix_out *out)
         if (computes(m, l))
             put_arrays(c, l);
     if (c->any_sigmoid)
-        nn__ix_printf(out,
+        out_printf(out,
                   "\n/* 1 / (1 + e^-z), without overflow for any z. */\n"
                   "static float %s_sigmoid(float z)\n{\n"
                   "    float e;\n"
@@ -400,15 +418,15 @@ static void emit_c(void *ctx, nn__ix_out *out)
                   "        return 1.0f / (1.0f + expf(-z));\n"
                   "    e = expf(z);\n"
                   "    return e / (1.0f + e);\n}\n\n", p);
-    nn__ix_printf(out, "\nvoid %s_predict(const float *x, float *y)\n{\n", p);
+    out_printf(out, "\nvoid %s_predict(const float *x, float *y)\n{\n", p);
     /* Two arrays for the values between layers, used in turn. */
     if (c->computing >= 2)
-        nn__ix_printf(out, "    float a[%zu];\n", c->max_hidden);
+        out_printf(out, "    float a[%zu];\n", c->max_hidden);
     if (c->computing >= 3)
-        nn__ix_printf(out, "    float b[%zu];\n", c->max_hidden);
-    nn__ix_printf(out, "    size_t %sj;\n", c->any_dense ? "i, " : "");
+        out_printf(out, "    float b[%zu];\n", c->max_hidden);
+    out_printf(out, "    size_t %sj;\n", c->any_dense ? "i, " : "");
     if (c->computing == 0) {
-        nn__ix_printf(out,
+        out_printf(out,
                       "    /* every layer is the identity in inference mode "
                       "*/\n"
                       "    for (j = 0; j < %zu; j++)\n"
@@ -417,24 +435,24 @@ static void emit_c(void *ctx, nn__ix_out *out)
     for (l = 0; l < n; l++) {
         const char *dst;
         if (!computes(m, l)) {
-            nn__ix_printf(out, "    /* layer %zu: %s, the identity in "
+            out_printf(out, "    /* layer %zu: %s, the identity in "
                           "inference mode */\n", l,
                           nn_layer_kind_name(nn_model_layer_kind(m, l)));
             continue;
         }
         dst = l == c->last ? "y" : flip ? "b" : "a";
-        nn__ix_printf(out, "    {\n        float *o = %s;\n", dst);
+        out_printf(out, "    {\n        float *o = %s;\n", dst);
         put_layer(c, l, in, cur, "o");
-        nn__ix_printf(out, "    }\n");
+        out_printf(out, "    }\n");
         cur = dst;
         flip = !flip;
         in = nn_model_layer_width(m, l);
     }
-    nn__ix_printf(out, "}\n\n#endif /* %s_IMPLEMENTATION */\n", P);
+    out_printf(out, "}\n\n#endif /* %s_IMPLEMENTATION */\n", P);
 }
 
 nn_status nn__c_export_ops(const nn_model *model, const char *path,
-                           const char *prefix, const nn__ix_file_ops *ops)
+                           const char *prefix, const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_export_c";
     cx c;
@@ -476,13 +494,13 @@ nn_status nn__c_export_ops(const nn_model *model, const char *path,
             c.max_hidden = nn_model_layer_width(model, l);
     /* Room for a layer's largest array, twice: batch normalization's
      * gamma, beta and both statistics at once. */
-    if (!nn__ix_mul(nn__ix_max_array(model), 2 * sizeof(float), &k))
+    if (!nn__mul_size(nn__ix_max_array(model), 2 * sizeof(float), &k))
         return nn__fail(NN_E_OVERFLOW, "%s: a layer of %zu floats overflows "
                         "size_t", fn, nn__ix_max_array(model));
     c.scratch = (float *)nn__malloc(k);
     if (!c.scratch)
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", fn, k);
-    st = nn__ix_save(fn, path, emit_c, &c, 0, ops);
+    st = nn__save_atomic(fn, path, 0, emit_c, &c, ops);
     nn__free(c.scratch);
     return st;
 }
@@ -490,5 +508,5 @@ nn_status nn__c_export_ops(const nn_model *model, const char *path,
 nn_status nn_model_export_c(const nn_model *model, const char *path,
                             const char *prefix)
 {
-    return nn__c_export_ops(model, path, prefix, nn__ix_file_ops_posix());
+    return nn__c_export_ops(model, path, prefix, nn__file_ops_posix());
 }

@@ -90,7 +90,7 @@ nn_status nn__ix_check_model(const char *fn, const nn_model *model)
     if (n == 0)
         return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
     cap = nn__ix_max_array(model);
-    if (!nn__ix_mul(cap, sizeof(float), &i))
+    if (!nn__mul_size(cap, sizeof(float), &i))
         return nn__fail(NN_E_OVERFLOW, "%s: a layer of %zu floats overflows "
                         "size_t", fn, cap);
     scratch = (float *)nn__malloc(i);

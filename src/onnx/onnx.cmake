@@ -20,7 +20,6 @@ set_property(CACHE NN_ONNX_READER PROPERTY STRINGS AUTO ON OFF)
 set(_nn_onnx_dir ${PROJECT_SOURCE_DIR}/src/onnx)
 target_sources(nn_objects PRIVATE
   ${_nn_onnx_dir}/c_export.c
-  ${_nn_onnx_dir}/file.c
   ${_nn_onnx_dir}/model_read.c
   ${_nn_onnx_dir}/onnx_export.c)
 

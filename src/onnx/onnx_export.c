@@ -82,7 +82,7 @@ typedef struct ex_graph {
     size_t open_at[8];
     int depth;
     float *scratch;       /* room for nn__ix_max_array floats */
-    nn__ix_out *out;
+    nn__sink *out;
 } ex_graph;
 
 enum { PASS_COUNT, PASS_MEASURE, PASS_WRITE };
@@ -360,7 +360,7 @@ static void put_varint(ex_graph *g, uint64_t v)
             b[k] |= 0x80;
         k++;
     } while (v);
-    nn__ix_put(g->out, b, k);
+    nn__sink_put(g->out, b, k);
 }
 
 static size_t varint_len(uint64_t v)
@@ -388,7 +388,7 @@ static void put_bytes(ex_graph *g, unsigned field, const void *p, size_t n)
 {
     put_tag(g, field, 2);
     put_varint(g, n);
-    nn__ix_put(g->out, p, n);
+    nn__sink_put(g->out, p, n);
 }
 
 static void put_str(ex_graph *g, unsigned field, const char *s)
@@ -406,7 +406,7 @@ static void put_f32(ex_graph *g, unsigned field, float f)
     b[2] = (unsigned char)(u >> 16);
     b[3] = (unsigned char)(u >> 24);
     put_tag(g, field, 5);
-    nn__ix_put(g->out, b, 4);
+    nn__sink_put(g->out, b, 4);
 }
 
 /* A length-delimited message starts: its tag, and in the write pass its
@@ -454,7 +454,7 @@ static void put_floats(ex_graph *g, const float *v, size_t n)
             b[4 * i + 2] = (unsigned char)(u >> 16);
             b[4 * i + 3] = (unsigned char)(u >> 24);
         }
-        nn__ix_put(g->out, b, 4 * k);
+        nn__sink_put(g->out, b, 4 * k);
         v += k;
         n -= k;
     }
@@ -580,7 +580,7 @@ static void ex_free(ex_graph *g)
 static nn_status prepare(const char *fn, const nn_model *model, ex_graph *g,
                          size_t *size)
 {
-    nn__ix_out counter;
+    nn__sink counter;
     size_t layers, bytes, nodes, inits;
     nn_status st;
     memset(g, 0, sizeof *g);
@@ -589,11 +589,11 @@ static nn_status prepare(const char *fn, const nn_model *model, ex_graph *g,
         return st;
     g->model = model;
     layers = nn_model_layer_count(model);
-    if (!nn__ix_mul(layers + 1, NN__NODES_PER_LAYER, &nodes) ||
-        !nn__ix_mul(layers + 1, NN__INITS_PER_LAYER, &inits) ||
-        !nn__ix_mul(nodes, sizeof(ex_node), &bytes) ||
-        !nn__ix_mul(inits, sizeof(ex_init), &bytes) ||
-        !nn__ix_mul(nn__ix_max_array(model), sizeof(float), &bytes))
+    if (!nn__mul_size(layers + 1, NN__NODES_PER_LAYER, &nodes) ||
+        !nn__mul_size(layers + 1, NN__INITS_PER_LAYER, &inits) ||
+        !nn__mul_size(nodes, sizeof(ex_node), &bytes) ||
+        !nn__mul_size(inits, sizeof(ex_init), &bytes) ||
+        !nn__mul_size(nn__ix_max_array(model), sizeof(float), &bytes))
         return nn__fail(NN_E_OVERFLOW, "%s: describing %zu layers overflows "
                         "size_t", fn, layers);
     g->nodes = (ex_node *)nn__malloc(nodes * sizeof(ex_node));
@@ -631,7 +631,7 @@ static nn_status prepare(const char *fn, const nn_model *model, ex_graph *g,
     return NN_OK;
 }
 
-static void emit_file(void *ctx, nn__ix_out *out)
+static void emit_file(void *ctx, nn__sink *out)
 {
     ex_graph *g = (ex_graph *)ctx;
     g->out = out;
@@ -643,7 +643,7 @@ nn_status nn_model_export_onnx_buffer(const nn_model *model, void *buf,
 {
     static const char fn[] = "nn_model_export_onnx_buffer";
     ex_graph g;
-    nn__ix_out mem;
+    nn__sink mem;
     size_t size = 0;
     nn_status st;
     if (!buf && capacity > 0)
@@ -676,7 +676,7 @@ nn_status nn_model_export_onnx_buffer(const nn_model *model, void *buf,
 }
 
 nn_status nn__onnx_export_ops(const nn_model *model, const char *path,
-                              const nn__ix_file_ops *ops)
+                              const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_export_onnx";
     ex_graph g;
@@ -688,12 +688,12 @@ nn_status nn__onnx_export_ops(const nn_model *model, const char *path,
     st = prepare(fn, model, &g, &size);
     if (st != NN_OK)
         return st;
-    st = nn__ix_save(fn, path, emit_file, &g, size, ops);
+    st = nn__save_atomic(fn, path, size, emit_file, &g, ops);
     ex_free(&g);
     return st;
 }
 
 nn_status nn_model_export_onnx(const nn_model *model, const char *path)
 {
-    return nn__onnx_export_ops(model, path, nn__ix_file_ops_posix());
+    return nn__onnx_export_ops(model, path, nn__file_ops_posix());
 }

@@ -1035,7 +1035,7 @@ static nn_status tensor_view(const im *s, const NnOnnx__TensorProto *t,
                    "to 8", name, t->n_dims);
     for (k = 0; k < t->n_dims; k++) {
         if (t->dims[k] < 0 || (uint64_t)t->dims[k] > (size_t)-1 ||
-            !nn__ix_mul(count, (size_t)t->dims[k], &count))
+            !nn__mul_size(count, (size_t)t->dims[k], &count))
             return bad(s, "tensor '%.60s' has dimension %zu of %lld", name,
                        k, (long long)t->dims[k]);
     }
@@ -1071,7 +1071,7 @@ static nn_status tensor_view(const im *s, const NnOnnx__TensorProto *t,
     }
     if (t->has_raw_data) {
         size_t need;
-        if (!nn__ix_mul(count, esize, &need) || t->raw_data.len != need)
+        if (!nn__mul_size(count, esize, &need) || t->raw_data.len != need)
             return bad(s, "tensor '%.60s' has %zu bytes of raw data; its "
                        "%zu elements take %zu", name, t->raw_data.len,
                        count, count * esize);
@@ -1174,7 +1174,7 @@ static nn_status value_shape(const im *s, const NnOnnx__ValueInfoProto *v,
             continue;
         }
         if (d->dim_value <= 0 || d->dim_value > INT32_MAX ||
-            (w != 0 && !nn__ix_mul(w, (size_t)d->dim_value, &w)))
+            (w != 0 && !nn__mul_size(w, (size_t)d->dim_value, &w)))
             return bad(s, "the graph %s '%.60s' has dimension %zu of %lld",
                        what, v->name ? v->name : "", k,
                        (long long)d->dim_value);
@@ -1193,17 +1193,17 @@ static nn_status tables(im *s)
     size_t k, j, n_vals, bytes, lbytes, nc, cbytes, live;
     im_val *tmp;
     nn_status st;
-    if (!nn__ix_add(g->n_initializer, g->n_input, &n_vals))
+    if (!nn__add_size(g->n_initializer, g->n_input, &n_vals))
         return bad(s, "too many values");
     for (k = 0; k < g->n_node; k++)
-        if (!nn__ix_add(n_vals, g->node[k]->n_output, &n_vals))
+        if (!nn__add_size(n_vals, g->node[k]->n_output, &n_vals))
             return bad(s, "too many values");
     /* The decoder holds a pointer per value and a message per node
      * already, so these tables are of the order of the decoded tree. */
-    if (!nn__ix_mul(n_vals + 1, sizeof(im_val), &bytes) ||
-        !nn__ix_mul(g->n_node + 1, sizeof(im_layer), &lbytes) ||
-        !nn__ix_add(g->n_initializer, g->n_node + 1, &nc) ||
-        !nn__ix_mul(nc, sizeof(cview), &cbytes))
+    if (!nn__mul_size(n_vals + 1, sizeof(im_val), &bytes) ||
+        !nn__mul_size(g->n_node + 1, sizeof(im_layer), &lbytes) ||
+        !nn__add_size(g->n_initializer, g->n_node + 1, &nc) ||
+        !nn__mul_size(nc, sizeof(cview), &cbytes))
         return bad(s, "too many values");
     s->vals = (im_val *)nn__malloc(bytes);
     s->consts = (cview *)nn__malloc(cbytes);
@@ -1251,7 +1251,7 @@ static nn_status tables(im *s)
     /* By name; a name defined twice is refused, except a graph input
      * that repeats an initializer (old exporters list the initializers
      * as inputs too), which is the initializer. */
-    if (!nn__ix_mul(s->n_vals + 1, sizeof(im_val), &bytes))
+    if (!nn__mul_size(s->n_vals + 1, sizeof(im_val), &bytes))
         return bad(s, "too many values");
     tmp = (im_val *)nn__malloc(bytes);
     if (!tmp)
@@ -1679,7 +1679,7 @@ static nn_status build_model(const im *s, const NnOnnx__ModelProto *mp,
     }
     /* Every width was read from a tensor present in the file or checked
      * against its size, so this is within the bytes given. */
-    if (!nn__ix_mul(most, sizeof(float), &bytes))
+    if (!nn__mul_size(most, sizeof(float), &bytes))
         return bad(s, "a layer of %zu floats overflows size_t", most);
     buf = (float *)nn__malloc(bytes);
     if (!buf)
@@ -1745,8 +1745,8 @@ static nn_status import_bytes(const char *fn, nn_model **out,
     memset(&s, 0, sizeof s);
     s.fn = fn;
     s.bytes = size;
-    if (!nn__ix_mul(size, NN__IX_BUDGET_PER_BYTE, &room) ||
-        !nn__ix_add(room, NN__IX_BUDGET_BASE, &room))
+    if (!nn__mul_size(size, NN__IX_BUDGET_PER_BYTE, &room) ||
+        !nn__add_size(room, NN__IX_BUDGET_BASE, &room))
         room = (size_t)-1;
     budget.left = room;
     budget.nomem = 0;
@@ -1798,7 +1798,7 @@ nn_status nn_model_import_onnx_buffer(nn_model **out, const void *buf,
 }
 
 nn_status nn__onnx_import_ops(nn_model **out, const char *path,
-                              const nn__ix_file_ops *ops)
+                              const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_import_onnx";
     unsigned char *data;
@@ -1809,7 +1809,7 @@ nn_status nn__onnx_import_ops(nn_model **out, const char *path,
     *out = NULL;
     if (!path)
         return nn__fail(NN_E_NULL, "%s: path is NULL", fn);
-    st = nn__ix_read_file(fn, path, &data, &size, ops);
+    st = nn__read_file(fn, path, ops, &data, &size);
     if (st != NN_OK)
         return st;
     st = import_bytes(fn, out, data, size);
@@ -1819,5 +1819,5 @@ nn_status nn__onnx_import_ops(nn_model **out, const char *path,
 
 nn_status nn_model_import_onnx(nn_model **out, const char *path)
 {
-    return nn__onnx_import_ops(out, path, nn__ix_file_ops_posix());
+    return nn__onnx_import_ops(out, path, nn__file_ops_posix());
 }

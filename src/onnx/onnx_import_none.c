@@ -26,7 +26,7 @@ nn_status nn_model_import_onnx_buffer(nn_model **out, const void *buf,
 }
 
 nn_status nn__onnx_import_ops(nn_model **out, const char *path,
-                              const nn__ix_file_ops *ops)
+                              const nn__file_ops *ops)
 {
     static const char fn[] = "nn_model_import_onnx";
     (void)ops;
@@ -40,5 +40,5 @@ nn_status nn__onnx_import_ops(nn_model **out, const char *path,
 
 nn_status nn_model_import_onnx(nn_model **out, const char *path)
 {
-    return nn__onnx_import_ops(out, path, nn__ix_file_ops_posix());
+    return nn__onnx_import_ops(out, path, nn__file_ops_posix());
 }

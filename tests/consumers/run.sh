@@ -37,12 +37,14 @@ libdir=$(cd "$prefix" && find . -name "libnn.so.$version" -printf '%h\n' | sed '
 for f in "$libdir/libnn.so.$version" "$libdir/libnn.so.$major" "$libdir/libnn.so" \
          include/nn.h "$libdir/pkgconfig/nn.pc" \
          "$libdir/cmake/nn/nnConfig.cmake" "$libdir/cmake/nn/nnConfigVersion.cmake" \
-         "$libdir/cmake/nn/nnTargets.cmake"; do
+         "$libdir/cmake/nn/nnTargets.cmake" share/doc/libnn/LICENSE; do
     [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 [ "$(readlink "$prefix/$libdir/libnn.so")" = "libnn.so.$major" ] ||
     fail "libnn.so does not point to libnn.so.$major"
 cmp -s "$src/include/nn.h" "$prefix/include/nn.h" || fail "installed nn.h differs"
+cmp -s "$src/LICENSE" "$prefix/share/doc/libnn/LICENSE" || fail "installed LICENSE differs"
+grep -qx 'License: MIT' "$prefix/$libdir/pkgconfig/nn.pc" || fail "nn.pc names no licence"
 static=0
 if [ -e "$prefix/$libdir/libnn.a" ]; then
     static=1

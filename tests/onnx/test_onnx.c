@@ -37,6 +37,7 @@
  * src/nn_internal.h, and a disagreement between them fails here. */
 #include "nn_internal.h"
 #include "interop.h"
+#include "file_faults.h"
 #include "models.h"
 
 static counter ctr;
@@ -325,141 +326,13 @@ static void export_to_a_file_writes_the_bytes_of_the_buffer(void **state)
  * Atomic exports: every file operation failed in turn
  * ====================================================================== */
 
-typedef struct faults {
-    const nn__ix_file_ops *real;
-    long calls, fail_at;
-    const char *fired;
-    int fired_on_dir;
-    int dir_fd;
-} faults;
-
-static int inject(faults *f, const char *name, int fd)
-{
-    f->calls++;
-    if (f->fail_at && f->calls == f->fail_at) {
-        f->fired = name;
-        f->fired_on_dir = fd >= 0 && fd == f->dir_fd;
-        return EIO;
-    }
-    return 0;
-}
-
-#define INJECT(name, fd)                               \
-    do {                                               \
-        int e_ = inject(f, name, fd);                  \
-        if (e_) {                                      \
-            errno = e_;                                \
-            return -1;                                 \
-        }                                              \
-    } while (0)
-
-static int f_open_read(void *ctx, const char *path, int *fd)
-{
-    faults *f = (faults *)ctx;
-    INJECT("open_read", -1);
-    return f->real->open_read(NULL, path, fd);
-}
-
-static int f_create(void *ctx, const char *path, int *fd)
-{
-    faults *f = (faults *)ctx;
-    INJECT("create", -1);
-    return f->real->create(NULL, path, fd);
-}
-
-static int f_open_dir(void *ctx, const char *path, int *fd)
-{
-    faults *f = (faults *)ctx;
-    int rc;
-    INJECT("open_dir", -1);
-    rc = f->real->open_dir(NULL, path, fd);
-    if (rc == 0)
-        f->dir_fd = *fd;
-    return rc;
-}
-
-static int f_stat_fd(void *ctx, int fd, uint64_t *size, int *regular)
-{
-    faults *f = (faults *)ctx;
-    INJECT("stat_fd", fd);
-    return f->real->stat_fd(NULL, fd, size, regular);
-}
-
-static int f_read_fd(void *ctx, int fd, void *buf, size_t len, size_t *got)
-{
-    faults *f = (faults *)ctx;
-    INJECT("read_fd", fd);
-    return f->real->read_fd(NULL, fd, buf, len, got);
-}
-
-static int f_write_fd(void *ctx, int fd, const void *buf, size_t len,
-                      size_t *done)
-{
-    faults *f = (faults *)ctx;
-    INJECT("write_fd", fd);
-    /* short writes, so that the loop around them is exercised */
-    return f->real->write_fd(NULL, fd, buf, len > 1000 ? 1000 : len, done);
-}
-
-static int f_sync_fd(void *ctx, int fd)
-{
-    faults *f = (faults *)ctx;
-    INJECT("sync_fd", fd);
-    return f->real->sync_fd(NULL, fd);
-}
-
-static int f_close_fd(void *ctx, int fd)
-{
-    faults *f = (faults *)ctx;
-    int e = inject(f, "close_fd", fd);
-    int rc = f->real->close_fd(NULL, fd);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return rc;
-}
-
-static int f_rename(void *ctx, const char *from, const char *to)
-{
-    faults *f = (faults *)ctx;
-    INJECT("rename", -1);
-    return f->real->rename_path(NULL, from, to);
-}
-
-static int f_unlink(void *ctx, const char *path)
-{
-    faults *f = (faults *)ctx;
-    INJECT("unlink", -1);
-    return f->real->unlink_path(NULL, path);
-}
-
-static void faults_init(faults *f, nn__ix_file_ops *ops, long fail_at)
-{
-    memset(f, 0, sizeof *f);
-    f->real = nn__ix_file_ops_posix();
-    f->dir_fd = -1;
-    f->fail_at = fail_at;
-    ops->ctx = f;
-    ops->open_read = f_open_read;
-    ops->create = f_create;
-    ops->open_dir = f_open_dir;
-    ops->stat_fd = f_stat_fd;
-    ops->read_fd = f_read_fd;
-    ops->write_fd = f_write_fd;
-    ops->sync_fd = f_sync_fd;
-    ops->close_fd = f_close_fd;
-    ops->rename_path = f_rename;
-    ops->unlink_path = f_unlink;
-}
-
 /* Runs export (ONNX if prefix is NULL, else C) with every file operation
  * failed in turn: the old file stays until the rename, no temporary file
  * is left, and the message says which step failed. */
 static void export_fails_safely_at_every_step(const char *prefix)
 {
     nn_model *m = case_model(4);
-    nn__ix_file_ops ops;
+    nn__file_ops ops;
     faults f;
     char p[512];
     unsigned char *want;
@@ -474,7 +347,9 @@ static void export_fails_safely_at_every_step(const char *prefix)
     want = read_all(p, &want_size);
     for (k = 1; !done; k++) {
         write_all(p, "old", 3);
-        faults_init(&f, &ops, k);
+        faults_init(&f, &ops);
+        f.fail_at = k;
+        f.max_write = 1000; /* short writes: the loop around them runs */
         st = prefix ? nn__c_export_ops(m, p, prefix, &ops)
                     : nn__onnx_export_ops(m, p, &ops);
         assert_int_equal(dir_entries(), 1);
@@ -496,7 +371,7 @@ static void export_fails_safely_at_every_step(const char *prefix)
             failures++;
         }
     }
-    /* open_dir, create, several writes, sync, close, rename */
+    /* open_dir, create_anon, several writes, sync, link_at, close, rename */
     assert_true(failures >= 8);
     free(want);
     nn_model_free(m);
@@ -1263,7 +1138,7 @@ static void import_survives_every_failed_allocation(void **state)
 static void import_reading_fails_safely_at_every_step(void **state)
 {
     nn_model *m = case_model(3);
-    nn__ix_file_ops ops;
+    nn__file_ops ops;
     faults f;
     unsigned char *bytes;
     size_t n;
@@ -1276,7 +1151,9 @@ static void import_reading_fails_safely_at_every_step(void **state)
     write_all(in_tmp(p, "m.onnx"), bytes, n);
     for (k = 1; !done; k++) {
         nn_status st;
-        faults_init(&f, &ops, k);
+        faults_init(&f, &ops);
+        f.fail_at = k;
+        f.max_write = 1000; /* short writes: the loop around them runs */
         m = (nn_model *)&f;
         st = nn__onnx_import_ops(&m, p, &ops);
         if (!f.fired || !strcmp(f.fired, "close_fd")) {

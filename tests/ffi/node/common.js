@@ -76,5 +76,18 @@ function classifier(nn) {
   return m;
 }
 
+/** reference.c's v2 model: every layer kind and the 0.2 settings. */
+function v2Model(nn) {
+  const m = new nn.Model(4, 5).addScaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25]);
+  m.addDense(8, nn.Activation.GELU).addBatchnorm().addDropout(0.25);
+  m.addDense(6, 'silu').addLayernorm().addActivation('elu');
+  m.setLayerParam(6, nn.LayerParam.ELU_ALPHA, 0.5);
+  m.addDense(3, 'identity').setLoss('cross_entropy').setClassWeights([1, 2, 0.5]);
+  m.setParam('label_smoothing', 0.1).setOptimizer('adamw').setParam('amsgrad', 1);
+  m.setParam('weight_decay', 0.01).setParam('learning_rate', 0.01);
+  m.setParam('epochs', 3).setParam('batch_size', 32).setMeta('classes', 'low,mid,high');
+  return m;
+}
+
 module.exports = { envPath, reference, hex32, hex64, flatParams, XOR_X, XOR_T, lcgData,
-                   classifier };
+                   classifier, v2Model };

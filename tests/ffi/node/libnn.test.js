@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const nn = require('libnn');
 const { reference, hex32, hex64, flatParams, XOR_X, XOR_T, lcgData,
-        classifier } = require('./common.js');
+        classifier, v2Model } = require('./common.js');
 
 nn.setBlasThreads(1);  // as the reference program
 
@@ -263,23 +263,11 @@ test('enum objects are frozen and the names are libnn\'s', () => {
   assert.match(String(xorModel()), /^Model 2 -> 3/);
 });
 
-function v2Model() {
-  const m = new nn.Model(4, 5).addScaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25]);
-  m.addDense(8, nn.Activation.GELU).addBatchnorm().addDropout(0.25);
-  m.addDense(6, 'silu').addLayernorm().addActivation('elu');
-  m.setLayerParam(6, nn.LayerParam.ELU_ALPHA, 0.5);
-  m.addDense(3, 'identity').setLoss('cross_entropy').setClassWeights([1, 2, 0.5]);
-  m.setParam('label_smoothing', 0.1).setOptimizer('adamw').setParam('amsgrad', 1);
-  m.setParam('weight_decay', 0.01).setParam('learning_rate', 0.01);
-  m.setParam('epochs', 3).setParam('batch_size', 32).setMeta('classes', 'low,mid,high');
-  return m;
-}
-
 test('the 0.2 layers, an interrupted and resumed fit: the C API\'s bits', () => {
   const ref = reference();
   const { x, labels } = lcgData();
   const train = new nn.Dataset(x.subarray(0, 192 * 4), 4, labels.subarray(0, 192));
-  const m = v2Model();
+  const m = v2Model(nn);
   const at = [];
   const onBatch = (b) => {
     if (b.epoch === 2 && b.batch === 3 && at.length === 0) {
@@ -320,7 +308,7 @@ test('Huber loss, softplus and centered RMSprop steps: the C API\'s bits', () =>
 });
 
 test('a model describes itself; metadata round-trips', () => {
-  const m = v2Model();
+  const m = v2Model(nn);
   assert.deepEqual(m.layers.map((l) => nn.nameOf('LayerKind', l.kind)),
                    ['scaling', 'dense', 'batchnorm', 'dropout', 'dense', 'layernorm',
                     'activation', 'dense']);

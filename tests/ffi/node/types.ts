@@ -7,6 +7,11 @@ const d = new nn.Dataset(new Float32Array(8), 2, new Int32Array(4));
 m.fit(d, { onEpoch: (e) => e.epoch > 3, onBatch: ({ loss: l }) => { void l; } });
 const s: nn.Status = nn.Status.E_SHAPE;
 try { m.predict([1]); } catch (e) { if (e instanceof nn.NNError) { const st: number = e.status; void st; } }
+const onnx: Uint8Array = m.toOnnx();
+const back: nn.Model = nn.Model.fromOnnx(onnx).exportOnnx('back.onnx').exportC('back.h', 'back');
+const again: nn.Model = nn.Model.importOnnx('back.onnx');
 // @ts-expect-error: not an activation
 m.addDense(3, 'softplusx');
-void y; void loss; void s;
+// @ts-expect-error: exportC needs the prefix of the C names
+m.exportC('net.h');
+void y; void loss; void s; void back; void again;

@@ -110,6 +110,79 @@ def classifier(libnn):
     return m
 
 
+def v2_model():
+    """reference.c's v2 model: every layer kind and the 0.2 settings."""
+    import libnn
+    from libnn import Activation, Loss, Param
+    m = libnn.Model(4, seed=5).add_scaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25])
+    m.add_dense(8, Activation.GELU).add_batchnorm().add_dropout(0.25)
+    m.add_dense(6, "silu").add_layernorm().add_activation(Activation.ELU)
+    m.set_layer_param(6, libnn.LayerParam.ELU_ALPHA, 0.5)
+    m.add_dense(3, "identity").set_loss(Loss.CROSS_ENTROPY)
+    m.set_class_weights(np.array([1, 2, 0.5], np.float64))
+    m.set_param(Param.LABEL_SMOOTHING, 0.1).set_optimizer("adamw")
+    m.set_param(Param.AMSGRAD, 1).set_param(Param.WEIGHT_DECAY, 0.01)
+    m.set_param(Param.LEARNING_RATE, 0.01).set_param(Param.EPOCHS, 3)
+    m.set_param(Param.BATCH_SIZE, 32).set_meta("classes", "low,mid,high")
+    return m
+
+
+def onnx_reader():
+    """Whether the libnn under test was built with the ONNX reader
+    (protobuf-c), as its build says (NN_HAVE_ONNX_READER, 1 or 0): the
+    tests expect imports to work, or to fail with NN_E_STATE, from that
+    rather than from what the library answers."""
+    value = env_path("NN_HAVE_ONNX_READER")
+    if value not in ("0", "1"):
+        raise AssertionError("NN_HAVE_ONNX_READER is %r, not 0 or 1" % value)
+    return value == "1"
+
+
+def onnx_fixture(name):
+    """tests/onnx/fixtures/<name>.txt, which make_fixtures.py wrote with
+    PyTorch: {section: float64 array (rows, cols)}, or {"message": text}
+    for a graph libnn refuses."""
+    path = os.path.join(source_dir(), "tests", "onnx", "fixtures",
+                        name + ".txt")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out = {}
+    i = 0
+    while i < len(lines):
+        head = lines[i].split()
+        if head == ["message"]:
+            out["message"] = lines[i + 1]
+            i += 2
+            continue
+        name_, rows, cols = head[0], int(head[1]), int(head[2])
+        values = [float(v) for line in lines[i + 1:i + 1 + rows]
+                  for v in line.split()]
+        out[name_] = np.array(values, np.float64).reshape(rows, cols)
+        i += 1 + rows
+    return out
+
+
+def assert_rows_close(got, want, rel, what=""):
+    """Every row of got within rel of want, relative to the row's largest
+    output of want, as tests/onnx compares: an output near 0 that sums
+    larger terms of both signs keeps their rounding, so its own relative
+    error measures nothing."""
+    got = np.asarray(got, np.float64)
+    want = np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        raise AssertionError("%s: shape %s, want %s" % (what, got.shape,
+                                                        want.shape))
+    err = np.abs(got - want).max(axis=1)
+    scale = np.abs(want).max(axis=1)
+    bad = np.flatnonzero(~(err <= rel * scale))
+    if bad.size:
+        r = bad[np.argmax(err[bad] / np.maximum(scale[bad], 1e-300))]
+        raise AssertionError(
+            "%s: row %d differs by %.3g of its largest output (%.9g), more "
+            "than %.3g:\n got %s\nwant %s" % (what, r, err[r] / scale[r],
+                                               scale[r], rel, got[r], want[r]))
+
+
 def run_python(code, env=None, check=True):
     """Runs code in a fresh interpreter (this one's), returns the result."""
     full = dict(os.environ)

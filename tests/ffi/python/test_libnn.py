@@ -25,7 +25,7 @@ import libnn
 from libnn import Activation, Loss, NNError, Param, SaveWhat, Status
 
 from common import (XOR_T, XOR_X, bits32, bits64, classifier, f32, f64,
-                    flat_params, lcg_data, reference, run_python)
+                    flat_params, lcg_data, reference, run_python, v2_model)
 
 
 def xor_model(seed=1):
@@ -122,21 +122,6 @@ class SameBitsAsTheCApi(unittest.TestCase):
                                       f32(ref["clf.resumed"]))
         for obj in (resumed, m, val, train):
             obj.close()
-
-
-def v2_model():
-    """reference.c's v2 model: every layer kind and the 0.2 settings."""
-    m = libnn.Model(4, seed=5).add_scaling([2, 2, 1, 0.5], [0, 0.25, 0, -0.25])
-    m.add_dense(8, Activation.GELU).add_batchnorm().add_dropout(0.25)
-    m.add_dense(6, "silu").add_layernorm().add_activation(Activation.ELU)
-    m.set_layer_param(6, libnn.LayerParam.ELU_ALPHA, 0.5)
-    m.add_dense(3, "identity").set_loss(Loss.CROSS_ENTROPY)
-    m.set_class_weights(np.array([1, 2, 0.5], np.float64))
-    m.set_param(Param.LABEL_SMOOTHING, 0.1).set_optimizer("adamw")
-    m.set_param(Param.AMSGRAD, 1).set_param(Param.WEIGHT_DECAY, 0.01)
-    m.set_param(Param.LEARNING_RATE, 0.01).set_param(Param.EPOCHS, 3)
-    m.set_param(Param.BATCH_SIZE, 32).set_meta("classes", "low,mid,high")
-    return m
 
 
 class The02ApiHasTheCApisBits(unittest.TestCase):

@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 import libnn
 from libnn.sklearn import MLPClassifier, MLPRegressor
 
-from common import bits32
+from common import bits32, onnx_reader
 
 
 def blobs(n=300, seed=0):
@@ -191,6 +191,32 @@ class WhatTheEstimatorsCompute(unittest.TestCase):
                 with self.assertRaises(ValueError):
                     MLPClassifier(**params).fit(x, y)
 
+
+
+class OnnxOfAFittedEstimator(unittest.TestCase):
+    """model_ exports as any libnn.Model does: the file computes the
+    classifier's predict_proba, columns in classes_ order, and the
+    regressor's predict."""
+
+    @unittest.skipUnless(onnx_reader(), "this libnn was built without the "
+                         "ONNX reader (test_onnx checks its NN_E_STATE)")
+    def test_the_file_computes_predict_proba_and_predict(self):
+        x, y = blobs(120)
+        labels = np.array(["cat", "dog", "eel"])[y]
+        clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20,
+                            random_state=0).fit(x, labels)
+        back = libnn.Model.from_onnx(clf.model_.to_onnx())
+        proba = back.predict(x, rowwise=True)
+        np.testing.assert_array_equal(bits32(proba),
+                                      bits32(clf.predict_proba(x)))
+        np.testing.assert_array_equal(clf.classes_[np.argmax(proba, axis=1)],
+                                      clf.predict(x))
+        reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=20,
+                           random_state=0).fit(x, y.astype(np.float64))
+        back = libnn.Model.from_onnx(reg.model_.to_onnx())
+        np.testing.assert_array_equal(
+            bits32(back.predict(x, rowwise=True).ravel()),
+            bits32(reg.predict(x)))
 
 if __name__ == "__main__":
     unittest.main()
