@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_mpi.c - the data-parallel training step of libnn_mpi: step time,
  * samples/s and the share of the step spent reducing, for a global batch

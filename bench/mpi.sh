@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The data-parallel step (docs/SCALING.md): for each net, R rounds of three
 # runs of bench_mpi side by side, in turn, so that a slow spell of the
 # shared machine hits all three alike:

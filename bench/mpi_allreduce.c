@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mpi_allreduce.c - MPI_Allreduce of N floats alone, as bench_mpi's
  * gradient sum does it (in place, MPI_SUM), for docs/SCALING.md: what the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The scaling model of docs/SCALING.md, from the figures measured by
 bench/mpi.sh (bench/results/mpi-506c323.txt, mpi-batch-506c323.txt).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fashion_mnist_mpi.c - the Fashion-MNIST demo (fashion_mnist.c) trained
  * data-parallel with libnn_mpi: every rank reads the data, rank 0 builds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_mpi.h - libnn_mpi, data-parallel training of libnn models on MPI.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libnn_mpi (include/nn_mpi.h, src/mpi/): data-parallel training on MPI, a
 # separate shared library on libnn's public API. Built when CMake finds an
 # MPI for C (Debian: libopenmpi-dev) and NN_BUILD_MPI (AUTO, ON or OFF,

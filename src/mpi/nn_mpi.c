@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_mpi.c - libnn_mpi: the context, its reductions on MPI, and the
  * data-parallel calls of nn_mpi.h, built on libnn's public API alone

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs a program on NP processes of this machine with the MPI launcher:
 #
 #   mpirun.sh MPIEXEC NP PROGRAM [ARGS...]

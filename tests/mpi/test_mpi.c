@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mpi.c - libnn_mpi on P processes (mpirun -np P; ctest runs P = 1
  * to 4), against the independent reference: the same model trained by

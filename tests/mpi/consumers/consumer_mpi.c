@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A data-parallel program built against an installed libnn_mpi the way a
  * user builds one:
  *   cc consumer_mpi.c $(pkg-config --cflags --libs nn-mpi)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix and uses libnn_mpi as a
 # user would:
 #   - the install holds libnn_mpi.so and its links, nn_mpi.h, nn-mpi.pc and
