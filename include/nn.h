@@ -712,7 +712,12 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * most 320: a 2-2-1 net up to 53 rows) runs through direct loops rather
  * than BLAS, which costs more than such a batch's arithmetic. The two agree
  * to float rounding, and which one runs depends only on the layers and n,
- * not on earlier calls.
+ * not on earlier calls. Where the CPU has AVX-512F, the products run in
+ * libnn's own kernel rather than the BLAS, as nn_model_predict describes,
+ * each as a rule on its shape says (the forward products at any n, the
+ * others from a few rows on): the choice depends on the layers and n
+ * alone, and a dense layer's forward product then gives each row the same
+ * bits whatever the other rows of the batch, as in nn_model_predict.
  * The layers run in training mode (see the Overview); a step that succeeds
  * also updates the running statistics of batch normalization layers, and
  * one row is too few for a model with such a layer (NN_E_INVALID).

@@ -34,6 +34,7 @@
 
 #if NN__HAVE_KERNEL
 
+#include <assert.h>
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 #define NR (16 * NV)
 #define KC 256     /* rows of B per block: the A micro-panel is 8 KiB */
 #define NC (10 * NR) /* columns per block: KC x NC floats, 480 KiB */
+_Static_assert(KC * NC == NN__KERNEL_BUF_FLOATS, "a block of B fills buf");
 
 #define K512 __attribute__((target("avx512f")))
 #define K512_INLINE \
@@ -143,47 +145,59 @@ K512_INLINE void transpose8(const float *src, size_t lds, float *dst,
     _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-K512 void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
-                          size_t ldb, float *dst)
+/* Packs rows [p0, p0 + kc) of op(B) (K x N; B is N x K with trans_b, row
+ * stride ldb) for the panels of columns [j_lo, j_hi) (j_lo a multiple of
+ * NR): the panel at column j goes to dst + (j - j_lo) kc, kc rows of its
+ * width (a multiple of 16), the columns past N zeroed. */
+K512 static void pack_panels(int trans_b, const float *B, size_t ldb,
+                             size_t p0, size_t kc, size_t j_lo, size_t j_hi,
+                             size_t N, float *dst)
 {
     size_t j0, p, jj;
-    for (j0 = 0; j0 < N; j0 += NR) {
+    for (j0 = j_lo; j0 < j_hi; j0 += NR) {
         size_t w = N - j0 < NR ? N - j0 : NR;
         int nv = panel_vectors(w), v;
         size_t width = (size_t)16 * (size_t)nv;
-        float *panel = dst + j0 * K;
+        float *panel = dst + (j0 - j_lo) * kc;
         if (!trans_b) {
             __mmask16 mask = edge_mask(w);
-            for (p = 0; p < K; p++) {
-                const float *src = B + p * ldb + j0;
+            for (p = 0; p < kc; p++) {
+                const float *src = B + (p0 + p) * ldb + j0;
                 float *d = panel + p * width;
                 for (v = 0; v + 1 < nv; v++)
-                    _mm512_storeu_ps(d + 16 * v, _mm512_loadu_ps(src + 16 * v));
+                    _mm512_storeu_ps(d + 16 * v,
+                                     _mm512_loadu_ps(src + 16 * v));
                 _mm512_storeu_ps(d + 16 * v,
                                  _mm512_maskz_loadu_ps(mask, src + 16 * v));
             }
             continue;
         }
-        /* op(B)[p][j] = B[j][p]: 8 x 8 blocks transposed, edges one by one,
-         * and the padding columns zeroed */
+        /* op(B)[p][j] = B[j][p]: 8 x 8 blocks transposed, the edges one by
+         * one, and the padding columns zeroed */
         for (jj = 0; jj + 8 <= w; jj += 8) {
-            const float *src = B + (j0 + jj) * ldb;
-            for (p = 0; p + 8 <= K; p += 8)
+            const float *src = B + (j0 + jj) * ldb + p0;
+            for (p = 0; p + 8 <= kc; p += 8)
                 transpose8(src + p, ldb, panel + p * width + jj, width);
-            for (; p < K; p++) {
+            for (; p < kc; p++) {
                 size_t r;
                 for (r = 0; r < 8; r++)
                     panel[p * width + jj + r] = src[r * ldb + p];
             }
         }
-        for (p = 0; p < K; p++) {
+        for (p = 0; p < kc; p++) {
             size_t r;
             for (r = jj; r < w; r++)
-                panel[p * width + r] = B[(j0 + r) * ldb + p];
+                panel[p * width + r] = B[(j0 + r) * ldb + p0 + p];
             for (r = w; r < width; r++)
                 panel[p * width + r] = 0.0f;
         }
     }
+}
+
+void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
+                     size_t ldb, float *dst)
+{
+    pack_panels(trans_b, B, ldb, 0, K, 0, N, N, dst);
 }
 
 /* The micro-panel of op(A) for rows [0, mr) and kc steps of k: dst[p MR +
@@ -218,7 +232,8 @@ K512_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
  * step's place among the blocks of k. */
 typedef struct nn__tile_args {
     size_t kc;
-    const float *a;     /* kc x MR, p-major */
+    const float *a;     /* kc rows of MR, p-major, */
+    size_t a_step;      /* a_step floats apart */
     const float *b;
     size_t ldb;
     __mmask16 mask;     /* the columns in the panel's last vector */
@@ -303,7 +318,7 @@ K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
 K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
 {
     const float *a = t->a, *b = t->b;
-    const size_t ldb = t->ldb, kc = t->kc;
+    const size_t ldb = t->ldb, kc = t->kc, a_step = t->a_step;
     const __mmask16 mask = t->mask, full = (__mmask16)0xffffu;
     size_t p;
     NN__ACC(0);
@@ -332,7 +347,7 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
         NN__FMA(6)
         NN__FMA(7)
         b += ldb;
-        a += MR;
+        a += a_step;
     }
     NN__STORE(0)
     NN__STORE(1)
@@ -366,44 +381,170 @@ NN__TILES(3)
 static const tile_fn tiles[NV][MR] = {NN__TILE_ROW(1), NN__TILE_ROW(2),
                                       NN__TILE_ROW(3)};
 
+/* ---- a few rows, B in place ---- */
+
+/* Below 4 rows a tile's 48 columns reach down B a row of k at a time, one
+ * 4 KiB page after another where N is 1024. Here the rows of the block of
+ * B are read along, WIDE[mr] vectors of columns at a time (as many
+ * accumulators as a tile keeps), and what is left of a block of columns
+ * with its accumulators on the stack. Each element of C is still the
+ * same chain of fused multiply-adds from zero over each block of k, so
+ * these rows have the same bits as in a tile. */
+#define ROWS_FEW 4
+#define WIDE_MAX 16
+
+/* mr rows (constant where inlined) by W vectors of full columns. */
+K512_INLINE void few_wide(int trans_a, const int mr, const int W,
+                          const float *a, size_t lda, const float *b,
+                          size_t ldb, float *c, const float *bias,
+                          const nn__tile_args *t)
+{
+    __m512 acc[ROWS_FEW - 1][WIDE_MAX];
+    size_t p;
+    int i, v;
+#pragma GCC unroll 3
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 16
+        for (v = 0; v < W; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    for (p = 0; p < t->kc; p++) {
+        const float *bp = b + p * ldb;
+#pragma GCC unroll 3
+        for (i = 0; i < mr; i++) {
+            __m512 av = _mm512_set1_ps(trans_a ? a[p * lda + (size_t)i]
+                                               : a[(size_t)i * lda + p]);
+#pragma GCC unroll 16
+            for (v = 0; v < W; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bp + 16 * v),
+                                            acc[i][v]);
+        }
+    }
+#pragma GCC unroll 3
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 16
+        for (v = 0; v < W; v++) {
+            float *cv = c + (size_t)i * t->ldc + 16 * v;
+            _mm512_storeu_ps(cv, finish(t, acc[i][v], cv,
+                                        bias ? bias + 16 * v : NULL,
+                                        (__mmask16)0xffffu));
+        }
+}
+
+#define NN__FEW(MR_, W_)                                                     \
+    K512 static void few_##MR_(int trans_a, const float *a, size_t lda,      \
+                               const float *b, size_t ldb, float *c,         \
+                               const float *bias, const nn__tile_args *t)    \
+    {                                                                        \
+        few_wide(trans_a, MR_, W_, a, lda, b, ldb, c, bias, t);              \
+    }
+NN__FEW(1, 16)
+NN__FEW(2, 8)
+NN__FEW(3, 5)
+typedef void (*few_fn)(int trans_a, const float *a, size_t lda,
+                       const float *b, size_t ldb, float *c,
+                       const float *bias, const nn__tile_args *t);
+static const few_fn few_wides[ROWS_FEW - 1] = {few_1, few_2, few_3};
+static const int few_width[ROWS_FEW - 1] = {16, 8, 5};
+
+K512 static void few_rows(int trans_a, size_t M, size_t N, size_t K,
+                          const float *A, size_t lda, const float *B,
+                          size_t ldb, float *C, nn__tile_args *t,
+                          float *apanel)
+{
+    const size_t W = (size_t)few_width[M - 1];
+    const float *bias = t->bias;
+    size_t pc, v, nv = (N + 15) / 16;
+    for (pc = 0; pc < K; pc += KC) {
+        const float *a = trans_a ? A + pc * lda : A + pc;
+        const float *b = B + pc * ldb;
+        t->kc = K - pc < KC ? K - pc : KC;
+        t->first = pc == 0;
+        t->last = pc + t->kc == K;
+        /* whole groups of W full vectors, then tiles of the rest */
+        for (v = 0; (v + W) * 16 <= N; v += W)
+            few_wides[M - 1](trans_a, a, lda, b + 16 * v, ldb, C + 16 * v,
+                             bias ? bias + 16 * v : NULL, t);
+        if (v == nv)
+            continue;
+        pack_a(trans_a, a, lda, M, t->kc, apanel);
+        t->a = apanel;
+        t->a_step = MR;
+        t->ldb = ldb;
+        for (; v < nv; v += NV) {
+            size_t g = nv - v < NV ? nv - v : NV;
+            t->mask = v + g == nv ? edge_mask(N) : (__mmask16)0xffffu;
+            t->b = b + 16 * v;
+            t->c = C + 16 * v;
+            t->bias = bias ? bias + 16 * v : NULL;
+            tiles[g - 1][M - 1](t);
+        }
+        t->bias = bias;
+    }
+}
+
 /* ---- the product ---- */
 
-K512 void nn__kernel_gemm(int trans_a, size_t M, size_t N, size_t K,
-                          float alpha, const float *A, size_t lda,
-                          const float *B, size_t ldb, int packed, float beta,
-                          float *C, size_t ldc, const float *bias, int act,
-                          float slope)
+K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
+                          size_t K, float alpha, const float *A, size_t lda,
+                          const float *B, size_t ldb, int b_form, float *buf,
+                          float beta, float *C, size_t ldc, const float *bias,
+                          int act, float slope)
 {
     float apanel[MR * KC] __attribute__((aligned(64)));
     size_t jc, pc, j0, i0;
+    assert(M > 0 && N > 0 && K > 0);
+    int a_in_place;
     nn__tile_args t;
     t.alpha = alpha;
     t.beta = beta;
     t.act = act;
     t.slope = slope;
     t.ldc = ldc;
-    t.a = apanel;
+    if (M < ROWS_FEW && b_form == NN__B_IN_PLACE) {
+        t.bias = bias;
+        few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);
+        return;
+    }
+    /* op(A) = Aᵀ has its rows' elements side by side already: where a
+     * micro-panel serves one panel of B only, the tile reads A in place */
+    a_in_place = trans_a && N <= NR;
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
         for (pc = 0; pc < K; pc += KC) {
             t.kc = K - pc < KC ? K - pc : KC;
             t.first = pc == 0;
             t.last = pc + t.kc == K;
+            if (b_form == NN__B_PACK_BLOCKS) /* used by every row strip */
+                pack_panels(trans_b, B, ldb, pc, t.kc, jc, jc + nc, N, buf);
             for (i0 = 0; i0 < M; i0 += MR) {
                 size_t mr = M - i0 < MR ? M - i0 : MR;
-                pack_a(trans_a,
-                       trans_a ? A + pc * lda + i0 : A + i0 * lda + pc, lda,
-                       mr, t.kc, apanel);
+                if (a_in_place) {
+                    t.a = A + pc * lda + i0;
+                    t.a_step = lda;
+                } else {
+                    pack_a(trans_a,
+                           trans_a ? A + pc * lda + i0 : A + i0 * lda + pc,
+                           lda, mr, t.kc, apanel);
+                    t.a = apanel;
+                    t.a_step = MR;
+                }
                 for (j0 = jc; j0 < jc + nc; j0 += NR) {
                     size_t w = N - j0 < NR ? N - j0 : NR;
                     int nv = panel_vectors(w);
                     t.mask = edge_mask(w);
-                    if (packed) {
+                    switch (b_form) {
+                    case NN__B_PACKED:
                         t.ldb = (size_t)16 * (size_t)nv;
                         t.b = B + j0 * K + pc * t.ldb;
-                    } else {
+                        break;
+                    case NN__B_PACK_BLOCKS:
+                        t.ldb = (size_t)16 * (size_t)nv;
+                        t.b = buf + (j0 - jc) * t.kc;
+                        break;
+                    default: /* in place */
                         t.ldb = ldb;
                         t.b = B + pc * ldb + j0;
+                        break;
                     }
                     t.bias = bias ? bias + j0 : NULL;
                     t.c = C + i0 * ldc + j0;
@@ -445,13 +586,14 @@ void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
     (void)dst;
 }
 
-void nn__kernel_gemm(int trans_a, size_t M, size_t N, size_t K, float alpha,
-                     const float *A, size_t lda, const float *B, size_t ldb,
-                     int packed, float beta, float *C, size_t ldc,
-                     const float *bias, int act, float slope)
+void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, int b_form, float *buf, float beta, float *C,
+                     size_t ldc, const float *bias, int act, float slope)
 {
     /* never called: nn__kernel_on is 0 */
     (void)trans_a;
+    (void)trans_b;
     (void)M;
     (void)N;
     (void)K;
@@ -460,7 +602,8 @@ void nn__kernel_gemm(int trans_a, size_t M, size_t N, size_t K, float alpha,
     (void)lda;
     (void)B;
     (void)ldb;
-    (void)packed;
+    (void)b_form;
+    (void)buf;
     (void)beta;
     (void)C;
     (void)ldc;

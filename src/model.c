@@ -48,6 +48,7 @@ void nn__workspace_free(nn_model *m)
     nn__free(m->ws);
     nn__free(m->act);
     m->ws = NULL;
+    m->kbuf = NULL;
     m->act = NULL;
     m->delta = NULL;
     m->extra = NULL;

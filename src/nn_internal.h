@@ -60,21 +60,43 @@ size_t nn__kernel_packed_floats(size_t K, size_t N);
  * into dst in the kernel's panel layout. Only where nn__kernel_on(). */
 void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
                      size_t ldb, float *dst);
-/* C (M x N, row stride ldc) = alpha op(A) B + beta C (beta 0: C is not
+/* How nn__kernel_gemm finds B: packed by nn__kernel_pack; read in place
+ * (K x N, row stride ldb); or packed a block at a time into buf, which has
+ * room for NN__KERNEL_BUF_FLOATS floats (B is then K x N, or N x K with
+ * trans_b). The three give the same bits. */
+#define NN__B_PACKED 1
+#define NN__B_IN_PLACE 2
+#define NN__B_PACK_BLOCKS 3
+#define NN__KERNEL_BUF_FLOATS ((size_t)256 * 480)
+/* C (M x N, row stride ldc) = alpha op(A) op(B) + beta C (beta 0: C is not
  * read), then bias (N floats, or NULL) added to every row, then act
  * (NN_ACT_RELU, NN_ACT_LEAKY_RELU with slope; anything else: none). A is
- * M x K, or K x M with trans_a (row stride lda); B is packed (as
- * nn__kernel_pack left it) or, without packed, K x N with row stride ldb.
- * The same bits whether B is packed or not and however many rows M has
- * (see gemm_avx512.c). Only where nn__kernel_on(). */
-void nn__kernel_gemm(int trans_a, size_t M, size_t N, size_t K, float alpha,
-                     const float *A, size_t lda, const float *B, size_t ldb,
-                     int packed, float beta, float *C, size_t ldc,
-                     const float *bias, int act, float slope);
+ * M x K, or K x M with trans_a (row stride lda); B as b_form says. M, N
+ * and K are at least 1. The same bits whichever form B takes and however
+ * many rows M has (see gemm_avx512.c). Only where nn__kernel_on(). */
+void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, int b_form, float *buf, float beta, float *C,
+                     size_t ldc, const float *bias, int act, float slope);
 /* Whether a dense layer's inference product X W + b, of M rows, N outputs
  * and K inputs, takes the kernel (gemm.c; measured there). A function of
  * the shape alone, once nn__kernel_on() has answered. */
 int nn__kernel_infer(size_t M, size_t N, size_t K);
+/* Whether a training pass's product (as nn__gemm's arguments) takes the
+ * kernel (gemm.c; measured there); a function of the shape alone, once
+ * nn__kernel_on() has answered. */
+int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N,
+                     size_t K);
+/* Floats of buf nn__gemm_train needs for a product whose op(B) is K x N
+ * (at most NN__KERNEL_BUF_FLOATS; 0 where the kernel does not run). */
+size_t nn__kernel_buf_floats(size_t K, size_t N);
+/* nn__gemm for the training passes: libnn's kernel where
+ * nn__kernel_train takes the product and buf is not NULL (room for
+ * nn__kernel_buf_floats(K, N) floats), nn__gemm otherwise. */
+void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc,
+                    float *buf);
 
 /* On x86-64 with GCC, the hot loops are compiled twice, for the baseline
  * and for AVX2 (x86-64-v3), and the loader picks one for the machine (an
@@ -261,6 +283,11 @@ struct nn__layer_ops {
      * for kinds without weights. */
     size_t (*pack_floats)(const nn__layer *L);
     void (*pack)(const nn_model *m, const nn__layer *L, float *dst);
+    /* Training through libnn's kernel: the floats of room its products
+     * of n rows need to pack B into (nn__gemm_train's buf; the workspace
+     * holds the largest any layer needs). NULL for kinds without
+     * products. */
+    size_t (*kernel_floats)(const nn__layer *L, size_t n);
 };
 
 /* The table of a kind, or NULL (layers/table.c). */
@@ -372,6 +399,8 @@ struct nn_model {
      * updated after all of them are known to be finite (optim.c). */
     size_t ws_rows;
     float *ws;                 /* single allocation */
+    float *kbuf;               /* in it: room for the kernel to pack B
+                                  into (kernel_floats), or NULL */
     float **act;               /* act[l]: n x out_l, layer l's output */
     float **delta;             /* delta[l]: n x out_l, dL/d(act[l]), or
                                   dL/dZ once the layer has applied f' */

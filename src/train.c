@@ -190,22 +190,30 @@ static int add_block(size_t *total, size_t count)
 
 /* Makes the workspace hold n rows; keeps the old one if allocation fails.
  * Layout: for each layer, its output block, its delta block and its extra
- * block, each starting on a 64-byte boundary. */
+ * block, then the room the kernel packs B into (the largest any layer
+ * asks for), each starting on a 64-byte boundary. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
-    size_t l, total = 0, bytes, off, L = m->n_layers;
+    size_t l, total = 0, bytes, off, L = m->n_layers, kfloats = 0;
     float *ws;
     float **ptrs;
 
     if (n <= m->ws_rows)
         return NN_OK;
     for (l = 0; l < L; l++) {
+        const nn__layer *ly = &m->layers[l];
         size_t block;
-        if (!nn__mul_size(n, m->layers[l].out, &block) ||
+        if (!nn__mul_size(n, ly->out, &block) ||
             !add_block(&total, block) || !add_block(&total, block) ||
-            !add_block(&total, m->layers[l].ops->train_floats(m, l, n)))
+            !add_block(&total, ly->ops->train_floats(m, l, n)))
             goto overflow;
+        if (ly->ops->kernel_floats) {
+            size_t k = ly->ops->kernel_floats(ly, n);
+            kfloats = k > kfloats ? k : kfloats;
+        }
     }
+    if (!add_block(&total, kfloats))
+        goto overflow;
     /* and room to start on a boundary */
     if (!nn__add_size(total, NN__BLOCK_ALIGN, &total))
         goto overflow;
@@ -243,6 +251,7 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
         (void)add_block(&off, extra);
         m->act_top[l] = m->delta_top[l] = 0;
     }
+    m->kbuf = kfloats ? ws + off : NULL;
     m->logits = NULL;
     m->ws_rows = n;
     m->small_rows = nn__small_rows(m);

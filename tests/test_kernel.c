@@ -3,10 +3,10 @@
  * naive reference (nn__gemm_ref, which accumulates in double) on shapes
  * that reach every edge of its blocking: 1, primes, one below and above
  * the tile (8 rows, 16 and 48 columns), the blocks (256 of k, 480
- * columns), and long sums; with op(A) transposed or not, B packed
- * (transposed or not) or read in place, alpha and beta, the bias, relu
- * and leaky relu. Also the promises the passes build on: the same bits
- * with B packed or in place and whatever the other rows of the batch, the
+ * columns), and long sums; with op(A) transposed or not, B packed whole or
+ * a block at a time (transposed or not) or read in place, alpha and beta,
+ * the bias, relu and leaky relu. Also the promises the passes build on:
+ * the same bits whatever form B takes and whatever the other rows, the
  * activations bit for bit as activation.c computes them, and the choice
  * of the kernel (the CPU, NN_GEMM=blas). On a CPU without AVX-512F (or
  * under valgrind, which hides it) the tests that run the kernel say so
@@ -45,6 +45,30 @@ static float *fresh(size_t len)
     return p;
 }
 
+/* Room for a block of B (NN__B_PACK_BLOCKS), kept for the whole run. */
+static float *block_buffer(void)
+{
+    static float *buf;
+    if (!buf)
+        buf = malloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
+    assert_non_null(buf);
+    return buf;
+}
+
+/* |got - want| within float rounding of a sum of k terms of size at most
+ * 1 (the operands are in [-1, 1)): 1e-5 of k, as the scale. */
+static void assert_close_scaled(const float *got, const float *want,
+                                size_t len, size_t k)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (!(fabs((double)got[i] - want[i]) <= 1e-6 * (double)k + 1e-6)) {
+            print_error("[%zu]: %.9g against %.9g (sum of %zu terms)\n", i,
+                        (double)got[i], (double)want[i], k);
+            fail();
+        }
+}
+
 /* Whether the kernel can run here; says so once if not. */
 static int kernel_here(void)
 {
@@ -72,7 +96,7 @@ static float act_ref(int act, float z, float slope)
  * sum_p |alpha a_ip b_pj| + |beta c_ij| + |bias_j|, the scale of float
  * rounding (as tests/test_gemm.c measures it). */
 typedef struct shape {
-    int ta, tb, packed;
+    int ta, tb, form; /* form: NN__B_PACKED, _IN_PLACE or _PACK_BLOCKS */
     size_t M, N, K;
     float alpha, beta;
     int bias, act;
@@ -86,6 +110,7 @@ static void check(const shape *s)
     float *R = malloc(M * N * sizeof *R), *MAG = malloc(M * N * sizeof *R);
     float *AA = malloc(M * K * sizeof *AA), *BB = malloc(K * N * sizeof *BB);
     float *bias = s->bias ? fresh(N) : NULL, *packed = NULL;
+    float *buf = s->form == NN__B_PACK_BLOCKS ? block_buffer() : NULL;
     const float slope = 0.125f;
     double worst = 0.0;
     assert_non_null(R);
@@ -103,13 +128,14 @@ static void check(const shape *s)
                  fabsf(s->beta), MAG, N);
     nn__gemm_ref(s->ta, s->tb, M, N, K, s->alpha, A, lda, B, ldb, s->beta, R,
                  N);
-    if (s->packed) {
+    if (s->form == NN__B_PACKED) {
         packed = malloc(nn__kernel_packed_floats(K, N) * sizeof *packed);
         assert_non_null(packed);
         nn__kernel_pack(s->tb, K, N, B, ldb, packed);
     }
-    nn__kernel_gemm(s->ta, M, N, K, s->alpha, A, lda, packed ? packed : B,
-                    ldb, s->packed, s->beta, C, N, bias, s->act, slope);
+    nn__kernel_gemm(s->ta, s->tb, M, N, K, s->alpha, A, lda,
+                    packed ? packed : B, ldb, s->form, buf, s->beta, C, N,
+                    bias, s->act, slope);
     for (i = 0; i < M; i++)
         for (j = 0; j < N; j++) {
             size_t e = i * N + j;
@@ -125,9 +151,9 @@ static void check(const shape *s)
                 worst = err;
         }
     if (!(worst <= 1e-5))
-        print_error("ta=%d tb=%d packed=%d M=%zu N=%zu K=%zu alpha=%g "
+        print_error("ta=%d tb=%d form=%d M=%zu N=%zu K=%zu alpha=%g "
                     "beta=%g bias=%d act=%d: max rel error %g\n",
-                    s->ta, s->tb, s->packed, M, N, K, (double)s->alpha,
+                    s->ta, s->tb, s->form, M, N, K, (double)s->alpha,
                     (double)s->beta, s->bias, s->act, worst);
     assert_true(worst <= 1e-5);
     free(A);
@@ -147,17 +173,20 @@ static void check_all_ways(size_t M, size_t N, size_t K)
     static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f},
                                   {0.75f, 0.25f}};
     shape s;
-    size_t v;
+    size_t v, n = 0;
     memset(&s, 0, sizeof s);
     s.M = M;
     s.N = N;
     s.K = K;
-    for (v = 0; v < 8; v++) {
+    for (v = 0; v < 12; v++) {
         s.ta = (int)(v & 1);
         s.tb = (int)((v >> 1) & 1);
-        s.packed = s.tb || (v & 4); /* a transposed B is always packed */
-        s.alpha = ab[v % 3][0];
-        s.beta = ab[v % 3][1];
+        s.form = NN__B_PACKED + (int)(v >> 2);
+        if (s.tb && s.form == NN__B_IN_PLACE)
+            continue; /* a transposed B is packed */
+        s.alpha = ab[n % 3][0];
+        s.beta = ab[n % 3][1];
+        n++;
         s.bias = 0;
         s.act = NN_ACT_IDENTITY;
         check(&s);
@@ -167,11 +196,11 @@ static void check_all_ways(size_t M, size_t N, size_t K)
     s.alpha = 1.0f;
     s.beta = 0.0f;
     s.bias = 1;
-    for (v = 0; v < 6; v++) {
+    for (v = 0; v < 9; v++) {
         static const int acts[3] = {NN_ACT_IDENTITY, NN_ACT_RELU,
                                     NN_ACT_LEAKY_RELU};
-        s.packed = (int)(v & 1);
-        s.act = acts[v / 2];
+        s.form = NN__B_PACKED + (int)(v % 3);
+        s.act = acts[v / 3];
         check(&s);
     }
 }
@@ -228,7 +257,9 @@ static void kernel_matches_reference_on_random_shapes(void **state)
         s.K = 1 + (size_t)((uniform() + 1.0f) * 200.0f);
         s.ta = trial & 1;
         s.tb = (trial >> 1) & 1;
-        s.packed = s.tb || ((trial >> 2) & 1);
+        s.form = (trial >> 2) & 1 ? NN__B_PACK_BLOCKS
+                 : s.tb           ? NN__B_PACKED
+                                  : NN__B_IN_PLACE;
         s.alpha = 1.0f;
         s.beta = (trial & 8) ? 1.0f : 0.0f;
         s.bias = (trial >> 4) & 1;
@@ -255,17 +286,30 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
         float *A = fresh(M * K), *B = fresh(K * N), *bias = fresh(N);
         float *C1 = fresh(M * N), *C2 = fresh(M * N), *C3 = fresh(M * N);
         float *P = malloc(nn__kernel_packed_floats(K, N) * sizeof *P);
+        float *buf = block_buffer();
         size_t i;
         assert_non_null(P);
         nn__kernel_pack(0, K, N, B, N, P);
-        nn__kernel_gemm(0, M, N, K, 1.0f, A, K, P, N, 1, 0.0f, C1, N, bias,
-                        NN_ACT_RELU, 0.0f);
-        nn__kernel_gemm(0, M, N, K, 1.0f, A, K, B, N, 0, 0.0f, C2, N, bias,
-                        NN_ACT_RELU, 0.0f);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, P, N, NN__B_PACKED, NULL,
+                        0.0f, C1, N, bias, NN_ACT_RELU, 0.0f);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, C2, N, bias, NN_ACT_RELU, 0.0f);
         for (i = 0; i < M; i++)
-            nn__kernel_gemm(0, 1, N, K, 1.0f, A + i * K, K, P, N, 1, 0.0f,
-                            C3 + i * N, N, bias, NN_ACT_RELU, 0.0f);
+            nn__kernel_gemm(0, 0, 1, N, K, 1.0f, A + i * K, K, P, N,
+                            NN__B_PACKED, NULL, 0.0f, C3 + i * N, N, bias,
+                            NN_ACT_RELU, 0.0f);
         assert_memory_equal(C1, C2, M * N * sizeof *C1);
+        assert_memory_equal(C1, C3, M * N * sizeof *C1);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_PACK_BLOCKS,
+                        buf, 0.0f, C3, N, bias, NN_ACT_RELU, 0.0f);
+        assert_memory_equal(C1, C3, M * N * sizeof *C1);
+        /* 1 to 3 rows with B in place read B's rows along (few_rows) */
+        for (i = 0; i < M; i += 1 + i % 3) {
+            size_t r = M - i < 1 + i % 3 ? M - i : 1 + i % 3;
+            nn__kernel_gemm(0, 0, r, N, K, 1.0f, A + i * K, K, B, N,
+                            NN__B_IN_PLACE, NULL, 0.0f, C3 + i * N, N, bias,
+                            NN_ACT_RELU, 0.0f);
+        }
         assert_memory_equal(C1, C3, M * N * sizeof *C1);
         free(A);
         free(B);
@@ -275,6 +319,61 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
         free(C3);
         free(P);
     }
+    nn__kernel_force(-1);
+}
+
+/* The training passes' products (nn__gemm_train) against the reference,
+ * on the benchmark nets' shapes at small batches, each side of the rule's
+ * thresholds: whichever way the rule sends them, the product is right. */
+static void training_products_match_reference_on_both_sides_of_the_rule(
+    void **state)
+{
+    static const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10},
+                                       {33, 70}};
+    static const size_t batches[] = {1, 2, 3, 4, 15, 16, 31, 32, 65, 130};
+    size_t l, b;
+    float *buf;
+    (void)state;
+    if (!kernel_here())
+        return;
+    buf = block_buffer();
+    for (l = 0; l < ARRAY_LEN(layers); l++)
+        for (b = 0; b < ARRAY_LEN(batches); b++) {
+            const size_t in = layers[l][0], out = layers[l][1],
+                         n = batches[b];
+            float *X = fresh(n * in), *W = fresh(in * out);
+            float *G = fresh(n * out), *Z = fresh(n * out);
+            float *DX = fresh(n * in), *W2 = malloc(in * out * sizeof *W2);
+            float *R = malloc((in * out + n * in + n * out) * sizeof *R);
+            assert_non_null(W2);
+            assert_non_null(R);
+            assert_true(nn__kernel_buf_floats(in, out) <=
+                        NN__KERNEL_BUF_FLOATS);
+            /* forward, backward, and the folded update into W2 */
+            nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, Z,
+                           out, buf);
+            nn__gemm_ref(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, R,
+                         out);
+            assert_close_scaled(Z, R, n * out, in);
+            nn__gemm_train(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, DX,
+                           in, buf);
+            nn__gemm_ref(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, R, in);
+            assert_close_scaled(DX, R, n * in, out);
+            memcpy(W2, W, in * out * sizeof *W);
+            memcpy(R, W, in * out * sizeof *W);
+            nn__gemm_train(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f,
+                           W2, out, buf);
+            nn__gemm_ref(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f, R,
+                         out);
+            assert_close_scaled(W2, R, in * out, n);
+            free(X);
+            free(W);
+            free(G);
+            free(Z);
+            free(DX);
+            free(W2);
+            free(R);
+        }
     nn__kernel_force(-1);
 }
 
@@ -330,11 +429,11 @@ static void fused_activations_are_activation_c_bit_for_bit(void **state)
         size_t i;
         for (i = 0; i < M * N; i++)
             Z[i] = F[i] = NAN;
-        nn__kernel_gemm(0, M, N, K, 1.0f, A, K, B, N, 0, 0.0f, Z, N, bias,
-                        NN_ACT_IDENTITY, 0.0f);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, Z, N, bias, NN_ACT_IDENTITY, 0.0f);
         nn__activation_forward(act, 0.3f, Z, Y, M, N);
-        nn__kernel_gemm(0, M, N, K, 1.0f, A, K, B, N, 0, 0.0f, F, N, bias,
-                        act, 0.3f);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, F, N, bias, act, 0.3f);
         assert_memory_equal(F, Y, M * N * sizeof *F);
         assert_true(isnan(Z[3 * N]));
         /* relu(NaN) is +0, leaky relu's slope NaN is NaN */
@@ -375,6 +474,17 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(unsetenv("NN_GEMM"), 0);
     assert_int_equal(nn__kernel_force(-1), cpu);
     assert_int_equal(nn__kernel_infer(256, 256, 784), cpu);
+    /* the rules, as gemm.c writes them down */
+    assert_int_equal(nn__kernel_infer(1, 2, 2), 0);
+    assert_int_equal(nn__kernel_infer(2, 2, 2), cpu);
+    assert_int_equal(nn__kernel_train(0, 0, 1, 1024, 1024), cpu);
+    assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), 0);
+    assert_int_equal(nn__kernel_train(0, 1, 4, 1024, 1024), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 15), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 16), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
+    assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
 }
 
 int main(void)
@@ -386,6 +496,8 @@ int main(void)
         cmocka_unit_test(kernel_matches_reference_on_random_shapes),
         cmocka_unit_test(packed_in_place_and_row_by_row_give_the_same_bits),
         cmocka_unit_test(transposed_packing_equals_packing_the_transpose),
+        cmocka_unit_test(
+            training_products_match_reference_on_both_sides_of_the_rule),
         cmocka_unit_test(fused_activations_are_activation_c_bit_for_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /*
- * test_pack.c - inference through the packed copy of the weights (pack.c,
- * gemm_avx512.c): predictions agree with the BLAS path and the training
- * forward pass to float rounding, and bit for bit with the weights read in
- * place; every write to the parameters (a step of each kind, set_weights,
+ * test_pack.c - the passes through libnn's kernel, and inference through
+ * the packed copy of the weights (pack.c, gemm_avx512.c): predictions
+ * agree with the BLAS path to float rounding, and bit for bit with the
+ * training forward pass and with the weights read in place; training's
+ * gradients agree with BLAS's, and a row's outputs do not depend on its
+ * batch; every write to the parameters (a step of each kind, set_weights,
  * set_bias, a redrawn init, fit restoring its best epoch, writes through
  * nn_model_params, a new layer) reaches the next prediction, which a stale
  * copy would not; threads predicting while the copy is built all get the
@@ -138,11 +140,15 @@ static void predictions_agree_with_blas_and_the_training_pass(void **state)
             NN_OK_OR_FAIL(nn_model_predict(m, n, x_rows, IN, yb, OUT));
             nn__kernel_force(-1);
             assert_close(y, yb, n * OUT, 1e-5, "kernel against BLAS");
-            /* the training pass's outputs, in the workspace */
+            /* the training pass's outputs, in the workspace: the same
+             * products where the kernel runs, so the same bits */
             NN_OK_OR_FAIL(nn_model_compute_grads(m, n, x_rows, IN, t, OUT,
                                                  &loss));
             assert_close(y, m->act[m->n_layers - 1], n * OUT, 1e-5,
                          "predict against the training forward pass");
+            if (on)
+                assert_memory_equal(y, m->act[m->n_layers - 1],
+                                    n * OUT * sizeof *y);
         }
         nn_model_free(m);
     }
@@ -177,6 +183,57 @@ static void packed_and_in_place_give_the_same_bits(void **state)
     nn_data_free(d);
     nn_model_free(m);
     nn_model_free(twin);
+}
+
+/* The training passes through the kernel: gradients as BLAS's to float
+ * rounding, and a row's forward outputs the same bits in any batch. */
+static void training_through_the_kernel_agrees_with_blas(void **state)
+{
+    static float g_k[64 * IN + 64 + 50 * 64 + 50 + 7 * 50 + 7];
+    static float g_b[sizeof g_k / sizeof g_k[0]], out[ROWS * OUT];
+    static const size_t batches[] = {1, 3, 4, 17, 32, 100};
+    int32_t labels[ROWS];
+    nn_model *m = make_net(17);
+    size_t count, i, b, n = 100;
+    double top = 0.0, worst = 0.0;
+    (void)state;
+    make_rows();
+    for (i = 0; i < ROWS; i++)
+        labels[i] = (int32_t)(i % OUT);
+    (void)nn_model_grads(m, &count);
+    assert_int_equal(count, ARRAY_LEN(g_k));
+    nn__kernel_force(-1);
+    NN_OK_OR_FAIL(nn_model_compute_grads_labels(m, n, x_rows, IN, labels,
+                                                NULL));
+    memcpy(g_k, nn_model_grads(m, NULL), sizeof g_k);
+    memcpy(out, m->act[m->n_layers - 1], n * OUT * sizeof *out);
+    nn__kernel_force(0);
+    nn__workspace_free(m); /* a workspace without the kernel's room */
+    NN_OK_OR_FAIL(nn_model_compute_grads_labels(m, n, x_rows, IN, labels,
+                                                NULL));
+    memcpy(g_b, nn_model_grads(m, NULL), sizeof g_b);
+    nn__kernel_force(-1);
+    nn__workspace_free(m);
+    for (i = 0; i < count; i++) {
+        double d = fabs((double)g_k[i] - g_b[i]);
+        top = fabs((double)g_b[i]) > top ? fabs((double)g_b[i]) : top;
+        worst = d > worst ? d : worst;
+    }
+    assert_true(top > 1e-3);
+    if (!(worst <= 1e-5 * top)) {
+        print_error("gradients: kernel and BLAS differ by %g (largest "
+                    "%g)\n", worst, top);
+        fail();
+    }
+    /* rows 0..n-1 of smaller batches: the same outputs, bit for bit */
+    for (b = 0; b < ARRAY_LEN(batches) && kernel_here(); b++) {
+        size_t k = batches[b];
+        NN_OK_OR_FAIL(nn_model_compute_grads_labels(m, k, x_rows, IN,
+                                                    labels, NULL));
+        assert_memory_equal(m->act[m->n_layers - 1], out,
+                            k * OUT * sizeof *out);
+    }
+    nn_model_free(m);
 }
 
 /* ---- staleness ---- */
@@ -465,6 +522,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(predictions_agree_with_blas_and_the_training_pass),
         cmocka_unit_test(packed_and_in_place_give_the_same_bits),
+        cmocka_unit_test(training_through_the_kernel_agrees_with_blas),
         cmocka_unit_test(every_write_to_the_parameters_reaches_predict),
         cmocka_unit_test(fit_restoring_its_best_epoch_reaches_predict),
         cmocka_unit_test(threads_predicting_while_the_copy_is_built_agree),

@@ -61,4 +61,5 @@ const nn__layer_ops nn__activation_ops = {
     NULL, /* small_backward */
     NULL, /* pack_floats */
     NULL, /* pack */
+    NULL, /* kernel_floats */
 };

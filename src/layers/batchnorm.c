@@ -208,4 +208,5 @@ const nn__layer_ops nn__batchnorm_ops = {
     NULL, /* small_backward */
     NULL, /* pack_floats */
     NULL, /* pack */
+    NULL, /* kernel_floats */
 };

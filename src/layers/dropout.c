@@ -152,4 +152,5 @@ const nn__layer_ops nn__dropout_ops = {
     NULL, /* small_backward */
     NULL, /* pack_floats */
     NULL, /* pack */
+    NULL, /* kernel_floats */
 };

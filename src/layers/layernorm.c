@@ -149,4 +149,5 @@ const nn__layer_ops nn__layernorm_ops = {
     NULL, /* small_backward */
     NULL, /* pack_floats */
     NULL, /* pack */
+    NULL, /* kernel_floats */
 };

@@ -89,4 +89,5 @@ const nn__layer_ops nn__scaling_ops = {
     NULL, /* small_backward */
     NULL, /* pack_floats */
     NULL, /* pack */
+    NULL, /* kernel_floats */
 };
