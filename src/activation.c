@@ -18,12 +18,6 @@ int nn__activation_valid(int act)
     return act >= NN_ACT_IDENTITY && act <= NN_ACT_ELU;
 }
 
-int nn__activation_needs_z(int act)
-{
-    return act == NN_ACT_GELU || act == NN_ACT_SILU ||
-           act == NN_ACT_SOFTPLUS || act == NN_ACT_ELU;
-}
-
 /* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */
 static inline float sigmoidf(float z)
 {
