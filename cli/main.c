@@ -1,6 +1,7 @@
 /*
- * main.c - the nn command: trains, evaluates, inspects and runs libnn
- * networks from the shell. Each subcommand is a file; this one dispatches.
+ * main.c - the nn command: trains, evaluates, inspects, runs and exports
+ * libnn networks from the shell. Each subcommand is a file; this one
+ * dispatches.
  *
  * NN_CLI_VERSION (the project's version) comes from the build.
  *
@@ -27,6 +28,9 @@ static void usage(FILE *f)
 "                                      or MAE, RMSE and R^2\n"
 "  predict MODEL DATA [-o OUT]         one row of predictions per row in\n"
 "  info MODEL                          everything the model file holds\n"
+"  export MODEL --onnx OUT | --c OUT\n"
+"                                      the model as an ONNX file or as a\n"
+"                                      C99 header\n"
 "\n"
 "  nn COMMAND --help     that command's options\n"
 "  nn --version          the versions of nn and of the libnn it runs on\n"
@@ -43,6 +47,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"train", cli_train},       {"evaluate", cli_evaluate},
         {"predict", cli_predict},   {"info", cli_info},
+        {"export", cli_export},
     };
     size_t i;
 
