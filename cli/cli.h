@@ -19,6 +19,7 @@ int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 /* Prints "nn CMD: MESSAGE" to standard error. */
 void cli_report(const char *cmd, const cli_err *e);
