@@ -107,8 +107,12 @@ cli_status cli_out_check(const char *opt, const char *path, int force,
     dir = dir_of(path);
     if (!dir)
         return cli_nomem(e, "checking the output");
-    ok = access(dir, W_OK | X_OK) == 0;
+    /* access() on a file says "permission denied"; say what it is */
+    ok = stat(dir, &sb) != 0 || S_ISDIR(sb.st_mode);
     if (!ok)
+        cli_fail(e, CLI_E_USAGE, "%s: cannot create %s: %s is not a "
+                 "directory", opt, path, dir);
+    else if (!(ok = access(dir, W_OK | X_OK) == 0))
         cli_fail(e, CLI_E_USAGE, "%s: cannot create %s: %s: %s", opt, path,
                  dir, strerror(errno));
     cli_free(dir);

@@ -372,7 +372,8 @@ int main(int argc, char **argv)
             (["export", "m.nn", "--c", "taken.h"], 2,
              ["--c: taken.h exists; pass --force to replace it"]),
             (["export", "m.nn", "--onnx", "plain/o.onnx"], 2,
-             ["--onnx: cannot create plain/o.onnx: plain: "]),
+             ["--onnx: cannot create plain/o.onnx: plain is not a "
+              "directory"]),
             (["export", "m.nn", "--c", "no/such/dir/o.h"], 2,
              ["--c: cannot create no/such/dir/o.h: no/such/dir: No such "
               "file"]),
@@ -388,7 +389,7 @@ int main(int argc, char **argv)
             (["import", good, "-o", "taken.nn"], 2,
              ["-o: taken.nn exists; pass --force to replace it"]),
             (["import", good, "-o", "plain/o.nn"], 2,
-             ["-o: cannot create plain/o.nn: plain: "]),
+             ["-o: cannot create plain/o.nn: plain is not a directory"]),
             (["import", good, "--loss", "bce", "-o", "o.nn"], 2,
              ["--loss bce: ", "relu-softmax.onnx's outputs leave through "
               "softmax; bce needs sigmoid, or identity (logits)"]),
