@@ -26,7 +26,7 @@ set -euo pipefail
 update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 lib=$1 incdir=$2 baseline=$3 srcdir=$4
-regen="cmake --build $(dirname "$lib") --target update-abi   (or: bash tests/abi/check-abidiff.sh --update $lib $incdir $baseline $srcdir)"
+regen="cmake --build $(dirname "$lib") --target ${NN_ABI_UPDATE_TARGET:-update-abi}   (or: bash tests/abi/check-abidiff.sh --update $lib $incdir $baseline $srcdir)"
 
 for tool in abidw abidiff readelf; do
     if ! command -v "$tool" > /dev/null; then
@@ -63,7 +63,7 @@ abidiff --no-added-syms --headers-dir2 "$incdir" --drop-private-types \
         "$baseline" "$lib" || rc=$?
 if [ "$rc" -ne 0 ]; then
     echo
-    echo "FAIL: abidiff exit $rc: libnn's ABI differs from $baseline"
+    echo "FAIL: abidiff exit $rc: $(basename "$lib")'s ABI differs from $baseline"
     echo "(exit bits: 1 error, 2 usage, 4 ABI change, 8 incompatible change)."
     echo "A changed enum value, parameter or return type breaks every compiled"
     echo "caller and every FFI binding: add a new function or enum value instead"

@@ -4,17 +4,18 @@
 # and every undefined symbol resolves in the libraries it names as NEEDED
 # (what linking with --no-undefined promises).
 #
-#   check-elf.sh LIB ABI_MAJOR FULL_VERSION
+#   check-elf.sh LIB ABI_MAJOR FULL_VERSION [NAME]
+# NAME is the library's name without .so (default libnn; libnn_mpi too).
 set -euo pipefail
-lib=$1 major=$2 version=$3
+lib=$1 major=$2 version=$3 name=${4:-libnn}
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = "libnn.so.$major" ] ||
-    fail "SONAME is '$soname', expected libnn.so.$major"
-[ "$(basename "$lib")" = "libnn.so.$version" ] ||
-    fail "the library file is $(basename "$lib"), expected libnn.so.$version"
+[ "$soname" = "$name.so.$major" ] ||
+    fail "SONAME is '$soname', expected $name.so.$major"
+[ "$(basename "$lib")" = "$name.so.$version" ] ||
+    fail "the library file is $(basename "$lib"), expected $name.so.$version"
 
 stack=$(readelf -lW "$lib" | awk '$1 == "GNU_STACK" { print $7 }')
 if [ -z "$stack" ]; then
@@ -34,5 +35,5 @@ undef=$(ldd -r "$lib" 2>&1 | grep -i 'undefined symbol' || true)
 $undef"
 
 [ "$status" -eq 0 ] &&
-    echo "ok: SONAME $soname, file libnn.so.$version, GNU_STACK $stack, no TEXTREL, no undefined symbols"
+    echo "ok: SONAME $soname, file $name.so.$version, GNU_STACK $stack, no TEXTREL, no undefined symbols"
 exit "$status"

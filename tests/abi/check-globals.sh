@@ -6,9 +6,12 @@
 # symbol in a writable data section (.data, .bss, and the thread-local
 # .tdata, .tbss) of the built library, leaves out the C runtime's own, and
 # fails if anything else is there.
+#
+#   check-globals.sh LIB [ALLOWED]   (ALLOWED: the names allowed, for
+#                                     libnn_mpi its own hook and message)
 set -euo pipefail
 lib=$1
-allowed="nn__alloc_ctx nn__alloc_fn nn__free_fn nn__msg"
+allowed=${2:-"nn__alloc_ctx nn__alloc_fn nn__free_fn nn__msg"}
 # the C runtime's, and libgcc's CPU detection (__cpu_model, filled once at
 # load for the AVX2 variants of the kernels, see NN__VECTOR_CLONES)
 crt="completed.0 __TMC_END__ __dso_handle __cpu_model __cpu_features2"

@@ -7,12 +7,20 @@
 #
 # The list changes only on purpose: adding API means regenerating it (and
 # reviewing the diff); a symbol vanishing breaks every program linked to it.
+#
+# The same checks serve libnn_mpi (tests/mpi/abi): NN_ABI_MACRO (default
+# NN_API) is the header's export macro, NN_ABI_PREFIX (default nn_) the
+# public prefix (internals are the prefix with one more '_'), and
+# NN_ABI_CFLAGS extra preprocessor flags (the MPI include directories).
 set -euo pipefail
+macro=${NN_ABI_MACRO:-NN_API}
+prefix=${NN_ABI_PREFIX:-nn_}
+read -r -a extra <<< "${NN_ABI_CFLAGS:-}"
 
 update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 lib=$1 header=$2 list=$3 cc=${4:-cc}
-regen="cmake --build $(dirname "$lib") --target update-abi   (or: bash tests/abi/check-symbols.sh --update $lib $header $list)"
+regen="cmake --build $(dirname "$lib") --target ${NN_ABI_UPDATE_TARGET:-update-abi}   (or: bash tests/abi/check-symbols.sh --update $lib $header $list)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -32,34 +40,35 @@ if awk '$2 !~ /^[TtWi]$/ { bad = 1; print "  " $0 } END { exit !bad }' \
     status=1
 fi
 
-# Only the public prefix, never an internal nn__ one.
-if grep -v '^nn_' "$tmp/exported" > "$tmp/badname" ||
-   grep '^nn__' "$tmp/exported" >> "$tmp/badname"; then
+# Only the public prefix, never an internal one (nn__, nn_mpi__).
+if grep -v "^$prefix" "$tmp/exported" > "$tmp/badname" ||
+   grep "^${prefix}_" "$tmp/exported" >> "$tmp/badname"; then
     if [ -s "$tmp/badname" ]; then
-        echo "FAIL: $lib exports symbols outside the nn_ API:"
+        echo "FAIL: $lib exports symbols outside the $prefix API:"
         sed 's/^/  /' "$tmp/badname"
         status=1
     fi
 fi
 
-# What nn.h declares with NN_API: preprocess with NN_API as a marker.
-printf '#include "nn.h"\n' |
-    "$cc" -E -P -DNN_API=NN_API_MARKER -I "$(dirname "$header")" -x c - |
+# What the header declares with its macro: preprocess with it as a marker.
+printf '#include "%s"\n' "$(basename "$header")" |
+    "$cc" -E -P "-D$macro=NN_API_MARKER" -I "$(dirname "$header")" \
+        "${extra[@]}" -x c - |
     tr '\n' ' ' | grep -o 'NN_API_MARKER[^;]*' |
     perl -ne 'print "$1\n" if /^NN_API_MARKER.*?\b(nn_\w+)\s*\(/' |
     sort -u > "$tmp/declared"
 if ! diff -u --label "declared with NN_API in nn.h" \
         --label "exported by $(basename "$lib")" \
         "$tmp/declared" "$tmp/exported" > "$tmp/decl.diff"; then
-    echo "FAIL: the exported symbols differ from the NN_API declarations in nn.h:"
+    echo "FAIL: the exported symbols differ from the $macro declarations in $(basename "$header"):"
     cat "$tmp/decl.diff"
     status=1
 fi
 
 if [ "$update" -eq 1 ]; then
     {
-        echo "# The functions libnn exports: checked by tests/abi/check-symbols.sh."
-        echo "# Regenerate on purpose after adding API: cmake --build <build> --target update-abi"
+        echo "# The functions $(basename "$lib" | sed 's/\.so.*//') exports: checked by tests/abi/check-symbols.sh."
+        echo "# Regenerate on purpose after adding API: cmake --build <build> --target ${NN_ABI_UPDATE_TARGET:-update-abi}"
         cat "$tmp/exported"
     } > "$list"
     echo "wrote $list ($(wc -l < "$tmp/exported") symbols)"
@@ -79,5 +88,5 @@ if ! diff -u --label "committed $(basename "$list")" \
     status=1
 fi
 
-[ "$status" -eq 0 ] && echo "ok: $(wc -l < "$tmp/exported") exported functions, all nn_, all declared in nn.h, as in $(basename "$list")"
+[ "$status" -eq 0 ] && echo "ok: $(wc -l < "$tmp/exported") exported functions, all $prefix, all declared in $(basename "$header"), as in $(basename "$list")"
 exit "$status"
