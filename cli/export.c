@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * export.c - nn export: a model file as an ONNX file (for ONNX Runtime
  * and the other ONNX tools) or as one C99 header (for a program that must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * import.c - nn import: an ONNX file (a torch.nn.Sequential that
  * torch.onnx.export wrote, or a file of nn export) read by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ort_predict.js ORT_DIR MODEL.onnx ROWS INPUTS IN.f32 OUT.f32: runs
 // MODEL.onnx in ONNX Runtime (onnxruntime-node, CPU, installed into
 // ORT_DIR/node_modules by npm ci --prefix tests/onnx/ort) on ROWS rows of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nn export and nn import, end to end.
 
 - The C header of nn export --c, compiled by the C compiler (NN_CC, the

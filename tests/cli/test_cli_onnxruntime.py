@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nn export --onnx run in ONNX Runtime (onnxruntime-node, CPU, through
 ort_predict.js): a classifier trained by nn train --scale standard on
 scikit-learn's iris file, given the raw rows, computes the probabilities
