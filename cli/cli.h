@@ -18,6 +18,8 @@ int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 /* Prints "nn CMD: MESSAGE" to standard error. */
 void cli_report(const char *cmd, const cli_err *e);

@@ -20,7 +20,9 @@
 /* ---- signals ---- */
 
 volatile int cli_signal_caught;
-static volatile sig_atomic_t training;
+/* While training, or while libnn writes a file of its own
+ * (cli_out_write_file), the first signal is only noted. */
+static volatile sig_atomic_t deferring;
 /* The temporary files that exist now, for the handler to remove. */
 #define MAX_TMP 4
 static char *volatile tmp_files[MAX_TMP];
@@ -46,7 +48,7 @@ static void unregister_tmp(const char *path)
 static void on_signal(int sig)
 {
     int i;
-    if (training && !cli_signal_caught) {
+    if (deferring && !cli_signal_caught) {
         cli_signal_caught = sig;
         return;
     }
@@ -69,7 +71,7 @@ void cli_signals_install(void)
 
 void cli_signals_train(int on)
 {
-    training = on;
+    deferring = on;
 }
 
 /* ---- paths ---- */
@@ -105,8 +107,12 @@ cli_status cli_out_check(const char *opt, const char *path, int force,
     dir = dir_of(path);
     if (!dir)
         return cli_nomem(e, "checking the output");
-    ok = access(dir, W_OK | X_OK) == 0;
+    /* access() on a file says "permission denied"; say what it is */
+    ok = stat(dir, &sb) != 0 || S_ISDIR(sb.st_mode);
     if (!ok)
+        cli_fail(e, CLI_E_USAGE, "%s: cannot create %s: %s is not a "
+                 "directory", opt, path, dir);
+    else if (!(ok = access(dir, W_OK | X_OK) == 0))
         cli_fail(e, CLI_E_USAGE, "%s: cannot create %s: %s: %s", opt, path,
                  dir, strerror(errno));
     cli_free(dir);
@@ -240,6 +246,20 @@ void cli_out_abort(cli_out *out)
     out->path = NULL;
 }
 
+cli_status cli_out_write_bytes(const void *buf, size_t size,
+                               const char *path, int force, cli_err *e)
+{
+    cli_out out;
+    cli_status st = cli_out_open(&out, path, force, e);
+    if (st != CLI_OK)
+        return st;
+    if (fwrite(buf, 1, size, out.f) != size) {
+        cli_out_abort(&out);
+        return cli_fail(e, CLI_E_IO, "%s: writing failed", path);
+    }
+    return cli_out_commit(&out, e);
+}
+
 cli_status cli_out_save_model(const nn_model *m, const char *path,
                               nn_save_what what, int force, cli_err *e)
 {
@@ -247,7 +267,6 @@ cli_status cli_out_save_model(const nn_model *m, const char *path,
     unsigned char *buf;
     nn_status s;
     cli_status st;
-    cli_out out;
 
     /* the file's bytes in memory, then through the same atomic writer as
      * every other output: one temporary file, known to the signal
@@ -265,15 +284,41 @@ cli_status cli_out_save_model(const nn_model *m, const char *path,
         return cli_fail(e, s == NN_E_NOMEM ? CLI_E_NOMEM : CLI_E_LIB,
                         "%s: saving failed: %s", path, nn_last_error());
     }
-    st = cli_out_open(&out, path, force, e);
-    if (st == CLI_OK) {
-        if (fwrite(buf, 1, size, out.f) != size) {
-            st = cli_fail(e, CLI_E_IO, "%s: writing failed", path);
-            cli_out_abort(&out);
-        } else {
-            st = cli_out_commit(&out, e);
-        }
-    }
+    st = cli_out_write_bytes(buf, size, path, force, e);
     cli_free(buf);
     return st;
+}
+
+cli_status cli_out_write_file(const char *path, int force,
+                              cli_file_writer writer, void *ctx,
+                              cli_err *e)
+{
+    cli_out out;
+    cli_status st = cli_out_open(&out, path, force, e);
+    int sig;
+
+    if (st != CLI_OK)
+        return st;
+    /* writer puts a complete file at out.tmp by a rename of its own
+     * temporary file, whose name the signal handler cannot know: until
+     * it returns, a signal is only noted (as while training), so that it
+     * cannot end the process with that file left behind. The descriptor
+     * of out.f then refers to the empty file the rename replaced; the
+     * commit closes it and moves the file writer made into place. */
+    cli_signal_caught = 0;
+    deferring = 1;
+    st = writer(out.tmp, ctx, e);
+    deferring = 0;
+    sig = cli_signal_caught;
+    if (sig) {
+        cli_out_abort(&out);
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return cli_fail(e, CLI_E_IO, "%s: interrupted", path);
+    }
+    if (st != CLI_OK) {
+        cli_out_abort(&out);
+        return st;
+    }
+    return cli_out_commit(&out, e);
 }
