@@ -2,7 +2,8 @@
  * outfile.c - atomic output files and the signals that could leave a
  * temporary one behind (see outfile.h).
  */
-#define _POSIX_C_SOURCE 200809L
+/* glibc declares O_TMPFILE with _GNU_SOURCE only */
+#define _GNU_SOURCE
 
 #include "outfile.h"
 
@@ -119,14 +120,54 @@ cli_status cli_out_check(const char *opt, const char *path, int force,
     return ok ? CLI_OK : CLI_E_USAGE;
 }
 
+/* The temporary file's name: ".nn-", the process, a counter and ".tmp"
+ * in path's directory, so that any name the system accepts for path can
+ * be written (a name of NAME_MAX bytes leaves no room for a suffix). */
 static char *tmp_name(const char *path)
 {
     static unsigned counter;
-    size_t n = strlen(path) + 48;
-    char *t = cli_malloc(n);
+    char *dir = dir_of(path), *t;
+    size_t n;
+    if (!dir)
+        return NULL;
+    n = strlen(dir) + 64;
+    t = cli_malloc(n);
     if (t)
-        snprintf(t, n, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
+        snprintf(t, n, "%s/.nn-%ld-%u.tmp", dir, (long)getpid(), counter++);
+    cli_free(dir);
     return t;
+}
+
+/* Opens an unnamed file in path's directory (O_TMPFILE): a crash, even
+ * kill -9, then leaves nothing; it gets a name only when complete. Needs
+ * /proc to name it (linkat of /proc/self/fd/N); -1 where either is
+ * missing or the file system cannot. */
+static int open_unnamed(const char *path)
+{
+#if defined(O_TMPFILE) && defined(__linux__)
+    char *dir;
+    int fd;
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
+    dir = dir_of(path);
+    if (!dir)
+        return -1;
+    fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    cli_free(dir);
+    return fd;
+#else
+    (void)path;
+    return -1;
+#endif
+}
+
+/* Gives the unnamed file fd the name to; fails with EEXIST if to
+ * exists. */
+static int link_unnamed(int fd, const char *to)
+{
+    char proc[48];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
 }
 
 static void sync_dir(const char *path)
@@ -172,28 +213,36 @@ static cli_status place(const char *tmp, const char *path, int force,
     return CLI_OK;
 }
 
-cli_status cli_out_open(cli_out *out, const char *path, int force,
-                        cli_err *e)
+static cli_status out_open(cli_out *out, const char *path, int force,
+                           int named, cli_err *e)
 {
-    int fd;
+    int fd = -1;
     memset(out, 0, sizeof *out);
     out->force = force;
     out->path = cli_strdup(path);
-    out->tmp = tmp_name(path);
-    if (!out->path || !out->tmp) {
+    if (!out->path) {
         cli_out_abort(out);
         return cli_nomem(e, "opening the output");
     }
-    fd = open(out->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (!named)
+        fd = open_unnamed(path);
     if (fd < 0) {
-        cli_fail(e, CLI_E_IO, "%s: cannot create %s: %s", path, out->tmp,
-                 strerror(errno));
-        cli_free(out->tmp);
-        out->tmp = NULL;
-        cli_out_abort(out);
-        return CLI_E_IO;
+        out->tmp = tmp_name(path);
+        if (!out->tmp) {
+            cli_out_abort(out);
+            return cli_nomem(e, "opening the output");
+        }
+        fd = open(out->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            cli_fail(e, CLI_E_IO, "%s: cannot create %s: %s", path,
+                     out->tmp, strerror(errno));
+            cli_free(out->tmp);
+            out->tmp = NULL;
+            cli_out_abort(out);
+            return CLI_E_IO;
+        }
+        register_tmp(out->tmp);
     }
-    register_tmp(out->tmp);
     out->f = fdopen(fd, "w");
     if (!out->f) {
         close(fd);
@@ -203,22 +252,73 @@ cli_status cli_out_open(cli_out *out, const char *path, int force,
     return CLI_OK;
 }
 
+cli_status cli_out_open(cli_out *out, const char *path, int force,
+                        cli_err *e)
+{
+    return out_open(out, path, force, 0, e);
+}
+
+/* Names the unnamed file of out: without force at its path directly
+ * (linkat refuses to replace), with force at a temporary name that is
+ * then renamed over the path. */
+static cli_status place_unnamed(cli_out *out, cli_err *e)
+{
+    int fd = fileno(out->f), err;
+    if (!out->force) {
+        if (link_unnamed(fd, out->path) == 0)
+            return CLI_OK;
+        err = errno;
+        if (err == EEXIST)
+            return cli_fail(e, CLI_E_USAGE, "%s: exists (it appeared while "
+                            "the command ran); pass --force to replace it",
+                            out->path);
+        return cli_fail(e, CLI_E_IO, "%s: cannot give the new file its "
+                        "name: %s", out->path, strerror(err));
+    }
+    out->tmp = tmp_name(out->path);
+    if (!out->tmp)
+        return cli_nomem(e, "naming the output");
+    register_tmp(out->tmp);
+    if (link_unnamed(fd, out->tmp) != 0) {
+        err = errno;
+        unregister_tmp(out->tmp);
+        cli_free(out->tmp);
+        out->tmp = NULL;
+        return cli_fail(e, CLI_E_IO, "%s: cannot name the temporary file: "
+                        "%s", out->path, strerror(err));
+    }
+    return CLI_OK;
+}
+
 cli_status cli_out_commit(cli_out *out, cli_err *e)
 {
-    int err = 0;
-    cli_status st;
+    int err = 0, unnamed = out->tmp == NULL;
+    cli_status st = CLI_OK;
     if (fflush(out->f) != 0 || ferror(out->f))
         err = errno ? errno : EIO;
     else if (fsync(fileno(out->f)) != 0)
         err = errno;
+    if (!err && unnamed) {
+        /* complete and synced: now it may have a name */
+        st = place_unnamed(out, e);
+        if (st == CLI_OK && !out->force) {
+            fclose(out->f);
+            out->f = NULL;
+            sync_dir(out->path);
+            cli_free(out->path);
+            out->path = NULL;
+            return CLI_OK;
+        }
+    }
     if (fclose(out->f) != 0 && !err)
         err = errno;
     out->f = NULL;
-    if (err) {
-        cli_fail(e, CLI_E_IO, "%s: writing failed: %s", out->path,
-                 strerror(err));
+    if (err || st != CLI_OK) {
+        if (err)
+            cli_fail(e, CLI_E_IO, "%s: writing failed: %s", out->path,
+                     strerror(err));
         cli_out_abort(out);
-        return CLI_E_IO;
+        return err ? CLI_E_IO : st;
     }
     st = place(out->tmp, out->path, out->force, e);
     unregister_tmp(out->tmp);
@@ -294,7 +394,8 @@ cli_status cli_out_write_file(const char *path, int force,
                               cli_err *e)
 {
     cli_out out;
-    cli_status st = cli_out_open(&out, path, force, e);
+    /* writer needs a name to write at */
+    cli_status st = out_open(&out, path, force, 1, e);
     int sig;
 
     if (st != CLI_OK)

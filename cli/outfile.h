@@ -1,11 +1,14 @@
 /*
  * outfile.h - output files written atomically: the bytes go to a new
- * temporary file beside the output, which is flushed, synced and then
+ * file in the output's directory, which is flushed, synced and then
  * moved into place in one step, so that the output is either absent (or
- * its old self) or complete. Without force an existing output is never
- * replaced, even one that appears while the command runs (the move uses
- * link(2), which refuses to replace). A temporary file is removed on
- * failure and when SIGINT or SIGTERM ends the command.
+ * its old self) or complete. On Linux the new file has no name until it
+ * is complete (O_TMPFILE, named through /proc/self/fd), so even kill -9
+ * leaves nothing; elsewhere it is ".nn-<pid>-<n>.tmp" beside the output,
+ * removed on failure and when SIGINT or SIGTERM ends the command. Without
+ * force an existing output is never replaced, even one that appears while
+ * the command runs (the file is linked into place, and link refuses to
+ * replace).
  */
 #ifndef CLI_OUTFILE_H
 #define CLI_OUTFILE_H
