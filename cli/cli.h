@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h - the nn command's subcommands and what they share: the options
  * that say how to read data (train, evaluate and predict take the same

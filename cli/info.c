@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * info.c - nn info: everything a model file holds, readable: the file
  * (size, format version, model or checkpoint), every layer (kind, width,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - the nn command: trains, evaluates, inspects, runs, exports and
  * imports libnn networks from the shell. Each subcommand is a file; this

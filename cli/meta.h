@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * meta.h - what nn train keeps in a model's metadata (nn_model_set_meta)
  * so that the other commands can read raw data like the training data:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * outfile.c - atomic output files and the signals that could leave a
  * temporary one behind (see outfile.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * outfile.h - output files written atomically: the bytes go to a new
  * file in the output's directory, which is flushed, synced and then

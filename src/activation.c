@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c - activation functions and their derivatives, applied to
  * whole n x k blocks, and the column sums that a layer's backward pass

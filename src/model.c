@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c - the model's lifecycle, its layers (appended through the kinds'
  * tables of src/layers/), its settings and their names, class weights,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_internal.h - struct nn_model and the helpers shared between libnn's
  * source files (nn__ prefix). Nothing here is API.

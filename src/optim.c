@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * optim.c - optimizers (SGD with momentum or Nesterov, Adam, AdamW,
  * RMSprop), gradient clipping and learning-rate schedules: everything that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c - the passes: prediction (inference mode), and the training
  * step's forward pass, loss, backward pass and update. Each pass loops

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad data through the nn command: every case exits with status 2, says
 what is wrong naming the file and the place (line and column for CSV, row
 and column or byte for NPY and IDX), and leaves no output file, finished

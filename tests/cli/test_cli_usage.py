@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The nn command's interface: help and version, bad usage (exit 2 with a
 message and a pointer to --help), the man page documenting every option
 each command's --help lists (and rendering without warnings), the
