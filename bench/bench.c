@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c - the benchmark programs' shared helpers: clock, repeated timing
  * with medians, command line, counting allocator, run header.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h - what the benchmark programs share: a monotonic clock, repeated
  * timing with medians, the command line every program takes, a counting

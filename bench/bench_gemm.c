@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_gemm.c - the matrix products of the benchmark nets, one row per
  * distinct shape: the forward X.W, the backward A^T.G (dW) and G.W^T (dX),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_infer.c - inference: nn_model_predict of 784-256-128-10 and
  * 784-1024-1024-10 (relu hidden layers, softmax output) at batch 1, 32 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_kernels.c - throughput of libnn's element-wise kernels
  * (nn__activation_forward for identity, relu, sigmoid, tanh and softmax;

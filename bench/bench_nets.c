@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_nets.c - the networks of issue 7 and their operation counts.
  */

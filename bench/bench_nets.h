@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_nets.h - the networks of issue 7, shared by bench_gemm (their layer
  * products) and bench_train (their training steps).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_peak.c - the core's floating-point peak, the number training and
  * inference figures are measured against: 12 independent chains of fused

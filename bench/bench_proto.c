@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_proto.c - a branch-free e^x and the sigmoid and tanh built on it,
  * written so that GCC and Clang vectorise the loops at -O3. The build gives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_proto.h - prototypes of faster element-wise kernels, measured by
  * bench_kernels against the library's: evidence for the optimisation

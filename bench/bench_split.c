@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_split.c - whether libnn would gain by running its own two threads,
  * each calling single-threaded OpenBLAS on its half of every product,

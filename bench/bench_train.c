@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_train.c - training steps per second of the nets of issue 7, for:
  *   libnn     nn_model_train_batch(_labels) in a loop (plain SGD);

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # infer.sh BUILD [ROUNDS]: inference of libnn against ONNX Runtime, side by
 # side. BUILD is a build tree with the benchmarks (-DNN_BUILD_BENCH=ON,
 # Release); ROUNDS (default 5) rounds each run bench_infer (libnn from C)

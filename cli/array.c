@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * array.c - arrays read from NPY and IDX files: their elements decoded to
  * float, with the checks both formats share (see array.h).

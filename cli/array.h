@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * array.h - an n-dimensional array read from an NPY or IDX file, its
  * elements converted to float, and what they were before.

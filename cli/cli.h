@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h - the nn command's subcommands and what they share: the options
  * that say how to read data (train, evaluate and predict take the same
@@ -18,6 +19,8 @@ int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 /* Prints "nn CMD: MESSAGE" to standard error. */
 void cli_report(const char *cmd, const cli_err *e);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * csv_read.c - CSV tables through libcsv (see csv_read.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * csv_read.h - reads a CSV table through libcsv into numeric columns
  * (inputs and numeric targets) and one column of class labels.

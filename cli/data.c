@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * data.c - data sets for the commands (see data.h): choosing the CSV
  * columns, reading arrays, picking rows, splitting off validation rows,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * data.h - a data set as the commands use it: the inputs, and the targets
  * as numbers or as class labels, read from a CSV file (columns chosen by

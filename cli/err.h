@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * err.h - how the nn command's parts report a failure: a status that
  * decides the exit code and one complete sentence, naming the file, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * evaluate.c - nn evaluate: a trained model on a labelled data set: the
  * loss (nn_model_evaluate), and for a classifier the accuracy and the

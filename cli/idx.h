@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.h - the IDX format of MNIST and Fashion-MNIST: a big-endian header
  * (two zero bytes, a type code, the number of dimensions, then each

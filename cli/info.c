@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * info.c - nn info: everything a model file holds, readable: the file
  * (size, format version, model or checkpoint), every layer (kind, width,
@@ -5,7 +6,8 @@
  * batch normalization's running statistics), the loss, optimizer,
  * schedule and every setting, the step count and learning rate, class
  * weights and class names, and the metadata nn train keeps (columns,
- * scaling, the options of the run). --json gives the same as one object.
+ * scaling, the options of the run) and the file nn import read. --json
+ * gives the same as one object.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -36,7 +38,8 @@ static void usage(FILE *f)
 "Prints everything MODEL holds: the file's size, format version and kind,\n"
 "each layer with its settings and buffers, the loss, optimizer, schedule\n"
 "and settings, the step count, class weights and names, and the metadata\n"
-"nn train keeps (the columns, the scaling, the options of the run).\n"
+"nn train keeps (the columns, the scaling, the options of the run) and\n"
+"the file nn import read.\n"
 "\n"
 "  --json    one JSON object, every value in full\n"
 "  --all     print long lists (buffers, metadata) in full\n"
@@ -265,6 +268,9 @@ static void text(const nn_model *m, const char *path, const file_head *h,
             }
             putchar('\n');
         }
+        if (nn_model_get_meta(m, "nn.import.file"))
+            printf("imported from %s (nn import)\n",
+                   nn_model_get_meta(m, "nn.import.file"));
     }
     k = nn_model_meta_count(m);
     printf("metadata      %zu entries%s\n", k,

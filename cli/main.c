@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * main.c - the nn command: trains, evaluates, inspects and runs libnn
- * networks from the shell. Each subcommand is a file; this one dispatches.
+ * main.c - the nn command: trains, evaluates, inspects, runs, exports and
+ * imports libnn networks from the shell. Each subcommand is a file; this
+ * one dispatches.
  *
  * NN_CLI_VERSION (the project's version) comes from the build.
  *
@@ -19,7 +21,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: nn COMMAND [options]\n"
 "Trains and runs feed-forward neural networks (libnn) on CSV, NPY and IDX\n"
-"data.\n"
+"data; exports them as ONNX or C, and imports ONNX files.\n"
 "\n"
 "Commands:\n"
 "  train DATA --layers SPEC -o MODEL   train a network, save it to MODEL\n"
@@ -27,6 +29,11 @@ static void usage(FILE *f)
 "                                      or MAE, RMSE and R^2\n"
 "  predict MODEL DATA [-o OUT]         one row of predictions per row in\n"
 "  info MODEL                          everything the model file holds\n"
+"  export MODEL --onnx OUT | --c OUT\n"
+"                                      the model as an ONNX file or as a\n"
+"                                      C99 header\n"
+"  import ONNX -o MODEL                an ONNX file (from PyTorch, or\n"
+"                                      nn export) as a model file\n"
 "\n"
 "  nn COMMAND --help     that command's options\n"
 "  nn --version          the versions of nn and of the libnn it runs on\n"
@@ -43,6 +50,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"train", cli_train},       {"evaluate", cli_evaluate},
         {"predict", cli_predict},   {"info", cli_info},
+        {"export", cli_export},     {"import", cli_import},
     };
     size_t i;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mem.h - the nn command's allocator: malloc, realloc and free through one
  * place, so that tests can fail a chosen allocation (the parsers are

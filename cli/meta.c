@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * meta.c - the metadata nn train keeps in a model (see meta.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * meta.h - what nn train keeps in a model's metadata (nn_model_set_meta)
  * so that the other commands can read raw data like the training data:
@@ -20,6 +21,15 @@
  *   nn.train.epochs        the epochs run (early stopping may end sooner)
  *   nn.train.steps         the optimizer steps taken (a model file keeps
  *                          no step count; a checkpoint does)
+ *
+ * nn import adds
+ *
+ *   nn.import.file         the name (without its directory) of the ONNX
+ *                          file read
+ *
+ * to what the file brings: nn export writes the model's metadata into the
+ * ONNX file, and libnn's importer reads it back, so that a model goes out
+ * and in again with its columns, classes and options.
  *
  * Every key is its own entry, so reading them back needs no parser beyond
  * whole numbers.

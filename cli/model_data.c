@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model_data.c - data read through a trained model's metadata (see
  * model_data.h).

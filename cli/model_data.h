@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model_data.h - reading data for a trained model (nn evaluate and nn
  * predict): the columns and classes its metadata records, and the data

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * npy.c - numpy's .npy files (see npy.h). The header is a Python dict
  * literal, {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), },

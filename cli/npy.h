@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * npy.h - numpy's .npy format (versions 1.0, 2.0 and 3.0): reading arrays
  * of float32, float64, integers of 1 to 8 bytes and booleans, either byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * opts.h - reading option values: whole numbers and real numbers with
  * their bounds, names of libnn's enums (through nn_*_name, so that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * predict.c - nn predict: one row of output per row of DATA, as CSV or
  * NPY: the predicted class (its name) or, with --proba, the probability of

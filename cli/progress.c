@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * progress.c - the progress bar, epoch lines and JSON log of nn train
  * (see progress.h).

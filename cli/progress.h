@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * progress.h - what nn train shows while it trains: on a terminal a bar
  * per epoch (batches done, samples per second, elapsed and remaining

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * source.c - input files into memory, gzip through zlib's inflate, and the
  * format of the bytes (see source.h).

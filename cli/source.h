@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * source.h - the bytes of an input file: read whole from a path or from
  * standard input ("-"), gunzipped when they start with gzip's magic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spec.h - the --layers specification of nn train: layers separated by
  * commas, each one of

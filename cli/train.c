@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c - nn train: reads a data set, builds a network from --layers
  * (with the inputs' scaling as its first, fixed layer), trains it with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Installation of libnn: the shared library (and, with NN_BUILD_STATIC, the
 # static archive), nn.h, a pkg-config file and a CMake package exporting
 # nn::nn; and the licence text. Included by the top CMakeLists.txt once the

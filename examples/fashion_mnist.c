@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fashion_mnist.c - libnn's main demo: a 784-256-128-10 classifier for
  * Fashion-MNIST, read from Debian's dataset-fashion-mnist package

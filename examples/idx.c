@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.c - reads MNIST-style IDX files through zlib (see idx.h).
  */

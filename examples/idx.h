@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.h - a small reader for the IDX files of MNIST and Fashion-MNIST,
  * gzip-compressed or not (zlib reads both).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn.h - libnn, feed-forward neural networks trained by backpropagation.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TypeScript declarations of the libnn package (index.js). The enums and the
 // version come from lib/nn_h.d.ts, generated from include/nn.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libnn from Node.js: feed-forward neural networks on the libnn C library,
 // through koffi (no compiler, no native addon of its own).
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c - activation functions and their derivatives, applied to
  * whole n x k blocks, and the column sums that a layer's backward pass
@@ -16,12 +17,6 @@
 int nn__activation_valid(int act)
 {
     return act >= NN_ACT_IDENTITY && act <= NN_ACT_ELU;
-}
-
-int nn__activation_needs_z(int act)
-{
-    return act == NN_ACT_GELU || act == NN_ACT_SILU ||
-           act == NN_ACT_SOFTPLUS || act == NN_ACT_ELU;
 }
 
 /* 1 / (1 + e^-z) for any z, from e^-|z| so nothing overflows. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.c - the one place where libnn allocates memory (through a
  * replaceable allocator), and the size arithmetic that guards every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base.h - what every file of libnn shares, the core's and src/onnx's
  * alike: the allocator that nn_set_allocator replaces, overflow-checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crc32.c - CRC-32 as zlib, PNG and Ethernet compute it (ISO-HDLC:
  * reflected polynomial 0xEDB88320, initial value and final xor 0xFFFFFFFF),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * file.c - files for model files and the interchange formats: the real
  * POSIX calls behind the table of file operations, bytes emitted to memory

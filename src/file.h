@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * file.h - files, for model files (io.c) and the interchange formats
  * (src/onnx): a table of file operations (the real POSIX calls, or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fit.c - datasets (views of the caller's arrays), the mini-batch training
  * loop with shuffling, validation and early stopping, and evaluation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gemm.c - the matrix product behind every forward and backward pass:
  * nn__gemm hands it to CBLAS; nn__gemm_ref is the naive triple loop kept

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * io.c - model files: writing a model (and, for a checkpoint, its optimizer
  * state and generator) in the portable format of docs/FORMAT.md, reading it

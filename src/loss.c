@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loss.c - loss functions and their gradients with respect to the output
  * layer's pre-activations Z. Definitions follow PyTorch's defaults (means),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c - the model's lifecycle, its layers (appended through the kinds'
  * tables of src/layers/), its settings and their names, class weights,
@@ -96,30 +97,6 @@ size_t nn__max_width(const nn_model *m)
         if (m->layers[l].out > w)
             w = m->layers[l].out;
     return w;
-}
-
-int nn__out_act(const nn_model *m, float *p)
-{
-    const nn__layer *L;
-    *p = 0.0f;
-    if (m->n_layers == 0)
-        return NN_ACT_IDENTITY;
-    L = &m->layers[m->n_layers - 1];
-    if (L->act == 0)
-        return NN_ACT_IDENTITY;
-    *p = nn__act_param(L);
-    return L->act;
-}
-
-void nn__loss_args_of(const nn_model *m, size_t rows, nn__loss_args *la)
-{
-    la->loss = m->loss;
-    la->act = nn__out_act(m, &la->p);
-    la->huber_delta = m->param[NN_PARAM_HUBER_DELTA];
-    la->smoothing = m->param[NN_PARAM_LABEL_SMOOTHING];
-    la->class_w = m->loss == NN_LOSS_CROSS_ENTROPY ? m->class_w : NULL;
-    la->rows = rows;
-    la->weight_sum = 0.0;
 }
 
 /* ---- data parallelism ---- */
@@ -332,6 +309,10 @@ nn_status nn__layer_append(const char *fn, nn_model *m,
         memset(m->buffers + m->n_buffers, 0,
                (need_b - m->n_buffers) * sizeof(float));
     m->layers[m->n_layers++] = L;
+    if (ops->kind == NN_KIND_BATCHNORM)
+        m->has_batchnorm = 1;
+    if (ops->commit)
+        m->has_commit = 1;
     m->n_params = need_p;
     m->n_buffers = need_b;
     if (init)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_internal.h - struct nn_model and the helpers shared between libnn's
  * source files (nn__ prefix). Nothing here is API.
@@ -120,7 +121,11 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 int nn__activation_valid(int act);
 /* Whether the derivative of act needs z (the pre-activation) and not only
  * a = f(z): GELU, SiLU, softplus and ELU. Layers keep Z for these. */
-int nn__activation_needs_z(int act);
+static inline int nn__activation_needs_z(int act)
+{
+    return act == NN_ACT_GELU || act == NN_ACT_SILU ||
+           act == NN_ACT_SOFTPLUS || act == NN_ACT_ELU;
+}
 /* The activation kernels take the activation's parameter p: the leaky
  * relu slope, or ELU's alpha (nn__act_param picks it for a layer). */
 /* a (n x k) = f(z); a == z is allowed. */
@@ -427,6 +432,10 @@ struct nn_model {
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
     size_t small_rows;
+    /* Whether a layer is batch normalization, and whether a layer keeps
+     * something after a pass (its ops have commit): set as layers are
+     * appended (layers are never removed), so that a step asks no loop. */
+    int has_batchnorm, has_commit;
     /* nn_model_predict's scratch, kept for the next call: a block from
      * nn__malloc whose first size_t is its capacity in floats, taken and
      * given back with atomic exchanges (see train.c), so that concurrent
@@ -467,10 +476,32 @@ static inline int nn__replicated(const nn_model *m)
 void nn__reduce(nn_model *m, double *values, size_t count);
 
 /* The output activation the loss sees: the last layer's if it is a dense
- * or activation layer, else identity; *p its parameter. */
-int nn__out_act(const nn_model *m, float *p);
+ * or activation layer, else identity; *p its parameter. Inline, as the
+ * next: every training step asks, and tiny nets feel a call. */
+static inline int nn__out_act(const nn_model *m, float *p)
+{
+    const nn__layer *L;
+    *p = 0.0f;
+    if (m->n_layers == 0)
+        return NN_ACT_IDENTITY;
+    L = &m->layers[m->n_layers - 1];
+    if (L->act == 0)
+        return NN_ACT_IDENTITY;
+    *p = nn__act_param(L);
+    return L->act;
+}
 /* The loss's arguments for the model, its mean over rows rows. */
-void nn__loss_args_of(const nn_model *m, size_t rows, nn__loss_args *la);
+static inline void nn__loss_args_of(const nn_model *m, size_t rows,
+                                    nn__loss_args *la)
+{
+    la->loss = m->loss;
+    la->act = nn__out_act(m, &la->p);
+    la->huber_delta = m->param[NN_PARAM_HUBER_DELTA];
+    la->smoothing = m->param[NN_PARAM_LABEL_SMOOTHING];
+    la->class_w = m->loss == NN_LOSS_CROSS_ENTROPY ? m->class_w : NULL;
+    la->rows = rows;
+    la->weight_sum = 0.0;
+}
 
 /* Appends a layer of the kind ops (model.c): out is the width for dense
  * layers (ignored otherwise), act the activation for dense and activation
@@ -541,13 +572,34 @@ static inline void nn__params_written(nn_model *m)
 /* Allocates, zeroed, the optimizer state arrays the optimizer and its
  * settings need and the model lacks. *added (if not NULL) receives a mask
  * of the arrays allocated, for nn__optim_unprepare. */
-nn_status nn__optim_prepare(const char *fn, nn_model *m, unsigned *added);
+nn_status nn__optim_prepare_arrays(const char *fn, nn_model *m,
+                                   unsigned *added);
+/* The number of state arrays the optimizer and its settings use. */
+static inline unsigned nn__optim_arrays(const nn_model *m)
+{
+    switch (m->opt) {
+    case NN_OPT_SGD: return 1;
+    case NN_OPT_ADAM:
+    case NN_OPT_ADAMW: return m->param[NN_PARAM_AMSGRAD] != 0.0 ? 3 : 2;
+    default: return m->param[NN_PARAM_CENTERED] != 0.0 ? 3 : 2;
+    }
+}
+static inline nn_status nn__optim_prepare(const char *fn, nn_model *m,
+                                          unsigned *added)
+{
+    unsigned k = nn__optim_arrays(m);
+    if (m->state[0] && (k < 2 || m->state[1]) && (k < 3 || m->state[2])) {
+        if (added)
+            *added = 0; /* every step after the first */
+        return NN_OK;
+    }
+    return nn__optim_prepare_arrays(fn, m, added);
+}
 /* Releases the arrays in the mask: a step that allocated state and then
  * failed leaves the model as it found it. */
 void nn__optim_unprepare(nn_model *m, unsigned added);
 /* The number of state arrays the optimizer keeps with its settings now,
  * and the most it can keep. */
-unsigned nn__optim_arrays(const nn_model *m);
 unsigned nn__optim_max_arrays(int opt);
 /* Allocates exactly `count` zeroed state arrays (the loader). */
 nn_status nn__optim_alloc(const char *fn, nn_model *m, unsigned count);
@@ -578,8 +630,11 @@ nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags);
-/* Whether the model has a layer that cannot train on one row. */
-int nn__needs_two_rows(const nn_model *m);
+/* Whether a training pass needs two rows at least (batch normalization). */
+static inline int nn__needs_two_rows(const nn_model *m)
+{
+    return m->has_batchnorm;
+}
 /* Grows the training workspace to n rows. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
 /* Checks, then forward, loss and backward: the gradient buffer holds this

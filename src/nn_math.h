@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_math.h - the elementary functions libnn's kernels share, written as
  * branch-free inline code so that the loops calling them vectorise (libm's

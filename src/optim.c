@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * optim.c - optimizers (SGD with momentum or Nesterov, Adam, AdamW,
  * RMSprop), gradient clipping and learning-rate schedules: everything that
@@ -278,17 +279,6 @@ static size_t update_first_bad(const nn_model *m, const nn__step *c)
     return lo;
 }
 
-unsigned nn__optim_arrays(const nn_model *m)
-{
-    const double *p = m->param;
-    switch (m->opt) {
-    case NN_OPT_SGD: return 1;
-    case NN_OPT_ADAM:
-    case NN_OPT_ADAMW: return p[NN_PARAM_AMSGRAD] != 0.0 ? 3 : 2;
-    default: return p[NN_PARAM_CENTERED] != 0.0 ? 3 : 2;
-    }
-}
-
 unsigned nn__optim_max_arrays(int opt)
 {
     return opt == NN_OPT_SGD ? 1 : 3;
@@ -318,7 +308,8 @@ static nn_status alloc_arrays(const char *fn, nn_model *m, unsigned count,
     return NN_OK;
 }
 
-nn_status nn__optim_prepare(const char *fn, nn_model *m, unsigned *added)
+nn_status nn__optim_prepare_arrays(const char *fn, nn_model *m,
+                                   unsigned *added)
 {
     unsigned mine;
     nn_status st = alloc_arrays(fn, m, nn__optim_arrays(m), &mine);

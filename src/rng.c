@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.c - the model's random number generator: xoshiro256** seeded through
  * splitmix64. Owned by each model, so runs are reproducible and no state is

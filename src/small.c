@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * small.c - the forward and backward passes of small nets, as direct
  * loops, and the rule that chooses them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * status.c - status strings, the per-thread message of the last failure,
  * and the library's version.

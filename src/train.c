@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c - the passes: prediction (inference mode), and the training
  * step's forward pass, loss, backward pass and update. Each pass loops
@@ -290,14 +291,6 @@ nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
     return NN_OK;
 }
 
-int nn__needs_two_rows(const nn_model *m)
-{
-    size_t l;
-    for (l = 0; l < m->n_layers; l++)
-        if (m->layers[l].ops->kind == NN_KIND_BATCHNORM)
-            return 1;
-    return 0;
-}
 
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                           const float *x, size_t x_width, const float *t,
@@ -466,6 +459,8 @@ static void weight_grads(nn_model *m, const float *x, size_t n)
 static void commit(nn_model *m, size_t n)
 {
     size_t l;
+    if (!m->has_commit)
+        return;
     for (l = 0; l < m->n_layers; l++)
         if (m->layers[l].ops->commit)
             m->layers[l].ops->commit(m, l, n);

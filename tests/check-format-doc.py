@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python reader of docs/FORMAT.md, run over every model file the
 repository holds (the fuzz corpus, version 1 and 2, and tests/data/v1):
 each must parse to its last byte, and its counts must agree with what the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * file_faults.h - a table of file operations (src/file.h) for the tests of
  * saves, loads, exports and imports: it passes every call through to POSIX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nn_test.h - what several test programs share. Include after <cmocka.h>
  * and "nn.h".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc.c - libnn's memory: every allocation goes through the
  * replaceable allocator, a training step allocates nothing once the model has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_compat.c - model files written by libnn 0.1 (format version 1)
  * still load, bit for bit: tests/data/v1 holds such files and what libnn

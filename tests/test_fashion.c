@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fashion.c - the main job as a test (labelled slow): 784-256-128-10
  * relu/softmax trained for 2 epochs on the 60,000 Fashion-MNIST training

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fit.c - datasets, nn_model_fit (shuffling, partial batches, early
  * stopping, callbacks, reproducibility) and nn_model_evaluate.

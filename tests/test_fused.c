@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fused.c - plain SGD folded into the weights' products (optim.c,
  * nn__optim_fused) against the separate update.

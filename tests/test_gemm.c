@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gemm.c - the CBLAS path (nn__gemm) against the naive-loop reference
  * (nn__gemm_ref) on every transpose combination the library uses, on shapes

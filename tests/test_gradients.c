@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gradients.c - the gradients libnn computes (nn_model_compute_grads,
  * nn_model_compute_grads_labels) agree with central finite differences of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_io.c - model files: the byte layout of docs/FORMAT.md decoded here
  * independently (shifts and a bit-by-bit CRC-32), bit-identical round trips

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_kernels.c - the activation kernels against double-precision libm on
  * a dense grid of inputs, extremes included: sigmoid, tanh and softmax

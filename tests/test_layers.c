@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_layers.c - the layer kinds, activations and losses of libnn 0.2
  * against independent computations.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_optim.c - the optimizers, gradient clipping, learning-rate schedules
  * and their settings, against the formulas nn.h documents (those of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_parallel.c - a batch split into parts that the processes of a
  * data-parallel step hold (nn_model_set_batch_part, nn_model_set_reducer,

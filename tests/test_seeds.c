@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_seeds.c - libnn reproduces five tutorial notebooks ("seeds" 000-004),
  * learns XOR, and builds reproducible, correctly bounded initial weights.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_small.c - the small-net path (src/small.c) against the general one.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c - the thread contract of nn.h: predict and evaluate on one
  * const model from many threads at once give results bit-identical to a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // infer.js DIR [REPS]: times inference of the nets bench_infer --export
 // wrote into DIR, at batch 1, 32 and 256, one thread each:
 // - ONNX Runtime (onnxruntime-node, CPU) on DIR/<net>.onnx, session.run

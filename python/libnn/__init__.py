@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libnn from Python: feed-forward neural networks on the libnn C library.
 
     import numpy as np

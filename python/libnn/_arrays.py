@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Arrays on their way to libnn: what C may be given, and what is copied.
 
 libnn reads and writes row-major float32 (and int32 labels) through bare

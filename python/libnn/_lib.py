@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading libnn and declaring its functions to ctypes, from nn.h's tables.
 
 Every prototype comes from _nn_h.FUNCTIONS, which tests/ffi/gen_bindings.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Model and Data: libnn's handles as Python objects that cannot be misused
 into a crash.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """scikit-learn estimators on libnn: MLPClassifier and MLPRegressor.
 
     from libnn.sklearn import MLPClassifier

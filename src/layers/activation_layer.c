@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation_layer.c - an activation on its own, y = f(x), as
  * torch.nn.ReLU() and its kin stand in a Sequential: for an activation

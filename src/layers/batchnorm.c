@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * batchnorm.c - batch normalization over the features, as
  * torch.nn.BatchNorm1d defines it: in training mode each feature is

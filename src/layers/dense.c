@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dense.c - the dense layer: Z = X . W + b, A = f(Z), with W (in x out,
  * row-major) and b in the flat parameter buffer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dropout.c - inverted dropout: in training mode each unit is kept with
  * probability 1 - rate and scaled by 1 / (1 - rate), or set to 0; in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layernorm.c - layer normalization over each row, as
  * torch.nn.LayerNorm(width) defines it: each row normalised by its own

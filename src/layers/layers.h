@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layers.h - what the files of src/layers/ share: each kind's table of
  * operations (defined in its own file, listed in table.c) and the small

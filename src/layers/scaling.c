@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scaling.c - a fixed per-feature scaling, y = x scale + shift, for
  * inputs standardised with statistics of the training data. scale and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * table.c - the kinds of layer libnn knows: one row per nn_layer_kind,
  * pointing at the table of operations its file in this folder fills.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * c_export.c - nn_model_export_c: a model as one self-contained C99 header
  * that computes nn_model_predict's outputs for one row, for a

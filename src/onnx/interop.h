@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * interop.h - what the files of src/onnx/ (ONNX export and import, C source
  * export) share. Nothing here is API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model_read.c - what the ONNX and C source exports read from a model, the
  * same way, through the public getters: the checks before an export and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ONNX export and import and C source export (src/onnx/), part of libnn
 # itself: the functions are declared in include/nn.h and exist in every
 # build, so that the ABI does not depend on configuration. Included by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * onnx_export.c - a model as an ONNX file (opset 17, IR version 8) that
  * computes what nn_model_predict computes: nn_model_export_onnx and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * onnx_import.c - nn_model_import_onnx and nn_model_import_onnx_buffer:
  * the feed-forward graphs that torch.onnx.export writes for an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * onnx_import_none.c - nn_model_import_onnx and nn_model_import_onnx_buffer
  * in a libnn built without protobuf-c, which the importer decodes ONNX

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The ABI of the built libnn against the committed baseline libnn.abi, with
 # Debian's abigail-tools.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # libnn's ELF properties: the SONAME carries the ABI major, the file name the
 # full version, the stack is not executable, there are no text relocations,
 # and every undefined symbol resolves in the libraries it names as NEEDED

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-globals.sh LIB: libnn keeps no global mutable state but the
 # allocator hook (nn__alloc_fn, nn__free_fn, nn__alloc_ctx, see nn.h's
 # nn_set_allocator), the per-thread message of the last failure

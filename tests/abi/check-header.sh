@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # nn.h compiles on its own, as the only include, with -pedantic-errors
 # -Werror, in one language standard with one compiler.
 #

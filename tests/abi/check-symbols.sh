@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The exported dynamic symbols of libnn are exactly the functions nn.h
 # declares with NN_API, and exactly the committed list symbols.txt.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the nn command's end-to-end tests share: running the built binary
 (NN_CLI), optionally under a wrapper such as valgrind (NN_CLI_WRAPPER),
 in a fresh directory per test, and reading its outputs back with numpy.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad data through the nn command: every case exits with status 2, says
 what is wrong naming the file and the place (line and column for CSV, row
 and column or byte for NPY and IDX), and leaves no output file, finished
@@ -194,6 +195,24 @@ class BadData(CliTest):
         self.assertEqual(self.read("p.csv"), "precious")
         self.nn("predict", "m.nn", "good.csv", "-o", "p.csv", "--force")
         self.assertEqual(len(self.read("p.csv").split()), 4)
+
+    def test_an_output_name_of_the_longest_length_is_written(self):
+        # a name of NAME_MAX bytes leaves no room for a suffix: the writer
+        # must not build its temporary name from the output's
+        self.write("good.csv", GOOD)
+        limit = os.pathconf(self.path("."), "PC_NAME_MAX")
+        for name in ("m" * (limit - 3) + ".nn", "p" * (limit - 4) + ".csv"):
+            self.assertEqual(len(name), limit)
+        model, preds = "m" * (limit - 3) + ".nn", "p" * (limit - 4) + ".csv"
+        for force in ([], ["--force"]):
+            self.nn("train", "good.csv", *LAYERS, "-o", model, *force)
+            self.nn("predict", model, "good.csv", "-o", preds, *force)
+            self.assertEqual(len(self.read(preds).split()), 4)
+            # the outputs and the data, nothing else: no temporary file
+            self.assertEqual(sorted(self.files()),
+                             sorted(["good.csv", model, preds]))
+        r = self.nn("info", model)
+        self.assertIn("4:relu", r.out.replace(" ", ""))
 
     def test_a_damaged_model_file_is_refused(self):
         self.write("good.csv", GOOD)

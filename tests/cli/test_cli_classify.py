@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nn train and nn evaluate on scikit-learn's bundled iris and breast
 cancer CSV files, read in place (their first line holds counts and class
 names: --skip 1 --no-header), against sklearn.neural_network.MLPClassifier

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cli_data.c - the nn command's data sets (cli/data.c) from real
  * files: columns chosen by name, by index and by a model's recorded

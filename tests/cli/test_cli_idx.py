@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """IDX data through the nn command: a synthetic gzip-compressed image set
 whose class is a simple function of the pixels, and Debian's
 Fashion-MNIST files (dataset-fashion-mnist), with the labels read here

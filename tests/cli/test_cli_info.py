@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nn info on a model of every layer kind: the JSON and the text output
 hold the file's size, format version and kind, every layer with its kind,
 width, activation and settings, the scaling (checked against the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SIGINT and SIGTERM during nn train: the command finishes the step in
 progress, saves a checkpoint beside the output, says how to resume and
 exits with status 130, leaving no model file; the checkpoint loads (nn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cli_parsers.c - the nn command's readers of untrusted bytes (CSV
  * through libcsv, NPY, IDX, gzip): good files of every accepted form read

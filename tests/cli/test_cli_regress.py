@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Regression through nn train, predict and evaluate: a CSV data set and
 an NPY data set drawn from known functions, and predictions on fresh
 points compared with those functions within a stated error. The metrics

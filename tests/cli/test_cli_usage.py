@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The nn command's interface: help and version, bad usage (exit 2 with a
 message and a pointer to --help), the man page documenting every option
 each command's --help lists (and rendering without warnings), the
@@ -16,7 +17,7 @@ from clitest import NN, WRAPPER, CliTest
 SRC = os.environ.get("NN_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 MAN = os.path.join(SRC, "cli", "nn.1")
-COMMANDS = ["train", "evaluate", "predict", "info"]
+COMMANDS = ["train", "evaluate", "predict", "info", "export", "import"]
 DATA = "a,b,y\n" + "".join("%d,%d,%d\n" % (i, i % 7, i % 2)
                            for i in range(200))
 
@@ -67,6 +68,12 @@ class Usage(CliTest):
             (["predict", "m.nn"], "give MODEL and DATA"),
             (["info"], "give MODEL"),
             (["info", "missing.nn"], "missing.nn: "),
+            (["export"], "give MODEL"),
+            (["export", "m.nn", "--onnx"], "--onnx needs a value"),
+            (["export", "m.nn", "--frob"], "unknown option '--frob'"),
+            (["import", "m.onnx"], "give -o MODEL"),
+            (["import", "m.onnx", "m2.onnx", "-o", "m.nn"],
+             "unexpected argument 'm2.onnx'"),
         ]
         for args, words in cases:
             with self.subTest(" ".join(args)):

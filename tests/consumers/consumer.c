@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A C program built against an installed libnn the way a user builds one:
  *   cc consumer.c $(pkg-config --cflags --libs nn)
  * It checks that the library it loaded is the version of the header it was

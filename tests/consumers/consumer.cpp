@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A C++ program including nn.h (extern "C" declarations, no casts needed)
 // built against an installed libnn with pkg-config. Owns the model through
 // std::unique_ptr, checks the version and an error path, and learns XOR.

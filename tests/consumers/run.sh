@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the build tree into a temporary prefix with `cmake --install` and
 # uses it as a user would:
 #   - the install holds the library, its symlinks, nn.h, nn.pc and the CMake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_libnn.c - a shared library that says it is libnn 1.0.0, for the
  * bindings' tests: the Python and Node.js packages bind major version 0
  * and must refuse to load it, with a message naming both versions. It has

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Generates the tables of the Python and Node.js packages from include/nn.h.
 
 nn.h is the one source of truth for libnn's API. This script reads it and

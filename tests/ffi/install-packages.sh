@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs libnn and its Python and Node.js packages into WORK_DIR the way
 # the README ("From Python and Node.js") tells a user to, so that the
 # ffi_python and ffi_node tests run on the installed copies rather than on

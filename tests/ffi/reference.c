@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reference.c - the computations of the FFI tests, done through the C API.
  *
  * tests/ffi/python/test_libnn.py and tests/ffi/node/xor.test.js repeat them

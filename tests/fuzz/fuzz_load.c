@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_load.c - the libFuzzer entry point for the model loader, also run
  * over the committed corpus by replay.c in ctest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * make_corpus.c - writes the seed corpus of the loader's fuzzer: small
  * valid model files and checkpoints of different shapes, activations,

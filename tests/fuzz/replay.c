@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - runs the fuzz entry points over saved inputs without
  * libFuzzer, so that ctest replays the seed corpus and every crash ever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * c_driver.c - runs a header written by nn_model_export_c (prefix "net")
  * on the rows export_cases wrote and compares with what nn_model_predict

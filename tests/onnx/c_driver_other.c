@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * c_driver_other.c - a second file including the header of
  * nn_model_export_c without NET_IMPLEMENTATION, as every caller but one

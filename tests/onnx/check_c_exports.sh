@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check_c_exports.sh DIR SRC_DIR CC...: compiles every header that
 # export_cases wrote into DIR (listed in DIR/cases.txt) with each compiler
 # at -std=c99 -Wall -Wextra -Wpedantic -Werror, with c_driver.c and

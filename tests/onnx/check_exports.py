@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """check_exports.py DIR: onnx.checker.check_model (full check, with shape
 inference) on every ONNX file that export_cases wrote into DIR (listed in
 DIR/cases.txt), with Debian's python3-onnx; and what nn.h promises of

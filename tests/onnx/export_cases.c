@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * export_cases.c - writes the models of models.h into a directory for the
  * checks that need other programs: for each NAME,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_import.c - the libFuzzer entry point for the ONNX importer
  * (nn_model_import_onnx_buffer), also run over the committed corpus

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make_corpus.sh EXPORTS_DIR: refreshes the importer's seed corpus,
 # tests/onnx/corpus, from the files libnn exports (the directory
 # onnx_export_cases writes, BUILD/tests/onnx/exports) and the PyTorch

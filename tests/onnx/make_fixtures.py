@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Makes the ONNX files that tests/onnx imports, and what PyTorch computes
 from them, with Debian's python3-torch (1.13) and python3-onnx (1.12):
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * models.h - the models that tests/onnx exports and imports: between them
  * every layer kind and every activation, with weights, biases, statistics

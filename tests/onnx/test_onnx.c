@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_onnx.c - ONNX export and import and C source export (src/onnx/):
  * the buffer API of the export; models of every layer kind and activation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * soak.c - libnn under a long random load, outside CI: threads that each,
  * again and again, build a random model (every layer kind, activation,

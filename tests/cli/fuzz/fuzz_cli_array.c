@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cli_array.c - libFuzzer entry point for the nn command's NPY and
  * IDX readers (cli/npy.c, cli/idx.c), built twice: FUZZ_NPY or FUZZ_IDX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cli_csv.c - libFuzzer entry point for the nn command's CSV reader
  * (cli/csv_read.c over libcsv), also replayed over the committed corpus by

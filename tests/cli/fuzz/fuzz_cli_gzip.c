@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cli_gzip.c - libFuzzer entry point for the nn command's gzip
  * decompression (cli_gunzip in cli/source.c), fed the raw bytes: it must

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Writes the seed corpora of the nn command's fuzz harnesses:
 
     /usr/bin/python3 tests/cli/fuzz/make_corpus.py tests/cli/fuzz/corpus

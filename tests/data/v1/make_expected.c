@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * make_expected.c - what libnn 0.1 (model format version 1, commit
  * dbb18d3) computed from the version-1 files copied here from tests/fuzz/corpus/seed-*:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rows.h - the rows and targets that make_expected.c fed libnn 0.1 and
  * test_compat.c feeds this libnn: one definition for both.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the Node.js package's tests share: the environment ctest gives them,
 // the reference program's output (tests/ffi/reference.c) and its data.
 'use strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The libnn Node.js package against the C API, bit for bit, and misuse that
 // must throw rather than crash or wrap a value into another: part of the
 // ffi_node ctest test (run by node --test on the installed package).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ONNX and C source through the Node.js package (docs/INTEROP.md): part of
 // the ffi_node ctest test. What each check compares with is computed
 // elsewhere: ONNX Runtime running the exported file (onnxruntime-node, from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The libnn Node.js package as installed from its npm pack tarball: which
 // library it loads, the version check, that it covers every function of
 // nn.h, that its TypeScript declarations check, and that the README's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import * as nn from 'libnn';
 const m: nn.Model = new nn.Model(2, 7).addDense(4, nn.Activation.TANH).addDense(1, 'sigmoid');
 m.setLoss(nn.Loss.BCE).setParam('learning_rate', 0.5);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the Python package's tests share: the environment ctest gives them,
 the reference program's output, the data of tests/ffi/reference.c."""
 

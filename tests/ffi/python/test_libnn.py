@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The libnn Python package against the C API: the ffi_python ctest test.
 
 The reference program (tests/ffi/reference.c) does the same computations in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ONNX and C source through the Python package (docs/INTEROP.md): part of
 the ffi_python ctest test.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The libnn Python package as installed: which library it loads, the version
 check, that it binds every function of nn.h with nn.h's text, that it passes
 mypy --strict, and that the README's Python examples run."""

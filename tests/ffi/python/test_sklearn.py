@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libnn.sklearn against scikit-learn's own checks (Debian's python3-sklearn)
 and in its model-selection tools, and against libnn called directly."""
 

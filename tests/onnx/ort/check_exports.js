@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // check_exports.js DIR: runs every ONNX file that export_cases wrote into
 // DIR (listed in DIR/cases.txt) in ONNX Runtime (onnxruntime-node, CPU) on
 // the case's rows and compares with what nn_model_predict gave for them:
