@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gemm_avx512.c - libnn's own single-precision matrix product for CPUs with
  * AVX-512, C = alpha op(A) B + beta C, with the bias and a relu of a dense

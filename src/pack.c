@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pack.c - the copy of the dense layers' weights that inference reads
  * through libnn's kernel (gemm_avx512.c), laid out in its panels: built by

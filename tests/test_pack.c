@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pack.c - the passes through libnn's kernel, and inference through
  * the packed copy of the weights (pack.c, gemm_avx512.c): predictions
