@@ -8,7 +8,10 @@
  * between the two results. Then, the measurements behind a small-net fast
  * path: at batch 1, cblas_sgemm against BLAS level 2 and direct loops; and a
  * sweep over small shapes that finds where a call to cblas_sgemm starts to
- * beat plain direct loops.
+ * beat plain direct loops. Last (or alone, with --only kernel), libnn's
+ * AVX-512 kernel (src/gemm_avx512.c) against nn__gemm, in interleaved
+ * blocks, on the products of training and inference where gemm.c's rules
+ * choose between them: the measurements behind those rules.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -496,6 +499,160 @@ static void batch_one(const bench_opts *o, FILE *csv)
     }
 }
 
+/* ---- libnn's kernel against nn__gemm ---- */
+
+typedef struct kernel_ctx {
+    int ta, tb, infer, kernel; /* kernel: 1 the kernel, 0 nn__gemm */
+    size_t M, N, K, lda, ldb;
+    float alpha, beta;
+    const float *A, *B, *packed, *bias;
+    float *C, *buf;
+} kernel_ctx;
+
+static void run_kernel_ctx(void *vctx)
+{
+    kernel_ctx *c = (kernel_ctx *)vctx;
+    if (c->infer && c->kernel) /* dense_forward_infer's kernel call */
+        nn__kernel_gemm(0, 0, c->M, c->N, c->K, 1.0f, c->A, c->K, c->packed,
+                        c->N, NN__B_PACKED, NULL, 0.0f, c->C, c->N, c->bias,
+                        NN_ACT_RELU, 0.0f);
+    else if (c->infer) { /* and its other path */
+        nn__gemm(0, 0, c->M, c->N, c->K, 1.0f, c->A, c->K, c->B, c->N, 0.0f,
+                 c->C, c->N);
+        nn__activation_forward_bias(NN_ACT_RELU, 0.0f, c->C, c->bias, c->C,
+                                    c->M, c->N, NULL);
+    } else if (c->kernel) /* nn__gemm_train's kernel call */
+        nn__kernel_gemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A,
+                        c->lda, c->B, c->ldb,
+                        !c->tb && c->M <= 64 ? NN__B_IN_PLACE
+                                             : NN__B_PACK_BLOCKS,
+                        c->buf, c->beta, c->C, c->N, NULL, NN_ACT_IDENTITY,
+                        0.0f);
+    else
+        nn__gemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A, c->lda,
+                 c->B, c->ldb, c->beta, c->C, c->N);
+}
+
+/* One row of the kernel table: nn__gemm and the kernel in interleaved
+ * blocks. op: 0 forward, 1 dW (the folded update's alpha and beta), 2
+ * backward, 3 inference (bias and relu). */
+static void kernel_row(const bench_opts *o, FILE *csv, const char *label,
+                       int op, size_t M, size_t N, size_t K, float *buf)
+{
+    static const char *const names[] = {"X.W", "A^T.G", "G.W^T", "X.W+b"};
+    kernel_ctx kc, bc;
+    bench_stat sk, sb;
+    uint64_t seed = 7;
+    size_t la = M * K, lb = K * N, lc = M * N;
+    float *A = (float *)bench_xmalloc(la * sizeof *A);
+    float *B = (float *)bench_xmalloc(lb * sizeof *B);
+    float *C = (float *)bench_xmalloc(lc * sizeof *C);
+    float *bias = (float *)bench_xmalloc(N * sizeof *bias);
+    float *P = NULL;
+    int rule;
+    bench_fill(A, la, -1.0f, 1.0f, &seed);
+    bench_fill(B, lb, -1.0f, 1.0f, &seed);
+    bench_fill(C, lc, -1.0f, 1.0f, &seed);
+    bench_fill(bias, N, -0.1f, 0.1f, &seed);
+    memset(&kc, 0, sizeof kc);
+    kc.infer = op == 3;
+    kc.ta = op == 1;
+    kc.tb = op == 2;
+    kc.M = M, kc.N = N, kc.K = K;
+    kc.lda = kc.ta ? M : K;
+    kc.ldb = kc.tb ? K : N;
+    kc.alpha = op == 1 ? -0.01f : 1.0f;
+    kc.beta = op == 1 ? 1.0f : 0.0f;
+    kc.A = A, kc.B = B, kc.C = C, kc.bias = bias, kc.buf = buf;
+    if (kc.infer) {
+        P = (float *)bench_xmalloc(nn__kernel_packed_floats(K, N) *
+                                   sizeof *P);
+        nn__kernel_pack(0, K, N, B, N, P);
+        kc.packed = P;
+    }
+    bc = kc;
+    kc.kernel = 1;
+    bench_time_pair(run_kernel_ctx, &bc, run_kernel_ctx, &kc, o->min_block,
+                    o->reps, &sb, &sk);
+    rule = kc.infer ? nn__kernel_infer(M, N, K)
+                    : nn__kernel_train(kc.ta, kc.tb, M, N, K);
+    printf("%-24s %-6s %5zu %5zu %5zu | %10.4g %10.4g | %6.2f | %s\n", label,
+           names[op], M, N, K, sb.median * 1e6, sk.median * 1e6,
+           sb.median / sk.median, rule ? "kernel" : "nn__gemm");
+    fflush(stdout);
+    if (csv)
+        fprintf(csv, "%s,%s,%zu,%zu,%zu,%.9g,%.9g,%.6g,%.4f,%.4f,%d\n", label,
+                names[op], M, N, K, sb.median, sk.median,
+                sb.median / sk.median, bench_spread(&sb), bench_spread(&sk),
+                rule);
+    free(A);
+    free(B);
+    free(C);
+    free(bias);
+    free(P);
+}
+
+static void kernel_table(const bench_opts *o, FILE *csv)
+{
+    static const size_t nets[][4] = {{784, 256, 128, 10},
+                                     {784, 1024, 1024, 10}};
+    static const size_t batches[] = {1, 2, 4, 16, 32, 128, 256};
+    static const size_t sweep_m[] = {1, 2, 4, 8, 32};
+    static const size_t sweep_nk[][2] = {{2, 2},   {4, 4},   {8, 8},
+                                         {16, 16}, {32, 32}, {64, 64},
+                                         {10, 128}};
+    static const size_t dw_k[] = {4, 8, 12, 16, 24, 32};
+    float *buf;
+    size_t i, b, l, k;
+    char label[64];
+    if (!nn__kernel_force(1)) {
+        printf("\nlibnn's kernel: the CPU has no AVX-512F, nothing to "
+               "measure\n");
+        return;
+    }
+    if (nn_set_blas_threads(1) != NN_OK)
+        fprintf(stderr, "%s\n", nn_last_error());
+    buf = (float *)bench_xmalloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
+    printf("\nlibnn's AVX-512 kernel against nn__gemm (CBLAS, or its direct "
+           "loops), 1 thread, interleaved blocks, medians\n"
+           "(training: forward X.W, dW = A^T.G with the folded update's "
+           "alpha and beta, backward G.W^T; inference: X.W + b and relu, "
+           "the\nweights packed, against nn__gemm and the bias pass; ratio "
+           "= nn__gemm / kernel; rule: what gemm.c's rule picks)\n");
+    printf("%-24s %-6s %5s %5s %5s | %10s %10s | %6s | %s\n",
+           "net, batch, layer", "op", "M", "N", "K", "nn__gemm us",
+           "kernel us", "ratio", "rule");
+    if (csv)
+        fprintf(csv, "\nlabel,op,M,N,K,gemm_s,kernel_s,ratio,gemm_spread,"
+                     "kernel_spread,rule_kernel\n");
+    for (i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        for (b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            size_t n = batches[b];
+            for (l = 0; l < 3; l++) {
+                size_t in = nets[i][l], out = nets[i][l + 1];
+                snprintf(label, sizeof label, "%zu-%zu-%zu-%zu b%zu L%zu",
+                         nets[i][0], nets[i][1], nets[i][2], nets[i][3], n,
+                         l + 1);
+                kernel_row(o, csv, label, 0, n, out, in, buf);
+                kernel_row(o, csv, label, 1, in, out, n, buf);
+                if (l > 0)
+                    kernel_row(o, csv, label, 2, n, in, out, buf);
+                if (n == 1 || n == 32 || n == 256)
+                    kernel_row(o, csv, label, 3, n, out, in, buf);
+            }
+        }
+    for (k = 0; k < sizeof dw_k / sizeof dw_k[0]; k++) {
+        kernel_row(o, csv, "dW sweep", 1, 784, 256, dw_k[k], buf);
+        kernel_row(o, csv, "dW sweep", 1, 128, 10, dw_k[k], buf);
+    }
+    for (i = 0; i < sizeof sweep_m / sizeof sweep_m[0]; i++)
+        for (k = 0; k < sizeof sweep_nk / sizeof sweep_nk[0]; k++)
+            kernel_row(o, csv, "inference sweep", 3, sweep_m[i],
+                       sweep_nk[k][0], sweep_nk[k][1], buf);
+    free(buf);
+    (void)nn__kernel_force(-1);
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o;
@@ -505,14 +662,16 @@ int main(int argc, char **argv)
     csv = bench_open_csv(&o);
     bench_spin(1.0);
     bench_print_header("bench_gemm", csv);
-    /* --only crossover runs the batch-1 table and the sweep alone; any
-     * other --only, the shapes table. */
-    if (!o.only || strcmp(o.only, "crossover"))
+    /* --only crossover runs the batch-1 table and the sweep alone, --only
+     * kernel the kernel's table; any other --only, the shapes table. */
+    if (!o.only || (strcmp(o.only, "crossover") && strcmp(o.only, "kernel")))
         shapes_table(&o, csv);
     if (!o.only || !strcmp(o.only, "crossover")) {
         batch_one(&o, csv);
         crossover(&o, csv);
     }
+    if (!o.only || !strcmp(o.only, "kernel"))
+        kernel_table(&o, csv);
     if (csv)
         fclose(csv);
     return 0;

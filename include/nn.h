@@ -69,8 +69,10 @@
  *           function, the argument and the numbers involved. The message is
  *           kept per thread, so it also works for a failed nn_model_create
  *           (no handle yet) and for nn_model_predict called from many threads
- *           on one model. That thread-local buffer and the allocator (see
- *           nn_set_allocator) are libnn's only state outside its handles.
+ *           on one model. That thread-local buffer, the allocator (see
+ *           nn_set_allocator) and the once-per-process choice of libnn's
+ *           own product kernel (see nn_model_predict) are libnn's only
+ *           state outside its handles.
  * Widths.   Calls taking a batch also take the width the caller believes
  *           each array has (x_width, t_width, y_width). A width that
  *           disagrees with the model gives NN_E_SHAPE rather than a read
@@ -673,9 +675,28 @@ NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
  * scratch memory that the model keeps for the next call (freed with it):
  * once the model has predicted min(n, 256) rows, a call allocates nothing,
  * unless another thread is predicting on the same model at that moment
- * (the two calls then never share scratch; one allocates its own).
+ * (the two calls then never share scratch; one allocates its own) or the
+ * parameters changed since the last call (see below).
+ * Where the CPU has AVX-512F (x86-64; libnn built with GCC or clang and
+ * NN_KERNEL on, the default), the dense layers' products run in libnn's own
+ * kernel, on the calling thread, rather than in the BLAS: all but the
+ * tiniest (fewer than 8 multiply-adds), a rule on the product's shape
+ * measured on such a CPU. The choice is made once per process, from the
+ * CPU and from the environment variable NN_GEMM (NN_GEMM=blas, set before
+ * the first call, keeps the BLAS for every product), so results are the
+ * same from run to run for a given build, CPU and thread count. The
+ * kernel's results differ from the BLAS's by float rounding, and a row's
+ * do not depend on n or on the other rows. The kernel reads a copy of the
+ * dense layers' weights laid out for it, which the first call after the
+ * parameters change builds and the model keeps (as many bytes as those
+ * weights; freed with the model, and dropped by every change to the
+ * parameters); if that copy cannot be allocated, the call reads the
+ * weights where they are, with the same results, more slowly, and a later
+ * call tries again. No copy is built while a pointer from
+ * nn_model_params is out (until the next nn_model_add_* call): those calls
+ * read the weights where they are.
  * Returns NN_OK, NN_E_NULL, NN_E_INVALID (n 0), NN_E_SHAPE, NN_E_STATE (no
- * layers), NN_E_OVERFLOW, NN_E_NOMEM. */
+ * layers), NN_E_OVERFLOW, NN_E_NOMEM (the scratch, never the copy). */
 NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
                                                size_t n, const float *x,
                                                size_t x_width, float *y,
@@ -692,7 +713,12 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * most 320: a 2-2-1 net up to 53 rows) runs through direct loops rather
  * than BLAS, which costs more than such a batch's arithmetic. The two agree
  * to float rounding, and which one runs depends only on the layers and n,
- * not on earlier calls.
+ * not on earlier calls. Where the CPU has AVX-512F, the products run in
+ * libnn's own kernel rather than the BLAS, as nn_model_predict describes,
+ * each as a rule on its shape says (the forward products at any n, the
+ * others from a few rows on): the choice depends on the layers and n
+ * alone, and a dense layer's forward product then gives each row the same
+ * bits whatever the other rows of the batch, as in nn_model_predict.
  * The layers run in training mode (see the Overview); a step that succeeds
  * also updates the running statistics of batch normalization layers, and
  * one row is too few for a model with such a layer (NN_E_INVALID).
@@ -1074,7 +1100,8 @@ NN_API NN_NODISCARD nn_status nn_model_fit_resume(nn_model *model,
  * against the label or the target's arg-max; for one output with
  * NN_LOSS_BCE, output > 0.5 (sigmoid) or > 0 (identity logits) against
  * target > 0.5. Otherwise (regression) it is NaN. Thread-safe on a const
- * model, like nn_model_predict.
+ * model, like nn_model_predict, whose products (and copy of the weights)
+ * it shares.
  * Returns NN_OK, NN_E_NULL, NN_E_SHAPE, NN_E_INVALID (label), NN_E_STATE
  * (no layers, no loss, a loss that does not fit the output activation, or
  * labels without NN_LOSS_CROSS_ENTROPY), NN_E_NOMEM. */
@@ -1085,6 +1112,8 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
 
 /* Sets how many threads the BLAS library uses for the products, process
  * wide (OpenBLAS: openblas_set_num_threads). 0 means one thread per core.
+ * The products libnn's own AVX-512 kernel takes (see nn_model_predict) run
+ * on the calling thread whatever the count.
  * Call it while no other thread is inside libnn.
  * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
  * was built with cannot be told). */
@@ -1288,9 +1317,11 @@ NN_API NN_NODISCARD nn_status nn_model_set_layer_buffers(nn_model *model,
  * Plain-SGD steps normally know a bound on the weights from the step
  * before; writes through the pointer are not seen, so once nn_model_params
  * has handed it out, every later step reads all the weights before changing
- * them (one more pass over memory the size of the weights), until the
- * next nn_model_add_* call. nn_model_get_weights and nn_model_get_bias
- * read copies without that cost. */
+ * them (one more pass over memory the size of the weights), and
+ * nn_model_predict keeps no copy of the weights for its AVX-512 kernel
+ * (it reads them where they are, more slowly), until the next
+ * nn_model_add_* call. nn_model_get_weights and nn_model_get_bias read
+ * copies without that cost. */
 NN_API float *nn_model_params(nn_model *model, size_t *count);
 NN_API float *nn_model_grads(nn_model *model, size_t *count);
 

@@ -180,6 +180,7 @@ static nn_status evaluate(const char *fn, const nn_model *model,
     double total = 0.0;
     float *z, *y, *g;
     nn__loss_args la;
+    const nn__pack *pack = nn__pack_get(model);
 
     out_w = model->layers[model->n_layers - 1].out;
     rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
@@ -201,7 +202,7 @@ static nn_status evaluate(const char *fn, const nn_model *model,
         size_t k = hi - r < rows ? hi - r : rows;
         const float *logits;
         nn__forward_rows(model, data->x + r * data->x_width, k, scratch, y,
-                         z, &logits);
+                         z, &logits, pack);
         total += nn__loss_grad(&la, logits, y,
                                data->t ? data->t + r * out_w : NULL,
                                data->labels ? data->labels + r : NULL, g, k,

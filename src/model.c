@@ -49,6 +49,7 @@ void nn__workspace_free(nn_model *m)
     nn__free(m->ws);
     nn__free(m->act);
     m->ws = NULL;
+    m->kbuf = NULL;
     m->act = NULL;
     m->delta = NULL;
     m->extra = NULL;
@@ -77,6 +78,7 @@ void nn_model_free(nn_model *model)
         return;
     nn__workspace_free(model);
     nn__infer_cache_free(model);
+    nn__pack_drop(model);
     nn__optim_reset(model);
     nn__fit_run_end(model);
     meta_clear(model);

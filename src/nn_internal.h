@@ -37,6 +37,68 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
 
+/* ---- libnn's own product for AVX-512 CPUs (gemm_avx512.c) ----
+ * Built on x86-64 with GCC or clang (NN__HAVE_KERNEL), unless NN_NO_KERNEL
+ * is defined (the CMake option NN_KERNEL=OFF); run only where the CPU has
+ * AVX-512F, and only for the products gemm.c's rule gives it. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(NN_NO_KERNEL)
+#define NN__HAVE_KERNEL 1
+#else
+#define NN__HAVE_KERNEL 0
+#endif
+/* 1 if the kernel may run: the build has it, the CPU has AVX-512F, and
+ * NN_GEMM=blas was not in the environment when libnn first asked (once per
+ * process, the same answer in every thread). */
+int nn__kernel_on(void);
+/* Tests and benchmarks: 1 lets the kernel run (where the CPU has it), 0
+ * stops it, -1 decides again as above; returns nn__kernel_on's answer
+ * from then on. Only while no other thread is inside libnn. */
+int nn__kernel_force(int on);
+/* Floats of op(B) (K x N) packed by nn__kernel_pack; 0 on overflow. */
+size_t nn__kernel_packed_floats(size_t K, size_t N);
+/* Copies op(B) (K x N; B is K x N, or N x K with trans_b, row stride ldb)
+ * into dst in the kernel's panel layout. Only where nn__kernel_on(). */
+void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
+                     size_t ldb, float *dst);
+/* How nn__kernel_gemm finds B: packed by nn__kernel_pack; read in place
+ * (K x N, row stride ldb); or packed a block at a time into buf, which has
+ * room for NN__KERNEL_BUF_FLOATS floats (B is then K x N, or N x K with
+ * trans_b). The three give the same bits. */
+#define NN__B_PACKED 1
+#define NN__B_IN_PLACE 2
+#define NN__B_PACK_BLOCKS 3
+#define NN__KERNEL_BUF_FLOATS ((size_t)256 * 480)
+/* C (M x N, row stride ldc) = alpha op(A) op(B) + beta C (beta 0: C is not
+ * read), then bias (N floats, or NULL) added to every row, then act
+ * (NN_ACT_RELU, NN_ACT_LEAKY_RELU with slope; anything else: none). A is
+ * M x K, or K x M with trans_a (row stride lda); B as b_form says. M, N
+ * and K are at least 1. The same bits whichever form B takes and however
+ * many rows M has (see gemm_avx512.c). Only where nn__kernel_on(). */
+void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, int b_form, float *buf, float beta, float *C,
+                     size_t ldc, const float *bias, int act, float slope);
+/* Whether a dense layer's inference product X W + b, of M rows, N outputs
+ * and K inputs, takes the kernel (gemm.c; measured there). A function of
+ * the shape alone, once nn__kernel_on() has answered. */
+int nn__kernel_infer(size_t M, size_t N, size_t K);
+/* Whether a training pass's product (as nn__gemm's arguments) takes the
+ * kernel (gemm.c; measured there); a function of the shape alone, once
+ * nn__kernel_on() has answered. */
+int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N,
+                     size_t K);
+/* Floats of buf nn__gemm_train needs for a product whose op(B) is K x N
+ * (at most NN__KERNEL_BUF_FLOATS; 0 where the kernel does not run). */
+size_t nn__kernel_buf_floats(size_t K, size_t N);
+/* nn__gemm for the training passes: libnn's kernel where
+ * nn__kernel_train takes the product and buf is not NULL (room for
+ * nn__kernel_buf_floats(K, N) floats), nn__gemm otherwise. */
+void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc,
+                    float *buf);
+
 /* On x86-64 with GCC, the hot loops are compiled twice, for the baseline
  * and for AVX2 (x86-64-v3), and the loader picks one for the machine (an
  * ifunc). The two compute the same operations in the same order (GCC does
@@ -169,6 +231,7 @@ typedef struct nn__infer {
     const float **logits;
     size_t k;
     float *scratch;            /* ops->infer_floats(layer, k) floats */
+    const float *packed;       /* the layer's packed weights, or NULL */
 } nn__infer;
 
 struct nn__layer_ops {
@@ -219,6 +282,17 @@ struct nn__layer_ops {
     void (*small_forward)(nn_model *m, size_t l, const float *x, size_t n);
     void (*small_backward)(nn_model *m, size_t l, const float *x, size_t n,
                            int dz);
+    /* Inference through libnn's kernel (pack.c): the floats of the copy of
+     * the layer's weights laid out for it (0: the layer keeps none, as
+     * where the kernel does not run), and the copy itself, into dst. NULL
+     * for kinds without weights. */
+    size_t (*pack_floats)(const nn__layer *L);
+    void (*pack)(const nn_model *m, const nn__layer *L, float *dst);
+    /* Training through libnn's kernel: the floats of room its products
+     * of n rows need to pack B into (nn__gemm_train's buf; the workspace
+     * holds the largest any layer needs). NULL for kinds without
+     * products. */
+    size_t (*kernel_floats)(const nn__layer *L, size_t n);
 };
 
 /* The table of a kind, or NULL (layers/table.c). */
@@ -330,6 +404,8 @@ struct nn_model {
      * updated after all of them are known to be finite (optim.c). */
     size_t ws_rows;
     float *ws;                 /* single allocation */
+    float *kbuf;               /* in it: room for the kernel to pack B
+                                  into (kernel_floats), or NULL */
     float **act;               /* act[l]: n x out_l, layer l's output */
     float **delta;             /* delta[l]: n x out_l, dL/d(act[l]), or
                                   dL/dZ once the layer has applied f' */
@@ -365,6 +441,13 @@ struct nn_model {
      * given back with atomic exchanges (see train.c), so that concurrent
      * calls on a const model never share it. NULL: none kept. */
     void *infer_cache;
+    /* The dense layers' weights laid out for the kernel (pack.c), built by
+     * the first inference pass that finds none and published with atomic
+     * operations: NULL (none), a placeholder while one call builds it, or
+     * an nn__pack for the parameters as they are. Every write to the
+     * parameters drops it (nn__params_written, nn__pack_drop), and none is
+     * built while params_shared is set. */
+    void *infer_pack;
 };
 
 struct nn_data {
@@ -462,11 +545,29 @@ nn_status nn__optim_step(const char *fn, nn_model *m);
 int nn__optim_fused(nn_model *m, const float *x, size_t n);
 /* The checks of nn__optim_fused alone: 1 if it would apply the step. */
 int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
+/* The copy of the weights inference reads (pack.c): an nn__pack, or NULL
+ * where there is none and the passes read the parameters themselves. */
+typedef struct nn__pack {
+    size_t n_layers;
+    const float **w;           /* w[l]: layer l's copy, or NULL */
+} nn__pack;
+/* For a pass on a const model, from any thread: the copy for the
+ * parameters as they are, built now if there is none (and the kernel runs,
+ * a layer wants one and params_shared is not set); NULL if there is none
+ * and another call is building it, or if it cannot be allocated. The
+ * passes give the same results with it and without (gemm_avx512.c). */
+const nn__pack *nn__pack_get(const nn_model *m);
+/* Frees the copy; every write to the parameters calls it (through
+ * nn__params_written), as do nn__optim_fused and nn_model_free. Never
+ * while a call on the const model runs. */
+void nn__pack_drop(nn_model *m);
 /* To be called by every write to the parameters other than the folded
- * update: the bound on the weights that update keeps no longer holds. */
+ * update: the bound on the weights that update keeps no longer holds, and
+ * the copy inference reads is out of date. */
 static inline void nn__params_written(nn_model *m)
 {
     m->w_bound_ok = 0;
+    nn__pack_drop(m);
 }
 /* Allocates, zeroed, the optimizer state arrays the optimizer and its
  * settings need and the model lacks. *added (if not NULL) receives a mask
@@ -543,6 +644,8 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                         const float *x, size_t x_width, const float *t,
                         size_t t_width, const int32_t *labels, int flags,
                         double *loss_out);
+/* Rows per slice of a prediction: bounds predict's scratch memory. */
+#define NN__PREDICT_ROWS 256
 /* Floats of scratch nn__forward_rows needs for k rows. 0 on overflow. */
 size_t nn__infer_floats(const nn_model *m, size_t k);
 /* Frees nn_model_predict's kept scratch (nn_model_free). */
@@ -550,10 +653,11 @@ void nn__infer_cache_free(nn_model *m);
 /* Inference-mode forward pass of k rows through a const model, with
  * scratch of nn__infer_floats(m, k) floats: y (k x out) receives the
  * output. With z (room for k x out floats), *logits receives the output
- * activation's pre-activations (in z, or in another block of the pass). */
+ * activation's pre-activations (in z, or in another block of the pass).
+ * pack: nn__pack_get's answer for the model, or NULL. */
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
                       float *scratch, float *y, float *z,
-                      const float **logits);
+                      const float **logits, const nn__pack *pack);
 
 /* Largest layer width, input width included. */
 size_t nn__max_width(const nn_model *m);

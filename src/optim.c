@@ -563,6 +563,7 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
         return 0;
     alpha = -(float)c.lr;
     beta = (float)(1.0 - c.lr * c.wd);
+    nn__pack_drop(m); /* the weights change below */
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];

@@ -13,8 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Rows per slice of a prediction: bounds predict's scratch memory. */
-#define NN__PREDICT_ROWS 256
 /* Workspace blocks start on multiples of this many floats (64 bytes):
  * aligned for doubles, and for vector loads of whole cache lines. */
 #define NN__BLOCK_ALIGN 16
@@ -39,7 +37,7 @@ size_t nn__infer_floats(const nn_model *m, size_t k)
 
 void nn__forward_rows(const nn_model *m, const float *x, size_t k,
                       float *scratch, float *y, float *z,
-                      const float **logits)
+                      const float **logits, const nn__pack *pack)
 {
     size_t l, half = k * nn__max_width(m);
     float *blocks[2];
@@ -57,6 +55,7 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
         a.y = last ? y : blocks[in == blocks[0]];
         a.z = last ? z : NULL;
         a.logits = last ? logits : NULL;
+        a.packed = pack ? pack->w[l] : NULL;
         if (last && logits)
             *logits = NULL;
         out = L->ops->forward_infer(m, L, &a);
@@ -132,6 +131,7 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
     size_t rows, count, r;
     unsigned char *block;
     float *scratch;
+    const nn__pack *pack;
 
     if (!model)
         return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
@@ -168,11 +168,12 @@ nn_status nn_model_predict(const nn_model *model, size_t n, const float *x,
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes of scratch "
                         "failed", fn, count * sizeof(float));
     scratch = (float *)(block + NN__CACHE_HEAD);
+    pack = nn__pack_get(model);
 
     for (r = 0; r < n; r += rows) {
         size_t k = n - r < rows ? n - r : rows;
         nn__forward_rows(model, x + r * x_width, k, scratch, y + r * y_width,
-                         NULL, NULL);
+                         NULL, NULL, pack);
     }
     cache_give(model, block);
     return NN_OK;
@@ -190,22 +191,30 @@ static int add_block(size_t *total, size_t count)
 
 /* Makes the workspace hold n rows; keeps the old one if allocation fails.
  * Layout: for each layer, its output block, its delta block and its extra
- * block, each starting on a 64-byte boundary. */
+ * block, then the room the kernel packs B into (the largest any layer
+ * asks for), each starting on a 64-byte boundary. */
 nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
 {
-    size_t l, total = 0, bytes, off, L = m->n_layers;
+    size_t l, total = 0, bytes, off, L = m->n_layers, kfloats = 0;
     float *ws;
     float **ptrs;
 
     if (n <= m->ws_rows)
         return NN_OK;
     for (l = 0; l < L; l++) {
+        const nn__layer *ly = &m->layers[l];
         size_t block;
-        if (!nn__mul_size(n, m->layers[l].out, &block) ||
+        if (!nn__mul_size(n, ly->out, &block) ||
             !add_block(&total, block) || !add_block(&total, block) ||
-            !add_block(&total, m->layers[l].ops->train_floats(m, l, n)))
+            !add_block(&total, ly->ops->train_floats(m, l, n)))
             goto overflow;
+        if (ly->ops->kernel_floats) {
+            size_t k = ly->ops->kernel_floats(ly, n);
+            kfloats = k > kfloats ? k : kfloats;
+        }
     }
+    if (!add_block(&total, kfloats))
+        goto overflow;
     /* and room to start on a boundary */
     if (!nn__add_size(total, NN__BLOCK_ALIGN, &total))
         goto overflow;
@@ -243,6 +252,7 @@ nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
         (void)add_block(&off, extra);
         m->act_top[l] = m->delta_top[l] = 0;
     }
+    m->kbuf = kfloats ? ws + off : NULL;
     m->logits = NULL;
     m->ws_rows = n;
     m->small_rows = nn__small_rows(m);

@@ -207,4 +207,7 @@ const nn__layer_ops nn__batchnorm_ops = {
     bn_buffers_valid,
     NULL, /* small_forward */
     NULL, /* small_backward */
+    NULL, /* pack_floats */
+    NULL, /* pack */
+    NULL, /* kernel_floats */
 };

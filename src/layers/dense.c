@@ -97,8 +97,8 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
 {
     const nn__layer *L = &m->layers[l];
     float *z = nn__dense_z(m, l);
-    nn__gemm(0, 0, n, L->out, L->in, 1.0f, x, L->in, m->params + L->w_off,
-             L->out, 0.0f, z, L->out);
+    nn__gemm_train(0, 0, n, L->out, L->in, 1.0f, x, L->in,
+                   m->params + L->w_off, L->out, 0.0f, z, L->out, m->kbuf);
     /* The output layer's largest value is not needed (nothing folds on
      * it): its top is not noted. */
     nn__activation_forward_bias(L->act, nn__act_param(L), z,
@@ -114,14 +114,55 @@ static const float *dense_forward_infer(const nn_model *m,
     /* with room for the logits, Z there and A in y; else in place */
     int keep = a->z && L->act != NN_ACT_IDENTITY;
     float *z = keep ? a->z : a->y;
-    nn__gemm(0, 0, a->k, L->out, L->in, 1.0f, a->x, L->in,
-             m->params + L->w_off, L->out, 0.0f, z, L->out);
-    nn__activation_forward_bias(L->act, nn__act_param(L), z,
-                                m->params + L->b_off, a->y, a->k, L->out,
-                                NULL);
+    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
+    float p = nn__act_param(L);
+    if (nn__kernel_infer(a->k, L->out, L->in)) {
+        /* The bias, and relu or leaky relu, in the product's last pass
+         * over Z; the weights packed (pack.c) or in place, the same
+         * bits either way. */
+        int fused = !keep &&
+                    (L->act == NN_ACT_RELU || L->act == NN_ACT_LEAKY_RELU);
+        nn__kernel_gemm(0, 0, a->k, L->out, L->in, 1.0f, a->x, L->in,
+                        a->packed ? a->packed : w, L->out,
+                        a->packed ? NN__B_PACKED : NN__B_IN_PLACE, NULL,
+                        0.0f, z, L->out, b,
+                        fused ? L->act : NN_ACT_IDENTITY, p);
+        if (!fused)
+            nn__activation_forward(L->act, p, z, a->y, a->k, L->out);
+    } else {
+        nn__gemm(0, 0, a->k, L->out, L->in, 1.0f, a->x, L->in, w, L->out,
+                 0.0f, z, L->out);
+        nn__activation_forward_bias(L->act, p, z, b, a->y, a->k, L->out,
+                                    NULL);
+    }
     if (a->logits)
         *a->logits = z;
     return a->y;
+}
+
+/* The copy of W that inference reads through the kernel (pack.c): for
+ * every layer whose product the kernel takes at predict's largest slice
+ * (gemm.c's rule). */
+static size_t dense_pack_floats(const nn__layer *L)
+{
+    return nn__kernel_infer(NN__PREDICT_ROWS, L->out, L->in)
+               ? nn__kernel_packed_floats(L->in, L->out)
+               : 0;
+}
+
+static void dense_pack(const nn_model *m, const nn__layer *L, float *dst)
+{
+    nn__kernel_pack(0, L->in, L->out, m->params + L->w_off, L->out, dst);
+}
+
+/* Room to pack op(B) of the three training products: W (in x out)
+ * forward, Wᵀ (out x in) backward, dL/dZ (n x out) for dW. */
+static size_t dense_kernel_floats(const nn__layer *L, size_t n)
+{
+    size_t a = nn__kernel_buf_floats(L->in, L->out);
+    size_t b = nn__kernel_buf_floats(L->out, L->in);
+    size_t c = nn__kernel_buf_floats(n, L->out);
+    return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 
 static void dense_backward(nn_model *m, size_t l, const float *x, size_t n,
@@ -141,8 +182,9 @@ static void dense_backward(nn_model *m, size_t l, const float *x, size_t n,
             g, db, n, L->out);
     /* dL/dX = dL/dZ . Wᵀ */
     if (gx)
-        nn__gemm(0, 1, n, L->in, L->out, 1.0f, g, L->out,
-                 m->params + L->w_off, L->out, 0.0f, gx, L->in);
+        nn__gemm_train(0, 1, n, L->in, L->out, 1.0f, g, L->out,
+                       m->params + L->w_off, L->out, 0.0f, gx, L->in,
+                       m->kbuf);
 }
 
 static void dense_weight_product(nn_model *m, size_t l, const float *x,
@@ -150,8 +192,8 @@ static void dense_weight_product(nn_model *m, size_t l, const float *x,
                                  float *dst)
 {
     const nn__layer *L = &m->layers[l];
-    nn__gemm(1, 0, L->in, L->out, n, alpha, x, L->in, m->delta[l], L->out,
-             beta, dst, L->out);
+    nn__gemm_train(1, 0, L->in, L->out, n, alpha, x, L->in, m->delta[l],
+                   L->out, beta, dst, L->out, m->kbuf);
 }
 
 const nn__layer_ops nn__dense_ops = {
@@ -171,4 +213,7 @@ const nn__layer_ops nn__dense_ops = {
     NULL, /* buffers_valid */
     nn__dense_small_forward,  /* small.c */
     nn__dense_small_backward,
+    dense_pack_floats,
+    dense_pack,
+    dense_kernel_floats,
 };

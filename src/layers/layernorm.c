@@ -148,4 +148,7 @@ const nn__layer_ops nn__layernorm_ops = {
     NULL, /* buffers_valid */
     NULL, /* small_forward */
     NULL, /* small_backward */
+    NULL, /* pack_floats */
+    NULL, /* pack */
+    NULL, /* kernel_floats */
 };

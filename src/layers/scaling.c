@@ -88,4 +88,7 @@ const nn__layer_ops nn__scaling_ops = {
     NULL, /* buffers_valid: any finite values */
     NULL, /* small_forward */
     NULL, /* small_backward */
+    NULL, /* pack_floats */
+    NULL, /* pack */
+    NULL, /* kernel_floats */
 };

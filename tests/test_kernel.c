@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_kernel.c - libnn's AVX-512 product (nn__kernel_gemm) against the
+ * naive reference (nn__gemm_ref, which accumulates in double) on shapes
+ * that reach every edge of its blocking: 1, primes, one below and above
+ * the tile (8 rows, 16 and 48 columns), the blocks (256 of k, 480
+ * columns), and long sums; with op(A) transposed or not, B packed whole or
+ * a block at a time (transposed or not) or read in place, alpha and beta,
+ * the bias, relu and leaky relu. Also the promises the passes build on:
+ * the same bits whatever form B takes and whatever the other rows, the
+ * activations bit for bit as activation.c computes them, and the choice
+ * of the kernel (the CPU, NN_GEMM=blas). On a CPU without AVX-512F (or
+ * under valgrind, which hides it) the tests that run the kernel end as
+ * skipped (cmocka's SKIPPED); the CI's main stages run where it has one.
+ */
+#define _POSIX_C_SOURCE 200112L /* setenv */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "nn_test.h"
+
+static uint64_t lcg_state = 777;
+
+static float uniform(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((lcg_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+static float *fresh(size_t len)
+{
+    float *p = malloc((len ? len : 1) * sizeof *p);
+    size_t i;
+    assert_non_null(p);
+    for (i = 0; i < len; i++)
+        p[i] = uniform();
+    return p;
+}
+
+/* Room for a block of B (NN__B_PACK_BLOCKS), kept for the whole run. */
+static float *block_buffer(void)
+{
+    static float *buf;
+    if (!buf)
+        buf = malloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
+    assert_non_null(buf);
+    return buf;
+}
+
+/* |got - want| within float rounding of a sum of k terms of size at most
+ * 1 (the operands are in [-1, 1)): 1e-5 of k, as the scale. */
+static void assert_close_scaled(const float *got, const float *want,
+                                size_t len, size_t k)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (!(fabs((double)got[i] - want[i]) <= 1e-6 * (double)k + 1e-6)) {
+            print_error("[%zu]: %.9g against %.9g (sum of %zu terms)\n", i,
+                        (double)got[i], (double)want[i], k);
+            fail();
+        }
+}
+
+/* Whether the kernel can run here; if not, the test ends as skipped
+ * (cmocka's skip(), reported as SKIPPED, never as passed). Called before
+ * a test allocates anything. */
+static int kernel_here(void)
+{
+    if (nn__kernel_force(1))
+        return 1;
+    print_message("the CPU has no AVX-512F (or valgrind hides it): the "
+                  "kernel cannot run\n");
+    skip();
+    return 0;
+}
+
+static float act_ref(int act, float z, float slope)
+{
+    if (act == NN_ACT_RELU)
+        return z > 0.0f ? z : 0.0f;
+    if (act == NN_ACT_LEAKY_RELU)
+        return z > 0.0f ? z : slope * z;
+    return z;
+}
+
+/* One product through the kernel against the reference: the largest
+ * |kernel - reference| over the magnitude of the terms of each entry,
+ * sum_p |alpha a_ip b_pj| + |beta c_ij| + |bias_j|, the scale of float
+ * rounding (as tests/test_gemm.c measures it). */
+typedef struct shape {
+    int ta, tb, form; /* form: NN__B_PACKED, _IN_PLACE or _PACK_BLOCKS */
+    size_t M, N, K;
+    float alpha, beta;
+    int bias, act;
+} shape;
+
+static void check(const shape *s)
+{
+    const size_t M = s->M, N = s->N, K = s->K;
+    size_t lda = s->ta ? M : K, ldb = s->tb ? K : N, i, j;
+    float *A = fresh(M * K), *B = fresh(K * N), *C = fresh(M * N);
+    float *R = malloc(M * N * sizeof *R), *MAG = malloc(M * N * sizeof *R);
+    float *AA = malloc(M * K * sizeof *AA), *BB = malloc(K * N * sizeof *BB);
+    float *bias = s->bias ? fresh(N) : NULL, *packed = NULL;
+    float *buf = s->form == NN__B_PACK_BLOCKS ? block_buffer() : NULL;
+    const float slope = 0.125f;
+    double worst = 0.0;
+    assert_non_null(R);
+    assert_non_null(MAG);
+    assert_non_null(AA);
+    assert_non_null(BB);
+    memcpy(R, C, M * N * sizeof *R);
+    for (i = 0; i < M * K; i++)
+        AA[i] = fabsf(A[i]);
+    for (i = 0; i < K * N; i++)
+        BB[i] = fabsf(B[i]);
+    for (i = 0; i < M * N; i++)
+        MAG[i] = fabsf(C[i]);
+    nn__gemm_ref(s->ta, s->tb, M, N, K, fabsf(s->alpha), AA, lda, BB, ldb,
+                 fabsf(s->beta), MAG, N);
+    nn__gemm_ref(s->ta, s->tb, M, N, K, s->alpha, A, lda, B, ldb, s->beta, R,
+                 N);
+    if (s->form == NN__B_PACKED) {
+        packed = malloc(nn__kernel_packed_floats(K, N) * sizeof *packed);
+        assert_non_null(packed);
+        nn__kernel_pack(s->tb, K, N, B, ldb, packed);
+    }
+    nn__kernel_gemm(s->ta, s->tb, M, N, K, s->alpha, A, lda,
+                    packed ? packed : B, ldb, s->form, buf, s->beta, C, N,
+                    bias, s->act, slope);
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            size_t e = i * N + j;
+            float want = R[e], mag = MAG[e];
+            double err;
+            if (bias) {
+                want += bias[j];
+                mag += fabsf(bias[j]);
+            }
+            want = act_ref(s->act, want, slope);
+            err = fabs((double)C[e] - want) / (mag > 0.0f ? mag : 1.0f);
+            if (err > worst)
+                worst = err;
+        }
+    if (!(worst <= 1e-5))
+        print_error("ta=%d tb=%d form=%d M=%zu N=%zu K=%zu alpha=%g "
+                    "beta=%g bias=%d act=%d: max rel error %g\n",
+                    s->ta, s->tb, s->form, M, N, K, (double)s->alpha,
+                    (double)s->beta, s->bias, s->act, worst);
+    assert_true(worst <= 1e-5);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+    free(MAG);
+    free(AA);
+    free(BB);
+    free(bias);
+    free(packed);
+}
+
+/* Every way of calling the kernel on one shape. */
+static void check_all_ways(size_t M, size_t N, size_t K)
+{
+    static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f},
+                                  {0.75f, 0.25f}};
+    shape s;
+    size_t v, n = 0;
+    memset(&s, 0, sizeof s);
+    s.M = M;
+    s.N = N;
+    s.K = K;
+    for (v = 0; v < 12; v++) {
+        s.ta = (int)(v & 1);
+        s.tb = (int)((v >> 1) & 1);
+        s.form = NN__B_PACKED + (int)(v >> 2);
+        if (s.tb && s.form == NN__B_IN_PLACE)
+            continue; /* a transposed B is packed */
+        s.alpha = ab[n % 3][0];
+        s.beta = ab[n % 3][1];
+        n++;
+        s.bias = 0;
+        s.act = NN_ACT_IDENTITY;
+        check(&s);
+    }
+    /* the inference pass: X W + b, then the activation */
+    s.ta = s.tb = 0;
+    s.alpha = 1.0f;
+    s.beta = 0.0f;
+    s.bias = 1;
+    for (v = 0; v < 9; v++) {
+        static const int acts[3] = {NN_ACT_IDENTITY, NN_ACT_RELU,
+                                    NN_ACT_LEAKY_RELU};
+        s.form = NN__B_PACKED + (int)(v % 3);
+        s.act = acts[v / 3];
+        check(&s);
+    }
+}
+
+static void kernel_matches_reference_at_every_edge(void **state)
+{
+    static const size_t ms[] = {1, 2, 7, 8, 9, 17, 33};
+    static const size_t ns[] = {1, 3, 15, 16, 17, 47, 48, 49, 97, 130};
+    static const size_t ks[] = {1, 2, 9, 257};
+    /* around the block of k, on fewer rows and columns */
+    static const size_t ms2[] = {1, 8, 9}, ns2[] = {1, 16, 17, 48, 49};
+    static const size_t ks2[] = {255, 256, 512, 600};
+    size_t a, b, c;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (a = 0; a < ARRAY_LEN(ms); a++)
+        for (b = 0; b < ARRAY_LEN(ns); b++)
+            for (c = 0; c < ARRAY_LEN(ks); c++)
+                check_all_ways(ms[a], ns[b], ks[c]);
+    for (a = 0; a < ARRAY_LEN(ms2); a++)
+        for (b = 0; b < ARRAY_LEN(ns2); b++)
+            for (c = 0; c < ARRAY_LEN(ks2); c++)
+                check_all_ways(ms2[a], ns2[b], ks2[c]);
+    nn__kernel_force(-1);
+}
+
+/* Past the column block (480), and long sums over several blocks of k. */
+static void kernel_matches_reference_on_large_shapes(void **state)
+{
+    static const size_t shapes[][3] = {
+        {13, 481, 97}, {40, 1000, 33}, {9, 530, 1100}, {3, 61, 3001},
+        {64, 256, 784}, {32, 10, 1024}};
+    size_t i;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (i = 0; i < ARRAY_LEN(shapes); i++)
+        check_all_ways(shapes[i][0], shapes[i][1], shapes[i][2]);
+    nn__kernel_force(-1);
+}
+
+static void kernel_matches_reference_on_random_shapes(void **state)
+{
+    int trial;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (trial = 0; trial < 150; trial++) {
+        shape s;
+        memset(&s, 0, sizeof s);
+        s.M = 1 + (size_t)((uniform() + 1.0f) * 30.0f);
+        s.N = 1 + (size_t)((uniform() + 1.0f) * 60.0f);
+        s.K = 1 + (size_t)((uniform() + 1.0f) * 200.0f);
+        s.ta = trial & 1;
+        s.tb = (trial >> 1) & 1;
+        s.form = (trial >> 2) & 1 ? NN__B_PACK_BLOCKS
+                 : s.tb           ? NN__B_PACKED
+                                  : NN__B_IN_PLACE;
+        s.alpha = 1.0f;
+        s.beta = (trial & 8) ? 1.0f : 0.0f;
+        s.bias = (trial >> 4) & 1;
+        s.act = (trial & 32) ? NN_ACT_RELU : NN_ACT_IDENTITY;
+        check(&s);
+    }
+    nn__kernel_force(-1);
+}
+
+/* The passes count on it: the packed copy of the weights and the weights
+ * in place give the same bits, and a row's result does not depend on the
+ * other rows computed with it. */
+static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
+{
+    static const size_t shapes[][3] = {{1, 1, 1},    {37, 10, 128},
+                                       {19, 49, 300}, {64, 256, 784},
+                                       {9, 530, 513}, {5, 1024, 1024}};
+    size_t s;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (s = 0; s < ARRAY_LEN(shapes); s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = fresh(M * K), *B = fresh(K * N), *bias = fresh(N);
+        float *C1 = fresh(M * N), *C2 = fresh(M * N), *C3 = fresh(M * N);
+        float *P = malloc(nn__kernel_packed_floats(K, N) * sizeof *P);
+        float *buf = block_buffer();
+        size_t i;
+        assert_non_null(P);
+        nn__kernel_pack(0, K, N, B, N, P);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, P, N, NN__B_PACKED, NULL,
+                        0.0f, C1, N, bias, NN_ACT_RELU, 0.0f);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, C2, N, bias, NN_ACT_RELU, 0.0f);
+        for (i = 0; i < M; i++)
+            nn__kernel_gemm(0, 0, 1, N, K, 1.0f, A + i * K, K, P, N,
+                            NN__B_PACKED, NULL, 0.0f, C3 + i * N, N, bias,
+                            NN_ACT_RELU, 0.0f);
+        assert_memory_equal(C1, C2, M * N * sizeof *C1);
+        assert_memory_equal(C1, C3, M * N * sizeof *C1);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_PACK_BLOCKS,
+                        buf, 0.0f, C3, N, bias, NN_ACT_RELU, 0.0f);
+        assert_memory_equal(C1, C3, M * N * sizeof *C1);
+        /* 1 to 3 rows with B in place read B's rows along (few_rows) */
+        for (i = 0; i < M; i += 1 + i % 3) {
+            size_t r = M - i < 1 + i % 3 ? M - i : 1 + i % 3;
+            nn__kernel_gemm(0, 0, r, N, K, 1.0f, A + i * K, K, B, N,
+                            NN__B_IN_PLACE, NULL, 0.0f, C3 + i * N, N, bias,
+                            NN_ACT_RELU, 0.0f);
+        }
+        assert_memory_equal(C1, C3, M * N * sizeof *C1);
+        free(A);
+        free(B);
+        free(bias);
+        free(C1);
+        free(C2);
+        free(C3);
+        free(P);
+    }
+    nn__kernel_force(-1);
+}
+
+/* The training passes' products (nn__gemm_train) against the reference,
+ * on the benchmark nets' shapes at small batches, each side of the rule's
+ * thresholds: whichever way the rule sends them, the product is right. */
+static void training_products_match_reference_on_both_sides_of_the_rule(
+    void **state)
+{
+    static const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10},
+                                       {33, 70}};
+    static const size_t batches[] = {1, 2, 3, 4, 15, 16, 31, 32, 65, 130};
+    size_t l, b;
+    float *buf;
+    (void)state;
+    if (!kernel_here())
+        return;
+    buf = block_buffer();
+    for (l = 0; l < ARRAY_LEN(layers); l++)
+        for (b = 0; b < ARRAY_LEN(batches); b++) {
+            const size_t in = layers[l][0], out = layers[l][1],
+                         n = batches[b];
+            float *X = fresh(n * in), *W = fresh(in * out);
+            float *G = fresh(n * out), *Z = fresh(n * out);
+            float *DX = fresh(n * in), *W2 = malloc(in * out * sizeof *W2);
+            float *R = malloc((in * out + n * in + n * out) * sizeof *R);
+            assert_non_null(W2);
+            assert_non_null(R);
+            assert_true(nn__kernel_buf_floats(in, out) <=
+                        NN__KERNEL_BUF_FLOATS);
+            /* forward, backward, and the folded update into W2 */
+            nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, Z,
+                           out, buf);
+            nn__gemm_ref(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, R,
+                         out);
+            assert_close_scaled(Z, R, n * out, in);
+            nn__gemm_train(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, DX,
+                           in, buf);
+            nn__gemm_ref(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, R, in);
+            assert_close_scaled(DX, R, n * in, out);
+            memcpy(W2, W, in * out * sizeof *W);
+            memcpy(R, W, in * out * sizeof *W);
+            nn__gemm_train(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f,
+                           W2, out, buf);
+            nn__gemm_ref(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f, R,
+                         out);
+            assert_close_scaled(W2, R, in * out, n);
+            free(X);
+            free(W);
+            free(G);
+            free(Z);
+            free(DX);
+            free(W2);
+            free(R);
+        }
+    nn__kernel_force(-1);
+}
+
+/* Packing Bᵀ equals packing the transpose written out. */
+static void transposed_packing_equals_packing_the_transpose(void **state)
+{
+    static const size_t shapes[][2] = {{1, 1}, {7, 9}, {8, 48}, {300, 97},
+                                       {129, 530}};
+    size_t s;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (s = 0; s < ARRAY_LEN(shapes); s++) {
+        const size_t K = shapes[s][0], N = shapes[s][1];
+        size_t count = nn__kernel_packed_floats(K, N), p, j;
+        float *B = fresh(K * N), *BT = malloc(K * N * sizeof *BT);
+        float *P1 = malloc(count * sizeof *P1), *P2 = malloc(count * sizeof *P2);
+        assert_non_null(BT);
+        assert_non_null(P1);
+        assert_non_null(P2);
+        for (p = 0; p < K; p++)
+            for (j = 0; j < N; j++)
+                BT[j * K + p] = B[p * N + j];
+        nn__kernel_pack(0, K, N, B, N, P1);
+        nn__kernel_pack(1, K, N, BT, K, P2);
+        assert_memory_equal(P1, P2, count * sizeof *P1);
+        free(B);
+        free(BT);
+        free(P1);
+        free(P2);
+    }
+    nn__kernel_force(-1);
+}
+
+/* The fused activations are activation.c's, bit for bit, NaN included;
+ * beta 0 ignores C as BLAS does, even NaN in it. */
+static void fused_activations_are_activation_c_bit_for_bit(void **state)
+{
+    const size_t M = 11, N = 37, K = 50;
+    float *A, *B, *bias, *Z, *Y, *F;
+    int a;
+    (void)state;
+    if (!kernel_here())
+        return;
+    A = fresh(M * K);
+    B = fresh(K * N);
+    bias = fresh(N);
+    Z = malloc(M * N * sizeof *Z);
+    Y = malloc(M * N * sizeof *Y);
+    F = malloc(M * N * sizeof *F);
+    assert_non_null(Z);
+    assert_non_null(Y);
+    assert_non_null(F);
+    A[3 * K + 5] = NAN; /* row 3 is NaN before its activation */
+    for (a = 0; a < 2; a++) {
+        int act = a ? NN_ACT_LEAKY_RELU : NN_ACT_RELU;
+        size_t i;
+        for (i = 0; i < M * N; i++)
+            Z[i] = F[i] = NAN;
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, Z, N, bias, NN_ACT_IDENTITY, 0.0f);
+        nn__activation_forward(act, 0.3f, Z, Y, M, N);
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, B, N, NN__B_IN_PLACE,
+                        NULL, 0.0f, F, N, bias, act, 0.3f);
+        assert_memory_equal(F, Y, M * N * sizeof *F);
+        assert_true(isnan(Z[3 * N]));
+        /* relu(NaN) is +0, leaky relu's slope NaN is NaN */
+        if (act == NN_ACT_RELU)
+            assert_true(F[3 * N] == 0.0f && !signbit(F[3 * N]));
+        else
+            assert_true(isnan(F[3 * N]));
+    }
+    nn__kernel_force(-1);
+    free(A);
+    free(B);
+    free(bias);
+    free(Z);
+    free(Y);
+    free(F);
+}
+
+/* nn__kernel_on follows the CPU, nn__kernel_force, and NN_GEMM=blas in
+ * the environment. */
+static void the_environment_can_switch_the_kernel_off(void **state)
+{
+    int cpu = 0;
+    (void)state;
+    /* from a clean environment, whatever the run was started with */
+    assert_int_equal(unsetenv("NN_GEMM"), 0);
+#if NN__HAVE_KERNEL
+    __builtin_cpu_init();
+    cpu = __builtin_cpu_supports("avx512f") != 0;
+#endif
+    assert_int_equal(nn__kernel_force(-1), cpu);
+    assert_int_equal(nn__kernel_on(), cpu);
+    assert_int_equal(nn__kernel_force(0), 0);
+    assert_int_equal(nn__kernel_on(), 0);
+    assert_int_equal(setenv("NN_GEMM", "blas", 1), 0);
+    assert_int_equal(nn__kernel_force(-1), 0);
+    assert_int_equal(nn__kernel_infer(256, 256, 784), 0);
+    assert_int_equal(setenv("NN_GEMM", "other", 1), 0);
+    assert_int_equal(nn__kernel_force(-1), cpu);
+    assert_int_equal(unsetenv("NN_GEMM"), 0);
+    assert_int_equal(nn__kernel_force(-1), cpu);
+    assert_int_equal(nn__kernel_infer(256, 256, 784), cpu);
+    /* the rules, as gemm.c writes them down */
+    assert_int_equal(nn__kernel_infer(1, 2, 2), 0);
+    assert_int_equal(nn__kernel_infer(2, 2, 2), cpu);
+    assert_int_equal(nn__kernel_train(0, 0, 1, 1024, 1024), cpu);
+    assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), 0);
+    assert_int_equal(nn__kernel_train(0, 1, 4, 1024, 1024), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 15), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 16), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
+    assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_environment_can_switch_the_kernel_off),
+        cmocka_unit_test(kernel_matches_reference_at_every_edge),
+        cmocka_unit_test(kernel_matches_reference_on_large_shapes),
+        cmocka_unit_test(kernel_matches_reference_on_random_shapes),
+        cmocka_unit_test(packed_in_place_and_row_by_row_give_the_same_bits),
+        cmocka_unit_test(transposed_packing_equals_packing_the_transpose),
+        cmocka_unit_test(
+            training_products_match_reference_on_both_sides_of_the_rule),
+        cmocka_unit_test(fused_activations_are_activation_c_bit_for_bit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
