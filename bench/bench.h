@@ -91,6 +91,12 @@ FILE *bench_open_csv(const bench_opts *o);
 /* malloc that exits with a message on failure (benchmarks only). */
 void *bench_xmalloc(size_t bytes);
 
+/* The core's peak in GFLOP/s at one thread (peak.c): independent chains
+ * of fused multiply-adds on vectors of `width` bits (256: AVX2 and FMA;
+ * 512: AVX-512F), the median of `reps` blocks of at least min_block
+ * seconds. 0 where the CPU (or the compiler) has no such instructions. */
+double bench_peak_gflops(int width, double min_block, int reps);
+
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
 

@@ -852,15 +852,27 @@ static const result *find(const char *name, size_t n, int threads)
     return NULL;
 }
 
+/* The core's peak at one thread, GFLOP/s, measured at the start of the
+ * run (peak.c): with 256-bit and with the widest vectors it has. */
+static double peak_avx2, peak_widest;
+
+/* GFLOP/s of the products of a result's libnn step. */
+static double lib_gflops(const result *q)
+{
+    return bench_net_step_flops(q->net, q->n) / q->lib * 1e-9;
+}
+
 static void summary(void)
 {
     size_t i;
     const result *r, *r2;
     printf("\nSummary (samples/s; FANN per-sample and naive measured at "
-           "1 thread)\n");
-    printf("%-17s %5s %3s | %11s %11s %6s | %11s %11s %11s %11s | %8s %7s\n",
-           "net", "batch", "thr", "libnn", "ceiling", "eff", "naive",
-           "general", "FANN/sample", "FANN batch", "x FANN", "allocs");
+           "1 thread; peak: libnn's GF/s over the core's one-thread FMA "
+           "peak, %.1f GF/s)\n", peak_widest);
+    printf("%-17s %5s %3s | %11s %11s %6s %5s | %11s %11s %11s %11s | %8s "
+           "%7s\n", "net", "batch", "thr", "libnn", "ceiling", "eff", "peak",
+           "naive", "general", "FANN/sample", "FANN batch", "x FANN",
+           "allocs");
     for (i = 0; i < n_results; i++) {
         const result *q = &results[i];
         const result *one = find(q->net->name, q->n, 1);
@@ -871,8 +883,9 @@ static void summary(void)
             if (one->fann_batch > 0.0 && one->n / one->fann_batch > best)
                 best = one->n / one->fann_batch;
         }
-        printf("%-17s %5zu %3d | %11.4g %11.4g %6.3f | ", q->net->name, q->n,
-               q->threads, lib, q->n / q->ceil, q->ceil / q->lib);
+        printf("%-17s %5zu %3d | %11.4g %11.4g %6.3f %5.2f | ", q->net->name,
+               q->n, q->threads, lib, q->n / q->ceil, q->ceil / q->lib,
+               peak_widest > 0.0 ? lib_gflops(q) / peak_widest : 0.0);
         {
             double v[4];
             int k;
@@ -944,6 +957,24 @@ static void summary(void)
             break;
     printf("  zero allocations per step after warm-up: %s\n",
            VERDICT(i == n_results));
+
+    /* issue 21: training against the machine, not against the BLAS */
+    if (peak_widest > 0.0) {
+        static const struct {
+            const char *net;
+            size_t n;
+        } t21[] = {{"784-256-128-10", 128}, {"784-1024-1024-10", 256}};
+        printf("\nTargets of issue 21 (core's one-thread FMA peak: AVX2 "
+               "%.1f GF/s, widest %.1f GF/s)\n", peak_avx2, peak_widest);
+        for (i = 0; i < sizeof t21 / sizeof t21[0]; i++)
+            if ((r = find(t21[i].net, t21[i].n, 1)))
+                printf("  %s b%zu at >= 0.90 of the peak: %.1f GF/s = %.2f "
+                       "of the widest peak (%.2f of AVX2's), %s\n",
+                       t21[i].net, t21[i].n, lib_gflops(r),
+                       lib_gflops(r) / peak_widest,
+                       lib_gflops(r) / peak_avx2,
+                       VERDICT(lib_gflops(r) >= 0.90 * peak_widest));
+    }
 }
 
 /* --profile-steps N: N libnn steps of the first selected net and batch,
@@ -1003,6 +1034,15 @@ int main(int argc, char **argv)
     printf("plain SGD, learning rate %g; samples/s = rows per step x "
            "steps/s; GF/s counts the products only\n",
            (double)LEARNING_RATE);
+    peak_avx2 = bench_peak_gflops(256, o.min_block, o.reps);
+    peak_widest = bench_peak_gflops(512, o.min_block, o.reps);
+    if (peak_widest <= 0.0)
+        peak_widest = peak_avx2;
+    printf("core's one-thread FMA peak (peak.c): AVX2 %.1f GF/s, widest "
+           "%.1f GF/s\n", peak_avx2, peak_widest);
+    if (csv)
+        fprintf(csv, "# peak_gflops avx2 %.2f widest %.2f\n", peak_avx2,
+                peak_widest);
     if (csv)
         fprintf(csv, "net,batch,threads,impl,median_s,min_s,max_s,steps_per_s,"
                      "samples_per_s,reps,iters,spread\n");

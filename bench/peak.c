@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peak.c - the core's floating-point peak, the number training and
+ * inference figures are measured against (bench_peak prints it,
+ * bench_train reports its training figures against it): 12 independent
+ * chains of fused multiply-adds on 8 floats (_mm256_fmadd_ps), enough to
+ * hide the FMA latency on the cores libnn runs on, and the same with 16
+ * floats (_mm512_fmadd_ps) where the CPU has AVX-512. One thread; the
+ * median of timed blocks.
+ */
+#include "bench.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+enum { CHAINS = 12, ITERS = 1 << 20 };
+
+static volatile float sink;
+
+__attribute__((target("avx2,fma"))) static void fma256(void *ctx)
+{
+    __m256 acc[CHAINS], a = _mm256_set1_ps(0.999999f),
+                        b = _mm256_set1_ps(1e-7f);
+    float out[8];
+    long i;
+    int c;
+    (void)ctx;
+    for (c = 0; c < CHAINS; c++)
+        acc[c] = _mm256_set1_ps((float)c);
+    for (i = 0; i < ITERS; i++)
+        for (c = 0; c < CHAINS; c++)
+            acc[c] = _mm256_fmadd_ps(acc[c], a, b);
+    for (c = 1; c < CHAINS; c++)
+        acc[0] = _mm256_add_ps(acc[0], acc[c]);
+    _mm256_storeu_ps(out, acc[0]);
+    sink = out[0];
+}
+
+__attribute__((target("avx512f"))) static void fma512(void *ctx)
+{
+    __m512 acc[CHAINS], a = _mm512_set1_ps(0.999999f),
+                        b = _mm512_set1_ps(1e-7f);
+    float out[16];
+    long i;
+    int c;
+    (void)ctx;
+    for (c = 0; c < CHAINS; c++)
+        acc[c] = _mm512_set1_ps((float)c);
+    for (i = 0; i < ITERS; i++)
+        for (c = 0; c < CHAINS; c++)
+            acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+    for (c = 1; c < CHAINS; c++)
+        acc[0] = _mm512_add_ps(acc[0], acc[c]);
+    _mm512_storeu_ps(out, acc[0]);
+    sink = out[0];
+}
+
+double bench_peak_gflops(int width, double min_block, int reps)
+{
+    bench_stat s;
+    __builtin_cpu_init();
+    if (width == 256 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma")) {
+        s = bench_time(fma256, NULL, min_block, reps, 0.0);
+        return 2.0 * 8 * CHAINS * (double)ITERS / s.median / 1e9;
+    }
+    if (width == 512 && __builtin_cpu_supports("avx512f")) {
+        s = bench_time(fma512, NULL, min_block, reps, 0.0);
+        return 2.0 * 16 * CHAINS * (double)ITERS / s.median / 1e9;
+    }
+    return 0.0;
+}
+#else
+double bench_peak_gflops(int width, double min_block, int reps)
+{
+    (void)width;
+    (void)min_block;
+    (void)reps;
+    return 0.0;
+}
+#endif
