@@ -491,6 +491,18 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
     assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
+    /* with BLAS threads, the largest training products go to them; a
+     * BLAS whose count libnn cannot set keeps one thread and the kernel */
+    if (nn_set_blas_threads(2) == NN_OK) {
+        assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 1024), 0);
+        assert_int_equal(nn__kernel_train(0, 0, 128, 1024, 1023), cpu);
+        assert_int_equal(nn__kernel_infer(256, 1024, 1024), cpu);
+        assert_int_equal(nn_set_blas_threads(1), NN_OK);
+    }
+    assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), cpu);
 }
 
 int main(void)
