@@ -1385,6 +1385,43 @@ static void step_pair(nn_model *a, nn_model *b, size_t s)
     assert_int_equal(nn_model_step_count(a), nn_model_step_count(b));
 }
 
+/* Plain SGD without clipping or decay takes a shorter loop (optim.c);
+ * a clip of 1e30, which no gradient here reaches, sends the twin through
+ * the general one. The two must agree bit for bit, zeros' signs included:
+ * some weights start at +0 and -0, and the first input column is zero in
+ * every row, so that their gradients are zeros too. */
+static void plain_sgd_short_loop_equals_the_general_one(void **st)
+{
+    static const float zeros[4] = {0.0f, -0.0f, 0.0f, -0.0f};
+    nn_model *a = make_net(), *b = make_net();
+    size_t s;
+    (void)st;
+    assert_int_equal(nn_model_set_optimizer(a, NN_OPT_SGD), NN_OK);
+    assert_int_equal(nn_model_set_optimizer(b, NN_OPT_SGD), NN_OK);
+    set_param_ok(a, NN_PARAM_LEARNING_RATE, 0.05);
+    set_param_ok(b, NN_PARAM_LEARNING_RATE, 0.05);
+    set_param_ok(b, NN_PARAM_CLIP_VALUE, 1e30);
+    memcpy(params_of(a) + OFF_W0, zeros, sizeof zeros);
+    memcpy(params_of(b) + OFF_W0, zeros, sizeof zeros);
+    for (s = 0; s < 60; s++) {
+        float x[BATCH * N_IN], t[BATCH * N_OUT];
+        size_t r;
+        batch(s, x, t);
+        for (r = 0; r < BATCH; r++)
+            x[r * N_IN] = 0.0f;
+        assert_int_equal(nn_model_train_batch(a, BATCH, x, N_IN, t, N_OUT,
+                                              NULL), NN_OK);
+        assert_int_equal(nn_model_train_batch(b, BATCH, x, N_IN, t, N_OUT,
+                                              NULL), NN_OK);
+        assert_memory_equal(params_of(a), params_of(b), NP * sizeof(float));
+    }
+    /* the first input's weights met only zero gradients: still zeros */
+    for (s = 0; s < 4; s++)
+        assert_true(params_of(a)[OFF_W0 + s] == 0.0f);
+    nn_model_free(a);
+    nn_model_free(b);
+}
+
 /* Snapshot of what a failed step must leave alone. */
 typedef struct snapshot {
     float p[NP];
@@ -1647,6 +1684,7 @@ int main(void)
         cmocka_unit_test(nesterov_accepts_only_zero_and_one),
         cmocka_unit_test(optimizer_and_schedule_calls_reject_bad_arguments),
         /* non-finite steps */
+        cmocka_unit_test(plain_sgd_short_loop_equals_the_general_one),
         cmocka_unit_test(a_non_finite_gradient_is_rejected_and_changes_no_state),
         cmocka_unit_test(
             an_update_that_overflows_is_rejected_and_changes_no_momentum),
