@@ -62,6 +62,14 @@ cli_status cli_array_decode(cli_array *a, const unsigned char *bytes,
     out = cli_malloc_array(a->count, sizeof *out);
     if (!out)
         return cli_nomem(e, "for the array's elements");
+    if (kind == 'u' && size == 1) {
+        /* bytes (IDX images, uint8 NPY): every value is exact and valid,
+         * and this loop is most of the reading of an image set */
+        for (i = 0; i < a->count; i++)
+            out[i] = (float)bytes[i];
+        a->data = out;
+        return CLI_OK;
+    }
     for (i = 0; i < a->count; i++) {
         uint64_t u = load(bytes + i * size, size, big_endian);
         double d;

@@ -53,6 +53,14 @@ class Idx(CliTest):
         p = np.load(self.path("p.npy"))
         self.assertEqual(p.dtype, np.int32)
         self.assertAlmostEqual((p == lab[1000:]).mean(), r["accuracy"])
+        # bytes and floats of the same pixels are the same input, bit for
+        # bit (bytes take their own decoding loop)
+        write_idx(self.path("timg4"), img[1000:], code=0x0D, compress=False)
+        self.nn("predict", "q.nn", "timg", "--proba", "-o", "pu.npy")
+        self.nn("predict", "q.nn", "timg4", "--proba", "-o", "pf.npy")
+        pu, pf = np.load(self.path("pu.npy")), np.load(self.path("pf.npy"))
+        self.assertEqual(pu.shape, (200, 4))
+        self.assertEqual(pu.tobytes(), pf.tobytes())
         # the minmax scaling, from the training images' own range
         info = self.nn("info", "q.nn", "--json").json()
         sc = info["layers"][0]
