@@ -1115,6 +1115,10 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
 
 /* Sets how many threads the BLAS library uses for the products, process
  * wide (OpenBLAS: openblas_set_num_threads). 0 means one thread per core.
+ * Until it is called, the BLAS keeps its own default: OpenBLAS reads
+ * OPENBLAS_NUM_THREADS (then OMP_NUM_THREADS) when it loads, else takes
+ * one thread per core; BLIS reads BLIS_NUM_THREADS (then
+ * OMP_NUM_THREADS), else runs one thread.
  * The products libnn's own AVX-512 kernel takes (see nn_model_predict) run
  * on the calling thread whatever the count; with a count above one, the
  * training products of 2^27 multiply-adds or more leave the kernel for the

@@ -1841,7 +1841,7 @@ module.exports = {
     ]
    ],
    "since": "0.1",
-   "doc": "Sets how many threads the BLAS library uses for the products, process\nwide (OpenBLAS: openblas_set_num_threads). 0 means one thread per core.\nThe products libnn's own AVX-512 kernel takes (see nn_model_predict) run\non the calling thread whatever the count; with a count above one, the\ntraining products of 2^27 multiply-adds or more leave the kernel for the\nBLAS's threads (see nn_model_train_batch).\nCall it while no other thread is inside libnn.\nReturns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn\nwas built with cannot be told)."
+   "doc": "Sets how many threads the BLAS library uses for the products, process\nwide (OpenBLAS: openblas_set_num_threads). 0 means one thread per core.\nUntil it is called, the BLAS keeps its own default: OpenBLAS reads\nOPENBLAS_NUM_THREADS (then OMP_NUM_THREADS) when it loads, else takes\none thread per core; BLIS reads BLIS_NUM_THREADS (then\nOMP_NUM_THREADS), else runs one thread.\nThe products libnn's own AVX-512 kernel takes (see nn_model_predict) run\non the calling thread whatever the count; with a count above one, the\ntraining products of 2^27 multiply-adds or more leave the kernel for the\nBLAS's threads (see nn_model_train_batch).\nCall it while no other thread is inside libnn.\nReturns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn\nwas built with cannot be told)."
   },
   {
    "name": "nn_model_save_size",
