@@ -128,6 +128,32 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
     return nn__kernel_on() && M && N && K && !tiny(M, N, K);
 }
 
+/* The BLAS's thread count now (1 where libnn cannot ask). */
+static int blas_threads(void)
+{
+#if defined(NN_HAVE_OPENBLAS)
+    return openblas_get_num_threads();
+#elif defined(NN_HAVE_BLIS)
+    return (int)bli_thread_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* The kernel runs on the calling thread. With two or more BLAS threads,
+ * the BLAS takes back the largest training products, where its threads
+ * beat the kernel's single one (bench_train --quick --lib-only --threads
+ * 1,2, AMD EPYC Zen 5, 2 vCPUs, OpenBLAS 0.3.21 Haswell kernels, samples
+ * per second with every product in the kernel: 4096-4096-4096 at batch
+ * 256, 897 at one thread and 896 at two, while its sgemm calls alone ran
+ * at 1108 at two; 784-1024-1024-10 at batch 256, 16.4 k and 16.7 k
+ * against 17.9 k; but 784-256-128-10 at 128, whose largest product is
+ * 26 M multiply-adds, 166 k in the kernel against 139 k for the sgemm
+ * calls at two threads). From 2^27 multiply-adds: 784-1024-1024-10's and
+ * 4096^3's products at batch 256, none of 784-256-128-10's below batch
+ * 512. */
+#define NN__THREADED_MACS 134217728.0
+
 /* Training: the three products of a dense layer's step, n rows:
  *   forward  X W          (0, 0, n, out, in)
  *   backward dL/dZ Wᵀ     (0, 1, n, in, out)
@@ -151,30 +177,6 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
  *     rows on the kernel wins (1.1x at 16, 1.4x at 32, 1.8x from 128), but
  *     for outputs of at most 16 columns, which need 32 rows (128 x 10 x
  *     16: 0.8x; 128 x 10 x 32: 1.0x; 1.3x to 1.9x beyond). */
-/* The BLAS's thread count now (1 where libnn cannot ask). */
-static int blas_threads(void)
-{
-#if defined(NN_HAVE_OPENBLAS)
-    return openblas_get_num_threads();
-#elif defined(NN_HAVE_BLIS)
-    return (int)bli_thread_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
-/* The kernel runs on the calling thread. With two or more BLAS threads,
- * the BLAS takes back the largest training products, where its threads
- * beat the kernel's single one (bench_train --threads 1,2, AMD EPYC Zen 5,
- * 2 vCPUs, OpenBLAS 0.3.21 Haswell kernels, quick medians: a step of
- * 4096-4096-4096 at batch 256 took 1/897 s at one thread through the
- * kernel, 1/896 s at two with every product still in it, and its sgemm
- * calls alone 1/1108 s at two; 784-1024-1024-10 at batch 256, 1/16.7 k
- * and 1/17.9 k; 784-256-128-10 at 128, whose largest product is 26 M
- * multiply-adds, kept the kernel's 1/166 k against 1/139 k). From
- * 2^27 multiply-adds: 784-1024-1024-10's and 4096^3's products at batch
- * 256, none of 784-256-128-10's below batch 512. */
-#define NN__THREADED_MACS 134217728.0
 
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
