@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_layers.c - what a dropout, batch normalization or layer
+ * normalization layer adds to a training step, against a memcpy of the
+ * activations it works on (issue 21, target 6: no more than twice such a
+ * pass).
+ *
+ * The net is 784-256-128-10 (relu, relu, softmax, cross-entropy on class
+ * labels, plain SGD), trained with nn_model_train_batch_labels; its twin
+ * has a layer of the kind after each hidden layer (784-256-X-128-X-10).
+ * The two step in interleaved blocks, so that a slow spell of the shared
+ * machine hits both; the difference of their medians is the layers' cost.
+ * The yardstick is a memcpy of the bytes those layers' outputs hold (n
+ * rows of 256 + 128 floats), timed in the same run. One thread.
+ *
+ *   bench_layers [--quick] [--batch N] [--reps R] [--min-block S]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "nn.h"
+
+enum { IN = 784, H1 = 256, H2 = 128, OUT = 10 };
+
+typedef struct step_ctx {
+    nn_model *m;
+    size_t n;
+    const float *x;
+    const int32_t *labels;
+} step_ctx;
+
+static void step(void *vctx)
+{
+    step_ctx *c = (step_ctx *)vctx;
+    double loss;
+    if (nn_model_train_batch_labels(c->m, c->n, c->x, IN, c->labels,
+                                    &loss) != NN_OK) {
+        fprintf(stderr, "bench_layers: step failed: %s\n", nn_last_error());
+        exit(1);
+    }
+}
+
+typedef struct copy_ctx {
+    float *dst;
+    const float *src;
+    size_t bytes;
+} copy_ctx;
+
+static void copy(void *vctx)
+{
+    copy_ctx *c = (copy_ctx *)vctx;
+    memcpy(c->dst, c->src, c->bytes);
+    /* keep the copy from being elided */
+    __asm__ volatile("" : : "r"(c->dst) : "memory");
+}
+
+/* kind: 0 none, else the layer added after each hidden layer */
+static int add_extra(nn_model *m, int kind)
+{
+    switch (kind) {
+    case NN_KIND_DROPOUT:
+        return nn_model_add_dropout(m, 0.2f) != NN_OK;
+    case NN_KIND_BATCHNORM:
+        return nn_model_add_batchnorm(m) != NN_OK;
+    case NN_KIND_LAYERNORM:
+        return nn_model_add_layernorm(m) != NN_OK;
+    default:
+        return 0;
+    }
+}
+
+static nn_model *make(int kind)
+{
+    nn_model *m = NULL;
+    if (nn_model_create(&m, IN, 42) != NN_OK ||
+        nn_model_add_dense(m, H1, NN_ACT_RELU) != NN_OK ||
+        add_extra(m, kind) ||
+        nn_model_add_dense(m, H2, NN_ACT_RELU) != NN_OK ||
+        add_extra(m, kind) ||
+        nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX) != NN_OK ||
+        nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
+        nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||
+        nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.001) != NN_OK) {
+        fprintf(stderr, "bench_layers: building the net failed: %s\n",
+                nn_last_error());
+        exit(1);
+    }
+    return m;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        int kind;
+        const char *name;
+    } kinds[] = {{NN_KIND_DROPOUT, "dropout 0.2"},
+                 {NN_KIND_BATCHNORM, "batchnorm"},
+                 {NN_KIND_LAYERNORM, "layernorm"}};
+    static const size_t batches[] = {32, 128, 512};
+    bench_opts o;
+    size_t b, k, i;
+    uint64_t seed = 7;
+    int all_met = 1;
+
+    if (bench_parse(argc, argv, &o, ""))
+        return 1;
+    if (nn_set_blas_threads(1) != NN_OK) {
+        fprintf(stderr, "bench_layers: %s\n", nn_last_error());
+        return 1;
+    }
+    bench_spin(1.0);
+    bench_print_header("bench_layers", NULL);
+    printf("784-256-X-128-X-10 against 784-256-128-10, plain SGD, 1 thread; "
+           "extra = the step's added time; memcpy = a copy of the X layers' "
+           "outputs (n x (256 + 128) floats)\n");
+    printf("%-12s %5s | %11s %11s %9s | %10s %8s | %s\n", "layer", "batch",
+           "plain us", "with X us", "extra us", "memcpy us", "ratio",
+           "target 6 (ratio <= 2)");
+    for (b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        size_t n = batches[b];
+        float *x, *src, *dst;
+        int32_t *labels;
+        size_t bytes = n * (H1 + H2) * sizeof(float);
+        copy_ctx cc;
+        bench_stat cs;
+        if (o.batch && o.batch != n)
+            continue;
+        x = bench_xmalloc(n * IN * sizeof *x);
+        labels = bench_xmalloc(n * sizeof *labels);
+        src = bench_xmalloc(bytes);
+        dst = bench_xmalloc(bytes);
+        bench_fill(x, n * IN, -1.0f, 1.0f, &seed);
+        bench_fill(src, bytes / sizeof(float), -1.0f, 1.0f, &seed);
+        for (i = 0; i < n; i++)
+            labels[i] = (int32_t)(i % OUT);
+        cc.dst = dst;
+        cc.src = src;
+        cc.bytes = bytes;
+        cs = bench_time(copy, &cc, o.min_block, o.reps, 0.0);
+        for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            step_ctx a, w;
+            bench_stat sa, sw;
+            double extra, ratio;
+            a.m = make(0);
+            w.m = make(kinds[k].kind);
+            a.n = w.n = n;
+            a.x = w.x = x;
+            a.labels = w.labels = labels;
+            bench_time_pair(step, &a, step, &w, o.min_block, o.reps, &sa,
+                            &sw);
+            extra = sw.median - sa.median;
+            ratio = extra / cs.median;
+            if (!(ratio <= 2.0))
+                all_met = 0;
+            printf("%-12s %5zu | %11.1f %11.1f %9.1f | %10.2f %8.2f | %s\n",
+                   kinds[k].name, n, sa.median * 1e6, sw.median * 1e6,
+                   extra * 1e6, cs.median * 1e6, ratio,
+                   ratio <= 2.0 ? "met" : "NOT met");
+            nn_model_free(a.m);
+            nn_model_free(w.m);
+        }
+        free(x);
+        free(labels);
+        free(src);
+        free(dst);
+    }
+    printf("target 6 over every row: %s\n", all_met ? "met" : "NOT met");
+    return 0;
+}
