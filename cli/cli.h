@@ -103,4 +103,9 @@ nn_activation cli_output_act(const nn_model *m);
 /* Sets the BLAS thread count from --threads. */
 cli_status cli_set_threads(const char *arg, cli_err *e);
 
+/* The usage failure for what getopt_long returned that no option took:
+ * ':' (an option given without its value) or an unknown option, each
+ * named from argv[optind - 1]. */
+cli_status cli_getopt_fail(int c, char *const argv[], cli_err *e);
+
 #endif /* CLI_CLI_H */

@@ -135,6 +135,15 @@ cli_status cli_lib_fail(cli_err *e, nn_status s, const char *what)
                                              : nn_status_string(s));
 }
 
+cli_status cli_getopt_fail(int c, char *const argv[], cli_err *e)
+{
+    if (c == ':')
+        return cli_fail(e, CLI_E_USAGE, "%s needs a value",
+                        argv[optind - 1]);
+    return cli_fail(e, CLI_E_USAGE, "unknown option '%s'",
+                    argv[optind - 1]);
+}
+
 cli_status cli_set_threads(const char *arg, cli_err *e)
 {
     size_t n;

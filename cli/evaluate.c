@@ -260,13 +260,8 @@ int cli_evaluate(int argc, char **argv)
                 usage(stdout);
                 cli_data_opts_free(&d);
                 return CLI_EXIT_OK;
-            case ':':
-                st = cli_fail(&e, CLI_E_USAGE, "%s needs a value",
-                              argv[optind - 1]);
-                break;
-            default:
-                st = cli_fail(&e, CLI_E_USAGE, "unknown option '%s'",
-                              argv[optind - 1]);
+            default: /* ':' too */
+                st = cli_getopt_fail(c, argv, &e);
                 break;
             }
         }

@@ -184,13 +184,8 @@ int cli_export(int argc, char **argv)
         case CLI_O_HELP:
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            st = cli_fail(&e, CLI_E_USAGE, "%s needs a value",
-                          argv[optind - 1]);
-            break;
-        default:
-            st = cli_fail(&e, CLI_E_USAGE, "unknown option '%s'",
-                          argv[optind - 1]);
+        default: /* ':' too */
+            st = cli_getopt_fail(c, argv, &e);
             break;
         }
         if (st != CLI_OK)

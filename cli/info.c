@@ -413,8 +413,7 @@ int cli_info(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         default:
-            cli_fail(&e, CLI_E_USAGE, "unknown option '%s'",
-                     argv[optind - 1]);
+            cli_getopt_fail(c, argv, &e);
             return cli_usage_error(CMD, &e);
         }
     }

@@ -399,12 +399,8 @@ static cli_status parse(int argc, char **argv, train_opts *o, int from_model,
             case CLI_O_HELP:
                 *help = 1;
                 return CLI_OK;
-            case ':':
-                return cli_fail(e, CLI_E_USAGE, "%s needs a value",
-                                argv[optind - 1]);
-            default:
-                return cli_fail(e, CLI_E_USAGE, "unknown option '%s'",
-                                argv[optind - 1]);
+            default: /* ':' too */
+                return cli_getopt_fail(c, argv, e);
             }
         }
         if (st != CLI_OK)
