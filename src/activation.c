@@ -179,6 +179,18 @@ static void forward_kernel(int act, float p, const float *z, float *a,
     case NN_ACT_SOFTMAX:
         softmax_rows(z, a, n, k);
         break;
+    }
+}
+
+/* forward_kernel's activations whose derivative needs z, apart: their
+ * loops need more registers, which a tiny net's sigmoid layer would
+ * otherwise save and restore on every call. */
+NN__VECTOR_CLONES
+static void forward_z_kernel(int act, float p, const float *z, float *a,
+                             size_t n, size_t k)
+{
+    size_t i, len = n * k;
+    switch (act) {
     case NN_ACT_GELU:
         for (i = 0; i < len; i++)
             a[i] = gelu(z[i]);
@@ -354,6 +366,7 @@ static void backward_kernel(int act, float p, const float *z, const float *a,
                             float *g, size_t n, size_t k)
 {
     size_t i, len = n * k;
+    (void)z; /* backward_z_kernel's arguments: see the caller */
     switch (act) {
     case NN_ACT_SIGMOID:
         for (i = 0; i < len; i++)
@@ -374,6 +387,20 @@ static void backward_kernel(int act, float p, const float *z, const float *a,
     case NN_ACT_SOFTMAX:
         softmax_backward(a, g, n, k);
         break;
+    default: /* identity: f' = 1 */
+        break;
+    }
+}
+
+/* backward_kernel's activations whose derivative needs z (as
+ * forward_z_kernel). */
+NN__VECTOR_CLONES
+static void backward_z_kernel(int act, float p, const float *z,
+                              const float *a, float *g, size_t n, size_t k)
+{
+    size_t i, len = n * k;
+    (void)a;
+    switch (act) {
     case NN_ACT_GELU:
         for (i = 0; i < len; i++)
             g[i] = gelu_back(g[i], z[i]);
@@ -389,8 +416,6 @@ static void backward_kernel(int act, float p, const float *z, const float *a,
     case NN_ACT_ELU:
         for (i = 0; i < len; i++)
             g[i] = elu_back(g[i], z[i], p);
-        break;
-    default: /* identity: f' = 1 */
         break;
     }
 }
@@ -477,7 +502,10 @@ static uint32_t backward_sums_kernel(int act, float p,
 void nn__activation_forward(int act, float p, const float *z, float *a,
                             size_t n, size_t k)
 {
-    forward_kernel(act, p, z, a, n, k);
+    if (nn__activation_needs_z(act))
+        forward_z_kernel(act, p, z, a, n, k);
+    else
+        forward_kernel(act, p, z, a, n, k);
 }
 
 void nn__activation_forward_bias(int act, float p, float *z, const float *b,
@@ -495,7 +523,11 @@ void nn__activation_forward_bias(int act, float p, float *z, const float *b,
 void nn__activation_backward(int act, float p, const float *z,
                              const float *a, float *g, size_t n, size_t k)
 {
-    backward_kernel(act, p, z, a, g, n, k);
+    /* both kernels take the same arguments, so either call is a jump */
+    if (nn__activation_needs_z(act))
+        backward_z_kernel(act, p, z, a, g, n, k);
+    else
+        backward_kernel(act, p, z, a, g, n, k);
 }
 
 uint32_t nn__activation_backward_sums(int act, float p, const float *z,

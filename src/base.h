@@ -45,6 +45,22 @@ static inline int nn__add_size(size_t a, size_t b, size_t *out)
     return 1;
 }
 
+/* A function off the hot path (a rare case of a per-step function), kept
+ * out of its caller so that the caller stays small. */
+#if defined(__GNUC__)
+#define NN__COLD __attribute__((cold, noinline))
+#else
+#define NN__COLD
+#endif
+
+/* A function inlined wherever it is called, for the few per-step
+ * functions whose callers pass constants that fold its branches away. */
+#if defined(__GNUC__)
+#define NN__ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NN__ALWAYS_INLINE inline
+#endif
+
 /* ---- errors (status.c) ---- */
 /* Records a message for nn_last_error (printf-style) and returns status. */
 nn_status nn__fail(nn_status status, const char *fmt, ...)

@@ -108,6 +108,7 @@ nn_status nn_model_set_reducer(nn_model *model, nn_reduce_fn reduce,
         return nn__fail(NN_E_NULL, "nn_model_set_reducer: model is NULL");
     model->reduce = reduce;
     model->reduce_user = reduce ? user : NULL;
+    nn__config_changed(model);
     return NN_OK;
 }
 
@@ -125,6 +126,7 @@ nn_status nn_model_set_batch_part(nn_model *model, size_t first_row,
                         "batch has %zu rows", fn, first_row, global_rows);
     model->part_rows = global_rows;
     model->part_first = global_rows ? first_row : 0;
+    nn__config_changed(model);
     return NN_OK;
 }
 
@@ -136,6 +138,7 @@ nn_status nn_model_set_grads_ready(nn_model *model, nn_grads_ready_fn fn,
                         "NULL");
     model->grads_ready = fn;
     model->grads_ready_user = fn ? user : NULL;
+    nn__config_changed(model);
     return NN_OK;
 }
 
@@ -157,6 +160,7 @@ nn_status nn_model_set_replica(nn_model *model, size_t rank, size_t count,
     model->replica_count = count;
     model->reduce_grads = count ? reduce_grads : NULL;
     model->reduce_grads_user = count ? user : NULL;
+    nn__config_changed(model);
     return NN_OK;
 }
 
@@ -309,10 +313,13 @@ nn_status nn__layer_append(const char *fn, nn_model *m,
         memset(m->buffers + m->n_buffers, 0,
                (need_b - m->n_buffers) * sizeof(float));
     m->layers[m->n_layers++] = L;
+    nn__config_changed(m);
     if (ops->kind == NN_KIND_BATCHNORM)
         m->has_batchnorm = 1;
     if (ops->commit)
         m->has_commit = 1;
+    if (ops->kind != NN_KIND_DENSE)
+        m->has_nondense = 1;
     m->n_params = need_p;
     m->n_buffers = need_b;
     if (init)
@@ -475,6 +482,7 @@ nn_status nn_model_set_loss(nn_model *model, nn_loss loss)
                         "nn_model_set_loss: loss is %d, not an nn_loss",
                         (int)loss);
     model->loss = (int)loss;
+    nn__config_changed(model);
     return NN_OK;
 }
 
@@ -801,6 +809,7 @@ nn_status nn_model_set_layer_param(nn_model *model, size_t layer,
         return st;
     L = &model->layers[layer];
     L->lp[key] = nn__layer_param_stored((int)key, value);
+    nn__config_changed(model);
     if (key == NN_LAYER_INIT) { /* draw the weights the setting names */
         L->ops->init(model, L);
         nn__params_written(model);
@@ -856,6 +865,7 @@ nn_status nn_model_set_class_weights(nn_model *model, const float *w,
     nn__free(model->class_w);
     model->class_w = copy;
     model->n_class_w = count;
+    nn__config_changed(model);
     return NN_OK;
 }
 

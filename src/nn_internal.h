@@ -123,8 +123,9 @@ int nn__activation_valid(int act);
  * a = f(z): GELU, SiLU, softplus and ELU. Layers keep Z for these. */
 static inline int nn__activation_needs_z(int act)
 {
-    return act == NN_ACT_GELU || act == NN_ACT_SILU ||
-           act == NN_ACT_SOFTPLUS || act == NN_ACT_ELU;
+    /* GELU, SiLU, softplus and ELU: one range of nn_activation's values,
+     * so that a step asks one comparison */
+    return (unsigned)act - NN_ACT_GELU <= NN_ACT_ELU - NN_ACT_GELU;
 }
 /* The activation kernels take the activation's parameter p: the leaky
  * relu slope, or ELU's alpha (nn__act_param picks it for a layer). */
@@ -432,10 +433,17 @@ struct nn_model {
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
     size_t small_rows;
-    /* Whether a layer is batch normalization, and whether a layer keeps
-     * something after a pass (its ops have commit): set as layers are
-     * appended (layers are never removed), so that a step asks no loop. */
-    int has_batchnorm, has_commit;
+    /* Whether a layer is batch normalization, whether a layer keeps
+     * something after a pass (its ops have commit), and whether a layer is
+     * of another kind than dense: set as layers are appended (layers are
+     * never removed), so that a step asks no loop. */
+    int has_batchnorm, has_commit, has_nondense;
+    /* The model-level checks of nn__check_batch (loss set and fitting the
+     * output, class weights, replicas) that passed for a whole batch, one
+     * bit per kind of pass (nn__check_bit), so that a step of a tiny net
+     * does not repeat them: set by nn__run_batch, cleared by every call
+     * that changes what they read (nn__config_changed). */
+    unsigned checked;
     /* nn_model_predict's scratch, kept for the next call: a block from
      * nn__malloc whose first size_t is its capacity in floats, taken and
      * given back with atomic exchanges (see train.c), so that concurrent
@@ -614,6 +622,18 @@ void nn__params_default(double *param);
 #define NN__LABELS 1 /* the targets are class labels, not rows of t */
 #define NN__STEP 2   /* one forward/backward pass: at most INT_MAX rows */
 #define NN__TRAIN 4  /* and the optimizer's update, which checks them */
+/* The bit of nn_model.checked for a pass with these flags. */
+static inline unsigned nn__check_bit(int flags)
+{
+    return 1u << (flags & (NN__LABELS | NN__TRAIN));
+}
+/* Forgets the model-level checks that passed (nn_model.checked): every
+ * change of the layers, the loss, the class weights or the data-parallel
+ * settings calls it. */
+static inline void nn__config_changed(nn_model *m)
+{
+    m->checked = 0;
+}
 
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
@@ -669,6 +689,11 @@ size_t nn__max_width(const nn_model *m);
 #define NN__SMALL_WORK 320
 /* The largest batch for which m takes the small-net path (0: none). */
 size_t nn__small_rows(const nn_model *m);
+/* The small path's training passes over every layer (each has the loops:
+ * nn__small_rows): forward from x, and backward from the loss's dL/dZ in
+ * the last layer's delta. */
+void nn__small_forward(nn_model *m, const float *x, size_t n);
+void nn__small_backward(nn_model *m, const float *x, size_t n);
 
 /* ---- checksums (crc32.c) ---- */
 /* CRC-32 as zlib's crc32() computes it: crc is 0 to start, or the value

@@ -373,35 +373,50 @@ nn_status nn__check_grads(const char *fn, const nn_model *m)
     return NN_OK;
 }
 
-/* The constants of the next step, gradient clipping aside (coef = 1). */
+/* The constants of the next step, gradient clipping aside (coef = 1):
+ * those every rule reads, then those of the model's optimizer (the others
+ * stay 0; a tiny net's step feels each one). */
 static void step_constants(const nn_model *m, nn__step *c)
 {
     const double *p = m->param;
-    double t = (double)m->steps + 1.0;
+    double t;
+    /* field by field: a copy of a zero struct compiles to `rep stos`,
+     * whose start-up is slow for a struct this small */
+    c->b1 = c->b2 = c->eps = c->alpha = 0.0;
+    c->nesterov = c->amsgrad = c->centered = 0;
     c->coef = 1.0;
     c->lr = scheduled_lr(m);
     c->wd = p[NN_PARAM_WEIGHT_DECAY];
     c->mu = p[NN_PARAM_MOMENTUM];
-    c->nesterov = p[NN_PARAM_NESTEROV] != 0.0;
-    c->b1 = p[NN_PARAM_BETA1];
-    c->b2 = p[NN_PARAM_BETA2];
-    c->eps = p[NN_PARAM_EPSILON];
-    c->alpha = p[NN_PARAM_RMSPROP_ALPHA];
-    c->amsgrad = p[NN_PARAM_AMSGRAD] != 0.0;
-    c->centered = p[NN_PARAM_CENTERED] != 0.0;
     /* PyTorch's momentum buffer is the gradient itself at the first step:
      * dampening applies from the second */
     c->damp = m->steps == 0 ? 1.0 : 1.0 - p[NN_PARAM_DAMPENING];
     c->clip = p[NN_PARAM_CLIP_VALUE] > 0.0 ? p[NN_PARAM_CLIP_VALUE]
                                            : (double)INFINITY;
     c->bc1 = c->bc2 = 1.0;
-    if (m->opt == NN_OPT_ADAM || m->opt == NN_OPT_ADAMW) {
+    switch (m->opt) {
+    case NN_OPT_ADAM:
+    case NN_OPT_ADAMW:
+        c->b1 = p[NN_PARAM_BETA1];
+        c->b2 = p[NN_PARAM_BETA2];
+        c->eps = p[NN_PARAM_EPSILON];
+        c->amsgrad = p[NN_PARAM_AMSGRAD] != 0.0;
         /* Once beta^t is below the smallest double it is 0; pow's
          * underflow path is slow, and this runs every step. */
+        t = (double)m->steps + 1.0;
         if (t * log(c->b1) > -700.0)
             c->bc1 = 1.0 - pow(c->b1, t);
         if (t * log(c->b2) > -700.0)
             c->bc2 = 1.0 - pow(c->b2, t);
+        break;
+    case NN_OPT_RMSPROP:
+        c->eps = p[NN_PARAM_EPSILON];
+        c->alpha = p[NN_PARAM_RMSPROP_ALPHA];
+        c->centered = p[NN_PARAM_CENTERED] != 0.0;
+        break;
+    default: /* SGD */
+        c->nesterov = p[NN_PARAM_NESTEROV] != 0.0;
+        break;
     }
 }
 

@@ -44,7 +44,10 @@ size_t nn__small_rows(const nn_model *m)
     return macs ? NN__SMALL_WORK / macs : 0;
 }
 
-void nn__dense_small_forward(nn_model *m, size_t l, const float *x, size_t n)
+/* The dense layer's loops: inline, so that the passes over the whole net
+ * below call them without a call per layer. */
+static inline void dense_forward(nn_model *m, size_t l, const float *x,
+                                 size_t n)
 {
     const nn__layer *L = &m->layers[l];
     const size_t in = L->in, out = L->out;
@@ -65,8 +68,8 @@ void nn__dense_small_forward(nn_model *m, size_t l, const float *x, size_t n)
     m->logits = z;
 }
 
-void nn__dense_small_backward(nn_model *m, size_t l, const float *x,
-                              size_t n, int dz)
+static inline void dense_backward(nn_model *m, size_t l, const float *x,
+                                  size_t n, int dz)
 {
     const nn__layer *L = &m->layers[l];
     const size_t in = L->in, out = L->out;
@@ -97,4 +100,50 @@ void nn__dense_small_backward(nn_model *m, size_t l, const float *x,
                 gp[i * in + p] = s;
         }
     }
+}
+
+void nn__dense_small_forward(nn_model *m, size_t l, const float *x, size_t n)
+{
+    dense_forward(m, l, x, n);
+}
+
+void nn__dense_small_backward(nn_model *m, size_t l, const float *x,
+                              size_t n, int dz)
+{
+    dense_backward(m, l, x, n, dz);
+}
+
+/* The passes over the whole net. For a step of a few dozen multiply-adds
+ * a call through the layer table per layer is a cost of its own, and so
+ * are the registers that call makes the loop save: a dense net's loop
+ * inlines the dense kind's loops and calls nothing else but the
+ * activation kernels; a net with another kind calls each layer's. */
+void nn__small_forward(nn_model *m, const float *x, size_t n)
+{
+    size_t l;
+    if (!m->has_nondense) {
+        for (l = 0; l < m->n_layers; l++) {
+            dense_forward(m, l, x, n);
+            x = m->act[l];
+        }
+        return;
+    }
+    for (l = 0; l < m->n_layers; l++) {
+        m->layers[l].ops->small_forward(m, l, x, n);
+        x = m->act[l];
+    }
+}
+
+void nn__small_backward(nn_model *m, const float *x, size_t n)
+{
+    size_t l = m->n_layers;
+    if (!m->has_nondense) {
+        while (l-- > 0)
+            dense_backward(m, l, l ? m->act[l - 1] : x, n,
+                           l + 1 == m->n_layers);
+        return;
+    }
+    while (l-- > 0)
+        m->layers[l].ops->small_backward(m, l, l ? m->act[l - 1] : x, n,
+                                         l + 1 == m->n_layers);
 }

@@ -292,36 +292,14 @@ nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
 }
 
 
-nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
-                          const float *x, size_t x_width, const float *t,
-                          size_t t_width, const int32_t *labels, int flags)
+/* nn__check_batch's checks of the model alone: their outcome depends on
+ * the flags and on what nn__config_changed guards. */
+NN__COLD static nn_status check_model(const char *fn, const nn_model *m,
+                                      int flags, size_t out_w)
 {
-    size_t out_w, i;
     float p;
-    int out_act, with_labels = (flags & NN__LABELS) != 0;
-
-    nn_status st;
-    if (!m)
-        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
-    /* a part of a data-parallel batch may have no rows */
-    st = nn__check_rows_empty(fn, n, x, with_labels ? (const void *)labels
-                                                    : (const void *)t,
-                              with_labels,
-                              (flags & NN__STEP) && m->part_rows > 0);
-    if (st != NN_OK)
-        return st;
-    if (m->n_layers == 0)
-        return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
-    out_w = m->layers[m->n_layers - 1].out;
-    out_act = nn__out_act(m, &p);
-    if (x_width != m->input_width)
-        return nn__fail(NN_E_SHAPE,
-                        "%s: x_width is %zu, the model's input width is %zu",
-                        fn, x_width, m->input_width);
-    if (!with_labels && t_width != out_w)
-        return nn__fail(NN_E_SHAPE,
-                        "%s: t_width is %zu, the model's output width is %zu",
-                        fn, t_width, out_w);
+    int out_act = nn__out_act(m, &p);
+    int with_labels = (flags & NN__LABELS) != 0;
     if (m->loss == 0)
         return nn__fail(NN_E_STATE,
                         "%s: no loss is set (call nn_model_set_loss)", fn);
@@ -344,6 +322,51 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
         return nn__fail(NN_E_STATE,
                         "%s: the model has %zu class weights and %zu "
                         "outputs", fn, m->n_class_w, out_w);
+    if ((flags & NN__TRAIN) && nn__replicated(m) && m->part_rows == 0)
+        return nn__fail(NN_E_STATE,
+                        "%s: the model is replica %zu of %zu: a step takes "
+                        "its part of a batch (nn_model_set_batch_part)", fn,
+                        m->replica_rank, m->replica_count);
+    return NN_OK;
+}
+
+/* nn__check_batch, inline in nn__run_batch: a step of a tiny net feels a
+ * call. */
+static inline nn_status check_batch(const char *fn, const nn_model *m,
+                                    size_t n, const float *x, size_t x_width,
+                                    const float *t, size_t t_width,
+                                    const int32_t *labels, int flags)
+{
+    size_t out_w, i;
+    int with_labels = (flags & NN__LABELS) != 0, known;
+    nn_status st;
+    if (!m)
+        return nn__fail(NN_E_NULL, "%s: model is NULL", fn);
+    /* a part of a data-parallel batch may have no rows */
+    st = nn__check_rows_empty(fn, n, x, with_labels ? (const void *)labels
+                                                    : (const void *)t,
+                              with_labels,
+                              (flags & NN__STEP) && m->part_rows > 0);
+    if (st != NN_OK)
+        return st;
+    if (m->n_layers == 0)
+        return nn__fail(NN_E_STATE, "%s: the model has no layers", fn);
+    out_w = m->layers[m->n_layers - 1].out;
+    /* a whole batch of a kind this model passed before (nn_model.checked) */
+    known = m->part_rows == 0 && (m->checked & nn__check_bit(flags)) != 0;
+    if (x_width != m->input_width)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: x_width is %zu, the model's input width is %zu",
+                        fn, x_width, m->input_width);
+    if (!with_labels && t_width != out_w)
+        return nn__fail(NN_E_SHAPE,
+                        "%s: t_width is %zu, the model's output width is %zu",
+                        fn, t_width, out_w);
+    if (!known) {
+        st = check_model(fn, m, flags, out_w);
+        if (st != NN_OK)
+            return st;
+    }
     if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
         (with_labels ? !nn__bytes_fit(n, 1, sizeof(int32_t))
                      : !nn__bytes_fit(n, t_width, sizeof(float))))
@@ -378,11 +401,6 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
                             m->n_class_w ? "class weights"
                                          : "batch normalization");
     }
-    if ((flags & NN__TRAIN) && nn__replicated(m) && m->part_rows == 0)
-        return nn__fail(NN_E_STATE,
-                        "%s: the model is replica %zu of %zu: a step takes "
-                        "its part of a batch (nn_model_set_batch_part)", fn,
-                        m->replica_rank, m->replica_count);
     if ((flags & NN__STEP) && nn__batch_rows(m, n) == 1 &&
         nn__needs_two_rows(m))
         return nn__fail(NN_E_INVALID,
@@ -397,20 +415,23 @@ nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
     return NN_OK;
 }
 
-/* The training-mode passes of n rows of x: forward (the layers' own or
- * the small-net loops), and backward from the loss's dL/dZ in
- * delta[L - 1], which every layer turns into its gradients and the
- * gradient of its input. */
-static void forward(nn_model *m, const float *x, size_t n, int small)
+nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
+                          const float *x, size_t x_width, const float *t,
+                          size_t t_width, const int32_t *labels, int flags)
+{
+    return check_batch(fn, m, n, x, x_width, t, t_width, labels, flags);
+}
+
+/* The training-mode passes of n rows of x through the layers' tables
+ * (the small path has its own loops over the layers, in small.c): forward,
+ * and backward from the loss's dL/dZ in delta[L - 1], which every layer
+ * turns into its gradients and the gradient of its input. */
+static void forward(nn_model *m, const float *x, size_t n)
 {
     size_t l;
     const float *in = x;
     for (l = 0; l < m->n_layers; l++) {
-        const nn__layer_ops *ops = m->layers[l].ops;
-        if (small)
-            ops->small_forward(m, l, in, n);
-        else
-            ops->forward_train(m, l, in, n);
+        m->layers[l].ops->forward_train(m, l, in, n);
         in = m->act[l];
     }
 }
@@ -480,23 +501,82 @@ static double label_weight_sum(nn_model *m, const int32_t *labels, size_t n)
     return sum;
 }
 
-nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
-                        const float *x, size_t x_width, const float *t,
-                        size_t t_width, const int32_t *labels, int flags,
-                        double *loss_out)
+/* The end of a pass over a part of a batch (nn_model_set_batch_part):
+ * the reductions every part takes part in, then the update of the whole
+ * batch with NN__TRAIN. Out of nn__run_batch, which whole batches of
+ * tiny nets run through. */
+NN__COLD static nn_status finish_part(const char *fn, nn_model *m,
+                                      int flags, double *loss_io)
+{
+    nn_status st = NN_OK;
+    double loss = *loss_io;
+    /* A replica's step first sums the gradients (the sum of the parts'
+     * is the whole batch's, the same on every replica, so the update,
+     * whose check pass refuses a sum that is not finite, is too).
+     * Then every part learns the whole batch's loss, and whether any
+     * part's gradient is not finite or a reducer failed, so that all
+     * of them decide alike. */
+    double all[3];
+    nn_status mine = nn__check_grads(fn, m);
+    int grads_rc = 0;
+    if (flags & NN__TRAIN)
+        grads_rc = m->reduce_grads(m->reduce_grads_user, m->grads,
+                                   m->n_params);
+    all[0] = loss;
+    all[1] = mine == NN_OK ? 0.0 : 1.0;
+    all[2] = m->reduce_failed || grads_rc ? 1.0 : 0.0;
+    nn__reduce(m, all, 3);
+    loss = all[0];
+    if (m->reduce_failed)
+        st = nn__fail(NN_E_REDUCE, "%s: the reducer failed (it "
+                      "returned %d); nothing was changed", fn,
+                      m->reduce_failed);
+    else if (grads_rc)
+        st = nn__fail(NN_E_REDUCE, "%s: the gradients' reducer failed "
+                      "(it returned %d); nothing was changed", fn,
+                      grads_rc);
+    else if (all[2] != 0.0)
+        st = nn__fail(NN_E_REDUCE, "%s: a reducer of another part of "
+                      "the batch failed; nothing was changed", fn);
+    else if (mine != NN_OK)
+        st = mine;
+    else if (all[1] != 0.0)
+        st = nn__fail(NN_E_NONFINITE, "%s: the gradient of another "
+                      "part of the batch is not finite; no parameter "
+                      "was changed", fn);
+    else if (!isfinite(loss))
+        st = nn__fail(NN_E_NONFINITE, "%s: the loss is %g; no "
+                      "parameter was changed", fn, loss);
+    else if (flags & NN__TRAIN)
+        st = nn__optim_step(fn, m);
+    *loss_io = loss;
+    return st;
+}
+
+/* nn__run_batch, inline in the training steps below, whose constant flags
+ * fold its branches away: a tiny net's step feels them. */
+static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
+                                             size_t n, const float *x,
+                                             size_t x_width, const float *t,
+                                             size_t t_width,
+                                             const int32_t *labels,
+                                             int flags, double *loss_out)
 {
     nn__loss_args la;
     double loss;
     unsigned added = 0;
     int small, fused = 0, eager;
-    nn_status st = nn__check_batch(fn, m, n, x, x_width, t, t_width, labels,
-                                   flags | NN__STEP);
+    nn_status st = check_batch(fn, m, n, x, x_width, t, t_width, labels,
+                               flags | NN__STEP);
     if (st != NN_OK)
         return st;
+    if (m->part_rows == 0 && !(m->checked & nn__check_bit(flags)))
+        m->checked |= nn__check_bit(flags);
     /* a part of a batch forms its gradients (to be reduced) */
     eager = !(flags & NN__TRAIN) || m->part_rows > 0;
     /* a part with no rows still runs the layers, for their reductions */
-    st = nn__workspace_reserve(fn, m, n ? n : 1);
+    if ((n ? n : 1) > m->ws_rows)
+        st = nn__workspace_reserve(fn, m, n ? n : 1);
     if (st == NN_OK && (flags & NN__TRAIN))
         st = nn__optim_prepare(fn, m, &added);
     if (st != NN_OK)
@@ -504,7 +584,10 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     m->row_offset = m->part_first;
     m->reduce_failed = 0;
     small = n > 0 && n <= m->small_rows; /* direct loops: see small.c */
-    forward(m, x, n, small);
+    if (small) /* the small path's own loop over the layers */
+        nn__small_forward(m, x, n);
+    else
+        forward(m, x, n);
     nn__loss_args_of(m, nn__batch_rows(m, n), &la);
     if (la.class_w && (flags & NN__LABELS))
         la.weight_sum = label_weight_sum(m, labels, n);
@@ -513,7 +596,10 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
                          (flags & NN__LABELS) ? labels : NULL,
                          m->delta[m->n_layers - 1], n,
                          m->layers[m->n_layers - 1].out);
-    backward(m, x, n, small, eager);
+    if (small && !(eager && m->grads_ready))
+        nn__small_backward(m, x, n);
+    else
+        backward(m, x, n, small, eager);
     if (!small && !eager) {
         /* A training step tries to fold the update into the weights'
          * products; where it cannot (or must not: see optim.c), the
@@ -524,45 +610,7 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
             weight_grads(m, x, n);
     }
     if (m->part_rows) {
-        /* A replica's step first sums the gradients (the sum of the parts'
-         * is the whole batch's, the same on every replica, so the update,
-         * whose check pass refuses a sum that is not finite, is too).
-         * Then every part learns the whole batch's loss, and whether any
-         * part's gradient is not finite or a reducer failed, so that all
-         * of them decide alike. */
-        double all[3];
-        nn_status mine = nn__check_grads(fn, m);
-        int grads_rc = 0;
-        if (flags & NN__TRAIN)
-            grads_rc = m->reduce_grads(m->reduce_grads_user, m->grads,
-                                       m->n_params);
-        all[0] = loss;
-        all[1] = mine == NN_OK ? 0.0 : 1.0;
-        all[2] = m->reduce_failed || grads_rc ? 1.0 : 0.0;
-        nn__reduce(m, all, 3);
-        loss = all[0];
-        if (m->reduce_failed)
-            st = nn__fail(NN_E_REDUCE, "%s: the reducer failed (it "
-                          "returned %d); nothing was changed", fn,
-                          m->reduce_failed);
-        else if (grads_rc)
-            st = nn__fail(NN_E_REDUCE, "%s: the gradients' reducer failed "
-                          "(it returned %d); nothing was changed", fn,
-                          grads_rc);
-        else if (all[2] != 0.0)
-            st = nn__fail(NN_E_REDUCE, "%s: a reducer of another part of "
-                          "the batch failed; nothing was changed", fn);
-        else if (mine != NN_OK)
-            st = mine;
-        else if (all[1] != 0.0)
-            st = nn__fail(NN_E_NONFINITE, "%s: the gradient of another "
-                          "part of the batch is not finite; no parameter "
-                          "was changed", fn);
-        else if (!isfinite(loss))
-            st = nn__fail(NN_E_NONFINITE, "%s: the loss is %g; no "
-                          "parameter was changed", fn, loss);
-        else if (flags & NN__TRAIN)
-            st = nn__optim_step(fn, m);
+        st = finish_part(fn, m, flags, &loss);
     } else if (!isfinite(loss)) {
         st = nn__fail(NN_E_NONFINITE,
                       "%s: the loss is %g; no parameter was changed", fn,
@@ -581,6 +629,15 @@ nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
     else
         nn__optim_unprepare(m, added); /* no state a failed step made */
     return st;
+}
+
+nn_status nn__run_batch(const char *fn, nn_model *m, size_t n,
+                        const float *x, size_t x_width, const float *t,
+                        size_t t_width, const int32_t *labels, int flags,
+                        double *loss_out)
+{
+    return run_batch(fn, m, n, x, x_width, t, t_width, labels, flags,
+                     loss_out);
 }
 
 nn_status nn_model_compute_grads(nn_model *model, size_t n, const float *x,
@@ -604,8 +661,8 @@ nn_status nn_model_train_batch(nn_model *model, size_t n, const float *x,
                                double *loss)
 {
     static const char fn[] = "nn_model_train_batch";
-    return nn__run_batch(fn, model, n, x, x_width, t, t_width, NULL,
-                         NN__TRAIN, loss);
+    return run_batch(fn, model, n, x, x_width, t, t_width, NULL,
+                     NN__TRAIN, loss);
 }
 
 nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
@@ -613,6 +670,6 @@ nn_status nn_model_train_batch_labels(nn_model *model, size_t n,
                                       const int32_t *labels, double *loss)
 {
     static const char fn[] = "nn_model_train_batch_labels";
-    return nn__run_batch(fn, model, n, x, x_width, NULL, 0, labels,
-                         NN__LABELS | NN__TRAIN, loss);
+    return run_batch(fn, model, n, x, x_width, NULL, 0, labels,
+                     NN__LABELS | NN__TRAIN, loss);
 }

@@ -1524,6 +1524,91 @@ static void loss_fit_is_checked_when_training_starts_not_when_set(
     fixture_fini(&f);
 }
 
+static int sum_nothing(void *user, float *grads, size_t count)
+{
+    (void)user;
+    (void)grads;
+    (void)count;
+    return 0;
+}
+
+/* A step skips the checks of the model alone that a step of its kind
+ * passed before, until a setter changes what they read: each change
+ * below makes the next step fail, after steps that succeeded. */
+static void a_change_after_a_step_is_checked_by_the_next_step(void **state)
+{
+    nn_model *m;
+    float x[BUF], t[BUF], w3[3] = {1.0f, 2.0f, 1.0f};
+    int32_t labels[BATCH];
+    int round;
+    (void)state;
+    make_batch(4, 3, x, t, labels);
+    for (round = 0; round < 6; round++) {
+        /* 4 -> 5 tanh -> 3 tanh, MSE: trains with targets */
+        assert_int_equal(nn_model_create(&m, 4, 3), NN_OK);
+        assert_int_equal(nn_model_add_dense(m, 5, NN_ACT_TANH), NN_OK);
+        assert_int_equal(nn_model_add_dense(m, 3, NN_ACT_TANH), NN_OK);
+        assert_int_equal(nn_model_set_loss(m, NN_LOSS_MSE), NN_OK);
+        assert_int_equal(nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                         NN_OK);
+        assert_int_equal(nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                         NN_OK);
+        switch (round) {
+        case 0: /* the loss no longer fits the output */
+            assert_int_equal(nn_model_set_loss(m, NN_LOSS_BCE), NN_OK);
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                        "nn_model_train_batch", "tanh");
+            break;
+        case 1: /* class weights without cross-entropy */
+            assert_int_equal(nn_model_set_class_weights(m, w3, 3), NN_OK);
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                        "nn_model_train_batch", "class weights");
+            break;
+        case 2: /* a replica's step takes its part of a batch */
+            assert_int_equal(nn_model_set_replica(m, 0, 2, sum_nothing,
+                                                  NULL),
+                             NN_OK);
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                        "nn_model_train_batch", "replica 0 of 2");
+            break;
+        case 3: /* labels are another kind of step: MSE refuses them */
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch_labels(m, BATCH, x, 4, labels,
+                                                    NULL),
+                        "nn_model_train_batch_labels",
+                        "NN_LOSS_CROSS_ENTROPY");
+            break;
+        case 4: /* a new output layer that the new loss does not fit */
+            assert_int_equal(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY),
+                             NN_OK);
+            assert_int_equal(nn_model_add_dense(m, 3, NN_ACT_SIGMOID),
+                             NN_OK);
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch(m, BATCH, x, 4, t, 3, NULL),
+                        "nn_model_train_batch", "sigmoid");
+            break;
+        default: /* cross-entropy with weights for two of three outputs */
+            assert_int_equal(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY),
+                             NN_OK);
+            assert_int_equal(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX),
+                             NN_OK);
+            assert_int_equal(nn_model_train_batch_labels(m, BATCH, x, 4,
+                                                         labels, NULL),
+                             NN_OK);
+            assert_int_equal(nn_model_set_class_weights(m, w3, 2), NN_OK);
+            EXPECT_FAIL(NN_E_STATE,
+                        nn_model_train_batch_labels(m, BATCH, x, 4, labels,
+                                                    NULL),
+                        "nn_model_train_batch_labels", "2 class weights");
+            break;
+        }
+        nn_model_free(m);
+    }
+}
+
 static void nonfinite_training_step_leaves_weights_and_bias_unchanged(
     void **state)
 {
@@ -2625,6 +2710,7 @@ int main(void)
             bce_after_tanh_and_cross_entropy_after_sigmoid_fail_at_training),
         cmocka_unit_test(
             loss_fit_is_checked_when_training_starts_not_when_set),
+        cmocka_unit_test(a_change_after_a_step_is_checked_by_the_next_step),
         cmocka_unit_test(
             nonfinite_training_step_leaves_weights_and_bias_unchanged),
         cmocka_unit_test(
