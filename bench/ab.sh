@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# ab.sh - two builds of bench_train side by side: PAIRS runs of each,
+# alternating (A, B, A, B, ...), each a --lib-only run of the given nets;
+# prints every run's libnn samples/s and, per net and batch, the medians
+# and the best runs of each, and B's over A's.
+#
+#   bench/ab.sh A/bench/bench_train B/bench/bench_train PAIRS [bench_train options]
+#
+# e.g. the build of an older commit (a `git worktree` built the same way)
+# against this one:
+#   bench/ab.sh /tmp/old/build-bench/bench/bench_train \
+#       build-bench/bench/bench_train 9 --only 2-2-1 --batch 1 --threads 1
+set -eu
+if [ $# -lt 3 ]; then
+    echo "usage: $0 BENCH_A BENCH_B PAIRS [bench_train options]" >&2
+    exit 2
+fi
+a=$1 b=$2 pairs=$3
+shift 3
+for bin in "$a" "$b"; do
+    if [ ! -x "$bin" ]; then
+        echo "$0: $bin is not an executable" >&2
+        exit 2
+    fi
+done
+case $pairs in
+'' | *[!0-9]* | 0) echo "$0: PAIRS is a count of 1 or more" >&2; exit 2 ;;
+esac
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+i=0
+while [ "$i" -lt "$pairs" ]; do
+    for side in A B; do
+        if [ $side = A ]; then bin=$a; else bin=$b; fi
+        # the table's rows: net, batch, threads, '|', libnn samples/s, ...
+        "$bin" --lib-only "$@" |
+            awk -v side=$side '$4 == "|" && $1 ~ /^[0-9]+(-[0-9]+)+$/ {
+                print side, $1 "/b" $2 "/t" $3, $5 }' >>"$out"
+    done
+    i=$((i + 1))
+done
+awk '
+{ v[$2, $1, ++n[$2, $1]] = $3; nets[$2] = 1 }
+function median(key, side,    k, c, i, j, t, a) {
+    c = n[key, side]
+    for (i = 1; i <= c; i++) a[i] = v[key, side, i]
+    for (i = 2; i <= c; i++) {            # insertion sort: c is small
+        t = a[i]
+        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+        a[j + 1] = t
+    }
+    k = int((c + 1) / 2)
+    return c % 2 ? a[k] : (a[k] + a[k + 1]) / 2
+}
+function best(key, side,    i, x) {
+    x = 0
+    for (i = 1; i <= n[key, side]; i++) if (v[key, side, i] > x) x = v[key, side, i]
+    return x
+}
+END {
+    for (key in nets) {
+        printf "%s\n  A:", key
+        for (i = 1; i <= n[key, "A"]; i++) printf " %.4g", v[key, "A", i]
+        printf "\n  B:"
+        for (i = 1; i <= n[key, "B"]; i++) printf " %.4g", v[key, "B", i]
+        ma = median(key, "A"); mb = median(key, "B")
+        printf "\n  median samples/s A %.4g, B %.4g, B/A %.3f\n", ma, mb,
+            mb / ma
+        # the best run of each: neighbours on a shared machine only slow
+        # a run down
+        xa = best(key, "A"); xb = best(key, "B")
+        printf "  best samples/s A %.4g, B %.4g, B/A %.3f\n", xa, xb,
+            xb / xa
+    }
+}' "$out"
