@@ -998,6 +998,7 @@ static nn_status build(nn__reader *r, const nn__scan *s, nn_model **out)
             double v = f64_from(get_le(rec + head + 12 + 8 * (k - 1), 8));
             L->lp[k] = nn__layer_param_stored((int)k, v);
         }
+        nn__layer_settled(L);
         off += NN__RECORD_BYTES(s->version, s->layer_settings);
     }
     if (s->class_w > 0) {

@@ -262,6 +262,7 @@ static void layer_defaults(nn__layer *L)
         (void)nn__layer_param_bounds(k, &b);
         L->lp[k] = nn__layer_param_stored(k, b.def);
     }
+    nn__layer_settled(L);
 }
 
 nn_status nn__layer_append(const char *fn, nn_model *m,
@@ -387,8 +388,11 @@ nn_status nn_model_add_dropout(nn_model *model, double rate)
                         rate);
     st = nn__layer_append(fn, model, nn__layer_kind(NN_KIND_DROPOUT), 0, 0,
                           1);
-    if (st == NN_OK)
-        model->layers[model->n_layers - 1].lp[NN_LAYER_DROPOUT_RATE] = rate;
+    if (st == NN_OK) {
+        nn__layer *L = &model->layers[model->n_layers - 1];
+        L->lp[NN_LAYER_DROPOUT_RATE] = rate;
+        nn__layer_settled(L);
+    }
     return st;
 }
 
@@ -809,6 +813,7 @@ nn_status nn_model_set_layer_param(nn_model *model, size_t layer,
         return st;
     L = &model->layers[layer];
     L->lp[key] = nn__layer_param_stored((int)key, value);
+    nn__layer_settled(L);
     nn__config_changed(model);
     if (key == NN_LAYER_INIT) { /* draw the weights the setting names */
         L->ops->init(model, L);

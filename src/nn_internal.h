@@ -212,6 +212,7 @@ typedef struct nn__layer {
     size_t in, out;            /* input and output width */
     int act;                   /* dense and activation layers; else 0 */
     double lp[NN__LAYER_PARAM_COUNT]; /* settings, by nn_layer_param */
+    float act_p;               /* nn__act_param; nn__layer_settled sets it */
     /* Parameters, in the flat buffers: w_count weights at w_off, then
      * b_count biases at b_off = w_off + w_count. */
     size_t w_off, w_count, b_off, b_count;
@@ -313,11 +314,17 @@ static inline double nn__layer_param_stored(int key, double v)
                ? (double)(float)v
                : v;
 }
+/* After every write of a layer's settings (lp): what is derived from them
+ * for the passes, which read it on every step. */
+static inline void nn__layer_settled(nn__layer *L)
+{
+    L->act_p = (float)L->lp[L->act == NN_ACT_ELU ? NN_LAYER_ELU_ALPHA
+                                                 : NN_LAYER_LEAKY_SLOPE];
+}
 /* The activation parameter of a layer: ELU's alpha or the leaky slope. */
 static inline float nn__act_param(const nn__layer *L)
 {
-    return (float)L->lp[L->act == NN_ACT_ELU ? NN_LAYER_ELU_ALPHA
-                                             : NN_LAYER_LEAKY_SLOPE];
+    return L->act_p;
 }
 
 /* Settings are kept in one array indexed by nn_param. */

@@ -80,9 +80,8 @@ static inline void dense_backward(nn_model *m, size_t l, const float *x,
     /* dL/dZ from dL/dA, unless the loss gave dL/dZ */
     if (!dz)
         nn__activation_backward(
-            L->act, nn__act_param(L),
-            nn__activation_needs_z(L->act) ? m->extra[l] : NULL, m->act[l],
-            m->delta[l], n, out);
+            L->act, nn__act_param(L), m->extra[l], m->act[l], m->delta[l],
+            n, out); /* extra[l]: Z where the layer keeps it, or NULL */
     /* Row 0 sets dW and db, the later rows add to them: no separate
      * zeroing pass (the compiler makes one a memset call). */
     for (i = 0; i < n; i++) {

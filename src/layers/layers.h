@@ -98,7 +98,10 @@ static inline int nn__dense_keeps_z(const nn_model *m, size_t l)
 
 static inline float *nn__dense_z(nn_model *m, size_t l)
 {
-    return nn__dense_keeps_z(m, l) ? m->extra[l] : m->act[l];
+    /* The workspace gives a layer an extra block exactly when it asks for
+     * floats (train.c), which a dense layer does when it keeps Z: the
+     * pointer answers without asking again. */
+    return m->extra[l] ? m->extra[l] : m->act[l];
 }
 
 /* The dense layer's direct loops for small nets (small.c). */
