@@ -12,7 +12,9 @@
  * double, per feature, as PyTorch's CPU kernels accumulate them; in a
  * data-parallel part of a batch they are summed over the parts through the
  * model's reducer, as torch.nn.SyncBatchNorm does, so that every part
- * normalises by the whole batch. The extra
+ * normalises by the whole batch. Every loop over the rows runs along a
+ * row's features, each feature's sum in row order, so that the loops
+ * vectorise (NN__VECTOR_CLONES) with the same bits. The extra
  * block keeps x-hat (n x width floats) and then, in double, the batch's
  * mean, variance and 1 / sqrt(variance + eps), and the two sums of the
  * backward pass, width each.
@@ -54,6 +56,7 @@ static size_t bn_train_floats(const nn_model *m, size_t l, size_t n)
     return nn__even(n * k) + nn__floats_for_doubles(5 * k);
 }
 
+NN__VECTOR_CLONES
 static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
@@ -103,6 +106,7 @@ static size_t bn_infer_floats(const nn__layer *L, size_t k)
 
 /* y = x a + c with a = gamma / sqrt(var_r + eps), c = beta - mean_r a,
  * worked out in double per feature and rounded once. */
+NN__VECTOR_CLONES
 static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
                                      const nn__infer *a)
 {
@@ -124,6 +128,7 @@ static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
 
 /* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat, and
  * dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
+NN__VECTOR_CLONES
 static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
 {
@@ -154,12 +159,17 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     nn__reduce(m, sdy, 2 * k);
     if (!gx)
         return;
+    /* the means, once per feature (the same doubles the formula would
+     * divide out for every row) */
+    for (j = 0; j < k; j++) {
+        sdy[j] /= (double)g;
+        sdx[j] /= (double)g;
+    }
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++)
             gx[i * k + j] =
                 (float)(gamma[j] * inv[j] *
-                        (dy[i * k + j] - sdy[j] / (double)g -
-                         xh[i * k + j] * (sdx[j] / (double)g)));
+                        (dy[i * k + j] - sdy[j] - xh[i * k + j] * sdx[j]));
 }
 
 /* mean_r = (1 - mom) mean_r + mom m, var_r = (1 - mom) var_r + mom v
