@@ -5,12 +5,15 @@
  * but can fail the Nth call (of any kind) with a chosen errno, end the
  * process there, interrupt every first call of a kind with EINTR, cut
  * writes short, and act as a file system without O_TMPFILE or /proc.
+ * Also a test's temporary directory and whole-file reads and writes.
  * Include after cmocka.h and nn_internal.h.
  */
 #ifndef NN_FILE_FAULTS_H
 #define NN_FILE_FAULTS_H
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,6 +189,43 @@ static void faults_init(faults *f, nn__file_ops *ops)
     ops->close_fd = f_close_fd;
     ops->rename_at = f_rename;
     ops->unlink_at = f_unlink;
+}
+
+/* ---- a test's files ---- */
+/* The test's temporary directory (its setup fills it in), a name in it,
+ * and whole-file reads and writes that fail the test on any error. */
+static char tmpdir[256];
+
+static const char *in_tmp(char *buf, const char *name)
+{
+    snprintf(buf, 512, "%s/%s", tmpdir, name);
+    return buf;
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long n;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    buf = (unsigned char *)malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void write_all(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
 }
 
 #endif /* NN_FILE_FAULTS_H */

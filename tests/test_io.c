@@ -139,8 +139,6 @@ static void counting(void)
     ctr.largest = 0;
 }
 
-static char tmpdir[256];
-
 static int setup(void **state)
 {
     (void)state;
@@ -182,38 +180,6 @@ static int teardown(void **state)
     remove_tree(tmpdir);
     assert_int_equal(ctr.live, 0);
     return nn_set_allocator(NULL, NULL, NULL) == NN_OK ? 0 : -1;
-}
-
-static const char *in_tmp(char *buf, const char *name)
-{
-    snprintf(buf, 512, "%s/%s", tmpdir, name);
-    return buf;
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long n;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = (unsigned char *)malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_all(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
 }
 
 /* Entries of tmpdir (without . and ..); *tmp_seen is set if any is a
