@@ -280,7 +280,9 @@ struct nn__layer_ops {
      * *bad is the index of the first bad value. NULL: any finite value. */
     int (*buffers_valid)(const nn__layer *L, const float *buf, size_t *bad);
     /* Direct loops for small nets (small.c); NULL for kinds without. A
-     * model takes that path only if every layer has them. */
+     * model takes that path only if every layer has them; a net of dense
+     * layers alone runs the dense loops inlined in small.c's loop over
+     * the layers, not through these pointers. */
     void (*small_forward)(nn_model *m, size_t l, const float *x, size_t n);
     void (*small_backward)(nn_model *m, size_t l, const float *x, size_t n,
                            int dz);
