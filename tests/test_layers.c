@@ -911,6 +911,78 @@ static void dropout_drops_the_rate_of_units_and_scales_the_rest(void **state)
     }
 }
 
+/* The masks are the hash dropout.c documents, computed here on its own:
+ * unit j of the row at position r, in layer l, at step s, is kept when
+ * murmur3's finaliser of (key's halves xor'ed) + j times 0x9E3779B9 is at
+ * least rate x 2^32, key being splitmix64's finaliser chained over the
+ * seed, s, l and r. Widths that are not a multiple of the vector width,
+ * three steps, the mask bytes and the values both. */
+static uint64_t spec_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t spec_fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
+static int spec_keep(uint64_t seed, uint64_t step, uint64_t layer,
+                     uint64_t row, uint32_t j, double rate)
+{
+    uint64_t h = spec_mix64(seed + 0x9E3779B97F4A7C15ull);
+    uint32_t base;
+    h = spec_mix64(h ^ (step + 0x632BE59BD9B4E019ull));
+    h = spec_mix64(h ^ (layer + 0x8CB92BA72F3D8DD7ull));
+    h = spec_mix64(h ^ (row + 0xD6E8FEB86659FD93ull));
+    base = (uint32_t)h ^ (uint32_t)(h >> 32);
+    return (double)spec_fmix32(base + j * 0x9E3779B9u) >=
+           floor(rate * 4294967296.0);
+}
+
+static void dropout_masks_are_the_documented_hash(void **state)
+{
+    enum { IN = 5, W = 37, N = 9 };
+    static const double rate = 0.3;
+    float x[N * IN], t[N * W];
+    nn_model *m = NULL;
+    size_t i, j, kept = 0;
+    int s;
+    (void)state;
+    NN_OK_OR_FAIL(nn_model_create(&m, IN, 77));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W, NN_ACT_SIGMOID)); /* > 0 */
+    NN_OK_OR_FAIL(nn_model_add_dropout(m, rate));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    lcg_fill(x, N * IN, -1.0f, 1.0f, 9u);
+    lcg_fill(t, N * W, 0.0f, 1.0f, 10u);
+    for (s = 0; s < 3; s++) {
+        const unsigned char *mask;
+        NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, W, NULL));
+        mask = (const unsigned char *)m->extra[1];
+        for (i = 0; i < N; i++)
+            for (j = 0; j < W; j++) {
+                int want = spec_keep(77, (uint64_t)s, 1, i, (uint32_t)j,
+                                     rate);
+                float y = m->act[1][i * W + j];
+                if (mask[i * W + j] != want || (y != 0.0f) != want)
+                    fail_msg("step %d, row %zu, unit %zu: mask %d, value "
+                             "%g; the hash says %s", s, i, j,
+                             mask[i * W + j], (double)y,
+                             want ? "keep" : "drop");
+                kept += (size_t)want;
+            }
+    }
+    /* the masks are not all alike: some units kept, some dropped */
+    assert_true(kept > 0 && kept < 3 * N * W);
+    nn_model_free(m);
+}
+
 /* relu -> dropout -> tanh -> dropout -> softmax, and the same dense layers
  * without the dropouts, with the same weights: equal predictions. */
 static void predictions_with_dropout_equal_those_without_bit_for_bit(
@@ -1478,6 +1550,7 @@ int main(void)
         cmocka_unit_test(dropout_drops_the_rate_of_units_and_scales_the_rest),
         cmocka_unit_test(
             predictions_with_dropout_equal_those_without_bit_for_bit),
+        cmocka_unit_test(dropout_masks_are_the_documented_hash),
         cmocka_unit_test(dropout_runs_with_one_seed_are_bit_identical),
         cmocka_unit_test(a_rows_mask_depends_on_its_position_and_the_step_only),
         cmocka_unit_test(initialisers_draw_what_their_names_say),
