@@ -177,7 +177,6 @@ static int blas_threads(void)
  *     rows on the kernel wins (1.1x at 16, 1.4x at 32, 1.8x from 128), but
  *     for outputs of at most 16 columns, which need 32 rows (128 x 10 x
  *     16: 0.8x; 128 x 10 x 32: 1.0x; 1.3x to 1.9x beyond). */
-
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
     if (!nn__kernel_on() || M == 0 || N == 0 || K == 0)

@@ -664,8 +664,15 @@ static inline int nn__needs_two_rows(const nn_model *m)
 {
     return m->has_batchnorm;
 }
-/* Grows the training workspace to n rows. */
-nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n);
+/* Grows the training workspace to n rows (train.c; never shrinks it). */
+nn_status nn__workspace_grow(const char *fn, nn_model *m, size_t n);
+/* The same, inline where the workspace is big enough already, as it is
+ * at almost every step. */
+static inline nn_status nn__workspace_reserve(const char *fn, nn_model *m,
+                                              size_t n)
+{
+    return n <= m->ws_rows ? NN_OK : nn__workspace_grow(fn, m, n);
+}
 /* Checks, then forward, loss and backward: the gradient buffer holds this
  * batch's gradients. With NN__TRAIN, also the optimizer's update (after
  * which the gradient buffer's contents are unspecified). */

@@ -193,7 +193,7 @@ static int add_block(size_t *total, size_t count)
  * Layout: for each layer, its output block, its delta block and its extra
  * block, then the room the kernel packs B into (the largest any layer
  * asks for), each starting on a 64-byte boundary. */
-nn_status nn__workspace_reserve(const char *fn, nn_model *m, size_t n)
+nn_status nn__workspace_grow(const char *fn, nn_model *m, size_t n)
 {
     size_t l, total = 0, bytes, off, L = m->n_layers, kfloats = 0;
     float *ws;
@@ -575,8 +575,7 @@ static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
     /* a part of a batch forms its gradients (to be reduced) */
     eager = !(flags & NN__TRAIN) || m->part_rows > 0;
     /* a part with no rows still runs the layers, for their reductions */
-    if ((n ? n : 1) > m->ws_rows)
-        st = nn__workspace_reserve(fn, m, n ? n : 1);
+    st = nn__workspace_reserve(fn, m, n ? n : 1);
     if (st == NN_OK && (flags & NN__TRAIN))
         st = nn__optim_prepare(fn, m, &added);
     if (st != NN_OK)
