@@ -11,7 +11,9 @@
  * beat plain direct loops. Last (or alone, with --only kernel), libnn's
  * AVX-512 kernel (src/gemm_avx512.c) against nn__gemm, in interleaved
  * blocks, on the products of training and inference where gemm.c's rules
- * choose between them: the measurements behind those rules.
+ * choose between them: the measurements behind those rules; and (or
+ * alone, with --only forms) the kernel reading B in place against packing
+ * it a block at a time, behind nn__kernel_train_form's rule.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -503,6 +505,7 @@ static void batch_one(const bench_opts *o, FILE *csv)
 
 typedef struct kernel_ctx {
     int ta, tb, infer, kernel; /* kernel: 1 the kernel, 0 nn__gemm */
+    int form; /* B's form for the kernel; 0: gemm.c's rule */
     size_t M, N, K, lda, ldb;
     float alpha, beta;
     const float *A, *B, *packed, *bias;
@@ -524,8 +527,8 @@ static void run_kernel_ctx(void *vctx)
     } else if (c->kernel) /* nn__gemm_train's kernel call */
         nn__kernel_gemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A,
                         c->lda, c->B, c->ldb,
-                        !c->tb && c->M <= 64 ? NN__B_IN_PLACE
-                                             : NN__B_PACK_BLOCKS,
+                        c->form ? c->form
+                                : nn__kernel_train_form(c->tb, c->M, c->N),
                         c->buf, c->beta, c->C, c->N, NULL, NN_ACT_IDENTITY,
                         0.0f);
     else
@@ -653,6 +656,84 @@ static void kernel_table(const bench_opts *o, FILE *csv)
     (void)nn__kernel_force(-1);
 }
 
+/* ---- B in place against B packed a block at a time ---- */
+
+/* The training products whose B gemm.c may read in place (forward X W and
+ * dW = Xᵀ G; the backward product reads Wᵀ, which is always packed), both
+ * forms in interleaved blocks. */
+static void forms_table(const bench_opts *o, FILE *csv)
+{
+    static const size_t shapes[][4] = {
+        /* net's widths in, out; batch */
+        {784, 256, 32, 0},  {784, 256, 128, 0},  {784, 256, 512, 0},
+        {256, 128, 128, 0}, {256, 128, 512, 0},  {128, 10, 128, 0},
+        {784, 1024, 256, 0}, {1024, 1024, 256, 0}, {1024, 10, 256, 0}};
+    static const char *const names[] = {"X.W", "A^T.G"};
+    float *buf;
+    size_t i;
+    int op;
+    if (!nn__kernel_force(1)) {
+        printf("\nB's forms: the CPU has no AVX-512F, nothing to measure\n");
+        return;
+    }
+    if (nn_set_blas_threads(1) != NN_OK)
+        fprintf(stderr, "%s\n", nn_last_error());
+    buf = (float *)bench_xmalloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
+    printf("\nThe kernel with B read in place against B packed a block at a "
+           "time, 1 thread, interleaved blocks, medians\n"
+           "(ratio = in place / packed; rule: the form gemm.c's rule picks)\n");
+    printf("%-8s %5s %5s %5s | %10s %10s | %6s | %s\n", "op", "M", "N", "K",
+           "packed us", "in place", "ratio", "rule");
+    if (csv)
+        fprintf(csv, "\nop,M,N,K,packed_s,in_place_s,ratio,packed_spread,"
+                     "in_place_spread,rule_in_place\n");
+    for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (op = 0; op < 2; op++) {
+            size_t in = shapes[i][0], out = shapes[i][1], n = shapes[i][2];
+            size_t M = op ? in : n, N = out, K = op ? n : in;
+            size_t la = M * K, lb = K * N, lc = M * N;
+            uint64_t seed = 11;
+            float *A = (float *)bench_xmalloc(la * sizeof *A);
+            float *B = (float *)bench_xmalloc(lb * sizeof *B);
+            float *C = (float *)bench_xmalloc(lc * sizeof *C);
+            kernel_ctx pk, ip;
+            bench_stat sp, si;
+            int rule;
+            bench_fill(A, la, -1.0f, 1.0f, &seed);
+            bench_fill(B, lb, -1.0f, 1.0f, &seed);
+            bench_fill(C, lc, -1.0f, 1.0f, &seed);
+            memset(&pk, 0, sizeof pk);
+            pk.ta = op;
+            pk.kernel = 1;
+            pk.M = M, pk.N = N, pk.K = K;
+            pk.lda = op ? M : K;
+            pk.ldb = N;
+            pk.alpha = op ? -0.01f : 1.0f;
+            pk.beta = op ? 1.0f : 0.0f;
+            pk.A = A, pk.B = B, pk.C = C, pk.buf = buf;
+            pk.form = NN__B_PACK_BLOCKS;
+            ip = pk;
+            ip.form = NN__B_IN_PLACE;
+            bench_time_pair(run_kernel_ctx, &pk, run_kernel_ctx, &ip,
+                            o->min_block, o->reps, &sp, &si);
+            rule = nn__kernel_train_form(0, M, N) == NN__B_IN_PLACE;
+            printf("%-8s %5zu %5zu %5zu | %10.4g %10.4g | %6.3f | %s\n",
+                   names[op], M, N, K, sp.median * 1e6, si.median * 1e6,
+                   si.median / sp.median, rule ? "in place" : "packed");
+            fflush(stdout);
+            if (csv)
+                fprintf(csv, "%s,%zu,%zu,%zu,%.9g,%.9g,%.6g,%.4f,%.4f,%d\n",
+                        names[op], M, N, K, sp.median, si.median,
+                        si.median / sp.median, bench_spread(&sp),
+                        bench_spread(&si), rule);
+            free(A);
+            free(B);
+            free(C);
+        }
+    free(buf);
+    (void)nn__kernel_force(-1);
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o;
@@ -663,8 +744,10 @@ int main(int argc, char **argv)
     bench_spin(1.0);
     bench_print_header("bench_gemm", csv);
     /* --only crossover runs the batch-1 table and the sweep alone, --only
-     * kernel the kernel's table; any other --only, the shapes table. */
-    if (!o.only || (strcmp(o.only, "crossover") && strcmp(o.only, "kernel")))
+     * kernel the kernel's table, --only forms B's two forms in the kernel;
+     * any other --only, the shapes table. */
+    if (!o.only || (strcmp(o.only, "crossover") &&
+                    strcmp(o.only, "kernel") && strcmp(o.only, "forms")))
         shapes_table(&o, csv);
     if (!o.only || !strcmp(o.only, "crossover")) {
         batch_one(&o, csv);
@@ -672,6 +755,8 @@ int main(int argc, char **argv)
     }
     if (!o.only || !strcmp(o.only, "kernel"))
         kernel_table(&o, csv);
+    if (!o.only || !strcmp(o.only, "forms"))
+        forms_table(&o, csv);
     if (csv)
         fclose(csv);
     return 0;

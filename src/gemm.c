@@ -160,7 +160,7 @@ static int blas_threads(void)
  *   dW       Xᵀ dL/dZ     (1, 0, in, out, n), with alpha -lr and beta
  *                         1 - lr wd where plain SGD folds its update
  * through the kernel (B packed a block at a time, or read in place below
- * 65 rows: nn__gemm_train) against nn__gemm (CBLAS, or gemm_small's
+ * 65 rows or 257 columns: nn__gemm_train) against nn__gemm (CBLAS, or gemm_small's
  * loops), medians of interleaved blocks (bench_gemm --kernel; machine as
  * above):
  *   - forward: from 4 rows on 1.3x (4 x 256 x 784) to 1.9x (the benchmark
@@ -199,17 +199,29 @@ size_t nn__kernel_buf_floats(size_t K, size_t N)
     return kc * (width < 480 ? width : 480);
 }
 
+/* B in place where the rows are few (the copy costs more than it saves)
+ * or B is at most 256 columns wide; the same bits either way. Rows of
+ * 1024 floats are 4 KiB apart, and a panel's rows then fall in the same
+ * few sets of L1. Each form against the other in alternating blocks
+ * (bench_gemm --only forms --threads 1; AMD EPYC Zen 5; time in place
+ * over time packed, medians): forward 32 x 256 x 784 0.82, 128 x 256 x 784
+ * 0.95, 128 x 128 x 256 0.94, 512 rows 0.98; dW 0.95 to 1.01; but 1.00 to
+ * 1.04 where B is 1024 wide. */
+int nn__kernel_train_form(int trans_b, size_t M, size_t N)
+{
+    return !trans_b && (M <= 64 || N <= 256) ? NN__B_IN_PLACE
+                                             : NN__B_PACK_BLOCKS;
+}
+
 void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float alpha, const float *A, size_t lda, const float *B,
                     size_t ldb, float beta, float *C, size_t ldc,
                     float *buf)
 {
     if (buf && nn__kernel_train(trans_a, trans_b, M, N, K)) {
-        /* B in place where the rows are few (the copy costs more than it
-         * saves); the same bits either way */
-        int form = !trans_b && M <= 64 ? NN__B_IN_PLACE : NN__B_PACK_BLOCKS;
         nn__kernel_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                        form, buf, beta, C, ldc, NULL, NN_ACT_IDENTITY, 0.0f);
+                        nn__kernel_train_form(trans_b, M, N), buf, beta, C,
+                        ldc, NULL, NN_ACT_IDENTITY, 0.0f);
         return;
     }
     nn__gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

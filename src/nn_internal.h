@@ -88,6 +88,9 @@ int nn__kernel_infer(size_t M, size_t N, size_t K);
  * nn__kernel_on() has answered. */
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N,
                      size_t K);
+/* How nn__gemm_train hands B to the kernel for a product of M rows and N
+ * columns: NN__B_IN_PLACE or NN__B_PACK_BLOCKS (gemm.c; measured there). */
+int nn__kernel_train_form(int trans_b, size_t M, size_t N);
 /* Floats of buf nn__gemm_train needs for a product whose op(B) is K x N
  * (at most NN__KERNEL_BUF_FLOATS; 0 where the kernel does not run). */
 size_t nn__kernel_buf_floats(size_t K, size_t N);
