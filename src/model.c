@@ -321,6 +321,8 @@ nn_status nn__layer_append(const char *fn, nn_model *m,
         m->has_commit = 1;
     if (ops->kind != NN_KIND_DENSE)
         m->has_nondense = 1;
+    if (m->grad_from == m->n_layers - 1 && L.w_count + L.b_count == 0)
+        m->grad_from = m->n_layers; /* no layer with parameters yet */
     m->n_params = need_p;
     m->n_buffers = need_b;
     if (init)

@@ -450,6 +450,11 @@ struct nn_model {
      * of another kind than dense: set as layers are appended (layers are
      * never removed), so that a step asks no loop. */
     int has_batchnorm, has_commit, has_nondense;
+    /* The first layer with parameters (n_layers when none has): the
+     * layers below it have nothing to learn and nothing below them does,
+     * so the backward pass stops there, and that layer forms no gradient
+     * of its input (nn__delta_in). Set as layers are appended. */
+    size_t grad_from;
     /* The model-level checks of nn__check_batch (loss set and fitting the
      * output, class weights, replicas) that passed for a whole batch, one
      * bit per kind of pass (nn__check_bit), so that a step of a tiny net

@@ -142,7 +142,7 @@ void nn__small_backward(nn_model *m, const float *x, size_t n)
                            l + 1 == m->n_layers);
         return;
     }
-    while (l-- > 0)
+    while (l-- > m->grad_from)
         m->layers[l].ops->small_backward(m, l, l ? m->act[l - 1] : x, n,
                                          l + 1 == m->n_layers);
 }

@@ -444,7 +444,7 @@ static void backward(nn_model *m, const float *x, size_t n, int small,
                      int eager)
 {
     size_t l = m->n_layers;
-    while (l-- > 0) {
+    while (l-- > m->grad_from) {
         const nn__layer *L = &m->layers[l];
         const nn__layer_ops *ops = L->ops;
         const float *in = l ? m->act[l - 1] : x;

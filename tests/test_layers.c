@@ -581,6 +581,16 @@ static const net_spec NET_SCALED = {
     {SCALING, DENSE(5, NN_ACT_SOFTPLUS), DROPOUT(0.5),
      DENSE(2, NN_ACT_SIGMOID)}};
 
+/* Three layers without parameters before the first that has some (the
+ * backward pass stops at layernorm, which forms no gradient of its
+ * input): their gradients must still be those of the whole net. */
+static const net_spec NET_LEADING = {
+    "4 scaling tanh drop.3 ln d3:tanh d2",
+    4,
+    5,
+    {SCALING, ACT(NN_ACT_TANH), DROPOUT(0.3), LN, DENSE(3, NN_ACT_TANH),
+     DENSE(2, NN_ACT_IDENTITY)}};
+
 /* Softmax as an activation layer of its own, after identity logits. */
 static const net_spec NET_ACT_SOFTMAX = {
     "4 d6:tanh d3 softmax",
@@ -661,6 +671,8 @@ static void scaled_and_normalized_output_nets_match_finite_differences(
     (void)state;
     check_net(&NET_SCALED, &BCE, 0);
     check_net(&NET_SCALED, &HUBER, 0);
+    check_net(&NET_LEADING, &MSE, 0);
+    check_net(&NET_LEADING, &L1, 0);
     check_net(&NET_BN_OUT, &MSE, 0);
     check_net(&NET_BN_OUT, &HUBER, 0);
     check_net(&NET_BN_OUT, &L1, 0);

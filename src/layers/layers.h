@@ -57,7 +57,7 @@ static inline void nn__no_init(nn_model *m, nn__layer *L)
  * layer, whose input gradient nothing needs. */
 static inline float *nn__delta_in(nn_model *m, size_t l)
 {
-    return l ? m->delta[l - 1] : NULL;
+    return l > m->grad_from ? m->delta[l - 1] : NULL;
 }
 
 /* Workspace blocks start on 64-byte boundaries (train.c), so a layer may
