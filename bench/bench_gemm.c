@@ -595,6 +595,20 @@ static void kernel_row(const bench_opts *o, FILE *csv, const char *label,
     free(P);
 }
 
+/* Lets the kernel run at one BLAS thread and returns the buffer its
+ * training calls pack B into; NULL (and a line saying so) where the CPU
+ * has no AVX-512F. */
+static float *kernel_start(const char *what)
+{
+    if (!nn__kernel_force(1)) {
+        printf("\n%s: the CPU has no AVX-512F, nothing to measure\n", what);
+        return NULL;
+    }
+    if (nn_set_blas_threads(1) != NN_OK)
+        fprintf(stderr, "%s\n", nn_last_error());
+    return (float *)bench_xmalloc(NN__KERNEL_BUF_FLOATS * sizeof(float));
+}
+
 static void kernel_table(const bench_opts *o, FILE *csv)
 {
     static const size_t nets[][4] = {{784, 256, 128, 10},
@@ -608,14 +622,8 @@ static void kernel_table(const bench_opts *o, FILE *csv)
     float *buf;
     size_t i, b, l, k;
     char label[64];
-    if (!nn__kernel_force(1)) {
-        printf("\nlibnn's kernel: the CPU has no AVX-512F, nothing to "
-               "measure\n");
+    if (!(buf = kernel_start("libnn's kernel")))
         return;
-    }
-    if (nn_set_blas_threads(1) != NN_OK)
-        fprintf(stderr, "%s\n", nn_last_error());
-    buf = (float *)bench_xmalloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
     printf("\nlibnn's AVX-512 kernel against nn__gemm (CBLAS, or its direct "
            "loops), 1 thread, interleaved blocks, medians\n"
            "(training: forward X.W, dW = A^T.G with the folded update's "
@@ -672,13 +680,8 @@ static void forms_table(const bench_opts *o, FILE *csv)
     float *buf;
     size_t i;
     int op;
-    if (!nn__kernel_force(1)) {
-        printf("\nB's forms: the CPU has no AVX-512F, nothing to measure\n");
+    if (!(buf = kernel_start("B's forms")))
         return;
-    }
-    if (nn_set_blas_threads(1) != NN_OK)
-        fprintf(stderr, "%s\n", nn_last_error());
-    buf = (float *)bench_xmalloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
     printf("\nThe kernel with B read in place against B packed a block at a "
            "time, 1 thread, interleaved blocks, medians\n"
            "(ratio = in place / packed; rule: the form gemm.c's rule picks)\n");
