@@ -684,7 +684,8 @@ static void forms_table(const bench_opts *o, FILE *csv)
         return;
     printf("\nThe kernel with B read in place against B packed a block at a "
            "time, 1 thread, interleaved blocks, medians\n"
-           "(ratio = in place / packed; rule: the form gemm.c's rule picks)\n");
+           "(ratio = in place / packed; rule: the form gemm.c's rule "
+           "picks)\n");
     printf("%-8s %5s %5s %5s | %10s %10s | %6s | %s\n", "op", "M", "N", "K",
            "packed us", "in place", "ratio", "rule");
     if (csv)

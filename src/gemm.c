@@ -160,9 +160,9 @@ static int blas_threads(void)
  *   dW       Xᵀ dL/dZ     (1, 0, in, out, n), with alpha -lr and beta
  *                         1 - lr wd where plain SGD folds its update
  * through the kernel (B packed a block at a time, or read in place below
- * 65 rows or 257 columns: nn__gemm_train) against nn__gemm (CBLAS, or gemm_small's
- * loops), medians of interleaved blocks (bench_gemm --kernel; machine as
- * above):
+ * 65 rows or 257 columns: nn__gemm_train) against nn__gemm (CBLAS, or
+ * gemm_small's loops), medians of interleaved blocks (bench_gemm --kernel;
+ * machine as above):
  *   - forward: from 4 rows on 1.3x (4 x 256 x 784) to 1.9x (the benchmark
  *     nets at batch 32 to 256), the output layer's 1.2x to 1.7x; below 4
  *     rows, where the kernel reads B's rows along, 1.8x (1 x 256 x 784)
@@ -204,9 +204,9 @@ size_t nn__kernel_buf_floats(size_t K, size_t N)
  * 1024 floats are 4 KiB apart, and a panel's rows then fall in the same
  * few sets of L1. Each form against the other in alternating blocks
  * (bench_gemm --only forms --threads 1; AMD EPYC Zen 5; time in place
- * over time packed, medians): forward 32 x 256 x 784 0.82, 128 x 256 x 784
- * 0.95, 128 x 128 x 256 0.94, 512 rows 0.98; dW 0.95 to 1.01; but 1.00 to
- * 1.04 where B is 1024 wide. */
+ * over time packed, medians; bench/results/forms/forms-1.txt): forward
+ * 32 x 256 x 784 0.79, 128 x 256 x 784 0.94, 128 x 128 x 256 0.95, 512
+ * rows 0.97 to 0.99; dW 0.94 to 1.01; but 1.03 where B is 1024 wide. */
 int nn__kernel_train_form(int trans_b, size_t M, size_t N)
 {
     return !trans_b && (M <= 64 || N <= 256) ? NN__B_IN_PLACE
