@@ -327,43 +327,26 @@ static void put_layer(cx *c, size_t l, size_t in_w, const char *in,
                       l, w, w, in, p, l, p, l);
         return;
     case NN_KIND_LAYERNORM:
-        /* The row's statistics as layernorm.c forms them: in float, of x
-         * minus the row's first element, each sum in sixteen lanes (lane
-         * j mod 16, in order) added pairwise. */
+        /* The row's statistics in double, as libnn forms them. */
         eps = nn__ix_layer_param(m, l, NN_LAYER_EPSILON);
         hex_double(num, sizeof num, eps);
         out_printf(c->out,
                       "    /* layer %zu: layer normalization, %zu */\n"
                       "    {\n"
-                      "        const float c0 = %s[0];\n"
-                      "        float s[16], h[8], mean, var, r;\n"
-                      "        int q;\n"
-                      "        for (q = 0; q < 16; q++)\n"
-                      "            s[q] = 0.0f;\n"
+                      "        double mean = 0.0, var = 0.0, r;\n"
                       "        for (j = 0; j < %zu; j++)\n"
-                      "            s[j %% 16] += %s[j] - c0;\n",
-                      l, w, in, w, in);
+                      "            mean += %s[j];\n"
+                      "        mean /= %zu.0;\n", l, w, w, in, w);
         out_printf(c->out,
-                      "        for (q = 0; q < 8; q++)\n"
-                      "            h[q] = s[q] + s[q + 8];\n"
-                      "        mean = (((h[0] + h[4]) + (h[2] + h[6])) + "
-                      "((h[1] + h[5]) + (h[3] + h[7]))) / %zu.0f;\n"
-                      "        for (q = 0; q < 16; q++)\n"
-                      "            s[q] = 0.0f;\n"
-                      "        for (j = 0; j < %zu; j++) {\n"
-                      "            float d = (%s[j] - c0) - mean;\n"
-                      "            s[j %% 16] += d * d;\n"
-                      "        }\n", w, w, in);
-        out_printf(c->out,
-                      "        for (q = 0; q < 8; q++)\n"
-                      "            h[q] = s[q] + s[q + 8];\n"
-                      "        var = (((h[0] + h[4]) + (h[2] + h[6])) + "
-                      "((h[1] + h[5]) + (h[3] + h[7]))) / %zu.0f;\n"
-                      "        r = (float)(1.0 / sqrt((double)var + %s));\n"
                       "        for (j = 0; j < %zu; j++)\n"
-                      "            o[j] = %s_l%zu_gamma[j] * (((%s[j] - c0) - "
+                      "            var += (%s[j] - mean) * (%s[j] - mean);\n"
+                      "        r = 1.0 / sqrt(var / %zu.0 + %s);\n",
+                      w, in, in, w, num);
+        out_printf(c->out,
+                      "        for (j = 0; j < %zu; j++)\n"
+                      "            o[j] = %s_l%zu_gamma[j] * (float)((%s[j] - "
                       "mean) * r) + %s_l%zu_beta[j];\n"
-                      "    }\n", w, num, w, p, l, in, p, l);
+                      "    }\n", w, p, l, in, p, l);
         return;
     case NN_KIND_SCALING:
         out_printf(c->out,
