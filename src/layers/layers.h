@@ -54,7 +54,8 @@ static inline void nn__no_init(nn_model *m, nn__layer *L)
 }
 
 /* The gradient of a layer's input, delta[l - 1], or NULL for the first
- * layer, whose input gradient nothing needs. */
+ * layer with parameters and those below it (nn_model.grad_from), whose
+ * input gradient nothing needs. */
 static inline float *nn__delta_in(nn_model *m, size_t l)
 {
     return l > m->grad_from ? m->delta[l - 1] : NULL;
