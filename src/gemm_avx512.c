@@ -330,6 +330,17 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
     NN__ACC(5);
     NN__ACC(6);
     NN__ACC(7);
+    /* C's tile is read and written only after the loop: where C is larger
+     * than the caches (the weights of a wide layer, which the folded
+     * update writes), its lines would arrive when the sums are done */
+    for (p = 0; p < (size_t)mr; p++) {
+        const char *row = (const char *)(t->c + p * t->ldc);
+        _mm_prefetch(row, _MM_HINT_T0);
+        if (nv > 1)
+            _mm_prefetch(row + 64, _MM_HINT_T0);
+        if (nv > 2)
+            _mm_prefetch(row + 128, _MM_HINT_T0);
+    }
     for (p = 0; p < kc; p++) {
         /* the panel's last vector through the mask: in place, the
          * columns past N are not read */
