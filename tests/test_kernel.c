@@ -209,7 +209,9 @@ static void check_all_ways(size_t M, size_t N, size_t K)
 static void kernel_matches_reference_at_every_edge(void **state)
 {
     static const size_t ms[] = {1, 2, 7, 8, 9, 17, 33};
-    static const size_t ns[] = {1, 3, 15, 16, 17, 47, 48, 49, 97, 130};
+    /* 64 and 112: the last 64 columns in two panels of 32 */
+    static const size_t ns[] = {1,  3,  15, 16, 17, 47,  48,
+                                49, 63, 64, 65, 97, 112, 130};
     static const size_t ks[] = {1, 2, 9, 257};
     /* around the block of k, on fewer rows and columns */
     static const size_t ms2[] = {1, 8, 9}, ns2[] = {1, 16, 17, 48, 49};
