@@ -97,15 +97,18 @@ static __mmask16 edge_mask(size_t w)
     return (__mmask16)(w % 16 ? (1u << (w % 16)) - 1u : 0xffffu);
 }
 
-/* Columns in the panel that starts rem columns before B's right edge:
- * NR, and what is left at the edge; but where 64 columns are left, two
+/* Columns in the panel at column j0 of B's N: NR, and what is left at the
+ * edge; but where 64 columns are left within one block of NC columns, two
  * panels of 32 rather than 48 and 16. A 16-column tile runs one
  * multiply-add per load of A, at about half a full tile's rate, and a
  * 256- or 1024-wide layer would put a sixteenth or a sixty-fourth of its
- * product there. The columns' sums are the same whatever the panels. */
-static size_t panel_width(size_t rem)
+ * product there. Blocks start at multiples of NC, so a function of N and
+ * j0 alone: the panels packed at once (nn__kernel_pack) are the panels of
+ * the blocks. The columns' sums are the same whatever the panels. */
+static size_t panel_width(size_t N, size_t j0)
 {
-    return rem == 64 ? 32 : rem < NR ? rem : NR;
+    size_t rem = N - j0;
+    return rem == 64 && j0 % NC + 64 <= NC ? 32 : rem < NR ? rem : NR;
 }
 
 /* Vectors of 16 in a panel of w <= NR columns. */
@@ -167,8 +170,8 @@ K512 static void pack_panels(int trans_b, const float *B, size_t ldb,
                              size_t N, float *dst)
 {
     size_t j0, p, jj;
-    for (j0 = j_lo; j0 < j_hi; j0 += panel_width(N - j0)) {
-        size_t w = panel_width(N - j0);
+    for (j0 = j_lo; j0 < j_hi; j0 += panel_width(N, j0)) {
+        size_t w = panel_width(N, j0);
         int nv = panel_vectors(w), v;
         size_t width = (size_t)16 * (size_t)nv;
         float *panel = dst + (j0 - j_lo) * kc;
@@ -552,8 +555,8 @@ K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
                     t.a = apanel;
                     t.a_step = MR;
                 }
-                for (j0 = jc; j0 < jc + nc; j0 += panel_width(N - j0)) {
-                    size_t w = panel_width(N - j0);
+                for (j0 = jc; j0 < jc + nc; j0 += panel_width(N, j0)) {
+                    size_t w = panel_width(N, j0);
                     int nv = panel_vectors(w);
                     t.mask = edge_mask(w);
                     switch (b_form) {

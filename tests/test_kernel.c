@@ -209,9 +209,10 @@ static void check_all_ways(size_t M, size_t N, size_t K)
 static void kernel_matches_reference_at_every_edge(void **state)
 {
     static const size_t ms[] = {1, 2, 7, 8, 9, 17, 33};
-    /* 64 and 112: the last 64 columns in two panels of 32 */
-    static const size_t ns[] = {1,  3,  15, 16, 17, 47,  48,
-                                49, 63, 64, 65, 97, 112, 130};
+    /* 64, 112 and 544: the last 64 columns in two panels of 32; 496: 64
+     * left across the end of the block of 480 columns, 48 and 16 */
+    static const size_t ns[] = {1,  3,  15,  16,  17,  47,  48,  49,
+                                63, 64, 65, 97, 112, 130, 496, 544};
     static const size_t ks[] = {1, 2, 9, 257};
     /* around the block of k, on fewer rows and columns */
     static const size_t ms2[] = {1, 8, 9}, ns2[] = {1, 16, 17, 48, 49};
@@ -236,7 +237,7 @@ static void kernel_matches_reference_on_large_shapes(void **state)
 {
     static const size_t shapes[][3] = {
         {13, 481, 97}, {40, 1000, 33}, {9, 530, 1100}, {3, 61, 3001},
-        {64, 256, 784}, {32, 10, 1024}};
+        {64, 256, 784}, {32, 10, 1024}, {17, 976, 300}};
     size_t i;
     (void)state;
     if (!kernel_here())
