@@ -32,9 +32,11 @@ if(NN_BUILD_STATIC)
   # that nnConfig.cmake recreates through pkg-config on the user's machine,
   # another BLAS by the files this build linked.
   if(NN_BLAS_VIA_PKGCONFIG)
-    target_link_libraries(nn_static PRIVATE PkgConfig::OPENBLAS m)
+    target_link_libraries(nn_static PRIVATE PkgConfig::OPENBLAS
+                          ${CMAKE_THREAD_LIBS_INIT} m)
   else()
-    target_link_libraries(nn_static PRIVATE ${NN_BLAS_LIBRARY_FILES} m)
+    target_link_libraries(nn_static PRIVATE ${NN_BLAS_LIBRARY_FILES}
+                          ${CMAKE_THREAD_LIBS_INIT} m)
   endif()
 endif()
 
@@ -75,7 +77,7 @@ string(REGEX REPLACE "/$" "" NN_PC_PREFIX_FROM_PCFILEDIR
        "${NN_PC_PREFIX_FROM_PCFILEDIR}")
 if(NN_BLAS_VIA_PKGCONFIG)
   set(NN_PC_REQUIRES_PRIVATE "${NN_BLAS_PC_MODULE}")
-  set(NN_PC_LIBS_PRIVATE "-lm")
+  set(NN_PC_LIBS_PRIVATE "${CMAKE_THREAD_LIBS_INIT} -lm")
 else()
   # The BLAS is known by its files; pkg-config users want -L and -l flags.
   set(NN_PC_REQUIRES_PRIVATE "")
@@ -90,7 +92,7 @@ else()
       string(APPEND NN_PC_LIBS_PRIVATE "-L${_dir} -l${_name} ")
     endif()
   endforeach()
-  string(APPEND NN_PC_LIBS_PRIVATE "-lm")
+  string(APPEND NN_PC_LIBS_PRIVATE "${CMAKE_THREAD_LIBS_INIT} -lm")
 endif()
 if(NN_HAVE_ONNX_READER)
   # the ONNX importer decodes with protobuf-c (src/onnx/onnx.cmake)

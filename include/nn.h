@@ -716,12 +716,14 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * not on earlier calls. Where the CPU has AVX-512F, the products run in
  * libnn's own kernel rather than the BLAS, as nn_model_predict describes,
  * each as a rule on its shape says (the forward products at any n, the
- * others from a few rows on), except that with two or more BLAS threads
- * (nn_set_blas_threads) a product of 2^27 multiply-adds or more goes to
- * the BLAS and its threads: the choice depends on the layers, n and
- * whether the BLAS has more than one thread, and a dense layer's forward
- * product through the kernel gives each row the same bits whatever the
- * other rows of the batch, as in nn_model_predict.
+ * others from a few rows on). A product of 2^27 multiply-adds or more
+ * (784-1024-1024-10 at 256 rows, say) runs on two threads where the BLAS
+ * has two (nn_set_blas_threads; OpenBLAS's default on a machine of two
+ * cores), with the same bits as on one, and goes to the BLAS and its
+ * threads where it has more than two: the choice depends on the layers, n
+ * and whether the BLAS has more than two threads, and a dense layer's
+ * forward product through the kernel gives each row the same bits
+ * whatever the other rows of the batch, as in nn_model_predict.
  * The layers run in training mode (see the Overview); a step that succeeds
  * also updates the running statistics of batch normalization layers, and
  * one row is too few for a model with such a layer (NN_E_INVALID).
@@ -1120,9 +1122,11 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
  * one thread per core; BLIS reads BLIS_NUM_THREADS (then
  * OMP_NUM_THREADS), else runs one thread.
  * The products libnn's own AVX-512 kernel takes (see nn_model_predict) run
- * on the calling thread whatever the count; with a count above one, the
- * training products of 2^27 multiply-adds or more leave the kernel for the
- * BLAS's threads (see nn_model_train_batch).
+ * on the calling thread whatever the count, except the training products
+ * of 2^27 multiply-adds or more (see nn_model_train_batch): with a count
+ * of two, the kernel forms them on the calling thread and one thread it
+ * starts for the product, with the same results, bit for bit, as on one;
+ * with a count above two, they leave the kernel for the BLAS's threads.
  * Call it while no other thread is inside libnn.
  * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
  * was built with cannot be told). */

@@ -10,6 +10,7 @@
 #include "nn_internal.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #if defined(NN_HAVE_BLIS)
 #include <blis.h>
 #include <unistd.h>
@@ -140,18 +141,24 @@ static int blas_threads(void)
 #endif
 }
 
-/* The kernel runs on the calling thread. With two or more BLAS threads,
- * the BLAS takes back the largest training products, where its threads
- * beat the kernel's single one (bench_train --quick --lib-only --threads
- * 1,2, AMD EPYC Zen 5, 2 vCPUs, OpenBLAS 0.3.21 Haswell kernels, samples
- * per second with every product in the kernel: 4096-4096-4096 at batch
- * 256, 897 at one thread and 896 at two, while its sgemm calls alone ran
- * at 1108 at two; 784-1024-1024-10 at batch 256, 16.4 k and 16.7 k
- * against 17.9 k; but 784-256-128-10 at 128, whose largest product is
- * 26 M multiply-adds, 166 k in the kernel against 139 k for the sgemm
- * calls at two threads). From 2^27 multiply-adds: 784-1024-1024-10's and
- * 4096^3's products at batch 256, none of 784-256-128-10's below batch
- * 512. */
+/* The largest training products, from 2^27 multiply-adds (784-1024-1024-10's
+ * and 4096^3's at batch 256, none of 784-256-128-10's below batch 512),
+ * where a second thread pays for its start (tens of microseconds):
+ *   - with two BLAS threads (a machine of two cores, by default), the
+ *     kernel runs them on two threads itself, each forming a part of C's
+ *     columns (nn__gemm_train). Every column's sums are the same whichever
+ *     thread forms them, so the results have the same bits as on one.
+ *     OpenBLAS's two threads, which took these products before, run its
+ *     AVX2 kernels (Debian pins the Haswell core type) and only matched the
+ *     kernel on one thread (AMD EPYC Zen 5, 2 vCPUs: bench/threads.sh
+ *     build-bench/bench/bench_train 7 --quick, two threads over one,
+ *     medians: 784-1024-1024-10 at batch 256 1.04 through OpenBLAS, 1.16
+ *     split here; 4096^3 1.35 split here). 256 x 1024 x 1024 alone: 1.6
+ *     to 1.7 times one thread's speed split, and a 784-1024-1024-10 step
+ *     1.4 where nothing else runs (bench_train's blocks of cblas_sgemm
+ *     calls beside it leave OpenBLAS's threads spinning on the other
+ *     core);
+ *   - with more BLAS threads, the BLAS takes them, with its threads. */
 #define NN__THREADED_MACS 134217728.0
 
 /* Training: the three products of a dense layer's step, n rows:
@@ -182,7 +189,7 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
     if (!nn__kernel_on() || M == 0 || N == 0 || K == 0)
         return 0; /* a part of a batch without rows: BLAS's no-op */
     if ((double)M * (double)N * (double)K >= NN__THREADED_MACS &&
-        blas_threads() > 1)
+        blas_threads() > 2)
         return 0;
     if (trans_a)
         return K >= 16 && (N > 16 || K >= 32);
@@ -191,12 +198,27 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
     return !tiny(M, N, K);
 }
 
-size_t nn__kernel_buf_floats(size_t K, size_t N)
+/* Whether the product may run on two threads (see NN__THREADED_MACS): a
+ * function of the shape; the thread count decides at the call. Its
+ * columns are cut after a whole number of 48-column panels, at least one
+ * on each side. */
+static int splittable(size_t M, size_t N, size_t K)
+{
+    return N >= 96 && (double)M * (double)N * (double)K >= NN__THREADED_MACS;
+}
+
+/* One thread's block of B: kc rows of the panels of at most 480 columns. */
+static size_t block_floats(size_t K, size_t N)
 {
     size_t kc = K < 256 ? K : 256, width = (N + 15) / 16 * 16;
+    return kc * (width < 480 ? width : 480);
+}
+
+size_t nn__kernel_buf_floats(size_t M, size_t K, size_t N)
+{
     if (!nn__kernel_on())
         return 0;
-    return kc * (width < 480 ? width : 480);
+    return (splittable(M, N, K) ? 2 : 1) * block_floats(K, N);
 }
 
 /* B in place where the rows are few (the copy costs more than it saves)
@@ -213,18 +235,76 @@ int nn__kernel_train_form(int trans_b, size_t M, size_t N)
                                              : NN__B_PACK_BLOCKS;
 }
 
+/* A kernel call on some of a product's columns. */
+typedef struct nn__part {
+    int trans_a, trans_b, form;
+    size_t M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *buf, *C;
+} nn__part;
+
+static void part_run(const nn__part *p)
+{
+    nn__kernel_gemm(p->trans_a, p->trans_b, p->M, p->N, p->K, p->alpha, p->A,
+                    p->lda, p->B, p->ldb, p->form, p->buf, p->beta, p->C,
+                    p->ldc, NULL, NN_ACT_IDENTITY, 0.0f);
+}
+
+static void *part_thread(void *arg)
+{
+    part_run((const nn__part *)arg);
+    return NULL;
+}
+
 void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float alpha, const float *A, size_t lda, const float *B,
                     size_t ldb, float beta, float *C, size_t ldc,
                     float *buf)
 {
-    if (buf && nn__kernel_train(trans_a, trans_b, M, N, K)) {
-        nn__kernel_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                        nn__kernel_train_form(trans_b, M, N), buf, beta, C,
-                        ldc, NULL, NN_ACT_IDENTITY, 0.0f);
+    nn__part first, second;
+    pthread_t thread;
+    size_t cut;
+    int started;
+    if (!buf || !nn__kernel_train(trans_a, trans_b, M, N, K)) {
+        nn__gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                 ldc);
         return;
     }
-    nn__gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    first.trans_a = trans_a;
+    first.trans_b = trans_b;
+    first.form = nn__kernel_train_form(trans_b, M, N);
+    first.M = M;
+    first.N = N;
+    first.K = K;
+    first.lda = lda;
+    first.ldb = ldb;
+    first.ldc = ldc;
+    first.alpha = alpha;
+    first.beta = beta;
+    first.A = A;
+    first.B = B;
+    first.buf = buf;
+    first.C = C;
+    if (!splittable(M, N, K) || blas_threads() != 2) {
+        part_run(&first);
+        return;
+    }
+    /* columns [0, cut) here, [cut, N) on a thread of their own, each part
+     * with its block of buf (nn__kernel_buf_floats counted two) */
+    cut = (N / 2 + 47) / 48 * 48;
+    second = first;
+    first.N = cut;
+    second.N = N - cut;
+    second.B = trans_b ? B + cut * ldb : B + cut;
+    second.C = C + cut;
+    second.buf = buf + block_floats(K, N);
+    started = pthread_create(&thread, NULL, part_thread, &second) == 0;
+    part_run(&first);
+    if (started)
+        pthread_join(thread, NULL);
+    else /* no thread to be had: the same bits, one part after the other */
+        part_run(&second);
 }
 
 void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,

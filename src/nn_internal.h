@@ -91,12 +91,15 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N,
 /* How nn__gemm_train hands B to the kernel for a product of M rows and N
  * columns: NN__B_IN_PLACE or NN__B_PACK_BLOCKS (gemm.c; measured there). */
 int nn__kernel_train_form(int trans_b, size_t M, size_t N);
-/* Floats of buf nn__gemm_train needs for a product whose op(B) is K x N
- * (at most NN__KERNEL_BUF_FLOATS; 0 where the kernel does not run). */
-size_t nn__kernel_buf_floats(size_t K, size_t N);
+/* Floats of buf nn__gemm_train needs for a product of M rows whose op(B)
+ * is K x N (at most 2 NN__KERNEL_BUF_FLOATS: two where the product may run
+ * on two threads; 0 where the kernel does not run). */
+size_t nn__kernel_buf_floats(size_t M, size_t K, size_t N);
 /* nn__gemm for the training passes: libnn's kernel where
  * nn__kernel_train takes the product and buf is not NULL (room for
- * nn__kernel_buf_floats(K, N) floats), nn__gemm otherwise. */
+ * nn__kernel_buf_floats(M, K, N) floats), nn__gemm otherwise. The kernel
+ * runs the largest products on two threads where the BLAS has two
+ * (gemm.c), with the same bits as on one. */
 void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float alpha, const float *A, size_t lda, const float *B,
                     size_t ldb, float beta, float *C, size_t ldc,

@@ -351,7 +351,7 @@ static void training_products_match_reference_on_both_sides_of_the_rule(
             float *R = malloc((in * out + n * in + n * out) * sizeof *R);
             assert_non_null(W2);
             assert_non_null(R);
-            assert_true(nn__kernel_buf_floats(in, out) <=
+            assert_true(nn__kernel_buf_floats(n, in, out) <=
                         NN__KERNEL_BUF_FLOATS);
             /* forward, backward, and the folded update into W2 */
             nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, Z,
@@ -379,6 +379,83 @@ static void training_products_match_reference_on_both_sides_of_the_rule(
             free(R);
         }
     nn__kernel_force(-1);
+}
+
+/* The largest training products run on two threads where the BLAS has
+ * two (gemm.c): each product of a 530-in, 1000-out layer at 256 rows
+ * (2^27 multiply-adds and more; the second thread's columns end at an
+ * edge panel) gives the same bits on two threads as on one, and both are
+ * right against the reference. */
+static void two_threads_give_a_large_product_the_same_bits(void **state)
+{
+    const size_t n = 256, in = 530, out = 1000;
+    float *X, *W, *G, *one, *two, *ref, *buf;
+    int pass;
+    (void)state;
+    if (!kernel_here())
+        return;
+    if (nn_set_blas_threads(2) != NN_OK) {
+        print_message("the BLAS's thread count cannot be set: no second "
+                      "thread to compare\n");
+        skip();
+    }
+    X = fresh(n * in);
+    W = fresh(in * out);
+    G = fresh(n * out);
+    one = malloc(in * out * sizeof *one);
+    two = malloc(in * out * sizeof *two);
+    ref = malloc(in * out * sizeof *ref);
+    assert_non_null(one);
+    assert_non_null(two);
+    assert_non_null(ref);
+    /* room for both threads' blocks of B, counted for each product */
+    assert_true(nn__kernel_buf_floats(n, in, out) > NN__KERNEL_BUF_FLOATS);
+    assert_true(nn__kernel_buf_floats(n, out, in) > NN__KERNEL_BUF_FLOATS);
+    assert_true(nn__kernel_buf_floats(in, n, out) > NN__KERNEL_BUF_FLOATS);
+    buf = malloc(2 * NN__KERNEL_BUF_FLOATS * sizeof *buf);
+    assert_non_null(buf);
+    for (pass = 0; pass < 3; pass++) {
+        size_t len = pass == 1 ? n * in : pass == 0 ? n * out : in * out;
+        int t;
+        for (t = 1; t <= 2; t++) {
+            float *dst = t == 1 ? one : two;
+            assert_int_equal(nn_set_blas_threads((size_t)t), NN_OK);
+            if (pass == 0) /* forward */
+                nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f,
+                               dst, out, buf);
+            else if (pass == 1) /* backward */
+                nn__gemm_train(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f,
+                               dst, in, buf);
+            else { /* the folded update of W */
+                memcpy(dst, W, in * out * sizeof *W);
+                nn__gemm_train(1, 0, in, out, n, -0.01f, X, in, G, out,
+                               0.999f, dst, out, buf);
+            }
+        }
+        assert_memory_equal(one, two, len * sizeof *one);
+        if (pass == 0) {
+            nn__gemm_ref(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, ref,
+                         out);
+            assert_close_scaled(one, ref, len, in);
+        } else if (pass == 1) {
+            nn__gemm_ref(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, ref,
+                         in);
+            assert_close_scaled(one, ref, len, out);
+        } else {
+            memcpy(ref, W, in * out * sizeof *W);
+            nn__gemm_ref(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f,
+                         ref, out);
+            assert_close_scaled(one, ref, len, n);
+        }
+    }
+    assert_int_equal(nn_set_blas_threads(1), NN_OK);
+    free(X);
+    free(W);
+    free(G);
+    free(one);
+    free(two);
+    free(ref);
+    free(buf);
 }
 
 /* Packing Bᵀ equals packing the transpose written out. */
@@ -494,9 +571,14 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
     assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
-    /* with BLAS threads, the largest training products go to them; a
+    /* with two BLAS threads the kernel keeps the largest training products
+     * (and runs them on two threads); with more, they go to the BLAS's. A
      * BLAS whose count libnn cannot set keeps one thread and the kernel */
     if (nn_set_blas_threads(2) == NN_OK) {
+        assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), cpu);
+        assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 1024), cpu);
+        assert_int_equal(nn_set_blas_threads(3), NN_OK);
         assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), 0);
         assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), 0);
         assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 1024), 0);
@@ -520,6 +602,7 @@ int main(void)
         cmocka_unit_test(
             training_products_match_reference_on_both_sides_of_the_rule),
         cmocka_unit_test(fused_activations_are_activation_c_bit_for_bit),
+        cmocka_unit_test(two_threads_give_a_large_product_the_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,9 +159,9 @@ static void dense_pack(const nn_model *m, const nn__layer *L, float *dst)
  * forward, Wᵀ (out x in) backward, dL/dZ (n x out) for dW. */
 static size_t dense_kernel_floats(const nn__layer *L, size_t n)
 {
-    size_t a = nn__kernel_buf_floats(L->in, L->out);
-    size_t b = nn__kernel_buf_floats(L->out, L->in);
-    size_t c = nn__kernel_buf_floats(n, L->out);
+    size_t a = nn__kernel_buf_floats(n, L->in, L->out);
+    size_t b = nn__kernel_buf_floats(n, L->out, L->in);
+    size_t c = nn__kernel_buf_floats(L->in, n, L->out);
     return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 
