@@ -151,13 +151,13 @@ static int blas_threads(void)
  *     OpenBLAS's two threads, which took these products before, run its
  *     AVX2 kernels (Debian pins the Haswell core type) and only matched the
  *     kernel on one thread (AMD EPYC Zen 5, 2 vCPUs: bench/threads.sh
- *     build-bench/bench/bench_train 7 --quick, two threads over one,
- *     medians: 784-1024-1024-10 at batch 256 1.04 through OpenBLAS, 1.16
- *     split here; 4096^3 1.35 split here). 256 x 1024 x 1024 alone: 1.6
- *     to 1.7 times one thread's speed split, and a 784-1024-1024-10 step
- *     1.4 where nothing else runs (bench_train's blocks of cblas_sgemm
- *     calls beside it leave OpenBLAS's threads spinning on the other
- *     core);
+ *     build-bench/bench/bench_train ROUNDS --quick, two threads over one,
+ *     medians: 784-1024-1024-10 at batch 256 1.04 through OpenBLAS in 7
+ *     rounds, 1.14 split here in 9; 4096^3 1.46 in 9; bench_train's blocks of
+ *     cblas_sgemm calls in between leave OpenBLAS's threads spinning on
+ *     the other core). With nothing else running, two threads take 0.72
+ *     of one's time for a 784-1024-1024-10 step and 0.54 for 4096^3
+ *     (bench_threads NET 256 STEPS BLOCKS);
  *   - with more BLAS threads, the BLAS takes them, with its threads. */
 #define NN__THREADED_MACS 134217728.0
 
