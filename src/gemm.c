@@ -262,7 +262,12 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     size_t ldb, float beta, float *C, size_t ldc,
                     float *buf)
 {
-    nn__part first, second;
+    nn__part first = {.trans_a = trans_a, .trans_b = trans_b,
+                      .form = nn__kernel_train_form(trans_b, M, N),
+                      .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
+                      .ldc = ldc, .alpha = alpha, .beta = beta, .A = A,
+                      .B = B, .buf = buf, .C = C},
+            second;
     pthread_t thread;
     size_t cut;
     int started;
@@ -271,21 +276,6 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                  ldc);
         return;
     }
-    first.trans_a = trans_a;
-    first.trans_b = trans_b;
-    first.form = nn__kernel_train_form(trans_b, M, N);
-    first.M = M;
-    first.N = N;
-    first.K = K;
-    first.lda = lda;
-    first.ldb = ldb;
-    first.ldc = ldc;
-    first.alpha = alpha;
-    first.beta = beta;
-    first.A = A;
-    first.B = B;
-    first.buf = buf;
-    first.C = C;
     if (!splittable(M, N, K) || blas_threads() != 2) {
         part_run(&first);
         return;
