@@ -200,8 +200,8 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 
 /* Whether the product may run on two threads (see NN__THREADED_MACS): a
  * function of the shape; the thread count decides at the call. Its
- * columns are cut after a whole number of 48-column panels, at least one
- * on each side. */
+ * columns are cut after a whole number of 48-column panels near the
+ * middle: at least one panel before the cut, a column or more after. */
 static int splittable(size_t M, size_t N, size_t K)
 {
     return N >= 96 && (double)M * (double)N * (double)K >= NN__THREADED_MACS;
