@@ -47,7 +47,8 @@ for side in A B; do
 done
 blas=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 # shellcheck disable=SC2086
-$cc $flags "$here/bench/kernel_ab.c" "$tmp/A.o" "$tmp/B.o" "$lib" $blas -pthread -lm \
+$cc $flags "$here/bench/kernel_ab.c" "$here/bench/ab_steps.c" "$tmp/A.o" \
+    "$tmp/B.o" "$lib" $blas -pthread -lm \
     -o "$tmp/kernel_ab"
 echo "A: $a, B: $b"
 "$tmp/kernel_ab" "$@"
