@@ -161,6 +161,11 @@ static int blas_threads(void)
  *   - with more BLAS threads, the BLAS takes them, with its threads. */
 #define NN__THREADED_MACS 134217728.0
 
+static int threaded_size(size_t M, size_t N, size_t K)
+{
+    return (double)M * (double)N * (double)K >= NN__THREADED_MACS;
+}
+
 /* Training: the three products of a dense layer's step, n rows:
  *   forward  X W          (0, 0, n, out, in)
  *   backward dL/dZ Wᵀ     (0, 1, n, in, out)
@@ -188,8 +193,7 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
     if (!nn__kernel_on() || M == 0 || N == 0 || K == 0)
         return 0; /* a part of a batch without rows: BLAS's no-op */
-    if ((double)M * (double)N * (double)K >= NN__THREADED_MACS &&
-        blas_threads() > 2)
+    if (threaded_size(M, N, K) && blas_threads() > 2)
         return 0;
     if (trans_a)
         return K >= 16 && (N > 16 || K >= 32);
@@ -204,7 +208,7 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
  * middle: at least one panel before the cut, a column or more after. */
 static int splittable(size_t M, size_t N, size_t K)
 {
-    return N >= 96 && (double)M * (double)N * (double)K >= NN__THREADED_MACS;
+    return N >= 96 && threaded_size(M, N, K);
 }
 
 /* One thread's block of B: kc rows of the panels of at most 480 columns. */
@@ -262,12 +266,7 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     size_t ldb, float beta, float *C, size_t ldc,
                     float *buf)
 {
-    nn__part first = {.trans_a = trans_a, .trans_b = trans_b,
-                      .form = nn__kernel_train_form(trans_b, M, N),
-                      .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
-                      .ldc = ldc, .alpha = alpha, .beta = beta, .A = A,
-                      .B = B, .buf = buf, .C = C},
-            second;
+    nn__part first, second;
     pthread_t thread;
     size_t cut;
     int started;
@@ -276,6 +275,11 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                  ldc);
         return;
     }
+    first = (nn__part){.trans_a = trans_a, .trans_b = trans_b,
+                       .form = nn__kernel_train_form(trans_b, M, N),
+                       .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
+                       .ldc = ldc, .alpha = alpha, .beta = beta, .A = A,
+                       .B = B, .buf = buf, .C = C};
     if (!splittable(M, N, K) || blas_threads() != 2) {
         part_run(&first);
         return;
