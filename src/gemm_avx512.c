@@ -14,9 +14,11 @@
  *
  * The layout follows BLIS. B (K x N) is read in panels of NR = 48 columns
  * (at the right edge what is left, and two of 32 where 64 are left:
- * panel_width), each either packed
- * (K rows of the panel's width, contiguous, zero-padded: nn__kernel_pack,
- * done once for inference weights) or read in place with masked loads at
+ * panel_width), each either packed (kc rows of the panel's width,
+ * contiguous, zero-padded; nn__kernel_pack, done once for inference
+ * weights, lays out each block of B below as the block's panels side by
+ * side, so that a block is one run of memory as it is when the block is
+ * packed for one call) or read in place with masked loads at
  * the right edge. For each block of KC = 256 rows of B and NC = 480
  * columns, each MR = 8 row strip of op(A) is copied into an 8 x KC
  * micro-panel (p-major, so one cache line serves two steps of k) that stays
@@ -210,10 +212,34 @@ K512 static void pack_panels(int trans_b, const float *B, size_t ldb,
     }
 }
 
+/* Packed columns of the block of columns at jc: its panels' widths, each
+ * a multiple of 16 (only the last panel of B may be narrower than its
+ * vectors). */
+static size_t block_width(size_t N, size_t jc)
+{
+    size_t nc = N - jc < NC ? N - jc : NC;
+    return (nc + 15) / 16 * 16;
+}
+
+/* The block of rows [pc, pc + kc) and columns [jc, jc + nc) goes to dst +
+ * jc K + pc block_width (the blocks of columns before it take jc K floats,
+ * its blocks of rows before it pc block_width), laid out as pack_panels
+ * lays out a block in buf; nn__kernel_gemm reads it there. Measured with
+ * bench/kernel_ab.sh on 784-1024-1024-10 predictions at batch 256: 0.969
+ * of the time of panels that each ran down the whole of K, whose ten
+ * pieces of a block lay 48 K floats apart. */
 void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
                      size_t ldb, float *dst)
 {
-    pack_panels(trans_b, B, ldb, 0, K, 0, N, N, dst);
+    size_t jc, pc;
+    for (jc = 0; jc < N; jc += NC) {
+        size_t nc = N - jc < NC ? N - jc : NC, nb = block_width(N, jc);
+        for (pc = 0; pc < K; pc += KC) {
+            size_t kc = K - pc < KC ? K - pc : KC;
+            pack_panels(trans_b, B, ldb, pc, kc, jc, jc + nc, N,
+                        dst + jc * K + pc * nb);
+        }
+    }
 }
 
 /* The micro-panel of op(A) for rows [0, mr) and kc steps of k: dst[p MR +
@@ -560,9 +586,10 @@ K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
                     int nv = panel_vectors(w);
                     t.mask = edge_mask(w);
                     switch (b_form) {
-                    case NN__B_PACKED:
+                    case NN__B_PACKED: /* as nn__kernel_pack */
                         t.ldb = (size_t)16 * (size_t)nv;
-                        t.b = B + j0 * K + pc * t.ldb;
+                        t.b = B + jc * K + pc * block_width(N, jc) +
+                              (j0 - jc) * t.kc;
                         break;
                     case NN__B_PACK_BLOCKS:
                         t.ldb = (size_t)16 * (size_t)nv;
