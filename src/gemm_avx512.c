@@ -20,9 +20,10 @@
  * side, so that a block is one run of memory as it is when the block is
  * packed for one call) or read in place with masked loads at
  * the right edge. For each block of KC = 256 rows of B and NC = 480
- * columns, each MR = 8 row strip of op(A) is copied into an 8 x KC
- * micro-panel (p-major, so one cache line serves two steps of k) that stays
- * in L1 while the panels of the block (KC x NC, 480 KiB) stream from L2;
+ * columns, each MR = 8 row strip of op(A) stays in L1 while the panels of
+ * the block (KC x NC, 480 KiB) stream from L2: read in place where op(A)
+ * is A (eight rows of kc floats), copied into an 8 x KC micro-panel
+ * (p-major, so one cache line serves two steps of k) where it is Aᵀ;
  * the micro-kernel keeps an 8 x 48 tile of C in 24 registers and runs one
  * broadcast and three fused multiply-adds per row and step of k.
  *
@@ -275,7 +276,8 @@ K512_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
 typedef struct nn__tile_args {
     size_t kc;
     const float *a;     /* kc rows of MR, p-major, */
-    size_t a_step;      /* a_step floats apart */
+    size_t a_step;      /* a_step floats apart, row i's element */
+    size_t a_row;       /* i a_row floats after row 0's */
     const float *b;
     size_t ldb;
     __mmask16 mask;     /* the columns in the panel's last vector */
@@ -331,7 +333,7 @@ K512_INLINE __m512 finish(const nn__tile_args *t, __m512 acc, const float *c,
            c##i##2 = c##i##0
 #define NN__FMA(i)                                                           \
     if (mr > i) {                                                            \
-        __m512 av = _mm512_set1_ps(a[i]);                                    \
+        __m512 av = _mm512_set1_ps(a[(size_t)(i) * a_row]);                  \
         c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                          \
         if (nv > 1)                                                          \
             c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                      \
@@ -361,6 +363,7 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
 {
     const float *a = t->a, *b = t->b;
     const size_t ldb = t->ldb, kc = t->kc, a_step = t->a_step;
+    const size_t a_row = t->a_row;
     const __mmask16 mask = t->mask, full = (__mmask16)0xffffu;
     size_t p;
     NN__ACC(0);
@@ -522,6 +525,7 @@ K512 static void few_rows(int trans_a, size_t M, size_t N, size_t K,
         pack_a(trans_a, a, lda, M, t->kc, apanel);
         t->a = apanel;
         t->a_step = MR;
+        t->a_row = 1;
         t->ldb = ldb;
         for (; v < nv; v += NV) {
             size_t g = nv - v < NV ? nv - v : NV;
@@ -558,8 +562,12 @@ K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
         few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);
         return;
     }
-    /* op(A) = Aᵀ has its rows' elements side by side already: where a
-     * micro-panel serves one panel of B only, the tile reads A in place */
+    /* The tile reads op(A) = A in place, a broadcast from each of eight
+     * rows (bench/kernel_ab.sh on predictions at batch 256: 0.965 of the
+     * time of micro-panels for 784-256-128-10, 0.989 for 784-1024-1024-10;
+     * training steps alike). op(A) = Aᵀ has its rows' elements side by
+     * side, but a micro-panel's kc reads are lda apart: it is read in place
+     * only where it serves one panel of B. */
     a_in_place = trans_a && N <= NR;
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
@@ -574,12 +582,16 @@ K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
                 if (a_in_place) {
                     t.a = A + pc * lda + i0;
                     t.a_step = lda;
+                    t.a_row = 1;
+                } else if (!trans_a) {
+                    t.a = A + i0 * lda + pc;
+                    t.a_step = 1;
+                    t.a_row = lda;
                 } else {
-                    pack_a(trans_a,
-                           trans_a ? A + pc * lda + i0 : A + i0 * lda + pc,
-                           lda, mr, t.kc, apanel);
+                    pack_a(1, A + pc * lda + i0, lda, mr, t.kc, apanel);
                     t.a = apanel;
                     t.a_step = MR;
+                    t.a_row = 1;
                 }
                 for (j0 = jc; j0 < jc + nc; j0 += panel_width(N, j0)) {
                     size_t w = panel_width(N, j0);

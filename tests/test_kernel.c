@@ -101,7 +101,22 @@ typedef struct shape {
     size_t M, N, K;
     float alpha, beta;
     int bias, act;
+    size_t pad; /* floats past each row of A, B and C (their strides) */
 } shape;
+
+/* rows x cols of src (tight) in rows of ld >= cols floats, the floats past
+ * cols set to fill. */
+static float *strided(const float *src, size_t rows, size_t cols, size_t ld,
+                      float fill)
+{
+    float *p = malloc(rows * ld * sizeof *p);
+    size_t r, c;
+    assert_non_null(p);
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < ld; c++)
+            p[r * ld + c] = c < cols ? src[r * cols + c] : fill;
+    return p;
+}
 
 static void check(const shape *s)
 {
@@ -112,7 +127,13 @@ static void check(const shape *s)
     float *AA = malloc(M * K * sizeof *AA), *BB = malloc(K * N * sizeof *BB);
     float *bias = s->bias ? fresh(N) : NULL, *packed = NULL;
     float *buf = s->form == NN__B_PACK_BLOCKS ? block_buffer() : NULL;
-    const float slope = 0.125f;
+    const float slope = 0.125f, guard = 1234.5f;
+    /* the kernel sees A, B and C with s->pad floats after each row: NaN
+     * in A's and B's, which would reach C if read, and a guard in C's,
+     * which must stay */
+    const size_t lda_k = lda + s->pad, ldb_k = ldb + s->pad;
+    const size_t ldc_k = N + s->pad;
+    float *Ak, *Bk, *Ck;
     double worst = 0.0;
     assert_non_null(R);
     assert_non_null(MAG);
@@ -129,14 +150,20 @@ static void check(const shape *s)
                  fabsf(s->beta), MAG, N);
     nn__gemm_ref(s->ta, s->tb, M, N, K, s->alpha, A, lda, B, ldb, s->beta, R,
                  N);
+    Ak = strided(A, s->ta ? K : M, lda, lda_k, NAN);
+    Bk = strided(B, s->tb ? N : K, ldb, ldb_k, NAN);
+    Ck = strided(C, M, N, ldc_k, guard);
     if (s->form == NN__B_PACKED) {
         packed = malloc(nn__kernel_packed_floats(K, N) * sizeof *packed);
         assert_non_null(packed);
-        nn__kernel_pack(s->tb, K, N, B, ldb, packed);
+        nn__kernel_pack(s->tb, K, N, Bk, ldb_k, packed);
     }
-    nn__kernel_gemm(s->ta, s->tb, M, N, K, s->alpha, A, lda,
-                    packed ? packed : B, ldb, s->form, buf, s->beta, C, N,
-                    bias, s->act, slope);
+    nn__kernel_gemm(s->ta, s->tb, M, N, K, s->alpha, Ak, lda_k,
+                    packed ? packed : Bk, ldb_k, s->form, buf, s->beta, Ck,
+                    ldc_k, bias, s->act, slope);
+    for (i = 0; i < M; i++)
+        for (j = N; j < ldc_k; j++)
+            assert_true(Ck[i * ldc_k + j] == guard);
     for (i = 0; i < M; i++)
         for (j = 0; j < N; j++) {
             size_t e = i * N + j;
@@ -147,19 +174,23 @@ static void check(const shape *s)
                 mag += fabsf(bias[j]);
             }
             want = act_ref(s->act, want, slope);
-            err = fabs((double)C[e] - want) / (mag > 0.0f ? mag : 1.0f);
+            err = fabs((double)Ck[i * ldc_k + j] - want) /
+                  (mag > 0.0f ? mag : 1.0f);
             if (err > worst)
                 worst = err;
         }
     if (!(worst <= 1e-5))
         print_error("ta=%d tb=%d form=%d M=%zu N=%zu K=%zu alpha=%g "
-                    "beta=%g bias=%d act=%d: max rel error %g\n",
+                    "beta=%g bias=%d act=%d pad=%zu: max rel error %g\n",
                     s->ta, s->tb, s->form, M, N, K, (double)s->alpha,
-                    (double)s->beta, s->bias, s->act, worst);
+                    (double)s->beta, s->bias, s->act, s->pad, worst);
     assert_true(worst <= 1e-5);
     free(A);
     free(B);
     free(C);
+    free(Ak);
+    free(Bk);
+    free(Ck);
     free(R);
     free(MAG);
     free(AA);
@@ -168,8 +199,9 @@ static void check(const shape *s)
     free(packed);
 }
 
-/* Every way of calling the kernel on one shape. */
-static void check_all_ways(size_t M, size_t N, size_t K)
+/* Every way of calling the kernel on one shape, with pad floats past the
+ * rows of A, B and C. */
+static void check_all_ways_pad(size_t M, size_t N, size_t K, size_t pad)
 {
     static const float ab[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f},
                                   {0.75f, 0.25f}};
@@ -179,6 +211,7 @@ static void check_all_ways(size_t M, size_t N, size_t K)
     s.M = M;
     s.N = N;
     s.K = K;
+    s.pad = pad;
     for (v = 0; v < 12; v++) {
         s.ta = (int)(v & 1);
         s.tb = (int)((v >> 1) & 1);
@@ -204,6 +237,11 @@ static void check_all_ways(size_t M, size_t N, size_t K)
         s.act = acts[v / 3];
         check(&s);
     }
+}
+
+static void check_all_ways(size_t M, size_t N, size_t K)
+{
+    check_all_ways_pad(M, N, K, 0);
 }
 
 static void kernel_matches_reference_at_every_edge(void **state)
@@ -242,8 +280,9 @@ static void kernel_matches_reference_on_large_shapes(void **state)
     (void)state;
     if (!kernel_here())
         return;
-    for (i = 0; i < ARRAY_LEN(shapes); i++)
-        check_all_ways(shapes[i][0], shapes[i][1], shapes[i][2]);
+    for (i = 0; i < ARRAY_LEN(shapes); i++) /* every other one strided */
+        check_all_ways_pad(shapes[i][0], shapes[i][1], shapes[i][2],
+                           i % 2 ? 3 + i : 0);
     nn__kernel_force(-1);
 }
 
@@ -268,6 +307,8 @@ static void kernel_matches_reference_on_random_shapes(void **state)
         s.beta = (trial & 8) ? 1.0f : 0.0f;
         s.bias = (trial >> 4) & 1;
         s.act = (trial & 32) ? NN_ACT_RELU : NN_ACT_IDENTITY;
+        /* two trials in three with strides past the rows */
+        s.pad = (size_t)(trial % 3) * (size_t)(1 + trial % 17);
         check(&s);
     }
     nn__kernel_force(-1);
