@@ -340,22 +340,47 @@ K512_INLINE __m512 finish(const nn__tile_args *t, __m512 acc, const float *c,
         if (nv > 2)                                                          \
             c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                      \
     }
-#define NN__STORE(i)                                                         \
+#define NN__STORE(i, how)                                                    \
     if (mr > i) {                                                            \
         float *c = t->c + (size_t)(i) * t->ldc;                              \
-        store(t, c##i##0, c, 0, nv == 1 ? mask : full);                      \
+        store(t, c##i##0, c, 0, nv == 1 ? mask : full, how);                 \
         if (nv > 1)                                                          \
-            store(t, c##i##1, c, 1, nv == 2 ? mask : full);                  \
+            store(t, c##i##1, c, 1, nv == 2 ? mask : full, how);             \
         if (nv > 2)                                                          \
-            store(t, c##i##2, c, 2, mask);                                   \
+            store(t, c##i##2, c, 2, mask, how);                              \
     }
+#define NN__STORES(how)                                                      \
+    do {                                                                     \
+        NN__STORE(0, how)                                                    \
+        NN__STORE(1, how)                                                    \
+        NN__STORE(2, how)                                                    \
+        NN__STORE(3, how)                                                    \
+        NN__STORE(4, how)                                                    \
+        NN__STORE(5, how)                                                    \
+        NN__STORE(6, how)                                                    \
+        NN__STORE(7, how)                                                    \
+    } while (0)
+
+/* How a tile writes C, decided once per tile rather than per vector:
+ * the general finish, or the two cases of every block of k but the last
+ * when alpha is 1 and beta 0 (the first block's C = acc, a later one's
+ * C += acc), which give finish's bits. */
+#define HOW_ANY 0
+#define HOW_SET 1
+#define HOW_ADD 2
 
 /* Vector v of a row of the tile of C, from its sum acc. */
 K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
-                       __mmask16 m)
+                       __mmask16 m, const int how)
 {
-    __m512 r = finish(t, acc, c + 16 * v, t->bias ? t->bias + 16 * v : NULL,
-                      m);
+    __m512 r;
+    if (how == HOW_SET)
+        r = acc;
+    else if (how == HOW_ADD)
+        r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + 16 * v), acc);
+    else
+        r = finish(t, acc, c + 16 * v, t->bias ? t->bias + 16 * v : NULL,
+                   m);
     _mm512_mask_storeu_ps(c + 16 * v, m, r);
 }
 
@@ -405,14 +430,13 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
         b += ldb;
         a += a_step;
     }
-    NN__STORE(0)
-    NN__STORE(1)
-    NN__STORE(2)
-    NN__STORE(3)
-    NN__STORE(4)
-    NN__STORE(5)
-    NN__STORE(6)
-    NN__STORE(7)
+    if (!t->last && t->alpha == 1.0f && (!t->first || t->beta == 0.0f)) {
+        if (t->first)
+            NN__STORES(HOW_SET);
+        else
+            NN__STORES(HOW_ADD);
+    } else
+        NN__STORES(HOW_ANY);
 }
 
 typedef void (*tile_fn)(const nn__tile_args *t);
