@@ -362,27 +362,45 @@ K512_INLINE __m512 finish(const nn__tile_args *t, __m512 acc, const float *c,
     } while (0)
 
 /* How a tile writes C, decided once per tile rather than per vector:
- * the general finish, or the two cases of every block of k but the last
- * when alpha is 1 and beta 0 (the first block's C = acc, a later one's
- * C += acc), which give finish's bits. */
-#define HOW_ANY 0
-#define HOW_SET 1
-#define HOW_ADD 2
+ * finish() for any case (HOW_ANY), or, where alpha is 1 and beta 0 or
+ * the block not the first, C = acc (HOW_FIRST) or C += acc, then in the
+ * last block with HOW_BIAS the bias and with HOW_RELU the relu; those are
+ * finish's operations in finish's order, so its bits. */
+#define HOW_ANY 8
+#define HOW_FIRST 1
+#define HOW_BIAS 2
+#define HOW_RELU 4
 
 /* Vector v of a row of the tile of C, from its sum acc. */
 K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
                        __mmask16 m, const int how)
 {
     __m512 r;
-    if (how == HOW_SET)
-        r = acc;
-    else if (how == HOW_ADD)
-        r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + 16 * v), acc);
-    else
+    if (how & HOW_ANY) {
         r = finish(t, acc, c + 16 * v, t->bias ? t->bias + 16 * v : NULL,
                    m);
+    } else {
+        r = how & HOW_FIRST
+                ? acc
+                : _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + 16 * v), acc);
+        if (how & HOW_BIAS)
+            r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, t->bias + 16 * v));
+        if (how & HOW_RELU)
+            r = _mm512_maskz_mov_ps(
+                _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ), r);
+    }
     _mm512_mask_storeu_ps(c + 16 * v, m, r);
 }
+
+/* The tile's stores for how (a constant), and for how | HOW_FIRST where
+ * this is the first block of k. */
+#define NN__STORES_FIRST(how)                                                \
+    do {                                                                     \
+        if (t->first)                                                        \
+            NN__STORES((how) | HOW_FIRST);                                   \
+        else                                                                 \
+            NN__STORES(how);                                                 \
+    } while (0)
 
 K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
 {
@@ -430,12 +448,15 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
         b += ldb;
         a += a_step;
     }
-    if (!t->last && t->alpha == 1.0f && (!t->first || t->beta == 0.0f)) {
-        if (t->first)
-            NN__STORES(HOW_SET);
-        else
-            NN__STORES(HOW_ADD);
-    } else
+    if (t->alpha != 1.0f || (t->first && t->beta != 0.0f))
+        NN__STORES(HOW_ANY);
+    else if (!t->last)
+        NN__STORES_FIRST(0);
+    else if (t->bias && t->act == NN_ACT_RELU)
+        NN__STORES_FIRST(HOW_BIAS | HOW_RELU);
+    else if (t->bias && t->act != NN_ACT_LEAKY_RELU)
+        NN__STORES_FIRST(HOW_BIAS);
+    else
         NN__STORES(HOW_ANY);
 }
 
