@@ -47,7 +47,7 @@
 #define MR 8       /* rows of a tile */
 #define NV 3       /* vectors of 16 columns in a full panel */
 #define NR (16 * NV)
-#define KC 256     /* rows of B per block: the A micro-panel is 8 KiB */
+#define KC 256     /* rows of B per block: a strip of A is 8 KiB */
 #define NC (10 * NR) /* columns per block: KC x NC floats, 480 KiB */
 _Static_assert(KC * NC == NN__KERNEL_BUF_FLOATS, "a block of B fills buf");
 
@@ -270,12 +270,12 @@ K512_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
 
 /* ---- the micro-kernel ---- */
 
-/* What a tile needs: its micro-panel of A, its panel of B (packed or in
- * place: ldb floats from one row to the next), the tile of C, and the
- * step's place among the blocks of k. */
+/* What a tile needs: its strip of op(A) (a micro-panel, or A in place),
+ * its panel of B (packed or in place: ldb floats from one row to the
+ * next), the tile of C, and the step's place among the blocks of k. */
 typedef struct nn__tile_args {
     size_t kc;
-    const float *a;     /* kc rows of MR, p-major, */
+    const float *a;     /* op(A)'s strip: step p's elements */
     size_t a_step;      /* a_step floats apart, row i's element */
     size_t a_row;       /* i a_row floats after row 0's */
     const float *b;
