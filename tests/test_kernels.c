@@ -169,24 +169,50 @@ static void nan_stays_nan_and_extremes_stay_in_range(void **state)
     }
 }
 
-/* The vector body and the scalar tail must agree: every element computed
- * alone equals the same element computed in a long block. */
+/* The kernels' vector body and scalar tail must agree: every element
+ * computed alone or in a block of 2 to 4 equals the same element computed
+ * in a long block, forward and backward, special values included. */
+static void pieces_equal_the_block(int act, const float *z, size_t len)
+{
+    float *a = malloc(len * sizeof *a), *g = malloc(len * sizeof *g);
+    float *gb = malloc(len * sizeof *gb), piece[4];
+    size_t i, w;
+    assert_non_null(a);
+    assert_non_null(g);
+    assert_non_null(gb);
+    nn__activation_forward(act, 0.01f, z, a, len, 1);
+    for (i = 0; i < len; i++) /* upstream gradients of both signs */
+        g[i] = gb[i] = (float)((int)(i % 7) - 3) * 0.375f + 0.0625f;
+    nn__activation_backward(act, 0.01f, z, a, gb, len, 1);
+    for (i = 0; i < len; i += len > 100 ? 997 : 1)
+        for (w = 1; w <= 4 && i + w <= len; w++) {
+            nn__activation_forward(act, 0.01f, z + i, piece, 1, w);
+            assert_memory_equal(piece, a + i, w * sizeof *piece);
+            memcpy(piece, g + i, w * sizeof *piece);
+            nn__activation_backward(act, 0.01f, z + i, a + i, piece, w, 1);
+            assert_memory_equal(piece, gb + i, w * sizeof *piece);
+        }
+    free(a);
+    free(g);
+    free(gb);
+}
+
 static void a_value_does_not_depend_on_the_block_it_is_in(void **state)
 {
     const int acts[] = {NN_ACT_SIGMOID, NN_ACT_TANH, NN_ACT_LEAKY_RELU};
-    float *z = grid(-9.0f, 9.0f), *a = malloc(GRID * sizeof *a), one;
-    size_t i, k;
+    const float special[] = {NAN,      -NAN,     INFINITY, -INFINITY,
+                             FLT_MAX,  -FLT_MAX, 0.0f,     -0.0f,
+                             1e-30f,   -1e-30f,  88.7f,    -88.7f,
+                             -103.9f,  1e-8f,    0.5f,     -17.25f};
+    float *z = grid(-9.0f, 9.0f);
+    size_t k;
     (void)state;
-    assert_non_null(a);
     for (k = 0; k < 3; k++) {
-        nn__activation_forward(acts[k], 0.01f, z, a, GRID, 1);
-        for (i = 0; i < GRID; i += 997) {
-            nn__activation_forward(acts[k], 0.01f, z + i, &one, 1, 1);
-            assert_memory_equal(&one, a + i, sizeof one);
-        }
+        pieces_equal_the_block(acts[k], z, GRID);
+        pieces_equal_the_block(acts[k], special,
+                               sizeof special / sizeof special[0]);
     }
     free(z);
-    free(a);
 }
 
 /* The largest |v[i]| as a float, or INFINITY if some v[i] is infinite or
