@@ -364,12 +364,16 @@ K512_INLINE __m512 finish(const nn__tile_args *t, __m512 acc, const float *c,
 /* How a tile writes C, decided once per tile rather than per vector:
  * finish() for any case (HOW_ANY), or, where alpha is 1 and beta 0 or
  * the block not the first, C = acc (HOW_FIRST) or C += acc, then in the
- * last block with HOW_BIAS the bias and with HOW_RELU the relu; those are
- * finish's operations in finish's order, so its bits. */
+ * last block with HOW_BIAS the bias and with HOW_RELU the relu; with
+ * HOW_AXPY (alpha not 1, and beta not 0 in the first block: the update
+ * folded into a dW product, W = beta W - lr dW) C = beta C + alpha acc
+ * (HOW_FIRST) or C += alpha acc. Those are finish's operations in
+ * finish's order, so its bits. */
 #define HOW_ANY 8
 #define HOW_FIRST 1
 #define HOW_BIAS 2
 #define HOW_RELU 4
+#define HOW_AXPY 16
 
 /* Vector v of a row of the tile of C, from its sum acc. */
 K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
@@ -379,6 +383,13 @@ K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
     if (how & HOW_ANY) {
         r = finish(t, acc, c + 16 * v, t->bias ? t->bias + 16 * v : NULL,
                    m);
+    } else if (how & HOW_AXPY) {
+        const __m512 old = _mm512_maskz_loadu_ps(m, c + 16 * v);
+        r = how & HOW_FIRST
+                ? _mm512_fmadd_ps(_mm512_set1_ps(t->beta), old,
+                                  _mm512_mul_ps(_mm512_set1_ps(t->alpha),
+                                                acc))
+                : _mm512_fmadd_ps(_mm512_set1_ps(t->alpha), acc, old);
     } else {
         r = how & HOW_FIRST
                 ? acc
@@ -448,14 +459,20 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
         b += ldb;
         a += a_step;
     }
-    if (t->alpha != 1.0f || (t->first && t->beta != 0.0f))
-        NN__STORES(HOW_ANY);
-    else if (!t->last)
-        NN__STORES_FIRST(0);
-    else if (t->bias && t->act == NN_ACT_RELU)
-        NN__STORES_FIRST(HOW_BIAS | HOW_RELU);
-    else if (t->bias && t->act != NN_ACT_LEAKY_RELU)
-        NN__STORES_FIRST(HOW_BIAS);
+    /* the last block adds no bias and applies no activation */
+    const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
+                                  t->act != NN_ACT_LEAKY_RELU);
+    if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
+        if (bare)
+            NN__STORES_FIRST(0);
+        else if (t->bias && t->act == NN_ACT_RELU)
+            NN__STORES_FIRST(HOW_BIAS | HOW_RELU);
+        else if (t->bias && t->act != NN_ACT_LEAKY_RELU)
+            NN__STORES_FIRST(HOW_BIAS);
+        else
+            NN__STORES(HOW_ANY);
+    } else if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) && bare)
+        NN__STORES_FIRST(HOW_AXPY);
     else
         NN__STORES(HOW_ANY);
 }
