@@ -459,7 +459,8 @@ K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
         b += ldb;
         a += a_step;
     }
-    /* the last block adds no bias and applies no activation */
+    /* no bias or activation to apply: a block before the last, or a last
+     * block without them */
     const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
                                   t->act != NN_ACT_LEAKY_RELU);
     if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
