@@ -36,11 +36,18 @@ static float uniform(void)
     return (float)((lcg_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
 }
 
-static float *fresh(size_t len)
+/* len floats of room (at least one), or the test fails. */
+static float *room(size_t len)
 {
     float *p = malloc((len ? len : 1) * sizeof *p);
-    size_t i;
     assert_non_null(p);
+    return p;
+}
+
+static float *fresh(size_t len)
+{
+    float *p = room(len);
+    size_t i;
     for (i = 0; i < len; i++)
         p[i] = uniform();
     return p;
@@ -51,8 +58,7 @@ static float *block_buffer(void)
 {
     static float *buf;
     if (!buf)
-        buf = malloc(NN__KERNEL_BUF_FLOATS * sizeof *buf);
-    assert_non_null(buf);
+        buf = room(NN__KERNEL_BUF_FLOATS);
     return buf;
 }
 
@@ -109,9 +115,8 @@ typedef struct shape {
 static float *strided(const float *src, size_t rows, size_t cols, size_t ld,
                       float fill)
 {
-    float *p = malloc(rows * ld * sizeof *p);
+    float *p = room(rows * ld);
     size_t r, c;
-    assert_non_null(p);
     for (r = 0; r < rows; r++)
         for (c = 0; c < ld; c++)
             p[r * ld + c] = c < cols ? src[r * cols + c] : fill;
@@ -123,8 +128,8 @@ static void check(const shape *s)
     const size_t M = s->M, N = s->N, K = s->K;
     size_t lda = s->ta ? M : K, ldb = s->tb ? K : N, i, j;
     float *A = fresh(M * K), *B = fresh(K * N), *C = fresh(M * N);
-    float *R = malloc(M * N * sizeof *R), *MAG = malloc(M * N * sizeof *R);
-    float *AA = malloc(M * K * sizeof *AA), *BB = malloc(K * N * sizeof *BB);
+    float *R = room(M * N), *MAG = room(M * N);
+    float *AA = room(M * K), *BB = room(K * N);
     float *bias = s->bias ? fresh(N) : NULL, *packed = NULL;
     float *buf = s->form == NN__B_PACK_BLOCKS ? block_buffer() : NULL;
     const float slope = 0.125f, guard = 1234.5f;
@@ -135,10 +140,6 @@ static void check(const shape *s)
     const size_t ldc_k = N + s->pad;
     float *Ak, *Bk, *Ck;
     double worst = 0.0;
-    assert_non_null(R);
-    assert_non_null(MAG);
-    assert_non_null(AA);
-    assert_non_null(BB);
     memcpy(R, C, M * N * sizeof *R);
     for (i = 0; i < M * K; i++)
         AA[i] = fabsf(A[i]);
@@ -154,8 +155,7 @@ static void check(const shape *s)
     Bk = strided(B, s->tb ? N : K, ldb, ldb_k, NAN);
     Ck = strided(C, M, N, ldc_k, guard);
     if (s->form == NN__B_PACKED) {
-        packed = malloc(nn__kernel_packed_floats(K, N) * sizeof *packed);
-        assert_non_null(packed);
+        packed = room(nn__kernel_packed_floats(K, N));
         nn__kernel_pack(s->tb, K, N, Bk, ldb_k, packed);
     }
     nn__kernel_gemm(s->ta, s->tb, M, N, K, s->alpha, Ak, lda_k,
@@ -330,10 +330,9 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
         const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *A = fresh(M * K), *B = fresh(K * N), *bias = fresh(N);
         float *C1 = fresh(M * N), *C2 = fresh(M * N), *C3 = fresh(M * N);
-        float *P = malloc(nn__kernel_packed_floats(K, N) * sizeof *P);
+        float *P = room(nn__kernel_packed_floats(K, N));
         float *buf = block_buffer();
         size_t i;
-        assert_non_null(P);
         nn__kernel_pack(0, K, N, B, N, P);
         nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, P, N, NN__B_PACKED, NULL,
                         0.0f, C1, N, bias, NN_ACT_RELU, 0.0f);
@@ -388,10 +387,8 @@ static void training_products_match_reference_on_both_sides_of_the_rule(
                          n = batches[b];
             float *X = fresh(n * in), *W = fresh(in * out);
             float *G = fresh(n * out), *Z = fresh(n * out);
-            float *DX = fresh(n * in), *W2 = malloc(in * out * sizeof *W2);
-            float *R = malloc((in * out + n * in + n * out) * sizeof *R);
-            assert_non_null(W2);
-            assert_non_null(R);
+            float *DX = fresh(n * in), *W2 = room(in * out);
+            float *R = room(in * out + n * in + n * out);
             assert_true(nn__kernel_buf_floats(n, in, out) <=
                         NN__KERNEL_BUF_FLOATS);
             /* forward, backward, and the folded update into W2 */
@@ -443,18 +440,14 @@ static void two_threads_give_a_large_product_the_same_bits(void **state)
     X = fresh(n * in);
     W = fresh(in * out);
     G = fresh(n * out);
-    one = malloc(in * out * sizeof *one);
-    two = malloc(in * out * sizeof *two);
-    ref = malloc(in * out * sizeof *ref);
-    assert_non_null(one);
-    assert_non_null(two);
-    assert_non_null(ref);
+    one = room(in * out);
+    two = room(in * out);
+    ref = room(in * out);
     /* room for both threads' blocks of B, counted for each product */
     assert_true(nn__kernel_buf_floats(n, in, out) > NN__KERNEL_BUF_FLOATS);
     assert_true(nn__kernel_buf_floats(n, out, in) > NN__KERNEL_BUF_FLOATS);
     assert_true(nn__kernel_buf_floats(in, n, out) > NN__KERNEL_BUF_FLOATS);
-    buf = malloc(2 * NN__KERNEL_BUF_FLOATS * sizeof *buf);
-    assert_non_null(buf);
+    buf = room(2 * NN__KERNEL_BUF_FLOATS);
     for (pass = 0; pass < 3; pass++) {
         size_t len = pass == 1 ? n * in : pass == 0 ? n * out : in * out;
         int t;
@@ -511,11 +504,8 @@ static void transposed_packing_equals_packing_the_transpose(void **state)
     for (s = 0; s < ARRAY_LEN(shapes); s++) {
         const size_t K = shapes[s][0], N = shapes[s][1];
         size_t count = nn__kernel_packed_floats(K, N), p, j;
-        float *B = fresh(K * N), *BT = malloc(K * N * sizeof *BT);
-        float *P1 = malloc(count * sizeof *P1), *P2 = malloc(count * sizeof *P2);
-        assert_non_null(BT);
-        assert_non_null(P1);
-        assert_non_null(P2);
+        float *B = fresh(K * N), *BT = room(K * N);
+        float *P1 = room(count), *P2 = room(count);
         for (p = 0; p < K; p++)
             for (j = 0; j < N; j++)
                 BT[j * K + p] = B[p * N + j];
@@ -543,12 +533,9 @@ static void fused_activations_are_activation_c_bit_for_bit(void **state)
     A = fresh(M * K);
     B = fresh(K * N);
     bias = fresh(N);
-    Z = malloc(M * N * sizeof *Z);
-    Y = malloc(M * N * sizeof *Y);
-    F = malloc(M * N * sizeof *F);
-    assert_non_null(Z);
-    assert_non_null(Y);
-    assert_non_null(F);
+    Z = room(M * N);
+    Y = room(M * N);
+    F = room(M * N);
     A[3 * K + 5] = NAN; /* row 3 is NaN before its activation */
     for (a = 0; a < 2; a++) {
         int act = a ? NN_ACT_LEAKY_RELU : NN_ACT_RELU;
