@@ -72,16 +72,18 @@ static uint32_t mask_row(uint64_t key, uint32_t thr, float scale,
                          const float *restrict x, float *restrict y,
                          unsigned char *restrict mask, size_t k)
 {
-    const uint32_t base = (uint32_t)key ^ (uint32_t)(key >> 32);
+    /* base + j times the golden ratio, mod 2^32: a 32-bit induction
+     * variable, where (uint32_t)j * 0x9E3779B9u had the vectorised loop
+     * step j in 64-bit lanes and narrow it for every block */
+    uint32_t hj = (uint32_t)key ^ (uint32_t)(key >> 32);
     uint32_t top = 0;
     size_t j;
     /* Every x[j] is read and scaled, then kept or cleared by a mask of
      * its bits: a select the compiler leaves as a branch keeps the loop
      * from vectorising, and the branch is mispredicted at every fifth
      * unit for rate 0.2. */
-    for (j = 0; j < k; j++) {
-        const uint32_t keep =
-            fmix32(base + (uint32_t)j * 0x9E3779B9u) >= thr;
+    for (j = 0; j < k; j++, hj += 0x9E3779B9u) {
+        const uint32_t keep = fmix32(hj) >= thr;
         const float xs = x[j] * scale;
         uint32_t bits;
         memcpy(&bits, &xs, sizeof bits);

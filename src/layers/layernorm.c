@@ -6,12 +6,15 @@
  * shifted by beta (its bias). The same in training and inference mode.
  *
  * A row's statistics and the backward pass's sums are formed in double.
- * A sum along a row runs in eight lanes (element j to lane j mod 8, the
- * lanes added pairwise at the end: a fixed order), so that its additions
- * need not wait for each other and the loops vectorise: one chain of
- * double additions per row made a layer over 128 x 384 values cost 87
- * memcpy's of them in a step (bench_layers). The sums over rows (for
- * dL/dgamma and dL/dbeta) run per column in row order.
+ * A sum along a row runs in eight lanes (nn__lanes8, layers.h: element j
+ * to lane j mod 8, the lanes added pairwise at the end: a fixed order),
+ * so that its additions need not wait for each other and the loops
+ * vectorise: one chain of double additions per row made a layer over
+ * 128 x 384 values cost 87 memcpy's of them in a step (bench_layers),
+ * eight lanes as an array 45 (GCC kept the backward pass's lanes in
+ * scalars), as vectors 36 (AVX2). The sums over rows (for dL/dgamma and
+ * dL/dbeta) run per column in row order, in the same pass over a row as
+ * its own sums.
  * The extra block keeps x-hat (n x width floats) and then, in double,
  * each row's 1 / sqrt(variance + eps) and the sums for dL/dgamma and
  * dL/dbeta (width each).
@@ -40,39 +43,34 @@ static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
     return nn__even(n * k) + nn__floats_for_doubles(n + 2 * k);
 }
 
-/* The eight lanes of a row's sum, added pairwise. */
-static inline double lanes(const double *s)
-{
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
 /* One row: y = gamma x-hat + beta; x-hat into xh and 1 / sqrt(var + eps)
  * into *inv when they are not NULL. Returns the largest |y|'s bits. */
 static inline uint32_t norm_row(const float *x, const float *gamma,
                                 const float *beta, double eps, size_t k,
                                 float *y, float *xh, double *inv)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, mean, var, r;
+    nn__lanes8 acc = nn__lanes8_zero();
+    double s[8], mean, var, r;
     uint32_t top = 0;
-    size_t j, q;
+    size_t j;
     for (j = 0; j + 8 <= k; j += 8)
-        for (q = 0; q < 8; q++)
-            s[q] += x[j + q];
+        acc = nn__lanes8_add(acc, nn__lanes8_load(x + j));
+    nn__lanes8_store(s, acc);
     for (; j < k; j++)
         s[j & 7] += x[j];
-    mean = lanes(s) / (double)k;
-    for (q = 0; q < 8; q++)
-        s[q] = 0.0;
-    for (j = 0; j + 8 <= k; j += 8)
-        for (q = 0; q < 8; q++) {
-            double d = x[j + q] - mean;
-            s[q] += d * d;
-        }
+    mean = nn__lanes8_total(s) / (double)k;
+    acc = nn__lanes8_zero();
+    for (j = 0; j + 8 <= k; j += 8) {
+        nn__lanes8 d =
+            nn__lanes8_sub(nn__lanes8_load(x + j), nn__lanes8_splat(mean));
+        acc = nn__lanes8_add(acc, nn__lanes8_mul(d, d));
+    }
+    nn__lanes8_store(s, acc);
     for (; j < k; j++) {
         double d = x[j] - mean;
         s[j & 7] += d * d;
     }
-    var = lanes(s);
+    var = nn__lanes8_total(s);
     r = 1.0 / sqrt(var / (double)k + eps);
     for (j = 0; j < k; j++) {
         float h = (float)((x[j] - mean) * r);
@@ -132,32 +130,41 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     const double *inv = row_inv(m, l, n);
     double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k;
     float *gx = nn__delta_in(m, l);
-    size_t i, j, q;
+    size_t i, j;
     (void)x;
     (void)dz;
     for (j = 0; j < k; j++)
         sdx[j] = sdy[j] = 0.0;
     for (i = 0; i < n; i++) {
         const float *dy = m->delta[l] + i * k, *xh = m->extra[l] + i * k;
-        double s1[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        double s2[8] = {0, 0, 0, 0, 0, 0, 0, 0}, m1, m2;
-        for (j = 0; j + 8 <= k; j += 8)
-            for (q = 0; q < 8; q++) {
-                double d = (double)dy[j + q] * gamma[j + q];
-                s1[q] += d;
-                s2[q] += d * xh[j + q];
-            }
+        nn__lanes8 v1 = nn__lanes8_zero(), v2 = nn__lanes8_zero();
+        double s1[8], s2[8], m1, m2;
+        /* one pass for the row's two sums and its share of the columns'
+         * (each column's in row order) */
+        for (j = 0; j + 8 <= k; j += 8) {
+            nn__lanes8 g = nn__lanes8_load(dy + j);
+            nn__lanes8 h = nn__lanes8_load(xh + j);
+            nn__lanes8 d = nn__lanes8_mul(g, nn__lanes8_load(gamma + j));
+            nn__lanes8 cx = nn__lanes8_load_doubles(sdx + j);
+            nn__lanes8 cy = nn__lanes8_load_doubles(sdy + j);
+            v1 = nn__lanes8_add(v1, d);
+            v2 = nn__lanes8_add(v2, nn__lanes8_mul(d, h));
+            cx = nn__lanes8_add(cx, nn__lanes8_mul(g, h));
+            cy = nn__lanes8_add(cy, g);
+            nn__lanes8_store(sdx + j, cx);
+            nn__lanes8_store(sdy + j, cy);
+        }
+        nn__lanes8_store(s1, v1);
+        nn__lanes8_store(s2, v2);
         for (; j < k; j++) {
             double d = (double)dy[j] * gamma[j];
             s1[j & 7] += d;
             s2[j & 7] += d * xh[j];
-        }
-        for (j = 0; j < k; j++) {
             sdx[j] += (double)dy[j] * xh[j];
             sdy[j] += dy[j];
         }
-        m1 = lanes(s1) / (double)k;
-        m2 = lanes(s2) / (double)k;
+        m1 = nn__lanes8_total(s1) / (double)k;
+        m2 = nn__lanes8_total(s2) / (double)k;
         if (gx)
             for (j = 0; j < k; j++)
                 gx[i * k + j] = (float)(inv[i] * ((double)dy[j] * gamma[j] -

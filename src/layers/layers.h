@@ -11,6 +11,8 @@
 #include "nn_internal.h"
 #include "nn_math.h"
 
+#include <string.h>
+
 extern const nn__layer_ops nn__dense_ops;
 extern const nn__layer_ops nn__dropout_ops;
 extern const nn__layer_ops nn__batchnorm_ops;
@@ -84,6 +86,109 @@ static inline void nn__norm_init(nn_model *m, nn__layer *L)
         m->params[L->w_off + j] = 1.0f;
     for (j = 0; j < L->b_count; j++)
         m->params[L->b_off + j] = 0.0f;
+}
+
+/* Eight lanes of double for sums along a row: element j of a row goes to
+ * lane j mod 8, and the lanes are added pairwise at the end (a fixed
+ * order, so every build gives the same bits). With GCC and clang the
+ * lanes are vectors (the compiler's vector extension): written as an
+ * array of eight, GCC vectorised a lone sum but not a loop forming two
+ * sums from products of converted floats (layernorm's backward ran its
+ * lanes one double at a time). NN_NO_VECTOR_TYPES builds the portable
+ * array of eight instead, with the same bits. */
+#if defined(__GNUC__) && !defined(NN_NO_VECTOR_TYPES)
+/* Two vectors of four: GCC keeps each in a register for AVX2 and AVX-512
+ * (and in two for SSE2), where one vector of eight made the AVX2 clone
+ * pass it through the stack (layernorm 2.3 times as slow). Macros, not
+ * functions: a function taking or returning the vectors would have a
+ * calling convention that depends on the clone's instruction set (GCC
+ * warns, -Wpsabi). The macros evaluate their arguments more than once. */
+typedef double nn__doubles4 __attribute__((vector_size(32)));
+typedef float nn__floats4u
+    __attribute__((vector_size(16), aligned(4), may_alias));
+typedef double nn__doubles4u
+    __attribute__((vector_size(32), aligned(8), may_alias));
+typedef struct {
+    nn__doubles4 lo, hi; /* lanes 0-3, 4-7 */
+} nn__lanes8;
+
+#define NN__LOAD4(p)                                                         \
+    __builtin_convertvector(*(const nn__floats4u *)(const void *)(p),        \
+                            nn__doubles4)
+#define nn__lanes8_zero() ((nn__lanes8){{0, 0, 0, 0}, {0, 0, 0, 0}})
+/* p[0..7], each converted to double */
+#define nn__lanes8_load(p) ((nn__lanes8){NN__LOAD4(p), NN__LOAD4((p) + 4)})
+/* p[0..7], doubles */
+#define nn__lanes8_load_doubles(p)                                           \
+    ((nn__lanes8){*(const nn__doubles4u *)(const void *)(p),                 \
+                  *(const nn__doubles4u *)(const void *)((p) + 4)})
+/* The lanes into out[0..7], in lane order. */
+#define nn__lanes8_store(out, a)                                             \
+    (*(nn__doubles4u *)(void *)(out) = (a).lo,                               \
+     *(nn__doubles4u *)(void *)((out) + 4) = (a).hi)
+#define nn__lanes8_splat(d) ((nn__lanes8){{d, d, d, d}, {d, d, d, d}})
+#define nn__lanes8_add(a, b) ((nn__lanes8){(a).lo + (b).lo, (a).hi + (b).hi})
+#define nn__lanes8_sub(a, b) ((nn__lanes8){(a).lo - (b).lo, (a).hi - (b).hi})
+#define nn__lanes8_mul(a, b) ((nn__lanes8){(a).lo * (b).lo, (a).hi * (b).hi})
+#else
+typedef struct {
+    double v[8];
+} nn__lanes8;
+
+static inline nn__lanes8 nn__lanes8_zero(void)
+{
+    nn__lanes8 z = {{0, 0, 0, 0, 0, 0, 0, 0}};
+    return z;
+}
+
+static inline nn__lanes8 nn__lanes8_load(const float *p)
+{
+    nn__lanes8 r;
+    int q;
+    for (q = 0; q < 8; q++)
+        r.v[q] = p[q];
+    return r;
+}
+
+static inline nn__lanes8 nn__lanes8_splat(double d)
+{
+    nn__lanes8 r;
+    int q;
+    for (q = 0; q < 8; q++)
+        r.v[q] = d;
+    return r;
+}
+
+static inline nn__lanes8 nn__lanes8_load_doubles(const double *p)
+{
+    nn__lanes8 r;
+    memcpy(r.v, p, sizeof r.v);
+    return r;
+}
+
+static inline void nn__lanes8_store(double *out, nn__lanes8 a)
+{
+    memcpy(out, a.v, sizeof a.v);
+}
+
+#define NN__LANES8_OP(name, op)                                              \
+    static inline nn__lanes8 nn__lanes8_##name(nn__lanes8 a, nn__lanes8 b)   \
+    {                                                                        \
+        int q;                                                               \
+        for (q = 0; q < 8; q++)                                              \
+            a.v[q] = a.v[q] op b.v[q];                                       \
+        return a;                                                            \
+    }
+NN__LANES8_OP(add, +)
+NN__LANES8_OP(sub, -)
+NN__LANES8_OP(mul, *)
+#undef NN__LANES8_OP
+#endif
+
+/* A row's sum: the lanes in s[0..7] added pairwise. */
+static inline double nn__lanes8_total(const double *s)
+{
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 /* Dense layers: whether layer l keeps Z in its extra block (for the
