@@ -106,12 +106,13 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float *buf);
 
 /* On x86-64 with GCC, the hot loops are compiled twice, for the baseline
- * and for AVX2 (x86-64-v3), and the loader picks one for the machine (an
- * ifunc). The two compute the same operations in the same order (GCC does
- * not contract into FMA in ISO C mode), so results do not depend on the
- * machine. Only for static functions: the dispatcher of an external one
- * is exported whatever its visibility. Not with clang: clang 14 exports
- * the dispatchers of static functions too (tests/abi sees them), and it
+ * and for AVX2 (x86-64-v3), some three times (NN__WIDE_CLONES, AVX-512
+ * too), and the loader picks one for the machine (an ifunc). The clones
+ * compute the same operations in the same order (GCC does not contract
+ * into FMA in ISO C mode), so results do not depend on the machine. Only
+ * for static functions: the dispatcher of an external one is exported
+ * whatever its visibility. Not with clang: clang 14 exports the
+ * dispatchers of static functions too (tests/abi sees them), and it
  * contracts a * b + c into FMA by default, which would make results
  * depend on the machine. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
@@ -119,8 +120,18 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     !defined(__SANITIZE_THREAD__)
 #define NN__VECTOR_CLONES \
     __attribute__((target_clones("arch=x86-64-v3", "default")))
+/* Also for AVX-512 (x86-64-v4): the layers' loops over a whole block of
+ * activations (dropout, batch and layer normalization), whose added time
+ * in a step fell to 0.6-0.85 of the v3 clones' (bench_layers). Not the
+ * kernels a small net calls on a handful of floats: with v4 clones of
+ * those too, 2-2-1 steps ran at a median 0.70 and 0.73 of the samples/s
+ * (bench/ab.sh, --only 2-2-1 --batch 1 --threads 1, 9 and 11 pairs). */
+#define NN__WIDE_CLONES                                                       \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",         \
+                                 "default")))
 #else
 #define NN__VECTOR_CLONES
+#define NN__WIDE_CLONES
 #endif
 
 /* ---- activations (activation.c) ---- */

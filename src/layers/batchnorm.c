@@ -14,7 +14,7 @@
  * model's reducer, as torch.nn.SyncBatchNorm does, so that every part
  * normalises by the whole batch. Every loop over the rows runs along a
  * row's features, each feature's sum in row order, so that the loops
- * vectorise (NN__VECTOR_CLONES) with the same bits. The extra
+ * vectorise (NN__WIDE_CLONES) with the same bits. The extra
  * block keeps x-hat (n x width floats) and then, in double, the batch's
  * mean, variance and 1 / sqrt(variance + eps), and the two sums of the
  * backward pass, width each.
@@ -56,7 +56,7 @@ static size_t bn_train_floats(const nn_model *m, size_t l, size_t n)
     return nn__even(n * k) + nn__floats_for_doubles(5 * k);
 }
 
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
@@ -106,7 +106,7 @@ static size_t bn_infer_floats(const nn__layer *L, size_t k)
 
 /* y = x a + c with a = gamma / sqrt(var_r + eps), c = beta - mean_r a,
  * worked out in double per feature and rounded once. */
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
                                      const nn__infer *a)
 {
@@ -128,7 +128,7 @@ static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
 
 /* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat, and
  * dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
 {

@@ -67,7 +67,7 @@ static size_t dropout_train_floats(const nn_model *m, size_t l, size_t n)
     return (n * m->layers[l].out + 3) / 4; /* a byte per unit */
 }
 
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static uint32_t mask_row(uint64_t key, uint32_t thr, float scale,
                          const float *restrict x, float *restrict y,
                          unsigned char *restrict mask, size_t k)
@@ -124,7 +124,7 @@ static const float *dropout_forward_infer(const nn_model *m,
     return a->x;
 }
 
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static void unmask(const float *restrict g, const unsigned char *restrict mask,
                    float scale, float *restrict gx, size_t len)
 {

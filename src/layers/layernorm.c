@@ -86,7 +86,7 @@ static inline uint32_t norm_row(const float *x, const float *gamma,
     return top;
 }
 
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
@@ -105,7 +105,7 @@ static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
     m->logits = m->act[l];
 }
 
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
                                      const nn__infer *a)
 {
@@ -120,7 +120,7 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
 /* With dx-hat = dy gamma, per row:
  * dL/dx = inv (dx-hat - mean(dx-hat) - x-hat mean(dx-hat x-hat));
  * dL/dgamma = sum over rows of dy x-hat, dL/dbeta = sum of dy. */
-NN__VECTOR_CLONES
+NN__WIDE_CLONES
 static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
 {
