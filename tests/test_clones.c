@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_clones.c - the layers' loops give the same bits whichever clone
+ * the machine runs (src/nn_internal.h: with GCC on x86-64 they are
+ * compiled for the baseline, AVX2 and AVX-512, and the loader picks one).
+ *
+ * This file compiles dropout.c, batchnorm.c and layernorm.c once more,
+ * with NN_NO_CLONES and the tables renamed: one baseline build of each
+ * kind, without -O3. A training pass of a net with every kind fills the
+ * workspace; then each kind's forward pass (training and inference) and
+ * backward pass run on the same inputs through the library's table (the
+ * clone this machine dispatches to) and through the baseline one, and
+ * every float written must be the same bits. The widths leave both whole
+ * vectors and tails: layer normalization's lanes in blocks of eight, the
+ * other loops in vectors of up to sixteen floats. (Built by clang, the
+ * library has no clones and both sides are baseline code.)
+ */
+#define NN_NO_CLONES
+#define nn__dropout_ops baseline_dropout_ops
+#define nn__batchnorm_ops baseline_batchnorm_ops
+#define nn__layernorm_ops baseline_layernorm_ops
+#include "layers/batchnorm.c"
+#include "layers/dropout.c"
+#include "layers/layernorm.c"
+#undef nn__dropout_ops
+#undef nn__batchnorm_ops
+#undef nn__layernorm_ops
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn_test.h"
+
+/* the library's own tables, which layers.h declared under the names
+ * above */
+extern const nn__layer_ops nn__dropout_ops;
+extern const nn__layer_ops nn__batchnorm_ops;
+extern const nn__layer_ops nn__layernorm_ops;
+
+enum { IN = 5, W1 = 37, W2 = 35, OUT = 3, N = 13 };
+
+/* A copy of count floats (assert on failure). */
+static float *copy_of(const float *src, size_t count)
+{
+    float *c = malloc((count ? count : 1) * sizeof *c);
+    assert_non_null(c);
+    if (count)
+        memcpy(c, src, count * sizeof *c);
+    return c;
+}
+
+static void same_bits(const char *what, const char *kind, const float *a,
+                      const float *b, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0)
+            fail_msg("%s, %s: float %zu: the dispatched clone wrote %.9g, "
+                     "the baseline build %.9g", kind, what, i, (double)a[i],
+                     (double)b[i]);
+}
+
+/* Runs one pass of layer l through ops, then returns what it wrote:
+ * fwd = 1 the training forward pass (output, then extra block, then the
+ * output's top bits as a float's), 0 the backward pass (dL/dx, the
+ * layer's parameter gradients, the extra block). The extra blocks hold
+ * the normalizations' statistics and sums in double, so a difference in
+ * a double's last bit shows even where the floats round it away. */
+static float *pass(nn_model *m, size_t l, const nn__layer_ops *ops, int fwd,
+                   size_t *count)
+{
+    const nn__layer *L = &m->layers[l];
+    const float *x = m->act[l - 1];
+    size_t out = N * L->out, ex = ops->train_floats(m, l, N);
+    size_t np = L->w_count + L->b_count;
+    float *r;
+    if (fwd) {
+        ops->forward_train(m, l, x, N);
+        *count = out + ex + 1;
+        r = copy_of(m->act[l], *count);
+        if (ex)
+            memcpy(r + out, m->extra[l], ex * sizeof *r);
+        memcpy(r + out + ex, &m->act_top[l], sizeof *r);
+    } else {
+        memset(m->delta[l - 1], 0, N * L->in * sizeof(float));
+        ops->backward(m, l, x, N, 0);
+        *count = N * L->in + np + ex;
+        r = copy_of(m->delta[l - 1], *count);
+        if (np)
+            memcpy(r + N * L->in, m->grads + L->w_off, np * sizeof *r);
+        if (ex) /* the normalizations keep their sums there, in double */
+            memcpy(r + N * L->in + np, m->extra[l], ex * sizeof *r);
+    }
+    return r;
+}
+
+static void infer_same(nn_model *m, size_t l, const nn__layer_ops *lib,
+                       const nn__layer_ops *base)
+{
+    const nn__layer *L = &m->layers[l];
+    size_t s = lib->infer_floats(L, N);
+    float *ya = copy_of(m->act[l], N * L->out);
+    float *yb = copy_of(m->act[l], N * L->out);
+    float *scratch = calloc(s ? s : 1, sizeof *scratch);
+    const float *ra, *rb, *logits = NULL;
+    nn__infer a;
+    assert_non_null(scratch);
+    memset(&a, 0, sizeof a);
+    a.x = m->act[l - 1];
+    a.k = N;
+    a.scratch = scratch;
+    a.logits = &logits;
+    a.y = ya;
+    ra = lib->forward_infer(m, L, &a);
+    a.y = yb;
+    rb = base->forward_infer(m, L, &a);
+    same_bits("inference", lib->name, ra, rb, N * L->out);
+    free(ya);
+    free(yb);
+    free(scratch);
+}
+
+static nn_model *make(void)
+{
+    nn_model *m = NULL;
+    NN_OK_OR_FAIL(nn_model_create(&m, IN, 21));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W1, NN_ACT_TANH));
+    NN_OK_OR_FAIL(nn_model_add_layernorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W2, NN_ACT_GELU));
+    NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.3));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, OUT, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    return m;
+}
+
+static void every_kind_gives_the_baseline_bits(void **state)
+{
+    static const struct {
+        size_t layer;
+        const nn__layer_ops *lib, *base;
+    } kinds[] = {{1, &nn__layernorm_ops, &baseline_layernorm_ops},
+                 {3, &nn__batchnorm_ops, &baseline_batchnorm_ops},
+                 {4, &nn__dropout_ops, &baseline_dropout_ops}};
+    float x[N * IN], t[N * OUT];
+    nn_model *m = NULL;
+    double loss;
+    size_t k, i, kept = 0;
+    (void)state;
+    m = make();
+    lcg_fill(x, N * IN, -2.0f, 2.0f, 5u);
+    lcg_fill(t, N * OUT, -1.0f, 1.0f, 6u);
+    /* a step first, so that the normalizations' scales and shifts are
+     * no longer 1 and 0; then a pass that leaves the workspace full */
+    NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, OUT, &loss));
+    NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, IN, t, OUT, &loss));
+    for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t l = kinds[k].layer, ca, cb;
+        float *a, *b;
+        assert_ptr_equal(m->layers[l].ops, kinds[k].lib);
+        /* the forward pass writes the whole extra block but for padding
+         * (the compared bytes must all be defined: valgrind) */
+        memset(m->extra[l], 0,
+               kinds[k].lib->train_floats(m, l, N) * sizeof(float));
+        a = pass(m, l, kinds[k].lib, 1, &ca);
+        b = pass(m, l, kinds[k].base, 1, &cb);
+        assert_int_equal(ca, cb);
+        same_bits("training forward pass", kinds[k].lib->name, a, b, ca);
+        /* not a vacuous match: values of both signs came out */
+        {
+            int pos = 0, neg = 0;
+            for (i = 0; i < N * m->layers[l].out; i++) {
+                pos |= a[i] > 0.0f;
+                neg |= a[i] < 0.0f;
+                kept += kinds[k].lib == &nn__dropout_ops && a[i] != 0.0f;
+            }
+            assert_true(pos && neg);
+        }
+        free(a);
+        free(b);
+        a = pass(m, l, kinds[k].lib, 0, &ca);
+        b = pass(m, l, kinds[k].base, 0, &cb);
+        same_bits("backward pass", kinds[k].lib->name, a, b, ca);
+        free(a);
+        free(b);
+        infer_same(m, l, kinds[k].lib, kinds[k].base);
+    }
+    /* the dropout kept some units and dropped others */
+    assert_true(kept > 0 && kept < N * W2);
+    nn_model_free(m);
+}
+
+/* Every pass of every kind, forty times over values that move (and over
+ * forty steps' dropout masks): Adam steps of the net with the library's
+ * tables and of its twin with the baseline ones must give the same
+ * losses and end in the same parameters and running statistics. */
+static void training_through_the_baseline_builds_ends_the_same(void **state)
+{
+    enum { STEPS = 40 };
+    float x[N * IN], t[N * OUT];
+    nn_model *a = make(), *b = make();
+    float *pa, *pb;
+    size_t na, nb, s;
+    (void)state;
+    b->layers[1].ops = &baseline_layernorm_ops;
+    b->layers[3].ops = &baseline_batchnorm_ops;
+    b->layers[4].ops = &baseline_dropout_ops;
+    NN_OK_OR_FAIL(nn_model_set_optimizer(a, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(b, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_param(a, NN_PARAM_LEARNING_RATE, 0.01));
+    NN_OK_OR_FAIL(nn_model_set_param(b, NN_PARAM_LEARNING_RATE, 0.01));
+    lcg_fill(x, N * IN, -2.0f, 2.0f, 7u);
+    lcg_fill(t, N * OUT, -1.0f, 1.0f, 8u);
+    for (s = 0; s < STEPS; s++) {
+        double la, lb;
+        NN_OK_OR_FAIL(nn_model_train_batch(a, N, x, IN, t, OUT, &la));
+        NN_OK_OR_FAIL(nn_model_train_batch(b, N, x, IN, t, OUT, &lb));
+        if (memcmp(&la, &lb, sizeof la) != 0)
+            fail_msg("step %zu: loss %.17g, through the baseline builds "
+                     "%.17g", s, la, lb);
+    }
+    pa = nn_model_params(a, &na);
+    pb = nn_model_params(b, &nb);
+    assert_int_equal(na, nb);
+    same_bits("parameters after training", "every kind", pa, pb, na);
+    same_bits("buffers after training", "batchnorm",
+              a->buffers + a->layers[3].buf_off,
+              b->buffers + b->layers[3].buf_off, a->layers[3].buf_count);
+    nn_model_free(a);
+    nn_model_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_kind_gives_the_baseline_bits),
+        cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
