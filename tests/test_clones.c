@@ -4,13 +4,14 @@
  * the machine runs (src/nn_internal.h: with GCC on x86-64 they are
  * compiled for the baseline, AVX2 and AVX-512, and the loader picks one).
  *
- * This file compiles dropout.c, batchnorm.c and layernorm.c once more,
- * with NN_NO_CLONES and the tables renamed: one baseline build of each
- * kind, without -O3. A training pass of a net with every kind fills the
+ * This file compiles dropout.c, batchnorm.c, layernorm.c and activation.c
+ * once more, with NN_NO_CLONES and the tables and entry points renamed: a
+ * baseline build of each, without -O3. A training pass of a net with every kind fills the
  * workspace; then each kind's forward pass (training and inference) and
  * backward pass run on the same inputs through the library's table (the
  * clone this machine dispatches to) and through the baseline one, and
- * every float written must be the same bits. The widths leave both whole
+ * every float written must be the same bits; so must every activation
+ * kernel's on the same blocks. The widths leave both whole
  * vectors and tails: layer normalization's lanes in blocks of eight, the
  * other loops in vectors of up to sixteen floats. (Built by clang, the
  * library has no clones and both sides are baseline code.)
@@ -25,6 +26,40 @@
 #undef nn__dropout_ops
 #undef nn__batchnorm_ops
 #undef nn__layernorm_ops
+
+/* activation.c's entry points under baseline_ names (nn_internal.h,
+ * already included, declared the library's) */
+#define nn__activation_valid baseline_activation_valid
+#define nn__activation_forward baseline_activation_forward
+#define nn__activation_forward_bias baseline_activation_forward_bias
+#define nn__activation_backward baseline_activation_backward
+#define nn__activation_backward_sums baseline_activation_backward_sums
+#define nn__column_sums baseline_column_sums
+#define nn__max_abs_bits baseline_max_abs_bits
+#define nn__sigmoid baseline_sigmoid
+int nn__activation_valid(int act);
+void nn__activation_forward(int act, float p, const float *z, float *a,
+                            size_t n, size_t k);
+void nn__activation_forward_bias(int act, float p, float *z,
+                                 const float *b, float *a, size_t n,
+                                 size_t k, uint32_t *top);
+void nn__activation_backward(int act, float p, const float *z,
+                             const float *a, float *g, size_t n, size_t k);
+uint32_t nn__activation_backward_sums(int act, float p, const float *z,
+                                      const float *a, float *g, float *db,
+                                      size_t n, size_t k);
+uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k);
+uint32_t nn__max_abs_bits(const float *x, size_t len);
+float nn__sigmoid(float z);
+#include "activation.c"
+#undef nn__activation_valid
+#undef nn__activation_forward
+#undef nn__activation_forward_bias
+#undef nn__activation_backward
+#undef nn__activation_backward_sums
+#undef nn__column_sums
+#undef nn__max_abs_bits
+#undef nn__sigmoid
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,6 +231,91 @@ static void every_kind_gives_the_baseline_bits(void **state)
     nn_model_free(m);
 }
 
+/* Equal bits, or both NaN (a NaN's payload is not promised). */
+static void same_values(const char *what, int act, const float *a,
+                        const float *b, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0 &&
+            !(isnan(a[i]) && isnan(b[i])))
+            fail_msg("activation %d, %s: float %zu: the dispatched clone "
+                     "wrote %.9g, the baseline build %.9g", act, what, i,
+                     (double)a[i], (double)b[i]);
+}
+
+/* Every activation kernel, on blocks with whole vectors and tails, over
+ * the range and its special values: the clone the library dispatches to
+ * against the baseline build of activation.c. */
+static void activation_kernels_give_the_baseline_bits(void **state)
+{
+    enum { R = 3, K = 37, L = R * K };
+    static const struct {
+        int act;
+        float p;
+    } acts[] = {{NN_ACT_IDENTITY, 0.0f}, {NN_ACT_SIGMOID, 0.0f},
+                {NN_ACT_TANH, 0.0f},     {NN_ACT_RELU, 0.0f},
+                {NN_ACT_LEAKY_RELU, 0.1f}, {NN_ACT_SOFTMAX, 0.0f},
+                {NN_ACT_GELU, 0.0f},     {NN_ACT_SILU, 0.0f},
+                {NN_ACT_SOFTPLUS, 0.0f}, {NN_ACT_ELU, 0.7f}};
+    static const float special[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 88.7f,
+                                    -88.7f, -104.0f, 3e38f, -3e38f,
+                                    INFINITY, -INFINITY, NAN};
+    float z[L], b[K], za[L], zb[L], aa[L], ab[L], ga[L], gb[L], g0[L];
+    float da[K], db[K];
+    size_t i, q, widths[] = {K, 15, 16, 3};
+    (void)state;
+    lcg_fill(z, L, -12.0f, 12.0f, 11u);
+    lcg_fill(b, K, -1.0f, 1.0f, 12u);
+    lcg_fill(g0, L, -2.0f, 2.0f, 13u);
+    for (i = 0; i < sizeof special / sizeof special[0]; i++)
+        z[7 * i + 1] = special[i];
+    for (q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+        int act = acts[q].act;
+        float p = acts[q].p;
+        uint32_t ta = 0, tb = 1;
+        nn__activation_forward(act, p, z, aa, R, K);
+        baseline_activation_forward(act, p, z, ab, R, K);
+        same_values("forward", act, aa, ab, L);
+        /* bias and activation, in place and into a block of its own */
+        memcpy(za, z, sizeof za);
+        memcpy(zb, z, sizeof zb);
+        nn__activation_forward_bias(act, p, za, b, za, R, K, &ta);
+        baseline_activation_forward_bias(act, p, zb, b, zb, R, K, &tb);
+        same_values("forward_bias in place", act, za, zb, L);
+        assert_int_equal(ta, tb);
+        memcpy(za, z, sizeof za);
+        memcpy(zb, z, sizeof zb);
+        nn__activation_forward_bias(act, p, za, b, aa, R, K, &ta);
+        baseline_activation_forward_bias(act, p, zb, b, ab, R, K, &tb);
+        same_values("forward_bias, z", act, za, zb, L);
+        same_values("forward_bias, a", act, aa, ab, L);
+        assert_int_equal(ta, tb);
+        /* backward from the same z and a */
+        memcpy(ga, g0, sizeof ga);
+        memcpy(gb, g0, sizeof gb);
+        nn__activation_backward(act, p, za, aa, ga, R, K);
+        baseline_activation_backward(act, p, za, aa, gb, R, K);
+        same_values("backward", act, ga, gb, L);
+        memcpy(ga, g0, sizeof ga);
+        memcpy(gb, g0, sizeof gb);
+        ta = nn__activation_backward_sums(act, p, za, aa, ga, da, R, K);
+        tb = baseline_activation_backward_sums(act, p, za, aa, gb, db, R,
+                                               K);
+        same_values("backward_sums, g", act, ga, gb, L);
+        same_values("backward_sums, db", act, da, db, K);
+        assert_int_equal(ta, tb);
+    }
+    for (q = 0; q < sizeof widths / sizeof widths[0]; q++) {
+        size_t k = widths[q];
+        assert_int_equal(nn__column_sums(g0, da, R, k),
+                         baseline_column_sums(g0, db, R, k));
+        same_values("column sums", 0, da, db, k);
+        assert_int_equal(nn__max_abs_bits(z, R * k),
+                         baseline_max_abs_bits(z, R * k));
+    }
+}
+
 /* Every pass of every kind, forty times over values that move (and over
  * forty steps' dropout masks): Adam steps of the net with the library's
  * tables and of its twin with the baseline ones must give the same
@@ -241,6 +361,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_gives_the_baseline_bits),
         cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
+        cmocka_unit_test(activation_kernels_give_the_baseline_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
