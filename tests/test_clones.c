@@ -4,14 +4,14 @@
  * the machine runs (src/nn_internal.h: with GCC on x86-64 they are
  * compiled for the baseline, AVX2 and AVX-512, and the loader picks one).
  *
- * This file compiles dropout.c, batchnorm.c, layernorm.c and activation.c
- * once more, with NN_NO_CLONES and the tables and entry points renamed: a
- * baseline build of each, without -O3. A training pass of a net with every kind fills the
+ * This file compiles dropout.c, batchnorm.c, layernorm.c, activation.c and
+ * optim.c once more, with NN_NO_CLONES and the tables and entry points
+ * renamed: a baseline build of each, without -O3. A training pass of a net with every kind fills the
  * workspace; then each kind's forward pass (training and inference) and
  * backward pass run on the same inputs through the library's table (the
  * clone this machine dispatches to) and through the baseline one, and
  * every float written must be the same bits; so must every activation
- * kernel's on the same blocks. The widths leave both whole
+ * kernel's on the same blocks, and the optimizer's steps. The widths leave both whole
  * vectors and tails: layer normalization's lanes in blocks of eight, the
  * other loops in vectors of up to sixteen floats. (Built by clang, the
  * library has no clones and both sides are baseline code.)
@@ -60,6 +60,58 @@ float nn__sigmoid(float z);
 #undef nn__column_sums
 #undef nn__max_abs_bits
 #undef nn__sigmoid
+
+/* optim.c's, likewise */
+#define nn__optim_reset baseline_optim_reset
+#define nn_model_set_optimizer baseline_set_optimizer
+#define nn_model_optimizer baseline_optimizer
+#define nn_model_schedule baseline_schedule
+#define nn_model_set_schedule baseline_set_schedule
+#define nn_model_step_count baseline_step_count
+#define nn_model_current_lr baseline_current_lr
+#define nn__optim_max_arrays baseline_optim_max_arrays
+#define nn__optim_prepare_arrays baseline_optim_prepare_arrays
+#define nn__optim_unprepare baseline_optim_unprepare
+#define nn__optim_alloc baseline_optim_alloc
+#define nn__check_grads baseline_check_grads
+#define nn__optim_step baseline_optim_step
+#define nn_model_apply_grads baseline_apply_grads
+#define nn__optim_fused_ready baseline_optim_fused_ready
+#define nn__optim_fused baseline_optim_fused
+void nn__optim_reset(nn_model *m);
+nn_status nn_model_set_optimizer(nn_model *model, nn_optimizer kind);
+nn_optimizer nn_model_optimizer(const nn_model *model);
+nn_schedule nn_model_schedule(const nn_model *model);
+nn_status nn_model_set_schedule(nn_model *model, nn_schedule kind);
+uint64_t nn_model_step_count(const nn_model *model);
+nn_status nn_model_current_lr(const nn_model *model, double *lr);
+unsigned nn__optim_max_arrays(int opt);
+nn_status nn__optim_prepare_arrays(const char *fn, nn_model *m,
+                                   unsigned *added);
+void nn__optim_unprepare(nn_model *m, unsigned added);
+nn_status nn__optim_alloc(const char *fn, nn_model *m, unsigned count);
+nn_status nn__check_grads(const char *fn, const nn_model *m);
+nn_status nn__optim_step(const char *fn, nn_model *m);
+nn_status nn_model_apply_grads(nn_model *model);
+int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
+int nn__optim_fused(nn_model *m, const float *x, size_t n);
+#include "optim.c"
+#undef nn__optim_reset
+#undef nn_model_set_optimizer
+#undef nn_model_optimizer
+#undef nn_model_schedule
+#undef nn_model_set_schedule
+#undef nn_model_step_count
+#undef nn_model_current_lr
+#undef nn__optim_max_arrays
+#undef nn__optim_prepare_arrays
+#undef nn__optim_unprepare
+#undef nn__optim_alloc
+#undef nn__check_grads
+#undef nn__optim_step
+#undef nn_model_apply_grads
+#undef nn__optim_fused_ready
+#undef nn__optim_fused
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +368,69 @@ static void activation_kernels_give_the_baseline_bits(void **state)
     }
 }
 
+/* The optimizer's update (optim.c, cloned): twin nets with the same
+ * gradients, one stepped by the library, one by the baseline build of
+ * optim.c; parameters and optimizer state the same bits after each of
+ * six steps, for every optimizer and the settings that change the
+ * update's loop. */
+static void optimizer_steps_give_the_baseline_bits(void **state)
+{
+    static const struct {
+        nn_optimizer opt;
+        int param[3];
+        double value[3];
+    } cases[] = {
+        {NN_OPT_SGD, {NN_PARAM_MOMENTUM, NN_PARAM_NESTEROV,
+                      NN_PARAM_WEIGHT_DECAY}, {0.9, 1.0, 0.01}},
+        {NN_OPT_SGD, {NN_PARAM_MOMENTUM, NN_PARAM_DAMPENING,
+                      NN_PARAM_CLIP_VALUE}, {0.8, 0.3, 0.05}},
+        {NN_OPT_ADAM, {NN_PARAM_WEIGHT_DECAY, NN_PARAM_CLIP_NORM,
+                       NN_PARAM_LEARNING_RATE}, {0.01, 0.5, 0.01}},
+        {NN_OPT_ADAMW, {NN_PARAM_AMSGRAD, NN_PARAM_WEIGHT_DECAY,
+                        NN_PARAM_LEARNING_RATE}, {1.0, 0.1, 0.01}},
+        {NN_OPT_RMSPROP, {NN_PARAM_CENTERED, NN_PARAM_MOMENTUM,
+                          NN_PARAM_LEARNING_RATE}, {1.0, 0.5, 0.01}}};
+    float x[N * IN], t[N * OUT];
+    size_t c, s, q;
+    (void)state;
+    lcg_fill(x, N * IN, -2.0f, 2.0f, 14u);
+    lcg_fill(t, N * OUT, -1.0f, 1.0f, 15u);
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        nn_model *m[2];
+        for (q = 0; q < 2; q++) {
+            size_t j;
+            m[q] = NULL;
+            NN_OK_OR_FAIL(nn_model_create(&m[q], IN, 33));
+            NN_OK_OR_FAIL(nn_model_add_dense(m[q], W1, NN_ACT_TANH));
+            NN_OK_OR_FAIL(nn_model_add_dense(m[q], OUT, NN_ACT_IDENTITY));
+            NN_OK_OR_FAIL(nn_model_set_loss(m[q], NN_LOSS_MSE));
+            NN_OK_OR_FAIL(nn_model_set_optimizer(m[q], cases[c].opt));
+            for (j = 0; j < 3; j++)
+                NN_OK_OR_FAIL(nn_model_set_param(m[q], cases[c].param[j],
+                                                 cases[c].value[j]));
+        }
+        for (s = 0; s < 6; s++) {
+            double loss;
+            size_t np = m[0]->n_params, k;
+            NN_OK_OR_FAIL(nn_model_compute_grads(m[0], N, x, IN, t, OUT,
+                                                 &loss));
+            NN_OK_OR_FAIL(nn_model_compute_grads(m[1], N, x, IN, t, OUT,
+                                                 &loss));
+            same_bits("gradients", "optimizer", m[0]->grads, m[1]->grads,
+                      np);
+            NN_OK_OR_FAIL(nn__optim_step("test", m[0]));
+            NN_OK_OR_FAIL(baseline_optim_step("test", m[1]));
+            same_bits("parameters", "optimizer", m[0]->params,
+                      m[1]->params, np);
+            for (k = 0; k < nn__optim_arrays(m[0]); k++)
+                same_bits("state", "optimizer", m[0]->state[k],
+                          m[1]->state[k], np);
+        }
+        nn_model_free(m[0]);
+        nn_model_free(m[1]);
+    }
+}
+
 /* Every pass of every kind, forty times over values that move (and over
  * forty steps' dropout masks): Adam steps of the net with the library's
  * tables and of its twin with the baseline ones must give the same
@@ -362,6 +477,7 @@ int main(void)
         cmocka_unit_test(every_kind_gives_the_baseline_bits),
         cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
         cmocka_unit_test(activation_kernels_give_the_baseline_bits),
+        cmocka_unit_test(optimizer_steps_give_the_baseline_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
