@@ -109,7 +109,8 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
  * and for AVX2 (x86-64-v3), some three times (NN__WIDE_CLONES, AVX-512
  * too), and the loader picks one for the machine (an ifunc). The clones
  * compute the same operations in the same order (GCC does not contract
- * into FMA in ISO C mode), so results do not depend on the machine. Only
+ * into FMA in ISO C mode), so results do not depend on the machine
+ * (test_clones holds each against a baseline build of its source). Only
  * for static functions: the dispatcher of an external one is exported
  * whatever its visibility. Not with clang: clang 14 exports the
  * dispatchers of static functions too (tests/abi sees them), and it
