@@ -28,7 +28,9 @@
 #undef nn__layernorm_ops
 
 /* activation.c's entry points under baseline_ names (nn_internal.h,
- * already included, declared the library's) */
+ * already included, declared the library's; the baseline ones have no
+ * declarations of their own: tests/CMakeLists.txt lifts
+ * -Wmissing-prototypes for this file) */
 #define nn__activation_valid baseline_activation_valid
 #define nn__activation_forward baseline_activation_forward
 #define nn__activation_forward_bias baseline_activation_forward_bias
@@ -37,20 +39,6 @@
 #define nn__column_sums baseline_column_sums
 #define nn__max_abs_bits baseline_max_abs_bits
 #define nn__sigmoid baseline_sigmoid
-int nn__activation_valid(int act);
-void nn__activation_forward(int act, float p, const float *z, float *a,
-                            size_t n, size_t k);
-void nn__activation_forward_bias(int act, float p, float *z,
-                                 const float *b, float *a, size_t n,
-                                 size_t k, uint32_t *top);
-void nn__activation_backward(int act, float p, const float *z,
-                             const float *a, float *g, size_t n, size_t k);
-uint32_t nn__activation_backward_sums(int act, float p, const float *z,
-                                      const float *a, float *g, float *db,
-                                      size_t n, size_t k);
-uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k);
-uint32_t nn__max_abs_bits(const float *x, size_t len);
-float nn__sigmoid(float z);
 #include "activation.c"
 #undef nn__activation_valid
 #undef nn__activation_forward
@@ -78,23 +66,8 @@ float nn__sigmoid(float z);
 #define nn_model_apply_grads baseline_apply_grads
 #define nn__optim_fused_ready baseline_optim_fused_ready
 #define nn__optim_fused baseline_optim_fused
-void nn__optim_reset(nn_model *m);
-nn_status nn_model_set_optimizer(nn_model *model, nn_optimizer kind);
-nn_optimizer nn_model_optimizer(const nn_model *model);
-nn_schedule nn_model_schedule(const nn_model *model);
-nn_status nn_model_set_schedule(nn_model *model, nn_schedule kind);
-uint64_t nn_model_step_count(const nn_model *model);
-nn_status nn_model_current_lr(const nn_model *model, double *lr);
-unsigned nn__optim_max_arrays(int opt);
-nn_status nn__optim_prepare_arrays(const char *fn, nn_model *m,
-                                   unsigned *added);
+/* called in optim.c before its definition */
 void nn__optim_unprepare(nn_model *m, unsigned added);
-nn_status nn__optim_alloc(const char *fn, nn_model *m, unsigned count);
-nn_status nn__check_grads(const char *fn, const nn_model *m);
-nn_status nn__optim_step(const char *fn, nn_model *m);
-nn_status nn_model_apply_grads(nn_model *model);
-int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
-int nn__optim_fused(nn_model *m, const float *x, size_t n);
 #include "optim.c"
 #undef nn__optim_reset
 #undef nn_model_set_optimizer
