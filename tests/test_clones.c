@@ -105,25 +105,32 @@ extern const nn__layer_ops nn__layernorm_ops;
 
 enum { IN = 5, W1 = 37, W2 = 35, OUT = 3, N = 13 };
 
-/* A copy of count floats (assert on failure). */
-static float *copy_of(const float *src, size_t count)
+/* Room for count floats (at least one), or the test fails. */
+static float *room(size_t count)
 {
-    float *c = malloc((count ? count : 1) * sizeof *c);
-    assert_non_null(c);
-    if (count)
-        memcpy(c, src, count * sizeof *c);
-    return c;
+    float *p = malloc((count ? count : 1) * sizeof *p);
+    assert_non_null(p);
+    return p;
+}
+
+/* a and b hold the same bits, float by float; with nan_ok, two NaNs also
+ * pass (a NaN's payload is not promised). */
+static void same_floats(const char *kind, const char *what, const float *a,
+                        const float *b, size_t count, int nan_ok)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0 &&
+            !(nan_ok && isnan(a[i]) && isnan(b[i])))
+            fail_msg("%s, %s: float %zu: the dispatched clone wrote %.9g, "
+                     "the baseline build %.9g", kind, what, i, (double)a[i],
+                     (double)b[i]);
 }
 
 static void same_bits(const char *what, const char *kind, const float *a,
                       const float *b, size_t count)
 {
-    size_t i;
-    for (i = 0; i < count; i++)
-        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0)
-            fail_msg("%s, %s: float %zu: the dispatched clone wrote %.9g, "
-                     "the baseline build %.9g", kind, what, i, (double)a[i],
-                     (double)b[i]);
+    same_floats(kind, what, a, b, count, 0);
 }
 
 /* Runs one pass of layer l through ops, then returns what it wrote:
@@ -143,7 +150,8 @@ static float *pass(nn_model *m, size_t l, const nn__layer_ops *ops, int fwd,
     if (fwd) {
         ops->forward_train(m, l, x, N);
         *count = out + ex + 1;
-        r = copy_of(m->act[l], *count);
+        r = room(*count);
+        memcpy(r, m->act[l], out * sizeof *r);
         if (ex)
             memcpy(r + out, m->extra[l], ex * sizeof *r);
         memcpy(r + out + ex, &m->act_top[l], sizeof *r);
@@ -151,7 +159,8 @@ static float *pass(nn_model *m, size_t l, const nn__layer_ops *ops, int fwd,
         memset(m->delta[l - 1], 0, N * L->in * sizeof(float));
         ops->backward(m, l, x, N, 0);
         *count = N * L->in + np + ex;
-        r = copy_of(m->delta[l - 1], *count);
+        r = room(*count);
+        memcpy(r, m->delta[l - 1], N * L->in * sizeof *r);
         if (np)
             memcpy(r + N * L->in, m->grads + L->w_off, np * sizeof *r);
         if (ex) /* the normalizations keep their sums there, in double */
@@ -165,12 +174,10 @@ static void infer_same(nn_model *m, size_t l, const nn__layer_ops *lib,
 {
     const nn__layer *L = &m->layers[l];
     size_t s = lib->infer_floats(L, N);
-    float *ya = copy_of(m->act[l], N * L->out);
-    float *yb = copy_of(m->act[l], N * L->out);
-    float *scratch = calloc(s ? s : 1, sizeof *scratch);
+    float *ya = room(N * L->out), *yb = room(N * L->out);
+    float *scratch = room(s);
     const float *ra, *rb, *logits = NULL;
     nn__infer a;
-    assert_non_null(scratch);
     memset(&a, 0, sizeof a);
     a.x = m->act[l - 1];
     a.k = N;
@@ -256,17 +263,11 @@ static void every_kind_gives_the_baseline_bits(void **state)
     nn_model_free(m);
 }
 
-/* Equal bits, or both NaN (a NaN's payload is not promised). */
 static void same_values(const char *what, int act, const float *a,
                         const float *b, size_t count)
 {
-    size_t i;
-    for (i = 0; i < count; i++)
-        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0 &&
-            !(isnan(a[i]) && isnan(b[i])))
-            fail_msg("activation %d, %s: float %zu: the dispatched clone "
-                     "wrote %.9g, the baseline build %.9g", act, what, i,
-                     (double)a[i], (double)b[i]);
+    same_floats(act ? nn_activation_name((nn_activation)act) : "column sums",
+                what, a, b, count, 1);
 }
 
 /* Every activation kernel, on blocks with whole vectors and tails, over
