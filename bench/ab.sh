@@ -12,6 +12,13 @@
 # against this one:
 #   bench/ab.sh /tmp/old/build-bench/bench/bench_train \
 #       build-bench/bench/bench_train 9 --only 2-2-1 --batch 1 --threads 1
+#
+# With AB_CPU set (a CPU list as taskset takes it, e.g. 1), every run is
+# pinned there. On a shared machine one CPU can be the slower one for a
+# while (the same binary's 2-2-1 steps at batch 1, pinned, a few seconds
+# apart: 7.4 M samples/s on one of two vCPUs, 10.7 M on the other), and a
+# run that the scheduler puts there reads as a difference of builds.
+# Pinned runs still have an occasional slow one: read the medians.
 set -eu
 if [ $# -lt 3 ]; then
     echo "usage: $0 BENCH_A BENCH_B PAIRS [bench_train options]" >&2
@@ -28,6 +35,18 @@ done
 case $pairs in
 '' | *[!0-9]* | 0) echo "$0: PAIRS is a count of 1 or more" >&2; exit 2 ;;
 esac
+pin=
+if [ -n "${AB_CPU:-}" ]; then
+    if ! command -v taskset >/dev/null 2>&1; then
+        echo "$0: AB_CPU is set but taskset (util-linux) is not installed" >&2
+        exit 2
+    fi
+    if ! taskset -c "$AB_CPU" true; then
+        echo "$0: cannot pin to CPU list '$AB_CPU'" >&2
+        exit 2
+    fi
+    pin="taskset -c $AB_CPU"
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 i=0
@@ -35,7 +54,7 @@ while [ "$i" -lt "$pairs" ]; do
     for side in A B; do
         if [ $side = A ]; then bin=$a; else bin=$b; fi
         # the table's rows: net, batch, threads, '|', libnn samples/s, ...
-        "$bin" --lib-only "$@" |
+        $pin "$bin" --lib-only "$@" |
             awk -v side=$side '$4 == "|" && $1 ~ /^[0-9]+(-[0-9]+)+$/ {
                 print side, $1 "/b" $2 "/t" $3, $5 }' >>"$out"
     done
