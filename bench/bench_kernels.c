@@ -7,6 +7,15 @@
  * on a block that fits in L2 and one that does not. Also a prototype of a
  * branch-free sigmoid and tanh that the compiler can vectorise, to show
  * what a vectorised kernel would gain.
+ *
+ * Last, latency: a batch of one waits for each layer's activations before
+ * the next layer can start, so what bounds a tiny net's step is how long
+ * one element takes to pass through a kernel, not how many pass per
+ * second. A chain x <- f(0.75 x - 0.25), each link one call of
+ * nn__activation_forward on one element in memory (as a 2-2-1 step makes
+ * it), gives that time per link; beside it the same chain with f = libm's
+ * 1 / (1 + expf(-z)) (FANN's sigmoid) and with no f (the affine step,
+ * the store and the load alone).
  */
 #include <math.h>
 #include <stdint.h>
@@ -79,6 +88,79 @@ static void run_kernel(void *v)
     case K_PROTO_TANH:
         bench_proto_tanh(c->z, c->a, len);
         break;
+    }
+}
+
+/* ---- latency ---- */
+
+enum { L_NONE = -1, L_LIBM_SIGMOID = -2 };
+
+typedef struct lctx {
+    int act; /* an nn_activation, or L_NONE, L_LIBM_SIGMOID */
+    size_t links;
+    volatile float *z, *a; /* one element each: stored, then loaded */
+    float x;
+} lctx;
+
+static void run_chain(void *v)
+{
+    lctx *c = (lctx *)v;
+    float x = c->x;
+    size_t i;
+    for (i = 0; i < c->links; i++) {
+        float z = 0.75f * x - 0.25f;
+        if (c->act == L_NONE) {
+            c->a[0] = z;
+        } else if (c->act == L_LIBM_SIGMOID) {
+            c->a[0] = 1.0f / (1.0f + expf(-z));
+        } else {
+            c->z[0] = z;
+            nn__activation_forward(c->act, 0.01f, (const float *)c->z,
+                                   (float *)c->a, 1, 1);
+        }
+        x = c->a[0];
+    }
+    c->x = x;
+}
+
+static void latency(const bench_opts *o, FILE *csv)
+{
+    static const struct {
+        int act;
+        const char *name;
+    } chains[] = {
+        {L_NONE, "affine step alone"},
+        {NN_ACT_IDENTITY, "identity"},
+        {NN_ACT_RELU, "relu"},
+        {NN_ACT_SIGMOID, "sigmoid"},
+        {NN_ACT_TANH, "tanh"},
+        {L_LIBM_SIGMOID, "libm 1/(1+expf(-z))"},
+    };
+    static float zbuf[16], abuf[16];
+    double base = 0.0;
+    size_t ci;
+    printf("\nLatency: one element through the kernel on a dependent chain "
+           "(a batch of one)\n");
+    printf("  %-26s %10s %12s %7s\n", "link", "ns/link", "ns - affine",
+           "spread");
+    for (ci = 0; ci < sizeof chains / sizeof chains[0]; ci++) {
+        lctx c;
+        bench_stat s;
+        double ns;
+        c.act = chains[ci].act;
+        c.links = 100000;
+        c.z = zbuf;
+        c.a = abuf;
+        c.x = 0.5f;
+        s = bench_time(run_chain, &c, o->min_block, o->reps, 0.0);
+        ns = s.median * 1e9 / (double)c.links;
+        if (ci == 0)
+            base = ns;
+        printf("  %-26s %10.2f %12.2f %6.1f%%\n", chains[ci].name, ns,
+               ns - base, 100.0 * bench_spread(&s));
+        if (csv)
+            fprintf(csv, "latency %s,1,%.9g,,%.6g,,%.4f\n", chains[ci].name,
+                    s.median / (double)c.links, ns, bench_spread(&s));
     }
 }
 
@@ -194,6 +276,7 @@ int main(int argc, char **argv)
         free(t);
         free(labels);
     }
+    latency(&o, csv);
     if (csv)
         fclose(csv);
     return 0;
