@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_clones.c - the layers' loops give the same bits whichever clone
+ * test_clones.c - every cloned loop gives the same bits whichever clone
  * the machine runs (src/nn_internal.h: with GCC on x86-64 they are
  * compiled for the baseline, AVX2 and AVX-512, and the loader picks one).
  *
- * This file compiles dropout.c, batchnorm.c, layernorm.c, activation.c and
- * optim.c once more, with NN_NO_CLONES and the tables and entry points
- * renamed: a baseline build of each, without -O3. A training pass of a net with every kind fills the
- * workspace; then each kind's forward pass (training and inference) and
- * backward pass run on the same inputs through the library's table (the
- * clone this machine dispatches to) and through the baseline one, and
- * every float written must be the same bits; so must every activation
- * kernel's on the same blocks, and the optimizer's steps. The widths leave both whole
- * vectors and tails: layer normalization's lanes in blocks of eight, the
- * other loops in vectors of up to sixteen floats. (Built by clang, the
- * library has no clones and both sides are baseline code.)
+ * This file compiles dropout.c, batchnorm.c, layernorm.c, activation.c,
+ * optim.c and gemm.c once more, with NN_NO_CLONES and the tables and
+ * entry points renamed: a baseline build of each, without -O3. A training
+ * pass of a net with every kind fills the workspace; then each kind's
+ * forward pass (training and inference) and backward pass run on the
+ * same inputs through the library's table (the clone this machine
+ * dispatches to) and through the baseline one, and every float written
+ * must be the same bits; so must every activation kernel's on the same
+ * blocks, the optimizer's steps, and the small products of nn__gemm. The
+ * widths leave both whole vectors and tails: layer normalization's lanes
+ * in blocks of eight, the other loops in vectors of up to sixteen floats.
+ * (Built by clang, the library has no clones and both sides are baseline
+ * code.)
  */
 #define NN_NO_CLONES
 #define nn__dropout_ops baseline_dropout_ops
@@ -85,6 +87,25 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 #undef nn_model_apply_grads
 #undef nn__optim_fused_ready
 #undef nn__optim_fused
+
+/* gemm.c's, likewise: its small products' loops (gemm_small) are cloned */
+#define nn__gemm baseline_gemm
+#define nn__kernel_infer baseline_kernel_infer
+#define nn__kernel_train baseline_kernel_train
+#define nn__kernel_buf_floats baseline_kernel_buf_floats
+#define nn__kernel_train_form baseline_kernel_train_form
+#define nn__gemm_train baseline_gemm_train
+#define nn__gemm_ref baseline_gemm_ref
+#define nn_set_blas_threads baseline_set_blas_threads
+#include "gemm.c"
+#undef nn__gemm
+#undef nn__kernel_infer
+#undef nn__kernel_train
+#undef nn__kernel_buf_floats
+#undef nn__kernel_train_form
+#undef nn__gemm_train
+#undef nn__gemm_ref
+#undef nn_set_blas_threads
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -342,6 +363,72 @@ static void activation_kernels_give_the_baseline_bits(void **state)
     }
 }
 
+/* The small products' loops (gemm.c's gemm_small, which nn__gemm takes
+ * for products of one or two rows and tiny ones): every shape class the
+ * loops tell apart (a handful of multiply-adds per row; rows of C as dot
+ * products, contiguous or strided along op(A); rows of C accumulating rows
+ * of B), with whole vectors and tails, each transposition, and the
+ * alpha and beta the library passes (beta 0 overwrites C, 1 adds, others
+ * scale), on values spread over many binades with special values among
+ * them. */
+static void small_products_give_the_baseline_bits(void **state)
+{
+    enum { CAP = 2048 };
+    static const struct {
+        size_t m, n, k;
+    } shapes[] = {{1, 1, 1},   {2, 2, 2},   {5, 3, 5},   {2, 4, 4},
+                  {1, 37, 45}, {2, 53, 19}, {1, 8, 16},  {2, 17, 33},
+                  {8, 8, 16},  {6, 5, 21},  {1, 130, 7}, {2, 3, 100}};
+    static const float alphas[] = {1.0f, -0.01f};
+    static const float betas[] = {0.0f, 1.0f, 0.75f};
+    static const float special[] = {-0.0f, 1e-40f, 3e38f, INFINITY, NAN};
+    float *A = room(CAP), *B = room(CAP), *C0 = room(CAP);
+    float *Ca = room(CAP), *Cb = room(CAP);
+    size_t s, t, ai, bi, i;
+    (void)state;
+    lcg_fill(A, CAP, -2.0f, 2.0f, 21u);
+    lcg_fill(B, CAP, -2.0f, 2.0f, 22u);
+    lcg_fill(C0, CAP, -1.0f, 1.0f, 23u);
+    /* magnitudes from 2^-60 to 2^60, so that sums round differently in
+     * any other order */
+    for (i = 0; i < CAP; i += 3)
+        A[i] = ldexpf(A[i], (int)(i % 121) - 60);
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
+        assert_true(use_small(m, n, k));
+        assert_true(m * k <= CAP && k * n <= CAP && m * n <= CAP);
+        for (t = 0; t < 4; t++) {
+            const int ta = (int)(t & 1), tb = (int)(t >> 1);
+            /* op(A) is m x k (stored k x m when transposed), op(B) k x n */
+            const size_t lda = ta ? m : k, ldb = tb ? k : n;
+            char what[96];
+            /* the last shape carries the special values */
+            if (s + 1 == sizeof shapes / sizeof shapes[0])
+                for (i = 0; i < sizeof special / sizeof special[0]; i++)
+                    A[37 * i + 5] = special[i];
+            for (ai = 0; ai < sizeof alphas / sizeof alphas[0]; ai++)
+                for (bi = 0; bi < sizeof betas / sizeof betas[0]; bi++) {
+                    memcpy(Ca, C0, m * n * sizeof *Ca);
+                    memcpy(Cb, C0, m * n * sizeof *Cb);
+                    nn__gemm(ta, tb, m, n, k, alphas[ai], A, lda, B, ldb,
+                             betas[bi], Ca, n);
+                    baseline_gemm(ta, tb, m, n, k, alphas[ai], A, lda, B,
+                                  ldb, betas[bi], Cb, n);
+                    snprintf(what, sizeof what,
+                             "%zu x %zu x %zu, trans %d %d, alpha %g, "
+                             "beta %g", m, n, k, ta, tb,
+                             (double)alphas[ai], (double)betas[bi]);
+                    same_floats("small product", what, Ca, Cb, m * n, 1);
+                }
+        }
+    }
+    free(A);
+    free(B);
+    free(C0);
+    free(Ca);
+    free(Cb);
+}
+
 /* The optimizer's update (optim.c, cloned): twin nets with the same
  * gradients, one stepped by the library, one by the baseline build of
  * optim.c; parameters and optimizer state the same bits after each of
@@ -452,6 +539,7 @@ int main(void)
         cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
         cmocka_unit_test(activation_kernels_give_the_baseline_bits),
         cmocka_unit_test(optimizer_steps_give_the_baseline_bits),
+        cmocka_unit_test(small_products_give_the_baseline_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
