@@ -248,7 +248,7 @@ static void every_kind_gives_the_baseline_bits(void **state)
      * no longer 1 and 0; then a pass that leaves the workspace full */
     NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, OUT, &loss));
     NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, IN, t, OUT, &loss));
-    for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    for (k = 0; k < ARRAY_LEN(kinds); k++) {
         size_t l = kinds[k].layer, ca, cb;
         float *a, *b;
         assert_ptr_equal(m->layers[l].ops, kinds[k].lib);
@@ -315,9 +315,9 @@ static void activation_kernels_give_the_baseline_bits(void **state)
     lcg_fill(z, L, -12.0f, 12.0f, 11u);
     lcg_fill(b, K, -1.0f, 1.0f, 12u);
     lcg_fill(g0, L, -2.0f, 2.0f, 13u);
-    for (i = 0; i < sizeof special / sizeof special[0]; i++)
+    for (i = 0; i < ARRAY_LEN(special); i++)
         z[7 * i + 1] = special[i];
-    for (q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+    for (q = 0; q < ARRAY_LEN(acts); q++) {
         int act = acts[q].act;
         float p = acts[q].p;
         uint32_t ta = 0, tb = 1;
@@ -353,7 +353,7 @@ static void activation_kernels_give_the_baseline_bits(void **state)
         same_values("backward_sums, db", act, da, db, K);
         assert_int_equal(ta, tb);
     }
-    for (q = 0; q < sizeof widths / sizeof widths[0]; q++) {
+    for (q = 0; q < ARRAY_LEN(widths); q++) {
         size_t k = widths[q];
         assert_int_equal(nn__column_sums(g0, da, R, k),
                          baseline_column_sums(g0, db, R, k));
@@ -393,21 +393,21 @@ static void small_products_give_the_baseline_bits(void **state)
      * any other order */
     for (i = 0; i < CAP; i += 3)
         A[i] = ldexpf(A[i], (int)(i % 121) - 60);
-    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (s = 0; s < ARRAY_LEN(shapes); s++) {
         const size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         assert_true(use_small(m, n, k));
         assert_true(m * k <= CAP && k * n <= CAP && m * n <= CAP);
+        /* the last shape carries the special values */
+        if (s + 1 == ARRAY_LEN(shapes))
+            for (i = 0; i < ARRAY_LEN(special); i++)
+                A[37 * i + 5] = special[i];
         for (t = 0; t < 4; t++) {
             const int ta = (int)(t & 1), tb = (int)(t >> 1);
             /* op(A) is m x k (stored k x m when transposed), op(B) k x n */
             const size_t lda = ta ? m : k, ldb = tb ? k : n;
             char what[96];
-            /* the last shape carries the special values */
-            if (s + 1 == sizeof shapes / sizeof shapes[0])
-                for (i = 0; i < sizeof special / sizeof special[0]; i++)
-                    A[37 * i + 5] = special[i];
-            for (ai = 0; ai < sizeof alphas / sizeof alphas[0]; ai++)
-                for (bi = 0; bi < sizeof betas / sizeof betas[0]; bi++) {
+            for (ai = 0; ai < ARRAY_LEN(alphas); ai++)
+                for (bi = 0; bi < ARRAY_LEN(betas); bi++) {
                     memcpy(Ca, C0, m * n * sizeof *Ca);
                     memcpy(Cb, C0, m * n * sizeof *Cb);
                     nn__gemm(ta, tb, m, n, k, alphas[ai], A, lda, B, ldb,
@@ -456,7 +456,7 @@ static void optimizer_steps_give_the_baseline_bits(void **state)
     (void)state;
     lcg_fill(x, N * IN, -2.0f, 2.0f, 14u);
     lcg_fill(t, N * OUT, -1.0f, 1.0f, 15u);
-    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (c = 0; c < ARRAY_LEN(cases); c++) {
         nn_model *m[2];
         for (q = 0; q < 2; q++) {
             size_t j;
