@@ -15,6 +15,8 @@
  * alone, with --only forms) the kernel reading B in place against packing
  * it a block at a time, behind nn__kernel_train_form's rule.
  */
+/* BLIS's cblas.h declares pthread barriers (NN_BLAS=blis) */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

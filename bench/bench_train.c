@@ -17,6 +17,8 @@
  * allocations per step after warm-up and, at 1 thread, measures each
  * non-GEMM part of libnn's step on its own ("where the time goes").
  */
+/* BLIS's cblas.h declares pthread barriers (NN_BLAS=blis) */
+#define _POSIX_C_SOURCE 200809L
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
