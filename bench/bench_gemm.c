@@ -9,8 +9,9 @@
  * path: at batch 1, cblas_sgemm against BLAS level 2 and direct loops; and a
  * sweep over small shapes that finds where a call to cblas_sgemm starts to
  * beat plain direct loops. Last (or alone, with --only kernel), libnn's
- * AVX-512 kernel (src/gemm_avx512.c) against nn__gemm, in interleaved
- * blocks, on the products of training and inference where gemm.c's rules
+ * own kernel (src/gemm_avx512.c: its AVX-512 build, or its AVX2 build
+ * where the CPU has no AVX-512F or NN_GEMM=avx2) against nn__gemm, in
+ * interleaved blocks, on the products of training and inference where gemm.c's rules
  * choose between them: the measurements behind those rules; and (or
  * alone, with --only forms) the kernel reading B in place against packing
  * it a block at a time, behind nn__kernel_train_form's rule.
@@ -599,11 +600,13 @@ static void kernel_row(const bench_opts *o, FILE *csv, const char *label,
 
 /* Lets the kernel run at one BLAS thread and returns the buffer its
  * training calls pack B into; NULL (and a line saying so) where the CPU
- * has no AVX-512F. */
+ * has neither AVX-512F nor AVX2 and FMA. */
 static float *kernel_start(const char *what)
 {
     if (!nn__kernel_force(1)) {
-        printf("\n%s: the CPU has no AVX-512F, nothing to measure\n", what);
+        printf("\n%s: the CPU has neither AVX-512F nor AVX2 and FMA, "
+               "nothing to measure\n",
+               what);
         return NULL;
     }
     if (nn_set_blas_threads(1) != NN_OK)
@@ -626,12 +629,13 @@ static void kernel_table(const bench_opts *o, FILE *csv)
     char label[64];
     if (!(buf = kernel_start("libnn's kernel")))
         return;
-    printf("\nlibnn's AVX-512 kernel against nn__gemm (CBLAS, or its direct "
-           "loops), 1 thread, interleaved blocks, medians\n"
+    printf("\nlibnn's kernel (%s build) against nn__gemm (CBLAS, or its "
+           "direct loops), 1 thread, interleaved blocks, medians\n"
            "(training: forward X.W, dW = A^T.G with the folded update's "
            "alpha and beta, backward G.W^T; inference: X.W + b and relu, "
            "the\nweights packed, against nn__gemm and the bias pass; ratio "
-           "= nn__gemm / kernel; rule: what gemm.c's rule picks)\n");
+           "= nn__gemm / kernel; rule: what gemm.c's rule picks)\n",
+           nn__kernel_isa() == NN__KERNEL_AVX2 ? "AVX2" : "AVX-512");
     printf("%-24s %-6s %5s %5s %5s | %10s %10s | %6s | %s\n",
            "net, batch, layer", "op", "M", "N", "K", "nn__gemm us",
            "kernel us", "ratio", "rule");

@@ -677,16 +677,18 @@ NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
  * unless another thread is predicting on the same model at that moment
  * (the two calls then never share scratch; one allocates its own) or the
  * parameters changed since the last call (see below).
- * Where the CPU has AVX-512F (x86-64; libnn built with GCC or clang and
- * NN_KERNEL on, the default), the dense layers' products run in libnn's own
- * kernel, on the calling thread, rather than in the BLAS: all but the
- * tiniest (fewer than 8 multiply-adds), a rule on the product's shape
- * measured on such a CPU. The choice is made once per process, from the
- * CPU and from the environment variable NN_GEMM (NN_GEMM=blas, set before
- * the first call, keeps the BLAS for every product), so results are the
- * same from run to run for a given build, CPU and thread count. The
- * kernel's results differ from the BLAS's by float rounding, and a row's
- * do not depend on n or on the other rows. The kernel reads a copy of the
+ * Where the CPU has AVX-512F, or AVX2 and FMA (x86-64; libnn built with
+ * GCC or clang and NN_KERNEL on, the default), the dense layers' products
+ * run in libnn's own kernel, on the calling thread, rather than in the
+ * BLAS: all but the tiniest (fewer than 8 multiply-adds), a rule on the
+ * product's shape measured on such CPUs. The choice is made once per
+ * process, from the CPU and from the environment variable NN_GEMM
+ * (NN_GEMM=blas, set before the first call, keeps the BLAS for every
+ * product; NN_GEMM=avx2 runs the AVX2 build even where the CPU has
+ * AVX-512F), so results are the same from run to run for a given build,
+ * CPU and thread count. The kernel's AVX-512 and AVX2 builds give the
+ * same bits; its results differ from the BLAS's by float rounding, and a
+ * row's do not depend on n or on the other rows. The kernel reads a copy of the
  * dense layers' weights laid out for it, which the first call after the
  * parameters change builds and the model keeps (as many bytes as those
  * weights; freed with the model, and dropped by every change to the
@@ -716,14 +718,18 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * not on earlier calls. Where the CPU has AVX-512F, the products run in
  * libnn's own kernel rather than the BLAS, as nn_model_predict describes,
  * each as a rule on its shape says (the forward products at any n, the
- * others from a few rows on). A product of 2^27 multiply-adds or more
+ * others from a few rows on); where it has AVX2 and FMA but not AVX-512F,
+ * only the products of layers of at most 16 outputs do (forward at any n,
+ * backward from 16 rows, the weights' gradient from 128), measured against
+ * the BLAS's own AVX2 kernels. A product of 2^27 multiply-adds or more
  * (784-1024-1024-10 at 256 rows, say) runs on two threads where the BLAS
  * has two (nn_set_blas_threads; OpenBLAS's default on a machine of two
  * cores), with the same bits as on one, and goes to the BLAS and its
  * threads where it has more than two: the choice depends on the layers, n
  * and whether the BLAS has more than two threads, and a dense layer's
  * forward product through the kernel gives each row the same bits
- * whatever the other rows of the batch, as in nn_model_predict.
+ * whatever the other rows of the batch, and the same bits as
+ * nn_model_predict, as the BLAS's need not.
  * The layers run in training mode (see the Overview); a step that succeeds
  * also updates the running statistics of batch normalization layers, and
  * one row is too few for a model with such a layer (NN_E_INVALID).
@@ -1121,7 +1127,7 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
  * OPENBLAS_NUM_THREADS (then OMP_NUM_THREADS) when it loads, else takes
  * one thread per core; BLIS reads BLIS_NUM_THREADS (then
  * OMP_NUM_THREADS), else runs one thread.
- * The products libnn's own AVX-512 kernel takes (see nn_model_predict) run
+ * The products libnn's own kernel takes (see nn_model_predict) run
  * on the calling thread whatever the count, except the training products
  * of 2^27 multiply-adds or more (see nn_model_train_batch): with a count
  * of two, the kernel forms them on the calling thread and one thread it
@@ -1331,7 +1337,7 @@ NN_API NN_NODISCARD nn_status nn_model_set_layer_buffers(nn_model *model,
  * before; writes through the pointer are not seen, so once nn_model_params
  * has handed it out, every later step reads all the weights before changing
  * them (one more pass over memory the size of the weights), and
- * nn_model_predict keeps no copy of the weights for its AVX-512 kernel
+ * nn_model_predict keeps no copy of the weights for libnn's own kernel
  * (it reads them where they are, more slowly), until the next
  * nn_model_add_* call. nn_model_get_weights and nn_model_get_bias read
  * copies without that cost. */

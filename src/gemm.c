@@ -117,7 +117,15 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
  * OpenBLAS 0.3.21 Haswell kernels): 1.2x to 2.3x at one row (N = K = 4 to
  * 64), 1.5x to 5x at 2 to 32 rows of widths 2 to 128, 1.8x to 2.6x for the
  * benchmark nets' layers at batch 32 and 256. The exception is a row of
- * 2 x 2 (13 ns against 17): below 8 multiply-adds the direct loops stay. */
+ * 2 x 2 (13 ns against 17): below 8 multiply-adds the direct loops stay.
+ * The AVX2 build (AMD EPYC Zen 3, OpenBLAS 0.3.21's Zen kernels, as below
+ * for training; bench/results/avx2-zen3/kernel.txt) wins from 8 x 8 at
+ * one row and from 4 x 4 at two (1.07x to 3.7x; 2 x 2 0.73x to 0.96x
+ * below 8 rows, 4 x 4 0.82x at one), the benchmark nets' layers 1.01x to
+ * 1.52x at batch 32 and 256, and at one row all but 1 x 1024 x 784
+ * (0.73x; 0.99x for 1 x 1024 x 1024, 1.07x to 2.09x the others), where
+ * the weights' bytes bound both. It keeps the same rule, so that a row's
+ * outputs stay independent of the batch. */
 static int tiny(size_t M, size_t N, size_t K)
 {
     /* each of M, N, K is below 2^31 */
@@ -189,10 +197,35 @@ static int threaded_size(size_t M, size_t N, size_t K)
  *     rows on the kernel wins (1.1x at 16, 1.4x at 32, 1.8x from 128), but
  *     for outputs of at most 16 columns, which need 32 rows (128 x 10 x
  *     16: 0.8x; 128 x 10 x 32: 1.0x; 1.3x to 1.9x beyond). */
+/* The AVX2 build (AMD EPYC Zen 3, one thread, OpenBLAS 0.3.21's Zen
+ * kernels; taskset -c 1 bench_gemm --only kernel --threads 1, medians;
+ * bench/results/avx2-zen3/): OpenBLAS's AVX2 tiles are this CPU's own.
+ * Against them, on the benchmark nets' wide layers from 32 rows on, the
+ * kernel's dW products run at 0.81 to 0.93 of their speed and the
+ * backward ones at 0.86 to 1.12; the forward ones from 0.29 (32 x 1024 x
+ * 1024, B in place: its rows 4 KiB apart) to 1.25 (32 x 128 x 256), and
+ * packed a block at a time 0.43 to 0.73 at 4 to 32 rows and 0.89 to 0.96
+ * from 128 on the 1024-wide layers (kernel-forward-packed.txt). It wins on
+ * layers of at most 16 outputs: forward at any batch (1.02x to 2.55x),
+ * backward from 16 rows (1.39x to 2.37x; 0.95x to 0.98x at 4), dW from
+ * 128 rows (1.17x to 1.23x; 0.83x to 0.87x at 32). So those, and nothing
+ * else: there a training step's forward rows keep the BLAS's bits (which
+ * may depend on the batch), where the AVX-512 build's do not. */
+static int avx2_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
+{
+    if (trans_a)
+        return N <= 16 && K >= 128;
+    if (trans_b)
+        return K <= 16 && M >= 16;
+    return N <= 16 && !tiny(M, N, K);
+}
+
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
     if (!nn__kernel_on() || M == 0 || N == 0 || K == 0)
         return 0; /* a part of a batch without rows: BLAS's no-op */
+    if (nn__kernel_isa() == NN__KERNEL_AVX2)
+        return avx2_train(trans_a, trans_b, M, N, K);
     if (threaded_size(M, N, K) && blas_threads() > 2)
         return 0;
     if (trans_a)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gemm_avx512.c - libnn's own single-precision matrix product for CPUs with
- * AVX-512, C = alpha op(A) B + beta C, with the bias and a relu of a dense
- * layer's forward pass fused into its last pass over C.
+ * AVX-512 or AVX2 and FMA, C = alpha op(A) B + beta C, with the bias and a
+ * relu of a dense layer's forward pass fused into its last pass over C.
+ * The body is gemm_kernel.h, compiled here for AVX-512 and in gemm_avx2.c
+ * for AVX2; this file also makes the choice between them.
  *
  * Why: OpenBLAS's core type is fixed for the process when it loads
  * (OPENBLAS_CORETYPE; Debian machines often pin Haswell), so on a CPU with
@@ -10,9 +12,15 @@
  * This file is compiled for the baseline like the rest of the library;
  * only its functions carry target("avx512f"), and nn__kernel_on decides
  * once, from the CPU, whether they may run (gemm.c says for which shapes
- * they do).
+ * they do). A CPU with AVX2 and FMA but not AVX-512F runs the AVX2 build
+ * (gemm_avx2.c), which gives the same bits (gemm_kernel.h). There
+ * OpenBLAS runs the CPU's own AVX2 kernels, so the AVX2 build takes fewer
+ * shapes (gemm.c): on AMD EPYC Zen 3 it wins where its packed weights and
+ * fused bias help (inference) and on narrow layers, not on training's
+ * wide products (bench/RESULTS.md).
  *
- * The layout follows BLIS. B (K x N) is read in panels of NR = 48 columns
+ * The layout follows BLIS (the figures below are AVX-512's; AVX2's are in
+ * gemm_avx2.c). B (K x N) is read in panels of NR = 48 columns
  * (at the right edge what is left, and two of 32 where 64 are left:
  * panel_width), each either packed (kc rows of the panel's width,
  * contiguous, zero-padded; nn__kernel_pack, done once for inference
@@ -44,55 +52,119 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MR 8       /* rows of a tile */
-#define NV 3       /* vectors of 16 columns in a full panel */
-#define NR (16 * NV)
-#define KC 256     /* rows of B per block: a strip of A is 8 KiB */
-#define NC (10 * NR) /* columns per block: KC x NC floats, 480 KiB */
-_Static_assert(KC * NC == NN__KERNEL_BUF_FLOATS, "a block of B fills buf");
-
-#define K512 __attribute__((target("avx512f")))
-#define K512_INLINE \
-    static inline __attribute__((always_inline, target("avx512f")))
-
 /* ---- the choice, once per process ---- */
 
-/* 0: not decided yet; 1: the kernel runs; 2: it does not. Written with
+/* 0: not decided yet; else 1 + an NN__KERNEL_* value. Written with
  * relaxed atomics: every thread that decides decides alike. */
 static int nn__kernel_state;
+
+static int cpu_has(int isa)
+{
+    __builtin_cpu_init();
+    if (isa == NN__KERNEL_AVX512)
+        return __builtin_cpu_supports("avx512f");
+    return isa == NN__KERNEL_AVX2 && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+}
 
 static int decide(void)
 {
     const char *env = getenv("NN_GEMM");
     if (env && strcmp(env, "blas") == 0)
-        return 2;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 2;
+        return NN__KERNEL_NONE;
+    if (!(env && strcmp(env, "avx2") == 0) && cpu_has(NN__KERNEL_AVX512))
+        return NN__KERNEL_AVX512;
+    return cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2 : NN__KERNEL_NONE;
+}
+
+int nn__kernel_isa(void)
+{
+    int s = __atomic_load_n(&nn__kernel_state, __ATOMIC_RELAXED);
+    if (s == 0) {
+        s = 1 + decide();
+        __atomic_store_n(&nn__kernel_state, s, __ATOMIC_RELAXED);
+    }
+    return s - 1;
 }
 
 int nn__kernel_on(void)
 {
-    int s = __atomic_load_n(&nn__kernel_state, __ATOMIC_RELAXED);
-    if (s == 0) {
-        s = decide();
-        __atomic_store_n(&nn__kernel_state, s, __ATOMIC_RELAXED);
-    }
-    return s == 1;
+    return nn__kernel_isa() != NN__KERNEL_NONE;
 }
 
 int nn__kernel_force(int on)
 {
-    int s = on < 0 ? decide() : on ? 1 : 2;
-    if (s == 1) {
-        __builtin_cpu_init();
-        if (!__builtin_cpu_supports("avx512f"))
-            s = 2;
-    }
-    __atomic_store_n(&nn__kernel_state, s, __ATOMIC_RELAXED);
-    return s == 1;
+    int s;
+    if (on < 0)
+        s = decide();
+    else if (on == 0)
+        s = NN__KERNEL_NONE;
+    else if (on == NN__KERNEL_AVX2)
+        s = cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2 : NN__KERNEL_NONE;
+    else
+        s = cpu_has(NN__KERNEL_AVX512)  ? NN__KERNEL_AVX512
+            : cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2
+                                        : NN__KERNEL_NONE;
+    __atomic_store_n(&nn__kernel_state, 1 + s, __ATOMIC_RELAXED);
+    return s != NN__KERNEL_NONE;
 }
 
-/* ---- packing ---- */
+size_t nn__kernel_packed_floats(size_t K, size_t N)
+{
+    return nn__kernel_isa() == NN__KERNEL_AVX2 ? nn__k256_packed_floats(K, N)
+                                               : nn__k512_packed_floats(K, N);
+}
+
+void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
+                     size_t ldb, float *dst)
+{
+    if (nn__kernel_isa() == NN__KERNEL_AVX2)
+        nn__k256_pack(trans_b, K, N, B, ldb, dst);
+    else
+        nn__k512_pack(trans_b, K, N, B, ldb, dst);
+}
+
+void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, int b_form, float *buf, float beta, float *C,
+                     size_t ldc, const float *bias, int act, float slope)
+{
+    if (nn__kernel_isa() == NN__KERNEL_AVX2)
+        nn__k256_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                      b_form, buf, beta, C, ldc, bias, act, slope);
+    else
+        nn__k512_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                      b_form, buf, beta, C, ldc, bias, act, slope);
+}
+
+/* ---- the AVX-512 build of gemm_kernel.h ---- */
+
+#define VL 16      /* floats per vector */
+#define MR 8       /* rows of a tile */
+#define NV 3       /* vectors in a full panel: NR = 48 columns */
+#define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
+#define EDGE_TILES 0
+#define FEW_W1 16
+#define FEW_W2 8
+#define FEW_W3 5
+#define K_FN __attribute__((target("avx512f")))
+#define K_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#define KENTRY(name) nn__k512_##name
+#define VEC __m512
+#define VMASK __mmask16
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_STORE(p, v) _mm512_storeu_ps(p, v)
+#define V_LOADM(m, p) _mm512_maskz_loadu_ps(m, p)
+#define V_STOREM(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define V_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_FULL ((__mmask16)0xffffu)
+#define V_POS(r) _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ)
+#define V_RELU(r) _mm512_maskz_mov_ps(V_POS(r), r)
+#define V_LEAKY(r, s) _mm512_mask_mov_ps(_mm512_mul_ps(s, r), V_POS(r), r)
 
 /* Lanes of the last vector of a panel w columns wide that hold columns. */
 static __mmask16 edge_mask(size_t w)
@@ -100,591 +172,14 @@ static __mmask16 edge_mask(size_t w)
     return (__mmask16)(w % 16 ? (1u << (w % 16)) - 1u : 0xffffu);
 }
 
-/* Columns in the panel at column j0 of B's N: NR, and what is left at the
- * edge; but where 64 columns are left within one block of NC columns, two
- * panels of 32 rather than 48 and 16. A 16-column tile runs one
- * multiply-add per load of A, at about half a full tile's rate, and a
- * 256- or 1024-wide layer would put a sixteenth or a sixty-fourth of its
- * product there. Blocks start at multiples of NC, so a function of N and
- * j0 alone: the panels packed at once (nn__kernel_pack) are the panels of
- * the blocks. The columns' sums are the same whatever the panels. */
-static size_t panel_width(size_t N, size_t j0)
-{
-    size_t rem = N - j0;
-    return rem == 64 && j0 % NC + 64 <= NC ? 32 : rem < NR ? rem : NR;
-}
-
-/* Vectors of 16 in a panel of w <= NR columns. */
-static int panel_vectors(size_t w)
-{
-    return (int)((w + 15) / 16);
-}
-
-size_t nn__kernel_packed_floats(size_t K, size_t N)
-{
-    size_t full = N / NR, rem = N % NR, count;
-    if (!nn__mul_size(full, NR, &count) ||
-        !nn__add_size(count, (rem + 15) / 16 * 16, &count) ||
-        !nn__mul_size(count, K, &count))
-        return 0;
-    return count;
-}
-
-/* dst rows c = 0..7 (stride ldd) = the 8 floats of column c of the 8 x 8
- * block at src (row stride lds). */
-K512_INLINE void transpose8(const float *src, size_t lds, float *dst,
-                            size_t ldd)
-{
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * lds);
-    __m256 r3 = _mm256_loadu_ps(src + 3 * lds);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * lds);
-    __m256 r5 = _mm256_loadu_ps(src + 5 * lds);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * lds);
-    __m256 r7 = _mm256_loadu_ps(src + 7 * lds);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-
-/* Packs rows [p0, p0 + kc) of op(B) (K x N; B is N x K with trans_b, row
- * stride ldb) for the panels of columns [j_lo, j_hi) (j_lo a multiple of
- * NR): the panel at column j goes to dst + (j - j_lo) kc, kc rows of its
- * width (a multiple of 16), the columns past N zeroed. */
-K512 static void pack_panels(int trans_b, const float *B, size_t ldb,
-                             size_t p0, size_t kc, size_t j_lo, size_t j_hi,
-                             size_t N, float *dst)
-{
-    size_t j0, p, jj;
-    for (j0 = j_lo; j0 < j_hi; j0 += panel_width(N, j0)) {
-        size_t w = panel_width(N, j0);
-        int nv = panel_vectors(w), v;
-        size_t width = (size_t)16 * (size_t)nv;
-        float *panel = dst + (j0 - j_lo) * kc;
-        if (!trans_b) {
-            __mmask16 mask = edge_mask(w);
-            for (p = 0; p < kc; p++) {
-                const float *src = B + (p0 + p) * ldb + j0;
-                float *d = panel + p * width;
-                for (v = 0; v + 1 < nv; v++)
-                    _mm512_storeu_ps(d + 16 * v,
-                                     _mm512_loadu_ps(src + 16 * v));
-                _mm512_storeu_ps(d + 16 * v,
-                                 _mm512_maskz_loadu_ps(mask, src + 16 * v));
-            }
-            continue;
-        }
-        /* op(B)[p][j] = B[j][p]: 8 x 8 blocks transposed, the edges one by
-         * one, and the padding columns zeroed */
-        for (jj = 0; jj + 8 <= w; jj += 8) {
-            const float *src = B + (j0 + jj) * ldb + p0;
-            for (p = 0; p + 8 <= kc; p += 8)
-                transpose8(src + p, ldb, panel + p * width + jj, width);
-            for (; p < kc; p++) {
-                size_t r;
-                for (r = 0; r < 8; r++)
-                    panel[p * width + jj + r] = src[r * ldb + p];
-            }
-        }
-        for (p = 0; p < kc; p++) {
-            size_t r;
-            for (r = jj; r < w; r++)
-                panel[p * width + r] = B[(j0 + r) * ldb + p0 + p];
-            for (r = w; r < width; r++)
-                panel[p * width + r] = 0.0f;
-        }
-    }
-}
-
-/* Packed columns of the block of columns at jc: its panels' widths, each
- * a multiple of 16 (only the last panel of B may be narrower than its
- * vectors). */
-static size_t block_width(size_t N, size_t jc)
-{
-    size_t nc = N - jc < NC ? N - jc : NC;
-    return (nc + 15) / 16 * 16;
-}
-
-/* The block of rows [pc, pc + kc) and columns [jc, jc + nc) goes to dst +
- * jc K + pc block_width (the blocks of columns before it take jc K floats,
- * its blocks of rows before it pc block_width), laid out as pack_panels
- * lays out a block in buf; nn__kernel_gemm reads it there. Measured with
- * bench/kernel_ab.sh on 784-1024-1024-10 predictions at batch 256: 0.969
- * of the time of panels that each ran down the whole of K, whose ten
- * pieces of a block lay 48 K floats apart. */
-void nn__kernel_pack(int trans_b, size_t K, size_t N, const float *B,
-                     size_t ldb, float *dst)
-{
-    size_t jc, pc;
-    for (jc = 0; jc < N; jc += NC) {
-        size_t nc = N - jc < NC ? N - jc : NC, nb = block_width(N, jc);
-        for (pc = 0; pc < K; pc += KC) {
-            size_t kc = K - pc < KC ? K - pc : KC;
-            pack_panels(trans_b, B, ldb, pc, kc, jc, jc + nc, N,
-                        dst + jc * K + pc * nb);
-        }
-    }
-}
-
-/* The micro-panel of op(A) for rows [0, mr) and kc steps of k: dst[p MR +
- * i] = op(A)[i][p], where op(A)[i][p] is a[i lda + p], or a[p lda + i]
- * with trans_a. Rows mr..MR-1 are left as they are (no tile reads them). */
-K512_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
-                        size_t kc, float *dst)
-{
-    size_t i, p = 0;
-    if (trans_a) {
-        if (mr == MR)
-            for (p = 0; p < kc; p++)
-                _mm256_storeu_ps(dst + p * MR, _mm256_loadu_ps(a + p * lda));
-        else
-            for (p = 0; p < kc; p++)
-                for (i = 0; i < mr; i++)
-                    dst[p * MR + i] = a[p * lda + i];
-        return;
-    }
-    if (mr == MR)
-        for (; p + 8 <= kc; p += 8)
-            transpose8(a + p, lda, dst + p * MR, MR);
-    for (; p < kc; p++)
-        for (i = 0; i < mr; i++)
-            dst[p * MR + i] = a[i * lda + p];
-}
-
-/* ---- the micro-kernel ---- */
-
-/* What a tile needs: its strip of op(A) (a micro-panel, or A in place),
- * its panel of B (packed or in place: ldb floats from one row to the
- * next), the tile of C, and the step's place among the blocks of k. */
-typedef struct nn__tile_args {
-    size_t kc;
-    const float *a;     /* op(A)'s strip: step p's elements */
-    size_t a_step;      /* a_step floats apart, row i's element */
-    size_t a_row;       /* i a_row floats after row 0's */
-    const float *b;
-    size_t ldb;
-    __mmask16 mask;     /* the columns in the panel's last vector */
-    float *c;
-    size_t ldc;
-    int first, last;    /* the first and the last block of k */
-    float alpha, beta;
-    const float *bias;  /* at the panel's first column, or NULL */
-    int act;            /* NN_ACT_RELU, NN_ACT_LEAKY_RELU or identity */
-    float slope;
-} nn__tile_args;
-
-/* The new value of one vector of C from the sum acc. */
-K512_INLINE __m512 finish(const nn__tile_args *t, __m512 acc, const float *c,
-                          const float *bias, __mmask16 m)
-{
-    __m512 r;
-    if (t->first) {
-        r = t->alpha == 1.0f ? acc
-                             : _mm512_mul_ps(_mm512_set1_ps(t->alpha), acc);
-        if (t->beta != 0.0f) /* BLAS: beta 0 ignores C, even NaN in it */
-            r = _mm512_fmadd_ps(_mm512_set1_ps(t->beta),
-                                _mm512_maskz_loadu_ps(m, c), r);
-    } else {
-        __m512 old = _mm512_maskz_loadu_ps(m, c);
-        r = t->alpha == 1.0f
-                ? _mm512_add_ps(old, acc)
-                : _mm512_fmadd_ps(_mm512_set1_ps(t->alpha), acc, old);
-    }
-    if (t->last) {
-        if (bias)
-            r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, bias));
-        if (t->act == NN_ACT_RELU || t->act == NN_ACT_LEAKY_RELU) {
-            /* as activation.c: z > 0 ? z : slope z (0 for relu, and for
-             * NaN) */
-            __mmask16 pos =
-                _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ);
-            r = t->act == NN_ACT_RELU
-                    ? _mm512_maskz_mov_ps(pos, r)
-                    : _mm512_mask_mov_ps(
-                          _mm512_mul_ps(_mm512_set1_ps(t->slope), r), pos,
-                          r);
-        }
-    }
-    return r;
-}
-
-/* A tile of mr rows and nv vectors; mr and nv are constants where it is
- * inlined. The accumulators are named variables, not an array, so that
- * GCC and clang alike keep all 24 in registers. */
-#define NN__ACC(i)                                                           \
-    __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0,                 \
-           c##i##2 = c##i##0
-#define NN__FMA(i)                                                           \
-    if (mr > i) {                                                            \
-        __m512 av = _mm512_set1_ps(a[(size_t)(i) * a_row]);                  \
-        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                          \
-        if (nv > 1)                                                          \
-            c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                      \
-        if (nv > 2)                                                          \
-            c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                      \
-    }
-#define NN__STORE(i, how)                                                    \
-    if (mr > i) {                                                            \
-        float *c = t->c + (size_t)(i) * t->ldc;                              \
-        store(t, c##i##0, c, 0, nv == 1 ? mask : full, how);                 \
-        if (nv > 1)                                                          \
-            store(t, c##i##1, c, 1, nv == 2 ? mask : full, how);             \
-        if (nv > 2)                                                          \
-            store(t, c##i##2, c, 2, mask, how);                              \
-    }
-#define NN__STORES(how)                                                      \
-    do {                                                                     \
-        NN__STORE(0, how)                                                    \
-        NN__STORE(1, how)                                                    \
-        NN__STORE(2, how)                                                    \
-        NN__STORE(3, how)                                                    \
-        NN__STORE(4, how)                                                    \
-        NN__STORE(5, how)                                                    \
-        NN__STORE(6, how)                                                    \
-        NN__STORE(7, how)                                                    \
-    } while (0)
-
-/* How a tile writes C, decided once per tile rather than per vector:
- * finish() for any case (HOW_ANY), or, where alpha is 1 and beta 0 or
- * the block not the first, C = acc (HOW_FIRST) or C += acc, then in the
- * last block with HOW_BIAS the bias and with HOW_RELU the relu; with
- * HOW_AXPY (alpha not 1, and beta not 0 in the first block: the update
- * folded into a dW product, W = beta W - lr dW) C = beta C + alpha acc
- * (HOW_FIRST) or C += alpha acc. Those are finish's operations in
- * finish's order, so its bits. */
-#define HOW_ANY 8
-#define HOW_FIRST 1
-#define HOW_BIAS 2
-#define HOW_RELU 4
-#define HOW_AXPY 16
-
-/* Vector v of a row of the tile of C, from its sum acc. */
-K512_INLINE void store(const nn__tile_args *t, __m512 acc, float *c, int v,
-                       __mmask16 m, const int how)
-{
-    __m512 r;
-    if (how & HOW_ANY) {
-        r = finish(t, acc, c + 16 * v, t->bias ? t->bias + 16 * v : NULL,
-                   m);
-    } else if (how & HOW_AXPY) {
-        const __m512 old = _mm512_maskz_loadu_ps(m, c + 16 * v);
-        r = how & HOW_FIRST
-                ? _mm512_fmadd_ps(_mm512_set1_ps(t->beta), old,
-                                  _mm512_mul_ps(_mm512_set1_ps(t->alpha),
-                                                acc))
-                : _mm512_fmadd_ps(_mm512_set1_ps(t->alpha), acc, old);
-    } else {
-        r = how & HOW_FIRST
-                ? acc
-                : _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + 16 * v), acc);
-        if (how & HOW_BIAS)
-            r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, t->bias + 16 * v));
-        if (how & HOW_RELU)
-            r = _mm512_maskz_mov_ps(
-                _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ), r);
-    }
-    _mm512_mask_storeu_ps(c + 16 * v, m, r);
-}
-
-/* The tile's stores for how (a constant), and for how | HOW_FIRST where
- * this is the first block of k. */
-#define NN__STORES_FIRST(how)                                                \
-    do {                                                                     \
-        if (t->first)                                                        \
-            NN__STORES((how) | HOW_FIRST);                                   \
-        else                                                                 \
-            NN__STORES(how);                                                 \
-    } while (0)
-
-K512_INLINE void tile(const nn__tile_args *t, const int mr, const int nv)
-{
-    const float *a = t->a, *b = t->b;
-    const size_t ldb = t->ldb, kc = t->kc, a_step = t->a_step;
-    const size_t a_row = t->a_row;
-    const __mmask16 mask = t->mask, full = (__mmask16)0xffffu;
-    size_t p;
-    NN__ACC(0);
-    NN__ACC(1);
-    NN__ACC(2);
-    NN__ACC(3);
-    NN__ACC(4);
-    NN__ACC(5);
-    NN__ACC(6);
-    NN__ACC(7);
-    /* C's tile is read and written only after the loop: where C is larger
-     * than the caches (the weights of a wide layer, which the folded
-     * update writes), its lines would arrive when the sums are done */
-    for (p = 0; p < (size_t)mr; p++) {
-        const char *row = (const char *)(t->c + p * t->ldc);
-        _mm_prefetch(row, _MM_HINT_T0);
-        if (nv > 1)
-            _mm_prefetch(row + 64, _MM_HINT_T0);
-        if (nv > 2)
-            _mm_prefetch(row + 128, _MM_HINT_T0);
-    }
-    for (p = 0; p < kc; p++) {
-        /* the panel's last vector through the mask: in place, the
-         * columns past N are not read */
-        __m512 b0 = nv == 1 ? _mm512_maskz_loadu_ps(mask, b)
-                            : _mm512_loadu_ps(b);
-        __m512 b1 = nv == 2   ? _mm512_maskz_loadu_ps(mask, b + 16)
-                    : nv == 3 ? _mm512_loadu_ps(b + 16)
-                              : b0;
-        __m512 b2 = nv == 3 ? _mm512_maskz_loadu_ps(mask, b + 32) : b0;
-        NN__FMA(0)
-        NN__FMA(1)
-        NN__FMA(2)
-        NN__FMA(3)
-        NN__FMA(4)
-        NN__FMA(5)
-        NN__FMA(6)
-        NN__FMA(7)
-        b += ldb;
-        a += a_step;
-    }
-    /* no bias or activation to apply: a block before the last, or a last
-     * block without them */
-    const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
-                                  t->act != NN_ACT_LEAKY_RELU);
-    if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
-        if (bare)
-            NN__STORES_FIRST(0);
-        else if (t->bias && t->act == NN_ACT_RELU)
-            NN__STORES_FIRST(HOW_BIAS | HOW_RELU);
-        else if (t->bias && t->act != NN_ACT_LEAKY_RELU)
-            NN__STORES_FIRST(HOW_BIAS);
-        else
-            NN__STORES(HOW_ANY);
-    } else if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) && bare)
-        NN__STORES_FIRST(HOW_AXPY);
-    else
-        NN__STORES(HOW_ANY);
-}
-
-typedef void (*tile_fn)(const nn__tile_args *t);
-
-#define NN__TILE(R, V)                                                       \
-    K512 static void tile_##R##_##V(const nn__tile_args *t)                  \
-    {                                                                        \
-        tile(t, R, V);                                                       \
-    }
-#define NN__TILES(V)                                                         \
-    NN__TILE(1, V) NN__TILE(2, V) NN__TILE(3, V) NN__TILE(4, V)              \
-    NN__TILE(5, V) NN__TILE(6, V) NN__TILE(7, V) NN__TILE(8, V)
-NN__TILES(1)
-NN__TILES(2)
-NN__TILES(3)
-#define NN__TILE_ROW(V)                                                      \
-    {                                                                        \
-        tile_1_##V, tile_2_##V, tile_3_##V, tile_4_##V, tile_5_##V,          \
-            tile_6_##V, tile_7_##V, tile_8_##V                               \
-    }
-/* tiles[nv - 1][mr - 1] */
-static const tile_fn tiles[NV][MR] = {NN__TILE_ROW(1), NN__TILE_ROW(2),
-                                      NN__TILE_ROW(3)};
-
-/* ---- a few rows, B in place ---- */
-
-/* Below 4 rows a tile's 48 columns reach down B a row of k at a time, one
- * 4 KiB page after another where N is 1024. Here the rows of the block of
- * B are read along, WIDE[mr] vectors of columns at a time (as many
- * accumulators as a tile keeps), and what is left of a block of columns
- * with its accumulators on the stack. Each element of C is still the
- * same chain of fused multiply-adds from zero over each block of k, so
- * these rows have the same bits as in a tile. */
-#define ROWS_FEW 4
-#define WIDE_MAX 16
-
-/* mr rows (constant where inlined) by W vectors of full columns. */
-K512_INLINE void few_wide(int trans_a, const int mr, const int W,
-                          const float *a, size_t lda, const float *b,
-                          size_t ldb, float *c, const float *bias,
-                          const nn__tile_args *t)
-{
-    __m512 acc[ROWS_FEW - 1][WIDE_MAX];
-    size_t p;
-    int i, v;
-#pragma GCC unroll 3
-    for (i = 0; i < mr; i++)
-#pragma GCC unroll 16
-        for (v = 0; v < W; v++)
-            acc[i][v] = _mm512_setzero_ps();
-    for (p = 0; p < t->kc; p++) {
-        const float *bp = b + p * ldb;
-#pragma GCC unroll 3
-        for (i = 0; i < mr; i++) {
-            __m512 av = _mm512_set1_ps(trans_a ? a[p * lda + (size_t)i]
-                                               : a[(size_t)i * lda + p]);
-#pragma GCC unroll 16
-            for (v = 0; v < W; v++)
-                acc[i][v] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bp + 16 * v),
-                                            acc[i][v]);
-        }
-    }
-#pragma GCC unroll 3
-    for (i = 0; i < mr; i++)
-#pragma GCC unroll 16
-        for (v = 0; v < W; v++) {
-            float *cv = c + (size_t)i * t->ldc + 16 * v;
-            _mm512_storeu_ps(cv, finish(t, acc[i][v], cv,
-                                        bias ? bias + 16 * v : NULL,
-                                        (__mmask16)0xffffu));
-        }
-}
-
-#define NN__FEW(MR_, W_)                                                     \
-    K512 static void few_##MR_(int trans_a, const float *a, size_t lda,      \
-                               const float *b, size_t ldb, float *c,         \
-                               const float *bias, const nn__tile_args *t)    \
-    {                                                                        \
-        few_wide(trans_a, MR_, W_, a, lda, b, ldb, c, bias, t);              \
-    }
-NN__FEW(1, 16)
-NN__FEW(2, 8)
-NN__FEW(3, 5)
-typedef void (*few_fn)(int trans_a, const float *a, size_t lda,
-                       const float *b, size_t ldb, float *c,
-                       const float *bias, const nn__tile_args *t);
-static const few_fn few_wides[ROWS_FEW - 1] = {few_1, few_2, few_3};
-static const int few_width[ROWS_FEW - 1] = {16, 8, 5};
-
-K512 static void few_rows(int trans_a, size_t M, size_t N, size_t K,
-                          const float *A, size_t lda, const float *B,
-                          size_t ldb, float *C, nn__tile_args *t,
-                          float *apanel)
-{
-    const size_t W = (size_t)few_width[M - 1];
-    const float *bias = t->bias;
-    size_t pc, v, nv = (N + 15) / 16;
-    for (pc = 0; pc < K; pc += KC) {
-        const float *a = trans_a ? A + pc * lda : A + pc;
-        const float *b = B + pc * ldb;
-        t->kc = K - pc < KC ? K - pc : KC;
-        t->first = pc == 0;
-        t->last = pc + t->kc == K;
-        /* whole groups of W full vectors, then tiles of the rest */
-        for (v = 0; (v + W) * 16 <= N; v += W)
-            few_wides[M - 1](trans_a, a, lda, b + 16 * v, ldb, C + 16 * v,
-                             bias ? bias + 16 * v : NULL, t);
-        if (v == nv)
-            continue;
-        pack_a(trans_a, a, lda, M, t->kc, apanel);
-        t->a = apanel;
-        t->a_step = MR;
-        t->a_row = 1;
-        t->ldb = ldb;
-        for (; v < nv; v += NV) {
-            size_t g = nv - v < NV ? nv - v : NV;
-            t->mask = v + g == nv ? edge_mask(N) : (__mmask16)0xffffu;
-            t->b = b + 16 * v;
-            t->c = C + 16 * v;
-            t->bias = bias ? bias + 16 * v : NULL;
-            tiles[g - 1][M - 1](t);
-        }
-        t->bias = bias;
-    }
-}
-
-/* ---- the product ---- */
-
-K512 void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N,
-                          size_t K, float alpha, const float *A, size_t lda,
-                          const float *B, size_t ldb, int b_form, float *buf,
-                          float beta, float *C, size_t ldc, const float *bias,
-                          int act, float slope)
-{
-    float apanel[MR * KC] __attribute__((aligned(64)));
-    size_t jc, pc, j0, i0;
-    assert(M > 0 && N > 0 && K > 0);
-    int a_in_place;
-    nn__tile_args t;
-    t.alpha = alpha;
-    t.beta = beta;
-    t.act = act;
-    t.slope = slope;
-    t.ldc = ldc;
-    if (M < ROWS_FEW && b_form == NN__B_IN_PLACE) {
-        t.bias = bias;
-        few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);
-        return;
-    }
-    /* The tile reads op(A) = A in place, a broadcast from each of eight
-     * rows (bench/kernel_ab.sh on predictions at batch 256: 0.965 of the
-     * time of micro-panels for 784-256-128-10, 0.989 for 784-1024-1024-10;
-     * training steps alike). op(A) = Aᵀ has its rows' elements side by
-     * side, but a micro-panel's kc reads are lda apart: it is read in place
-     * only where it serves one panel of B. */
-    a_in_place = trans_a && N <= NR;
-    for (jc = 0; jc < N; jc += NC) {
-        size_t nc = N - jc < NC ? N - jc : NC;
-        for (pc = 0; pc < K; pc += KC) {
-            t.kc = K - pc < KC ? K - pc : KC;
-            t.first = pc == 0;
-            t.last = pc + t.kc == K;
-            if (b_form == NN__B_PACK_BLOCKS) /* used by every row strip */
-                pack_panels(trans_b, B, ldb, pc, t.kc, jc, jc + nc, N, buf);
-            for (i0 = 0; i0 < M; i0 += MR) {
-                size_t mr = M - i0 < MR ? M - i0 : MR;
-                if (a_in_place) {
-                    t.a = A + pc * lda + i0;
-                    t.a_step = lda;
-                    t.a_row = 1;
-                } else if (!trans_a) {
-                    t.a = A + i0 * lda + pc;
-                    t.a_step = 1;
-                    t.a_row = lda;
-                } else {
-                    pack_a(1, A + pc * lda + i0, lda, mr, t.kc, apanel);
-                    t.a = apanel;
-                    t.a_step = MR;
-                    t.a_row = 1;
-                }
-                for (j0 = jc; j0 < jc + nc; j0 += panel_width(N, j0)) {
-                    size_t w = panel_width(N, j0);
-                    int nv = panel_vectors(w);
-                    t.mask = edge_mask(w);
-                    switch (b_form) {
-                    case NN__B_PACKED: /* as nn__kernel_pack */
-                        t.ldb = (size_t)16 * (size_t)nv;
-                        t.b = B + jc * K + pc * block_width(N, jc) +
-                              (j0 - jc) * t.kc;
-                        break;
-                    case NN__B_PACK_BLOCKS:
-                        t.ldb = (size_t)16 * (size_t)nv;
-                        t.b = buf + (j0 - jc) * t.kc;
-                        break;
-                    default: /* in place */
-                        t.ldb = ldb;
-                        t.b = B + pc * ldb + j0;
-                        break;
-                    }
-                    t.bias = bias ? bias + j0 : NULL;
-                    t.c = C + i0 * ldc + j0;
-                    tiles[nv - 1][mr - 1](&t);
-                }
-            }
-        }
-    }
-}
+#include "gemm_kernel.h"
 
 #else /* no kernel in this build */
+
+int nn__kernel_isa(void)
+{
+    return NN__KERNEL_NONE;
+}
 
 int nn__kernel_on(void)
 {

@@ -37,24 +37,50 @@ void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
 
-/* ---- libnn's own product for AVX-512 CPUs (gemm_avx512.c) ----
+/* ---- libnn's own product for AVX-512 and AVX2 CPUs (gemm_avx512.c) ----
  * Built on x86-64 with GCC or clang (NN__HAVE_KERNEL), unless NN_NO_KERNEL
  * is defined (the CMake option NN_KERNEL=OFF); run only where the CPU has
- * AVX-512F, and only for the products gemm.c's rule gives it. */
+ * AVX-512F, or AVX2 and FMA, and only for the products gemm.c's rule gives
+ * it. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(NN_NO_KERNEL)
 #define NN__HAVE_KERNEL 1
 #else
 #define NN__HAVE_KERNEL 0
 #endif
-/* 1 if the kernel may run: the build has it, the CPU has AVX-512F, and
- * NN_GEMM=blas was not in the environment when libnn first asked (once per
- * process, the same answer in every thread). */
+/* Which build of the kernel runs (gemm_avx512.c): the AVX-512 one where
+ * the CPU has AVX-512F, else the AVX2 one where it has AVX2 and FMA, else
+ * none; NN_GEMM=blas in the environment when libnn first asks chooses
+ * none, NN_GEMM=avx2 the AVX2 build where the CPU has it. Once per
+ * process, the same answer in every thread. The two builds give the same
+ * bits but lay out packed weights differently (pack.c). */
+#define NN__KERNEL_NONE 0
+#define NN__KERNEL_AVX2 2
+#define NN__KERNEL_AVX512 3
+int nn__kernel_isa(void);
+/* 1 if a build of the kernel runs (nn__kernel_isa() is not NONE). */
 int nn__kernel_on(void);
-/* Tests and benchmarks: 1 lets the kernel run (where the CPU has it), 0
- * stops it, -1 decides again as above; returns nn__kernel_on's answer
- * from then on. Only while no other thread is inside libnn. */
+/* Tests and benchmarks: 1 runs the best build the CPU has,
+ * NN__KERNEL_AVX2 the AVX2 build (where the CPU has it), 0 none, -1
+ * decides again as above; returns nn__kernel_on's answer from then on.
+ * Only while no other thread is inside libnn. */
 int nn__kernel_force(int on);
+/* The builds' entry points, behind nn__kernel_packed_floats, _pack and
+ * _gemm below (gemm_kernel.h). */
+size_t nn__k512_packed_floats(size_t K, size_t N);
+size_t nn__k256_packed_floats(size_t K, size_t N);
+void nn__k512_pack(int trans_b, size_t K, size_t N, const float *B,
+                   size_t ldb, float *dst);
+void nn__k256_pack(int trans_b, size_t K, size_t N, const float *B,
+                   size_t ldb, float *dst);
+void nn__k512_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                   float alpha, const float *A, size_t lda, const float *B,
+                   size_t ldb, int b_form, float *buf, float beta, float *C,
+                   size_t ldc, const float *bias, int act, float slope);
+void nn__k256_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                   float alpha, const float *A, size_t lda, const float *B,
+                   size_t ldb, int b_form, float *buf, float beta, float *C,
+                   size_t ldc, const float *bias, int act, float slope);
 /* Floats of op(B) (K x N) packed by nn__kernel_pack; 0 on overflow. */
 size_t nn__kernel_packed_floats(size_t K, size_t N);
 /* Copies op(B) (K x N; B is K x N, or N x K with trans_b, row stride ldb)
@@ -590,6 +616,7 @@ int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n);
 typedef struct nn__pack {
     size_t n_layers;
     const float **w;           /* w[l]: layer l's copy, or NULL */
+    int isa;                   /* the kernel build whose layout it has */
 } nn__pack;
 /* For a pass on a const model, from any thread: the copy for the
  * parameters as they are, built now if there is none (and the kernel runs,

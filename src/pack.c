@@ -64,6 +64,7 @@ static nn__pack *build(const nn_model *m)
         return NULL;
     p = (nn__pack *)(void *)block;
     p->n_layers = m->n_layers;
+    p->isa = nn__kernel_isa();
     p->w = (const float **)(void *)(block + sizeof *p);
     /* the first 64-byte boundary after the pointers */
     off = head + (PACK_ALIGN - (uintptr_t)(block + head) % PACK_ALIGN) %
@@ -88,8 +89,11 @@ const nn__pack *nn__pack_get(const nn_model *m)
     nn_model *w = (nn_model *)m; /* the copy is not the model's value */
     void *p = __atomic_load_n(&w->infer_pack, __ATOMIC_ACQUIRE);
     void *expected = NULL;
-    if (p)
-        return p == BUILDING ? NULL : (const nn__pack *)p;
+    if (p) /* a copy in another build's layout (nn__kernel_force) is
+            * not read: the weights in place give the same bits */
+        return p == BUILDING || ((const nn__pack *)p)->isa != nn__kernel_isa()
+                   ? NULL
+                   : (const nn__pack *)p;
     if (m->params_shared || !nn__kernel_on())
         return NULL;
     if (!__atomic_compare_exchange_n(&w->infer_pack, &expected, BUILDING, 0,

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_kernel.c - libnn's AVX-512 product (nn__kernel_gemm) against the
- * naive reference (nn__gemm_ref, which accumulates in double) on shapes
- * that reach every edge of its blocking: 1, primes, one below and above
- * the tile (8 rows, 16 and 48 columns), the blocks (256 of k, 480
- * columns), and long sums; with op(A) transposed or not, B packed whole or
- * a block at a time (transposed or not) or read in place, alpha and beta,
- * the bias, relu and leaky relu. Also the promises the passes build on:
- * the same bits whatever form B takes and whatever the other rows, the
- * activations bit for bit as activation.c computes them, and the choice
- * of the kernel (the CPU, NN_GEMM=blas). On a CPU without AVX-512F (or
- * under valgrind, which hides it) the tests that run the kernel end as
- * skipped (cmocka's SKIPPED); the CI's main stages run where it has one.
+ * test_kernel.c - libnn's own product (nn__kernel_gemm: its AVX-512
+ * build, or its AVX2 build on a CPU without AVX-512F) against the naive
+ * reference (nn__gemm_ref, which accumulates in double) on shapes that
+ * reach every edge of its blocking: 1, primes, one below and above the
+ * tile (AVX-512: 8 rows, 16 and 48 columns; AVX2: 6 rows, 8 and 16), the
+ * blocks (256 of k, 480 or 256 columns), and long sums; with op(A)
+ * transposed or not, B packed whole or a block at a time (transposed or
+ * not) or read in place, alpha and beta, the bias, relu and leaky relu.
+ * Also the promises the passes build on: the same bits whatever form B
+ * takes and whatever the other rows, and from either build; the
+ * activations bit for bit as activation.c computes them; and the choice
+ * of the kernel (the CPU, NN_GEMM=blas or avx2). On a CPU with neither
+ * build's instructions the tests that run the kernel end as skipped
+ * (cmocka's SKIPPED); valgrind hides AVX-512F, so there the AVX2 build
+ * runs.
  */
 #define _POSIX_C_SOURCE 200112L /* setenv */
 #include <stdarg.h>
@@ -83,8 +86,8 @@ static int kernel_here(void)
 {
     if (nn__kernel_force(1))
         return 1;
-    print_message("the CPU has no AVX-512F (or valgrind hides it): the "
-                  "kernel cannot run\n");
+    print_message("the CPU has neither AVX-512F nor AVX2 and FMA (or "
+                  "valgrind hides them): the kernel cannot run\n");
     skip();
     return 0;
 }
@@ -366,6 +369,83 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
     nn__kernel_force(-1);
 }
 
+/* The AVX-512 and the AVX2 builds of the kernel (gemm_kernel.h) give the
+ * same bits: every shape, transposition, form of B, alpha, beta, bias and
+ * activation below through each build's entry point, compared bit for
+ * bit. The widths reach each build's edges (8, 16 and 48 columns, the
+ * 32 + 32 panels, blocks of 256 and 480 columns) and the rows their
+ * tiles (6 and 8) and few_rows (1 to 3). Needs a CPU with both (skipped
+ * elsewhere; on a CPU with AVX2 only, the tests above check the AVX2
+ * build against the reference). */
+static void both_builds_give_the_same_bits(void **state)
+{
+#if NN__HAVE_KERNEL
+    static const size_t shapes[][3] = {
+        {1, 1, 1},     {2, 7, 9},      {3, 17, 300},   {5, 33, 257},
+        {6, 64, 256},  {7, 49, 513},   {8, 16, 40},    {9, 530, 130},
+        {13, 10, 784}, {37, 1000, 70}, {64, 257, 600}, {2, 1024, 33}};
+    size_t s;
+    int v;
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") ||
+        !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        print_message("the CPU lacks AVX-512F or AVX2: one build cannot "
+                      "run\n");
+        skip();
+    }
+    for (s = 0; s < ARRAY_LEN(shapes); s++)
+        for (v = 0; v < 8; v++) {
+            const size_t M = shapes[s][0], N = shapes[s][1];
+            const size_t K = shapes[s][2];
+            const int ta = v & 1, tb = (v >> 1) & 1, update = v >> 2;
+            const float alpha = update ? -0.01f : 1.0f;
+            const float beta = update ? 0.999f : 0.0f;
+            const int act = v % 3 == 0   ? NN_ACT_RELU
+                            : v % 3 == 1 ? NN_ACT_LEAKY_RELU
+                                         : NN_ACT_IDENTITY;
+            float *A = fresh(M * K), *B = fresh(K * N), *bias = fresh(N);
+            float *C0 = fresh(M * N), *C1 = room(M * N), *C2 = room(M * N);
+            float *P1 = room(nn__k512_packed_floats(K, N));
+            float *P2 = room(nn__k256_packed_floats(K, N));
+            float *buf = block_buffer();
+            int form;
+            for (form = NN__B_PACKED; form <= NN__B_PACK_BLOCKS; form++) {
+                const float *b1 = form == NN__B_PACKED ? P1 : B;
+                const float *b2 = form == NN__B_PACKED ? P2 : B;
+                /* packed weights and in-place B are K x N as stored */
+                const int t = form == NN__B_PACK_BLOCKS ? tb : 0;
+                const size_t ldb = t ? K : N;
+                const float *bs = update ? NULL : bias;
+                nn__k512_pack(0, K, N, B, N, P1);
+                nn__k256_pack(0, K, N, B, N, P2);
+                memcpy(C1, C0, M * N * sizeof *C1);
+                memcpy(C2, C0, M * N * sizeof *C2);
+                nn__k512_gemm(ta, t, M, N, K, alpha, A, ta ? M : K, b1, ldb,
+                              form, buf, beta, C1, N, bs, act, 0.01f);
+                nn__k256_gemm(ta, t, M, N, K, alpha, A, ta ? M : K, b2, ldb,
+                              form, buf, beta, C2, N, bs, act, 0.01f);
+                if (memcmp(C1, C2, M * N * sizeof *C1) != 0)
+                    fail_msg("%zu x %zu x %zu, trans %d %d, form %d, v %d: "
+                             "the builds differ",
+                             M, N, K, ta, t, form, v);
+            }
+            free(A);
+            free(B);
+            free(bias);
+            free(C0);
+            free(C1);
+            free(C2);
+            free(P1);
+            free(P2);
+        }
+#else
+    (void)state;
+    print_message("no kernel in this build\n");
+    skip();
+#endif
+}
+
 /* The training passes' products (nn__gemm_train) against the reference,
  * on the benchmark nets' shapes at small batches, each side of the rule's
  * thresholds: whichever way the rule sends them, the product is right. */
@@ -435,6 +515,11 @@ static void two_threads_give_a_large_product_the_same_bits(void **state)
     if (nn_set_blas_threads(2) != NN_OK) {
         print_message("the BLAS's thread count cannot be set: no second "
                       "thread to compare\n");
+        skip();
+    }
+    if (!nn__kernel_train(0, 0, n, out, in)) {
+        print_message("the kernel's rule gives these products to the BLAS "
+                      "on this CPU (its AVX2 build)\n");
         skip();
     }
     X = fresh(n * in);
@@ -564,25 +649,38 @@ static void fused_activations_are_activation_c_bit_for_bit(void **state)
     free(F);
 }
 
-/* nn__kernel_on follows the CPU, nn__kernel_force, and NN_GEMM=blas in
- * the environment. */
+/* nn__kernel_on follows the CPU, nn__kernel_force, and NN_GEMM=blas or
+ * avx2 in the environment. */
 static void the_environment_can_switch_the_kernel_off(void **state)
 {
-    int cpu = 0;
+    int avx512 = 0, avx2 = 0, cpu;
     (void)state;
     /* from a clean environment, whatever the run was started with */
     assert_int_equal(unsetenv("NN_GEMM"), 0);
 #if NN__HAVE_KERNEL
     __builtin_cpu_init();
-    cpu = __builtin_cpu_supports("avx512f") != 0;
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+    cpu = avx512 || avx2;
     assert_int_equal(nn__kernel_force(-1), cpu);
     assert_int_equal(nn__kernel_on(), cpu);
+    assert_int_equal(nn__kernel_isa(), avx512 ? NN__KERNEL_AVX512
+                                       : avx2 ? NN__KERNEL_AVX2
+                                              : NN__KERNEL_NONE);
     assert_int_equal(nn__kernel_force(0), 0);
     assert_int_equal(nn__kernel_on(), 0);
+    assert_int_equal(nn__kernel_isa(), NN__KERNEL_NONE);
+    assert_int_equal(nn__kernel_force(NN__KERNEL_AVX2), avx2);
+    assert_int_equal(nn__kernel_isa(),
+                     avx2 ? NN__KERNEL_AVX2 : NN__KERNEL_NONE);
     assert_int_equal(setenv("NN_GEMM", "blas", 1), 0);
     assert_int_equal(nn__kernel_force(-1), 0);
     assert_int_equal(nn__kernel_infer(256, 256, 784), 0);
+    assert_int_equal(setenv("NN_GEMM", "avx2", 1), 0);
+    assert_int_equal(nn__kernel_force(-1), avx2);
+    assert_int_equal(nn__kernel_isa(),
+                     avx2 ? NN__KERNEL_AVX2 : NN__KERNEL_NONE);
     assert_int_equal(setenv("NN_GEMM", "other", 1), 0);
     assert_int_equal(nn__kernel_force(-1), cpu);
     assert_int_equal(unsetenv("NN_GEMM"), 0);
@@ -591,6 +689,21 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     /* the rules, as gemm.c writes them down */
     assert_int_equal(nn__kernel_infer(1, 2, 2), 0);
     assert_int_equal(nn__kernel_infer(2, 2, 2), cpu);
+    if (!avx512) { /* the AVX2 build's training rule, or no kernel */
+        assert_int_equal(nn__kernel_train(0, 0, 1, 10, 128), cpu);
+        assert_int_equal(nn__kernel_train(0, 0, 256, 10, 1024), cpu);
+        assert_int_equal(nn__kernel_train(0, 0, 256, 17, 1024), 0);
+        assert_int_equal(nn__kernel_train(0, 0, 32, 1024, 784), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 15, 128, 10), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 16, 128, 10), cpu);
+        assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 17), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 128, 10, 127), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 128, 10, 128), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 784, 256, 256), 0);
+        assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
+        (void)nn__kernel_force(-1);
+        return;
+    }
     assert_int_equal(nn__kernel_train(0, 0, 1, 1024, 1024), cpu);
     assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), 0);
     assert_int_equal(nn__kernel_train(0, 1, 4, 1024, 1024), cpu);
@@ -616,6 +729,11 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     }
     assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), cpu);
     assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), cpu);
+    /* NN_GEMM=avx2 on this CPU: the AVX2 build's rule */
+    assert_int_equal(nn__kernel_force(NN__KERNEL_AVX2), 1);
+    assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), 0);
+    assert_int_equal(nn__kernel_train(0, 0, 256, 10, 1024), 1);
+    (void)nn__kernel_force(-1);
 }
 
 int main(void)
@@ -626,6 +744,7 @@ int main(void)
         cmocka_unit_test(kernel_matches_reference_on_large_shapes),
         cmocka_unit_test(kernel_matches_reference_on_random_shapes),
         cmocka_unit_test(packed_in_place_and_row_by_row_give_the_same_bits),
+        cmocka_unit_test(both_builds_give_the_same_bits),
         cmocka_unit_test(transposed_packing_equals_packing_the_transpose),
         cmocka_unit_test(
             training_products_match_reference_on_both_sides_of_the_rule),

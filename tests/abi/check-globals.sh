@@ -4,7 +4,7 @@
 # allocator hook (nn__alloc_fn, nn__free_fn, nn__alloc_ctx, see nn.h's
 # nn_set_allocator), the per-thread message of the last failure
 # (nn__msg, thread-local: no two threads share it) and, where the build
-# has libnn's AVX-512 kernel, the decision whether it runs
+# has libnn's kernel, the decision which of its builds runs, if any
 # (nn__kernel_state: made once per process from the CPU and NN_GEMM, as
 # __cpu_model below is filled once; see gemm_avx512.c). Lists every object
 # symbol in a writable data section (.data, .bss, and the thread-local
