@@ -11,10 +11,11 @@
  * beat plain direct loops. Last (or alone, with --only kernel), libnn's
  * own kernel (src/gemm_avx512.c: its AVX-512 build, or its AVX2 build
  * where the CPU has no AVX-512F or NN_GEMM=avx2) against nn__gemm, in
- * interleaved blocks, on the products of training and inference where gemm.c's rules
- * choose between them: the measurements behind those rules; and (or
- * alone, with --only forms) the kernel reading B in place against packing
- * it a block at a time, behind nn__kernel_train_form's rule.
+ * interleaved blocks, on the products of training and inference where
+ * gemm.c's rules choose between them: the measurements behind those
+ * rules; and (or alone, with --only forms) the kernel reading B in place
+ * against packing it a block at a time, behind nn__kernel_train_form's
+ * rule.
  */
 /* BLIS's cblas.h declares pthread barriers (NN_BLAS=blis) */
 #define _POSIX_C_SOURCE 200809L

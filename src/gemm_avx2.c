@@ -32,7 +32,8 @@
 #define FEW_W2 6
 #define FEW_W3 4
 #define K_FN __attribute__((target("avx2,fma")))
-#define K_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define K_INLINE \
+    static inline __attribute__((always_inline, target("avx2,fma")))
 #define KENTRY(name) nn__k256_##name
 #define VEC __m256
 #define VMASK __m256i

@@ -148,7 +148,8 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define FEW_W2 8
 #define FEW_W3 5
 #define K_FN __attribute__((target("avx512f")))
-#define K_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#define K_INLINE \
+    static inline __attribute__((always_inline, target("avx512f")))
 #define KENTRY(name) nn__k512_##name
 #define VEC __m512
 #define VMASK __mmask16

@@ -39,11 +39,12 @@ _Static_assert(NC % NR == 0, "blocks of whole panels");
 /* Columns in the panel at column j0 of B's N: NR, and what is left at the
  * edge; but with 48-column panels (NV = 3), where 64 columns are left
  * within one block of NC columns, two panels of 32 rather than 48 and
- * 16. A 16-column tile there runs one multiply-add per load of A, at about half a full tile's rate, and a
- * 256- or 1024-wide layer would put a sixteenth or a sixty-fourth of its
- * product there. Blocks start at multiples of NC, so a function of N and
- * j0 alone: the panels packed at once (nn__kernel_pack) are the panels of
- * the blocks. The columns' sums are the same whatever the panels. */
+ * 16. A 16-column tile there runs one multiply-add per load of A, at
+ * about half a full tile's rate, and a 256- or 1024-wide layer would put
+ * a sixteenth or a sixty-fourth of its product there. Blocks start at
+ * multiples of NC, so a function of N and j0 alone: the panels packed at
+ * once (nn__kernel_pack) are the panels of the blocks. The columns' sums
+ * are the same whatever the panels. */
 static size_t panel_width(size_t N, size_t j0)
 {
     size_t rem = N - j0;
@@ -161,8 +162,8 @@ static size_t block_width(size_t N, size_t jc)
 /* The block of rows [pc, pc + kc) and columns [jc, jc + nc) goes to dst +
  * jc K + pc block_width (the blocks of columns before it take jc K floats,
  * its blocks of rows before it pc block_width), laid out as pack_panels
- * lays out a block in buf; nn__kernel_gemm reads it there. Measured with
- * bench/kernel_ab.sh on 784-1024-1024-10 predictions at batch 256: 0.969
+ * lays out a block in buf; nn__kernel_gemm reads it there. Measured (the
+ * AVX-512 build) with bench/kernel_ab.sh on 784-1024-1024-10 predictions at batch 256: 0.969
  * of the time of panels that each ran down the whole of K, whose ten
  * pieces of a block lay 48 K floats apart. */
 void KENTRY(pack)(int trans_b, size_t K, size_t N, const float *B,
@@ -420,6 +421,8 @@ typedef void (*tile_fn)(const nn__tile_args *t);
 #elif MR == 6
 #define NN__ROWS(X, V, E)                                                    \
     X(1, V, E) X(2, V, E) X(3, V, E) X(4, V, E) X(5, V, E) X(6, V, E)
+#else
+#error "tiles of 6 or 8 rows"
 #endif
 #define NN__TILE(R, V, E)                                                    \
     K_FN static void tile_##R##_##V##_##E(const nn__tile_args *t)           \
