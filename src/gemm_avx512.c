@@ -67,14 +67,21 @@ static int cpu_has(int isa)
            __builtin_cpu_supports("fma");
 }
 
+/* The order of preference, once: AVX-512 where allowed and present, else
+ * AVX2 with FMA, else none. */
+static int best_build(int avx512_allowed)
+{
+    if (avx512_allowed && cpu_has(NN__KERNEL_AVX512))
+        return NN__KERNEL_AVX512;
+    return cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2 : NN__KERNEL_NONE;
+}
+
 static int decide(void)
 {
     const char *env = getenv("NN_GEMM");
     if (env && strcmp(env, "blas") == 0)
         return NN__KERNEL_NONE;
-    if (!(env && strcmp(env, "avx2") == 0) && cpu_has(NN__KERNEL_AVX512))
-        return NN__KERNEL_AVX512;
-    return cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2 : NN__KERNEL_NONE;
+    return best_build(!(env && strcmp(env, "avx2") == 0));
 }
 
 int nn__kernel_isa(void)
@@ -99,12 +106,8 @@ int nn__kernel_force(int on)
         s = decide();
     else if (on == 0)
         s = NN__KERNEL_NONE;
-    else if (on == NN__KERNEL_AVX2)
-        s = cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2 : NN__KERNEL_NONE;
     else
-        s = cpu_has(NN__KERNEL_AVX512)  ? NN__KERNEL_AVX512
-            : cpu_has(NN__KERNEL_AVX2) ? NN__KERNEL_AVX2
-                                        : NN__KERNEL_NONE;
+        s = best_build(on != NN__KERNEL_AVX2);
     __atomic_store_n(&nn__kernel_state, 1 + s, __ATOMIC_RELAXED);
     return s != NN__KERNEL_NONE;
 }
