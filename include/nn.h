@@ -739,16 +739,19 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * receives the loss computed.
  * The gradient buffer (nn_model_grads) is scratch: after a step its
  * contents are unspecified, except that a rejected step leaves the
- * rejected gradients there. (Plain SGD, without momentum or clipping, on a
- * batch that does not take the small-net path, adds -learning_rate * dL/dW
- * to the weights inside the matrix product that forms dL/dW, and does not
- * store dL/dW; the result agrees with nn_model_compute_grads followed by
- * nn_model_apply_grads to float rounding. Every other step is exactly
- * those two calls.)
+ * rejected gradients there. (SGD without clipping or Nesterov momentum,
+ * on a batch that does not take the small-net path, does not store dL/dW:
+ * plain SGD adds -learning_rate * dL/dW to the weights inside the matrix
+ * product that forms dL/dW; with momentum that product adds
+ * (1 - dampening) * dL/dW to the momentum buffer, and the weights then
+ * move by -learning_rate times the buffer. The result agrees with
+ * nn_model_compute_grads followed by nn_model_apply_grads to float
+ * rounding. Every other step is exactly those two calls.)
  * Inputs and targets are not scanned for NaN or infinity before the step: a
  * non-finite value makes the loss or a gradient non-finite, and the step
  * finds that after the backward pass, in one pass over the gradients or
- * (plain SGD) over the parameters, the products' inputs and the deltas
+ * (folded SGD) over the parameters or the momentum buffer, the products'
+ * inputs and the deltas
  * (the cost is O(parameters + n x widths), against O(n x parameters) for
  * the products) and rejects it. A NaN input therefore costs little on the
  * good path and never reaches the weights. One step takes at most 2^31 - 1 rows (BLAS

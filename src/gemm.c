@@ -179,6 +179,8 @@ static int threaded_size(size_t M, size_t N, size_t K)
  *   backward dL/dZ Wᵀ     (0, 1, n, in, out)
  *   dW       Xᵀ dL/dZ     (1, 0, in, out, n), with alpha -lr and beta
  *                         1 - lr wd where plain SGD folds its update
+ *                         into W, alpha 1 - dampening and beta momentum
+ *                         (or 1) where momentum folds into its buffer
  * through the kernel (B packed a block at a time, or read in place below
  * 65 rows or 257 columns: nn__gemm_train) against nn__gemm (CBLAS, or
  * gemm_small's loops), medians of interleaved blocks (bench_gemm --kernel;

@@ -311,7 +311,8 @@ struct nn__layer_ops {
                      int dz);
     /* Dense: dst (its weights' layout) = beta dst + alpha xᵀ . dL/dZ, the
      * product that forms dW (alpha 1, beta 0, into the gradient buffer),
-     * or that folds plain SGD's update into the weights (optim.c). Called
+     * or that folds SGD's update into the weights or the momentum buffer
+     * (optim.c). Called
      * after every layer's backward. NULL for kinds whose backward forms
      * every gradient. */
     void (*weight_product)(nn_model *m, size_t l, const float *x, size_t n,
@@ -599,11 +600,13 @@ nn_status nn__check_grads(const char *fn, const nn_model *m);
 
 /* Applies the gradient buffer with the model's optimizer (optim.c). */
 nn_status nn__optim_step(const char *fn, nn_model *m);
-/* The step of plain SGD folded into the weights' products: with the
- * workspace holding the forward pass of x (n rows), every layer's delta,
- * and the gradients of every parameter but the dense weights in the
- * gradient buffer, applies W_l = (1 - lr wd) W_l - lr A_{l-1}ᵀ delta_l
- * through nn__gemm and the update of every other parameter; returns 1.
+/* The step of SGD folded into the weights' products: with the workspace
+ * holding the forward pass of x (n rows), every layer's delta, and the
+ * gradients of every parameter but the dense weights in the gradient
+ * buffer, applies W_l = (1 - lr wd) W_l - lr A_{l-1}ᵀ delta_l (plain SGD)
+ * or B_l = mu B_l + damp (wd W_l + A_{l-1}ᵀ delta_l), W_l -= lr B_l
+ * (classical momentum, buffer B) through the products, and the update of
+ * every other parameter; returns 1.
  * Returns 0 having changed nothing where the optimizer's settings need
  * the gradient buffer, or where it cannot show beforehand that every new
  * value is finite (then nn__optim_step decides, and reports). The

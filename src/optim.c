@@ -474,7 +474,7 @@ nn_status nn_model_apply_grads(nn_model *model)
     return nn__optim_step(fn, model);
 }
 
-/* ---- plain SGD folded into the products ----
+/* ---- SGD folded into the products ----
  *
  * Plain SGD (no momentum, no clipping) changes a layer's weights by
  * W = (1 - lr wd) W - lr dW with dW = A_prevᵀ . G: one matrix product with
@@ -484,6 +484,19 @@ nn_status nn_model_apply_grads(nn_model *model)
  * 784-1024-1024-10 at batch 256 the separate update took 465 us beside a
  * 24 ms step at 1 thread, and 1058 us beside 14.3 ms at 2:
  * bench/results/split-step.txt.)
+ *
+ * SGD with classical momentum (not Nesterov's, which needs the gradient
+ * itself) folds the same way into the momentum buffer B: the product adds
+ * damp dW to B = mu B (beta = mu; with weight decay, a pass forms
+ * B = mu B + damp wd W first and beta is 1), then one pass makes
+ * W -= lr B. That replaces the separate update's two passes over W, dW
+ * and B (check, then write) and the product's own pass that clears dW.
+ * Its bound: B's largest magnitude is read (one pass over the buffer);
+ * with b_max that and w_max, w_add below, every partial sum of the
+ * product is at most ((mu b_max + damp wd w_max) grow + damp w_add) grow
+ * (grow as fused_ready works it out), so every new B value, and
+ * every new weight, at most (w_max + lr that) grow, is finite when those
+ * are at most 2^126.
  *
  * The step stays all or nothing. Before any weight changes, a bound on the
  * weights, one read of x, and the largest magnitudes of the hidden
@@ -519,35 +532,66 @@ static double bits_value(uint32_t bits)
     return f;
 }
 
-/* The checks of the folded step; fills *c with the step's constants, *w_max
- * with a bound on every |weight| and *w_add with the largest
- * n max|A| max|G| of a layer. The layers whose weights form in a product
- * (weight_product) fold; every other parameter takes the optimizer's own
- * check here and its update in nn__optim_fused. */
+/* What the checks of the folded step work out: the step's constants, a
+ * bound on every |weight| (w_max), the largest n max|A| max|G| of a layer
+ * (w_add), and with momentum the largest |B| (b_max) and the bound on
+ * every new B value (b_next); w_next bounds every new weight. */
+typedef struct nn__fold {
+    nn__step c;
+    double w_max, w_add, b_max, b_next, w_next;
+    int momentum;
+} nn__fold;
+
+/* 1 + 2 (n + 3) 2^-24: what n + 3 roundings of relative size 2^-24 can
+ * grow a sum by, for n <= 2^24 (see nn__optim_fused). */
+static double fold_growth(size_t n)
+{
+    return 1.0 + 2.0 * ((double)n + 3.0) * ldexp(1.0, -24);
+}
+
+/* A bound worked out in double, made safe against the double arithmetic's
+ * own rounding (2^-40) and against results below float's normal range
+ * (2^-100). */
+static double fold_safe(double v)
+{
+    return v * (1.0 + ldexp(1.0, -40)) + ldexp(1.0, -100);
+}
+
+/* The checks of the folded step, filling *f. The layers whose weights
+ * form in a product (weight_product) fold; every other parameter takes
+ * the optimizer's own check here and its update in nn__optim_fused. */
 static int fused_ready(const nn_model *m, const float *x, size_t n,
-                       nn__step *c, double *w_max, double *w_add)
+                       nn__fold *f)
 {
     const double *p = m->param;
     const double w_limit = ldexp(1.0, 126), sum_limit = ldexp(1.0, 100);
-    double scale;
+    nn__step *c = &f->c;
+    double scale, grow, lr;
     size_t l;
     nn_model v;
 
-    if (m->opt != NN_OPT_SGD || p[NN_PARAM_MOMENTUM] != 0.0 ||
-        p[NN_PARAM_CLIP_NORM] > 0.0 || p[NN_PARAM_CLIP_VALUE] > 0.0 ||
-        n > ((size_t)1 << 24))
+    if (m->opt != NN_OPT_SGD || p[NN_PARAM_CLIP_NORM] > 0.0 ||
+        p[NN_PARAM_CLIP_VALUE] > 0.0 || n > ((size_t)1 << 24))
         return 0;
     step_constants(m, c);
-    if (!m->state[0] || !(c->lr * c->wd <= 1.0))
+    f->momentum = c->mu != 0.0;
+    if (!m->state[0] || (f->momentum && c->nesterov) ||
+        (!f->momentum && !(c->lr * c->wd <= 1.0)))
         return 0;
     if (m->w_bound_ok && m->w_bound <= w_limit)
-        *w_max = m->w_bound;
+        f->w_max = m->w_bound;
     else
-        *w_max = bits_value(nn__max_abs_bits(m->params, m->n_params));
-    if (*w_max < 0.0 || *w_max > w_limit)
+        f->w_max = bits_value(nn__max_abs_bits(m->params, m->n_params));
+    if (f->w_max < 0.0 || f->w_max > w_limit)
         return 0;
+    f->b_max = 0.0;
+    if (f->momentum) {
+        f->b_max = bits_value(nn__max_abs_bits(m->state[0], m->n_params));
+        if (f->b_max < 0.0 || f->b_max > w_limit)
+            return 0;
+    }
     scale = (double)n * (c->lr > 1.0 ? c->lr : 1.0);
-    *w_add = 0.0;
+    f->w_add = 0.0;
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
@@ -557,8 +601,8 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
             double g = bits_value(m->delta_top[l]);
             if (a < 0.0 || g < 0.0 || scale * a * g > sum_limit)
                 return 0;
-            if ((double)n * a * g > *w_add)
-                *w_add = (double)n * a * g;
+            if ((double)n * a * g > f->w_add)
+                f->w_add = (double)n * a * g;
             cut(&v, m, L->b_off, L->b_count);
         } else {
             cut(&v, m, L->w_off, L->w_count + L->b_count);
@@ -566,55 +610,103 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
         if (!update(&v, c, 0))
             return 0;
     }
+    /* in the float constants nn__optim_fused passes and multiplies by */
+    grow = fold_growth(n);
+    lr = (float)c->lr;
+    if (f->momentum) {
+        const double mu = (float)c->mu, damp = (float)c->damp;
+        const double wd = (float)c->wd;
+        f->b_next = fold_safe(((mu * f->b_max + damp * wd * f->w_max) *
+                                   grow +
+                               damp * f->w_add) *
+                              grow);
+        f->w_next = fold_safe((f->w_max + lr * f->b_next) * grow);
+        if (!(f->b_next <= w_limit) || !(f->w_next <= w_limit))
+            return 0;
+    } else {
+        /* A new weight is beta w + alpha sum_r a_r g_r, n + 1 terms of at
+         * most beta w_max and |alpha| n max|A| max|G| in all; in any order
+         * of evaluation each takes at most n + 3 roundings of relative
+         * size 2^-24, so the result is at most (beta w_max + |alpha|
+         * w_add) (1 + 2^-24)^(n+3) <= (...) grow, plus at most
+         * (n+3) 2^-149 from results below the normal range. (The other
+         * parameters, biases and normalizations' scales, are not bounded
+         * by it: the check reads them.) */
+        const double beta = (float)(1.0 - c->lr * c->wd);
+        f->w_next = fold_safe((beta * f->w_max + lr * f->w_add) * grow);
+    }
     return 1;
 }
 
 int nn__optim_fused_ready(const nn_model *m, const float *x, size_t n)
 {
-    nn__step c;
-    double w_max, w_add;
-    return fused_ready(m, x, n, &c, &w_max, &w_add);
+    nn__fold f;
+    return fused_ready(m, x, n, &f);
+}
+
+/* The passes around the momentum buffer's product: b = mu b + damp (wd w)
+ * before it (with weight decay), w -= lr b after it. */
+NN__VECTOR_CLONES
+static void momentum_decay(float *restrict b, const float *restrict w,
+                           float mu, float damp, float wd, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        b[i] = mu * b[i] + damp * (wd * w[i]);
+}
+
+NN__VECTOR_CLONES
+static void momentum_apply(float *restrict w, const float *restrict b,
+                           float lr, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        w[i] = w[i] - lr * b[i];
 }
 
 int nn__optim_fused(nn_model *m, const float *x, size_t n)
 {
     size_t l;
-    nn__step c;
+    nn__fold f;
     nn_model v;
-    float alpha, beta;
-    double w_max, w_add, grow;
+    float alpha, beta, mu, damp, wd, lr;
 
-    if (!fused_ready(m, x, n, &c, &w_max, &w_add))
+    if (!fused_ready(m, x, n, &f))
         return 0;
-    alpha = -(float)c.lr;
-    beta = (float)(1.0 - c.lr * c.wd);
+    lr = (float)f.c.lr;
+    mu = (float)f.c.mu;
+    damp = (float)f.c.damp;
+    wd = (float)f.c.wd;
+    if (f.momentum) { /* into B: damp dW + mu B, or + B decayed first */
+        alpha = damp;
+        beta = wd == 0.0f ? mu : 1.0f;
+    } else { /* into W */
+        alpha = -lr;
+        beta = (float)(1.0 - f.c.lr * f.c.wd);
+    }
     nn__pack_drop(m); /* the weights change below */
     v = *m;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        if (L->ops->weight_product) {
-            L->ops->weight_product(m, l, l ? m->act[l - 1] : x, n, alpha,
-                                   beta, m->params + L->w_off);
+        const float *in = l ? m->act[l - 1] : x;
+        if (L->ops->weight_product && f.momentum) {
+            float *w = m->params + L->w_off, *b = m->state[0] + L->w_off;
+            if (wd != 0.0f)
+                momentum_decay(b, w, mu, damp, wd, L->w_count);
+            L->ops->weight_product(m, l, in, n, alpha, beta, b);
+            momentum_apply(w, b, lr, L->w_count);
+            cut(&v, m, L->b_off, L->b_count);
+        } else if (L->ops->weight_product) {
+            L->ops->weight_product(m, l, in, n, alpha, beta,
+                                   m->params + L->w_off);
             cut(&v, m, L->b_off, L->b_count);
         } else {
             cut(&v, m, L->w_off, L->w_count + L->b_count);
         }
-        (void)update(&v, &c, 1); /* checked by fused_ready */
+        (void)update(&v, &f.c, 1); /* checked by fused_ready */
     }
-    /* The bound the next step's check starts from. A new weight is
-     * beta w + alpha sum_r a_r g_r, n + 1 terms of at most beta w_max and
-     * |alpha| n max|A| max|G| in all; in any order of evaluation each takes
-     * at most n + 3 roundings of relative size 2^-24, so the result is at
-     * most (beta w_max + |alpha| w_add) (1 + 2^-24)^(n+3) <= (...)
-     * (1 + 2 (n+3) 2^-24) for n <= 2^24, plus at most (n+3) 2^-149 from
-     * results below the normal range. The double arithmetic is made safe by
-     * a further 2^-40 and the 2^-100 that covers the latter. (The other
-     * parameters, biases and normalizations' scales, are not bounded by
-     * it: the check reads them.) */
-    grow = 1.0 + 2.0 * ((double)n + 3.0) * ldexp(1.0, -24);
-    m->w_bound = ((double)beta * w_max - (double)alpha * w_add) * grow *
-                     (1.0 + ldexp(1.0, -40)) +
-                 ldexp(1.0, -100);
+    /* The bound the next step's check starts from (fused_ready). */
+    m->w_bound = f.w_next;
     m->w_bound_ok = !m->params_shared;
     m->steps++;
     return 1;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_fused.c - plain SGD folded into the weights' products (optim.c,
+ * test_fused.c - SGD folded into the weights' products (optim.c,
  * nn__optim_fused) against the separate update.
  *
  * A training step with plain SGD on the general path adds -lr A_prevᵀ G to
- * each W inside the product and never stores dL/dW. Here, on nets too wide
+ * each W inside the product and never stores dL/dW; with classical
+ * momentum it adds damp A_prevᵀ G to the momentum buffer inside the
+ * product, then moves W by -lr times the buffer. Here, on nets too wide
  * for the small-net path:
  * - it follows nn_model_compute_grads + nn_model_apply_grads (themselves
  *   checked against finite differences and the documented formulas by
@@ -12,7 +14,9 @@
  *   while each step moves the weights by far more than that tolerance;
  *   and it really is the folded step: the gradient buffer's dL/dW stays
  *   as the test filled it;
- * - momentum, clipping and Adam keep the separate update: bit for bit;
+ *   with momentum, the momentum buffers follow the separate update's too;
+ * - Nesterov momentum, clipping and Adam keep the separate update: bit for
+ *   bit;
  * - where the checks cannot show every new weight finite (inputs, hidden
  *   activations, output or hidden deltas too large for the bound; an
  *   infinite input or weight), nothing is changed before
@@ -136,7 +140,8 @@ typedef struct run_cfg {
     nn_activation hidden, out;
     nn_loss loss;
     int labels;
-    double lr, wd, momentum, clip;
+    double lr, wd, momentum, dampening, clip;
+    int nesterov;
     nn_optimizer opt;
     nn_schedule sched;
     double warmup;
@@ -150,6 +155,8 @@ static void configure(nn_model *m, const run_cfg *c)
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, c->lr));
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_WEIGHT_DECAY, c->wd));
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, c->momentum));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_DAMPENING, c->dampening));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_NESTEROV, c->nesterov));
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_CLIP_NORM, c->clip));
     NN_OK_OR_FAIL(nn_model_set_schedule(m, c->sched));
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_WARMUP_STEPS, c->warmup));
@@ -157,16 +164,32 @@ static void configure(nn_model *m, const run_cfg *c)
         NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_SCHED_T_MAX, STEPS));
 }
 
+/* The largest difference of the momentum buffers of a and b (SGD's state
+ * array 0) over the largest |b|: a norm-wise comparison, since an entry
+ * may be the small difference of mu b and the new gradient. */
+static double momentum_difference(const nn_model *a, const nn_model *b)
+{
+    size_t i, count = b->n_params;
+    double top = 0.0, worst = 0.0;
+    for (i = 0; i < count; i++) {
+        double e = fabs((double)a->state[0][i] - b->state[0][i]);
+        top = fabs(b->state[0][i]) > top ? fabs(b->state[0][i]) : top;
+        worst = e > worst ? e : worst;
+    }
+    return worst / top;
+}
+
 /* a trains through train_batch, b through compute_grads + apply_grads, on
- * the same batches. Folded: a within tol of b at every step, and each
- * step's largest change at least 100 tol. Not folded: a equals b. */
+ * the same batches. Folded: a within tol of b at every step (and so are
+ * the momentum buffers), and each step's largest change at least 100 tol.
+ * Not folded: a equals b. */
 static void run(const run_cfg *c)
 {
     nn_model *a = build(c->hidden, c->out, c->loss, c->mixed);
     nn_model *b = build(c->hidden, c->out, c->loss, c->mixed);
     size_t count, i, s;
     const double tol = 2e-6; /* relative to max(|w|, 0.01) */
-    double worst = 0.0, least_move = INFINITY;
+    double worst = 0.0, least_move = INFINITY, worst_b = 0.0;
     float *before, *pa;
 
     configure(a, c);
@@ -202,6 +225,10 @@ static void run(const run_cfg *c)
                 NN_OK_OR_FAIL(nn_model_set_bias(b, l, pa + L->b_off,
                                                 L->b_count));
             }
+            /* and with momentum from a's buffers */
+            if (c->momentum > 0.0)
+                memcpy(b->state[0], a->state[0],
+                       count * sizeof *b->state[0]);
         }
         memcpy(before, params_of(b, NULL), count * sizeof *before);
         mark_weight_grads(a);
@@ -235,7 +262,14 @@ static void run(const run_cfg *c)
             assert_true(max_abs_weight(a, pa) <= a->w_bound);
         if (!c->fused) {
             assert_memory_equal(pa, pb, count * sizeof *pa);
+            if (c->momentum > 0.0)
+                assert_memory_equal(a->state[0], b->state[0],
+                                    count * sizeof *a->state[0]);
             continue;
+        }
+        if (c->momentum > 0.0) {
+            double e = momentum_difference(a, b);
+            worst_b = e > worst_b ? e : worst_b;
         }
         for (i = 0; i < count; i++) {
             double scale = fabs(pb[i]) > 0.01 ? fabs(pb[i]) : 0.01;
@@ -250,9 +284,11 @@ static void run(const run_cfg *c)
             least_move = move;
     }
     if (c->fused) {
-        print_message("  %-40s worst %.3g, smallest step %.3g (x tol)\n",
-                      c->name, worst / tol, least_move / tol);
+        print_message("  %-40s worst %.3g, smallest step %.3g, momentum "
+                      "%.3g (x tol)\n",
+                      c->name, worst / tol, least_move / tol, worst_b / tol);
         assert_true(worst <= tol);
+        assert_true(worst_b <= tol);
         assert_true(least_move >= 100.0 * tol);
     }
     free(before);
@@ -320,11 +356,39 @@ static void dense_layers_fold_among_other_kinds(void **state)
     run(&c);
 }
 
-static void momentum_clipping_and_adam_keep_the_separate_update(void **state)
+/* Classical momentum folds too: into the momentum buffer, with and
+ * without weight decay (which takes a pass of its own before the product)
+ * and dampening (from the second step on). */
+static void momentum_folds_into_its_buffer(void **state)
 {
-    run_cfg c = plain("momentum");
+    run_cfg c = plain("momentum 0.9");
     (void)state;
     c.momentum = 0.9;
+    run(&c);
+    c = plain("momentum, decay, dampening, cosine, labels");
+    c.hidden = NN_ACT_RELU;
+    c.out = NN_ACT_SOFTMAX;
+    c.loss = NN_LOSS_CROSS_ENTROPY;
+    c.labels = 1;
+    c.lr = 0.2;
+    c.momentum = 0.5;
+    c.wd = 0.05;
+    c.dampening = 0.3;
+    c.sched = NN_SCHED_COSINE;
+    run(&c);
+    c = plain("momentum among other kinds, decay");
+    c.mixed = 1;
+    c.momentum = 0.9;
+    c.wd = 0.01;
+    run(&c);
+}
+
+static void nesterov_clipping_and_adam_keep_the_separate_update(void **state)
+{
+    run_cfg c = plain("Nesterov momentum");
+    (void)state;
+    c.momentum = 0.9;
+    c.nesterov = 1;
     c.fused = 0;
     run(&c);
     c = plain("clipping");
@@ -563,6 +627,50 @@ static int step_folds(nn_model *m, const float *x, const float *t)
     return marked_weight_grads(m) == weight_count(m);
 }
 
+/* A momentum buffer entry of 2^127 (finite, beyond the 2^126 the folded
+ * step's bound allows) on a weight from an input that is 0 in every row:
+ * the separate update keeps the entry finite (0.9 x 2^127) and moves the
+ * weight by lr times it, so the step must not fold, and must give exactly
+ * what the separate update gives; a buffer back within the bound folds
+ * again. */
+static void a_momentum_buffer_beyond_the_bound_takes_the_separate_update(
+    void **state)
+{
+    nn_model *a = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE, 0);
+    nn_model *b = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE, 0);
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    const size_t at = a->layers[0].w_off + 3 * N_HID + 5; /* W_0[3][5] */
+    size_t i, count;
+    double lb;
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 51u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 52u);
+    for (i = 0; i < ROWS; i++)
+        x[i * N_IN + 3] = 0.0f;
+    NN_OK_OR_FAIL(nn_model_set_param(a, NN_PARAM_MOMENTUM, 0.9));
+    NN_OK_OR_FAIL(nn_model_set_param(b, NN_PARAM_MOMENTUM, 0.9));
+    assert_true(step_folds(a, x, t)); /* allocates the buffer */
+    NN_OK_OR_FAIL(nn_model_compute_grads(b, ROWS, x, N_IN, t, N_OUT, &lb));
+    NN_OK_OR_FAIL(nn_model_apply_grads(b));
+    (void)params_of(b, &count);
+    /* b: a's state, then the same step the separate way */
+    copy_params(a, params_of(b, NULL));
+    a->state[0][at] = ldexpf(1.0f, 127);
+    memcpy(b->state[0], a->state[0], count * sizeof *b->state[0]);
+    assert_false(step_folds(a, x, t));
+    NN_OK_OR_FAIL(nn_model_compute_grads(b, ROWS, x, N_IN, t, N_OUT, &lb));
+    NN_OK_OR_FAIL(nn_model_apply_grads(b));
+    assert_memory_equal(a->state[0], b->state[0],
+                        count * sizeof *a->state[0]);
+    assert_memory_equal(params_of(a, NULL), params_of(b, NULL),
+                        count * sizeof(float));
+    assert_true(a->state[0][at] == 0.9f * ldexpf(1.0f, 127));
+    a->state[0][at] = 0.0f;
+    assert_true(step_folds(a, x, t));
+    nn_model_free(a);
+    nn_model_free(b);
+}
+
 /* Over steps that make the weights grow, every step folds, starts from
  * the bound, and the bound stays above every weight (the test's own scan
  * of a copy). */
@@ -686,10 +794,12 @@ static void other_writes_make_the_check_read_the_weights(void **state)
     assert_true(step_folds(m, x, t));
     assert_true(m->w_bound_ok);
 
-    /* the separate update (momentum) */
+    /* the separate update (Nesterov momentum) */
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_NESTEROV, 1.0));
     assert_false(step_folds(m, x, t));
     assert_false(m->w_bound_ok);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_NESTEROV, 0.0));
     NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.0));
     assert_true(step_folds(m, x, t));
     assert_true(m->w_bound_ok);
@@ -749,13 +859,16 @@ int main(void)
         cmocka_unit_test(
             plain_sgd_folds_the_update_and_follows_the_separate_one),
         cmocka_unit_test(dense_layers_fold_among_other_kinds),
-        cmocka_unit_test(momentum_clipping_and_adam_keep_the_separate_update),
+        cmocka_unit_test(momentum_folds_into_its_buffer),
+        cmocka_unit_test(nesterov_clipping_and_adam_keep_the_separate_update),
         cmocka_unit_test(values_beyond_the_bound_take_the_separate_update),
         cmocka_unit_test(big_hidden_activations_take_the_separate_update),
         cmocka_unit_test(big_output_deltas_take_the_separate_update),
         cmocka_unit_test(big_hidden_deltas_take_the_separate_update),
         cmocka_unit_test(an_infinite_input_rejects_the_step),
         cmocka_unit_test(an_infinite_weight_rejects_the_step),
+        cmocka_unit_test(
+            a_momentum_buffer_beyond_the_bound_takes_the_separate_update),
         cmocka_unit_test(the_weight_bound_covers_the_growing_weights),
         cmocka_unit_test(a_bound_beyond_the_limit_reads_the_weights),
         cmocka_unit_test(other_writes_make_the_check_read_the_weights),

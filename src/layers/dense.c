@@ -10,7 +10,7 @@
  * column sums of dL/dZ) take one pass too, which also notes the largest
  * |dL/dZ| for the folded SGD update (optim.c). The weights' gradient
  * dW = Xᵀ . dL/dZ is formed last, by weight_product, or inside the update
- * where plain SGD folds it (optim.c).
+ * where SGD folds it into the weights or the momentum buffer (optim.c).
  *
  * The layer keeps Z beside A (in its extra block) only where something
  * needs it: the derivatives of GELU, SiLU, softplus and ELU, and the
