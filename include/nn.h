@@ -455,7 +455,7 @@ typedef enum nn_param {
      * bounds [0, 1e6]. */
     NN_PARAM_LEARNING_RATE = 1,
     /* SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables.
-     * Default 0, bounds [0, 0.9999]. Dampening is always 0. */
+     * Default 0, bounds [0, 0.9999]. SGD's dampening: NN_PARAM_DAMPENING. */
     NN_PARAM_MOMENTUM = 2,
     /* (whole) SGD: 1 for Nesterov momentum, 0 for classical. Default 0,
      * bounds [0, 1]. Without momentum it has no effect. */

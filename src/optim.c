@@ -543,7 +543,7 @@ typedef struct nn__fold {
 } nn__fold;
 
 /* 1 + 2 (n + 3) 2^-24: what n + 3 roundings of relative size 2^-24 can
- * grow a sum by, for n <= 2^24 (see nn__optim_fused). */
+ * grow a sum by, for n <= 2^24 (see fused_ready). */
 static double fold_growth(size_t n)
 {
     return 1.0 + 2.0 * ((double)n + 3.0) * ldexp(1.0, -24);

@@ -98,7 +98,7 @@ export type LayerKindName = 'dense' | 'dropout' | 'batchnorm' | 'layernorm' | 'a
 export declare const Param: {
   /** Base step size of the optimizer; the schedule scales it. Default 0.01, bounds [0, 1e6]. */
   readonly LEARNING_RATE: 1;
-  /** SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables. Default 0, bounds [0, 0.9999]. Dampening is always 0. */
+  /** SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables. Default 0, bounds [0, 0.9999]. SGD's dampening: NN_PARAM_DAMPENING. */
   readonly MOMENTUM: 2;
   /** (whole) SGD: 1 for Nesterov momentum, 0 for classical. Default 0, bounds [0, 1]. Without momentum it has no effect. */
   readonly NESTEROV: 3;

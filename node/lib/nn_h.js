@@ -209,7 +209,7 @@ module.exports = {
     [
      "MOMENTUM",
      2,
-     "SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables. Default 0, bounds [0, 0.9999]. Dampening is always 0."
+     "SGD: momentum mu; RMSprop: momentum of the scaled step. 0 disables. Default 0, bounds [0, 0.9999]. SGD's dampening: NN_PARAM_DAMPENING."
     ],
     [
      "NESTEROV",

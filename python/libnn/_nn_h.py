@@ -152,7 +152,8 @@ class Param(enum.IntEnum):
     LEARNING_RATE = 1: Base step size of the optimizer; the schedule scales
         it. Default 0.01, bounds [0, 1e6].
     MOMENTUM = 2: SGD: momentum mu; RMSprop: momentum of the scaled step. 0
-        disables. Default 0, bounds [0, 0.9999]. Dampening is always 0.
+        disables. Default 0, bounds [0, 0.9999]. SGD's dampening:
+        NN_PARAM_DAMPENING.
     NESTEROV = 3: (whole) SGD: 1 for Nesterov momentum, 0 for classical.
         Default 0, bounds [0, 1]. Without momentum it has no effect.
     WEIGHT_DECAY = 4: Weight decay lambda. SGD, Adam, RMSprop: L2, g +=
