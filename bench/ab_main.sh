@@ -65,14 +65,7 @@ while [ "$i" -lt "$pairs" ]; do
     run B "$b" | tee -a "$tmp/times"
     i=$((i + 1))
 done
-awk '
-function median(v, n,   i, j, t) {
-    for (i = 2; i <= n; i++)
-        for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-            t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-        }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+awk -f "$(dirname "$0")/median.awk" -f /dev/stdin "$tmp/times" <<'EOF'
 $1 == "A" { na++; ta[na] = $2 }
 $1 == "B" { nb++; tb[nb] = $2; r[nb] = $2 / ta[nb] }
 END {
@@ -81,4 +74,5 @@ END {
     for (i = 1; i <= nb; i++)
         printf " %.3f", r[i]
     printf "; median %.3f\n", median(r, nb)
-}' "$tmp/times"
+}
+EOF

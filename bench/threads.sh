@@ -47,14 +47,7 @@ while [ "$r" -le "$rounds" ]; do
 done
 head -n 8 "$work/1.csv" | grep '^#' || true
 echo "# rounds: $rounds, bench_train --lib-only --threads 1,2 / 2,1 $*"
-awk '
-function median(a, n,    i, j, t) {
-    for (i = 2; i <= n; i++)
-        for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-        }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -f "$(dirname "$0")/median.awk" -f /dev/stdin "$work/all" <<'EOF'
 {
     key = $2 " " $3
     if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
@@ -85,4 +78,5 @@ END {
         printf "%-18s %6s | %12.4g %12.4g | %8.3f %8.3f..%-7.3f | %d of %d\n",
                kb[1], kb[2], m1, m2, mr, lo, hi, lost, n
     }
-}' "$work/all"
+}
+EOF
