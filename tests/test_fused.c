@@ -312,17 +312,24 @@ static run_cfg plain(const char *name)
     return c;
 }
 
+/* plain's net as a classifier: relu, softmax, cross-entropy on labels */
+static run_cfg classifier(const char *name)
+{
+    run_cfg c = plain(name);
+    c.hidden = NN_ACT_RELU;
+    c.out = NN_ACT_SOFTMAX;
+    c.loss = NN_LOSS_CROSS_ENTROPY;
+    c.labels = 1;
+    return c;
+}
+
 static void plain_sgd_folds_the_update_and_follows_the_separate_one(
     void **state)
 {
     run_cfg c = plain("tanh/identity, MSE");
     (void)state;
     run(&c);
-    c = plain("relu/softmax, cross-entropy on labels");
-    c.hidden = NN_ACT_RELU;
-    c.out = NN_ACT_SOFTMAX;
-    c.loss = NN_LOSS_CROSS_ENTROPY;
-    c.labels = 1;
+    c = classifier("relu/softmax, cross-entropy on labels");
     c.lr = 0.5;
     run(&c);
     c = plain("sigmoid/sigmoid, BCE, decay, warm-up, cosine");
@@ -345,12 +352,8 @@ static void dense_layers_fold_among_other_kinds(void **state)
     (void)state;
     c.mixed = 1;
     run(&c);
-    c = plain("the same, relu/softmax, labels, decay");
+    c = classifier("the same, relu/softmax, labels, decay");
     c.mixed = 1;
-    c.hidden = NN_ACT_RELU;
-    c.out = NN_ACT_SOFTMAX;
-    c.loss = NN_LOSS_CROSS_ENTROPY;
-    c.labels = 1;
     c.lr = 0.3;
     c.wd = 0.01;
     run(&c);
@@ -365,11 +368,7 @@ static void momentum_folds_into_its_buffer(void **state)
     (void)state;
     c.momentum = 0.9;
     run(&c);
-    c = plain("momentum, decay, dampening, cosine, labels");
-    c.hidden = NN_ACT_RELU;
-    c.out = NN_ACT_SOFTMAX;
-    c.loss = NN_LOSS_CROSS_ENTROPY;
-    c.labels = 1;
+    c = classifier("momentum, decay, dampening, cosine, labels");
     c.lr = 0.2;
     c.momentum = 0.5;
     c.wd = 0.05;
