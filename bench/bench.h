@@ -57,7 +57,7 @@ typedef struct bench_opts {
     const char *only;   /* --only NAME: one net or shape group (substring) */
     size_t batch;       /* --batch N: one batch size (0: all) */
     int threads[2];     /* --threads 1,2 (0 ends the list) */
-    long profile_steps; /* --profile-steps N (bench_train only) */
+    long profile_steps; /* --profile-steps N (bench_train, bench_layers) */
     int lib_only;       /* --lib-only: libnn and ceiling only (bench_train) */
     int sweep_only;     /* --sweep: the small-path sweep only (bench_train) */
 } bench_opts;

@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# layer_share.sh - what one layer kind costs in two builds, as the share
+# of `perf record` samples its functions take in a training run
+# (bench_layers --profile-steps: 784-256-X-128-X-10, plain SGD, one
+# thread). The builds alternate ROUNDS times (A, B, A, B, ...); prints
+# every run's share and, per build, the median share and the median of
+# share / (100 - share), the layer's time over the rest of the step,
+# which the other layers' unchanged work makes comparable between builds.
+# On a shared machine whose speed swings by tens of per cent from minute
+# to minute, this compares two builds of a layer more steadily than
+# bench_layers' difference of two step times.
+#
+#   bench/layer_share.sh A/bench/bench_layers B/bench/bench_layers ROUNDS \
+#       dropout|batchnorm|layernorm [BATCH [STEPS]]
+#
+# Needs perf (Debian: linux-perf). Runs are pinned with AB_CPU as in
+# ab.sh (e.g. AB_CPU=1).
+set -eu
+if [ $# -lt 4 ]; then
+    echo "usage: $0 BENCH_LAYERS_A BENCH_LAYERS_B ROUNDS KIND [BATCH [STEPS]]" >&2
+    exit 2
+fi
+a=$1 b=$2 rounds=$3 kind=$4 batch=${5:-128} steps=${6:-2000}
+case $kind in
+dropout) pattern='mask_row|unmask|dropout_' ;;
+batchnorm) pattern='bn_' ;;
+layernorm) pattern='ln_|norm_row' ;;
+*)
+    echo "$0: KIND is dropout, batchnorm or layernorm" >&2
+    exit 2
+    ;;
+esac
+for bin in "$a" "$b"; do
+    if [ ! -x "$bin" ]; then
+        echo "$0: $bin is not an executable" >&2
+        exit 2
+    fi
+done
+if ! command -v perf > /dev/null; then
+    echo "$0: perf not found (apt-get install linux-perf)" >&2
+    exit 2
+fi
+pin=""
+if [ -n "${AB_CPU:-}" ]; then
+    pin="taskset -c $AB_CPU"
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# share NAME BIN: one profiled run; prints "NAME share-in-per-cent"
+share() {
+    # $pin is empty or "taskset -c CPUS": split on purpose
+    # shellcheck disable=SC2086
+    $pin perf record -q -o "$tmp/perf.data" "$2" --profile-steps "$steps" \
+        --only "$kind" --batch "$batch" > /dev/null 2>&1
+    perf report -i "$tmp/perf.data" --no-children --sort sym 2> /dev/null |
+        awk -v name="$1" -v pat="$pattern" '
+            /^#/ || NF < 3 { next }
+            $3 ~ pat { s += $1 }
+            END { printf "%s %.3f\n", name, s }'
+}
+
+i=0
+: > "$tmp/shares"
+while [ "$i" -lt "$rounds" ]; do
+    share A "$a" | tee -a "$tmp/shares"
+    share B "$b" | tee -a "$tmp/shares"
+    i=$((i + 1))
+done
+awk -f "$(dirname "$0")/median.awk" -f /dev/stdin "$tmp/shares" <<'EOF'
+{ n[$1]++; s[$1, n[$1]] = $2; r[$1, n[$1]] = $2 / (100 - $2) }
+END {
+    for (k = 1; k <= 2; k++) {
+        name = k == 1 ? "A" : "B"
+        for (i = 1; i <= n[name]; i++) {
+            sa[i] = s[name, i]
+            ra[i] = r[name, i]
+        }
+        m[name] = median(ra, n[name])
+        printf "%s: median share %.2f%%, over the rest %.4f\n", name, \
+            median(sa, n[name]), m[name]
+    }
+    printf "B/A (over the rest): %.3f\n", m["B"] / m["A"]
+}
+EOF
