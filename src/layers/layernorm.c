@@ -44,8 +44,10 @@ static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
 }
 
 /* One row: y = gamma x-hat + beta; x-hat into xh and 1 / sqrt(var + eps)
- * into *inv when they are not NULL. Returns the largest |y|'s bits. */
-static inline uint32_t norm_row(const float *x, const float *gamma,
+ * into *inv when they are not NULL. Returns the largest |y|'s bits.
+ * Always inlined: a copy called from the clones would be compiled for the
+ * baseline only. */
+static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const float *gamma,
                                 const float *beta, double eps, size_t k,
                                 float *y, float *xh, double *inv)
 {
