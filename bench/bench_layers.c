@@ -11,7 +11,10 @@
  * The two step in interleaved blocks, so that a slow spell of the shared
  * machine hits both; the difference of their medians is the layers' cost.
  * The yardstick is a memcpy of the bytes those layers' outputs hold (n
- * rows of 256 + 128 floats), timed in the same run. One thread.
+ * rows of 256 + 128 floats), timed in the same run. One thread. A row's
+ * verdict allows for the steps' spread over their blocks: met, not met,
+ * or unresolved where the spread straddles two memcpy's (on a shared
+ * machine a difference of two medians came out at -281 us).
  *
  * The copy's source and destination lie 2 KiB apart modulo 4 KiB (one
  * block, see copy_buffers). Two mallocs had put them 16 bytes apart
@@ -163,7 +166,7 @@ int main(int argc, char **argv)
     bench_opts o;
     size_t b, k, i;
     uint64_t seed = 7;
-    int all_met = 1;
+    int met = 0, not_met = 0, rows = 0;
 
     if (bench_parse(argc, argv, &o, " [--profile-steps N --only KIND]"))
         return 1;
@@ -178,9 +181,12 @@ int main(int argc, char **argv)
     printf("784-256-X-128-X-10 against 784-256-128-10, plain SGD, 1 thread; "
            "extra = the step's added time; memcpy = a copy of the X layers' "
            "outputs (n x (256 + 128) floats)\n");
-    printf("%-12s %5s | %11s %11s %9s | %10s %8s | %s\n", "layer", "batch",
-           "plain us", "with X us", "extra us", "memcpy us", "ratio",
-           "target 6 (ratio <= 2)");
+    printf("+- = half the sum of the two steps' ranges over their blocks; "
+           "target 6 is met where extra + spread <= 2 memcpy's, not met "
+           "where extra - spread > 2, unresolved between\n");
+    printf("%-12s %5s | %11s %11s %9s %8s | %10s %8s | %s\n", "layer",
+           "batch", "plain us", "with X us", "extra us", "+- us", "memcpy us",
+           "ratio", "target 6 (ratio <= 2)");
     for (b = 0; b < sizeof batches / sizeof batches[0]; b++) {
         size_t n = batches[b];
         float *x, *src, *dst;
@@ -204,7 +210,8 @@ int main(int argc, char **argv)
         for (k = 1; k < sizeof kinds / sizeof kinds[0]; k++) {
             step_ctx a, w;
             bench_stat sa, sw;
-            double extra, ratio;
+            double extra, spread, ratio;
+            const char *verdict;
             a.m = make(0);
             w.m = make(kinds[k].kind);
             a.n = w.n = n;
@@ -213,13 +220,19 @@ int main(int argc, char **argv)
             bench_time_pair(step, &a, step, &w, o.min_block, o.reps, &sa,
                             &sw);
             extra = sw.median - sa.median;
+            spread = ((sa.max - sa.min) + (sw.max - sw.min)) / 2.0;
             ratio = extra / cs.median;
-            if (!(ratio <= 2.0))
-                all_met = 0;
-            printf("%-12s %5zu | %11.1f %11.1f %9.1f | %10.2f %8.2f | %s\n",
+            verdict = extra + spread <= 2.0 * cs.median   ? "met"
+                      : extra - spread > 2.0 * cs.median ? "NOT met"
+                                                         : "unresolved";
+            met += verdict[0] == 'm';
+            not_met += verdict[0] == 'N';
+            rows++;
+            printf("%-12s %5zu | %11.1f %11.1f %9.1f %8.1f | %10.2f %8.2f | "
+                   "%s\n",
                    kinds[k].name, n, sa.median * 1e6, sw.median * 1e6,
-                   extra * 1e6, cs.median * 1e6, ratio,
-                   ratio <= 2.0 ? "met" : "NOT met");
+                   extra * 1e6, spread * 1e6, cs.median * 1e6, ratio,
+                   verdict);
             nn_model_free(a.m);
             nn_model_free(w.m);
         }
@@ -227,6 +240,9 @@ int main(int argc, char **argv)
         free(labels);
         free(src);
     }
-    printf("target 6 over every row: %s\n", all_met ? "met" : "NOT met");
+    printf("target 6: met in %d of %d rows, not met in %d, unresolved in "
+           "%d: %s\n",
+           met, rows, not_met, rows - met - not_met,
+           met == rows ? "met" : not_met ? "NOT met" : "unresolved");
     return 0;
 }
