@@ -26,27 +26,10 @@ if [ $# -lt 3 ]; then
 fi
 a=$1 b=$2 pairs=$3
 shift 3
-for bin in "$a" "$b"; do
-    if [ ! -x "$bin" ]; then
-        echo "$0: $bin is not an executable" >&2
-        exit 2
-    fi
-done
-case $pairs in
-'' | *[!0-9]* | 0) echo "$0: PAIRS is a count of 1 or more" >&2; exit 2 ;;
-esac
-pin=
-if [ -n "${AB_CPU:-}" ]; then
-    if ! command -v taskset >/dev/null 2>&1; then
-        echo "$0: AB_CPU is set but taskset (util-linux) is not installed" >&2
-        exit 2
-    fi
-    if ! taskset -c "$AB_CPU" true; then
-        echo "$0: cannot pin to CPU list '$AB_CPU'" >&2
-        exit 2
-    fi
-    pin="taskset -c $AB_CPU"
-fi
+# shellcheck source=bench/ab_common.sh
+. "$(dirname "$0")/ab_common.sh"
+ab_executables "$a" "$b"
+ab_count "$pairs" PAIRS
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 i=0

@@ -24,19 +24,13 @@ if [ $# -ne 3 ]; then
 fi
 a=$1 b=$2 pairs=$3
 F=/usr/share/datasets/fashion-mnist
-for d in "$a" "$b"; do
-    if [ ! -x "$d/cli/nn" ]; then
-        echo "$0: $d/cli/nn is not an executable" >&2
-        exit 2
-    fi
-done
+# shellcheck source=bench/ab_common.sh
+. "$(dirname "$0")/ab_common.sh"
+ab_executables "$a/cli/nn" "$b/cli/nn"
+ab_count "$pairs" PAIRS
 if [ ! -r "$F/train-images-idx3-ubyte.gz" ]; then
     echo "$0: $F has no training images (apt-get install dataset-fashion-mnist)" >&2
     exit 2
-fi
-pin=""
-if [ -n "${AB_CPU:-}" ]; then
-    pin="taskset -c $AB_CPU"
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -32,19 +32,13 @@ layernorm) pattern='ln_|norm_row' ;;
     exit 2
     ;;
 esac
-for bin in "$a" "$b"; do
-    if [ ! -x "$bin" ]; then
-        echo "$0: $bin is not an executable" >&2
-        exit 2
-    fi
-done
+# shellcheck source=bench/ab_common.sh
+. "$(dirname "$0")/ab_common.sh"
+ab_executables "$a" "$b"
+ab_count "$rounds" ROUNDS
 if ! command -v perf > /dev/null; then
     echo "$0: perf not found (apt-get install linux-perf)" >&2
     exit 2
-fi
-pin=""
-if [ -n "${AB_CPU:-}" ]; then
-    pin="taskset -c $AB_CPU"
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=sh
+#
+# ab_common.sh - what the A/B scripts (ab.sh, ab_main.sh, layer_share.sh)
+# share; they source it after `set -eu`.
+#
+# ab_executables FILE...: exits with status 2 unless every FILE is an
+# executable.
+ab_executables() {
+    for f in "$@"; do
+        if [ ! -x "$f" ]; then
+            echo "$0: $f is not an executable" >&2
+            exit 2
+        fi
+    done
+}
+
+# ab_count N WHAT: exits with status 2 unless N is a count of 1 or more.
+ab_count() {
+    case $1 in
+    '' | *[!0-9]* | 0)
+        echo "$0: $2 is a count of 1 or more" >&2
+        exit 2
+        ;;
+    esac
+}
+
+# pin: empty, or with AB_CPU set (a CPU list as taskset takes it, e.g. 1)
+# "taskset -c $AB_CPU", for the scripts to put before every run.
+# shellcheck disable=SC2034 # the sourcing scripts use it
+pin=
+if [ -n "${AB_CPU:-}" ]; then
+    if ! command -v taskset > /dev/null 2>&1; then
+        echo "$0: AB_CPU is set but taskset (util-linux) is not installed" >&2
+        exit 2
+    fi
+    if ! taskset -c "$AB_CPU" true; then
+        echo "$0: cannot pin to CPU list '$AB_CPU'" >&2
+        exit 2
+    fi
+    # shellcheck disable=SC2034
+    pin="taskset -c $AB_CPU"
+fi
