@@ -41,3 +41,16 @@ if [ -n "${AB_CPU:-}" ]; then
     # shellcheck disable=SC2034
     pin="taskset -c $AB_CPU"
 fi
+
+# ab_alternate FN COUNT A B FILE: COUNT rounds of "FN A A" then "FN B B",
+# alternating so that a slow spell of a shared machine hits both; each
+# line they print is also appended to FILE (emptied first).
+ab_alternate() {
+    i=0
+    : > "$5"
+    while [ "$i" -lt "$2" ]; do
+        "$1" A "$3" | tee -a "$5"
+        "$1" B "$4" | tee -a "$5"
+        i=$((i + 1))
+    done
+}

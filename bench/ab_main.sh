@@ -52,13 +52,7 @@ run() {
         "$(grep '^epoch' "$tmp/$1.log" | tail -1)"
 }
 
-i=0
-: > "$tmp/times"
-while [ "$i" -lt "$pairs" ]; do
-    run A "$a" | tee -a "$tmp/times"
-    run B "$b" | tee -a "$tmp/times"
-    i=$((i + 1))
-done
+ab_alternate run "$pairs" "$a" "$b" "$tmp/times"
 awk -f "$(dirname "$0")/median.awk" -f /dev/stdin "$tmp/times" <<'EOF'
 $1 == "A" { na++; ta[na] = $2 }
 $1 == "B" { nb++; tb[nb] = $2; r[nb] = $2 / ta[nb] }

@@ -56,13 +56,7 @@ share() {
             END { printf "%s %.3f\n", name, s }'
 }
 
-i=0
-: > "$tmp/shares"
-while [ "$i" -lt "$rounds" ]; do
-    share A "$a" | tee -a "$tmp/shares"
-    share B "$b" | tee -a "$tmp/shares"
-    i=$((i + 1))
-done
+ab_alternate share "$rounds" "$a" "$b" "$tmp/shares"
 awk -f "$(dirname "$0")/median.awk" -f /dev/stdin "$tmp/shares" <<'EOF'
 { n[$1]++; s[$1, n[$1]] = $2; r[$1, n[$1]] = $2 / (100 - $2) }
 END {
