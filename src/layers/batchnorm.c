@@ -15,9 +15,10 @@
  * normalises by the whole batch. Each feature's sum runs in row order,
  * and the loops run along a row's features (the forward pass's sums, in
  * blocks of sixteen features down the rows), so that they vectorise
- * (NN__WIDE_CLONES) with the same bits. The extra block keeps x-hat (n x width floats) and then, in double, the batch's
- * mean, variance and 1 / sqrt(variance + eps), the two sums of the
- * backward pass and gamma / sqrt(variance + eps), width each.
+ * (NN__WIDE_CLONES) with the same bits. The extra block keeps x-hat
+ * (n x width floats) and then, in double, the batch's mean, variance and
+ * 1 / sqrt(variance + eps), the two sums of the backward pass and
+ * gamma / sqrt(variance + eps), width each.
  */
 #include "layers.h"
 

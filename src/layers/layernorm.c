@@ -47,9 +47,11 @@ static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
  * into *inv when they are not NULL. Returns the largest |y|'s bits.
  * Always inlined: a copy called from the clones would be compiled for the
  * baseline only. */
-static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const float *gamma,
-                                const float *beta, double eps, size_t k,
-                                float *y, float *xh, double *inv)
+static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
+                                           const float *gamma,
+                                           const float *beta, double eps,
+                                           size_t k, float *y, float *xh,
+                                           double *inv)
 {
     nn__lanes8 acc = nn__lanes8_zero();
     double s[8], mean, var, r;
