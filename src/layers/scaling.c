@@ -25,18 +25,30 @@ static void scaling_init(nn_model *m, nn__layer *L)
     }
 }
 
-static uint32_t scale_rows(const float *s, size_t k, const float *x,
-                           float *y, size_t n)
+/* y = x scale + shift over n rows of k, and the largest nn__abs_bits of
+ * y. Per row, so that the row loop vectorises as a reduction: without the
+ * clones GCC's baseline SSE2 has no unsigned maximum, and the compare and
+ * select it builds instead chained the loop at four floats a step (the
+ * main job's scaling pass took 2% of its time on Zen 3). */
+NN__WIDE_CLONES
+static uint32_t scale_rows(const float *restrict s, size_t k,
+                           const float *restrict x, float *restrict y,
+                           size_t n)
 {
     uint32_t top = 0;
     size_t i, j;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        const float *restrict r = x + i * k;
+        float *restrict o = y + i * k;
+        uint32_t rtop = 0;
         for (j = 0; j < k; j++) {
-            float v = x[i * k + j] * s[j] + s[k + j];
-            uint32_t u = nn__abs_bits(v);
-            y[i * k + j] = v;
-            top = u > top ? u : top;
+            const float v = r[j] * s[j] + s[k + j];
+            const uint32_t u = nn__abs_bits(v);
+            o[j] = v;
+            rtop = u > rtop ? u : rtop;
         }
+        top = rtop > top ? rtop : top;
+    }
     return top;
 }
 
