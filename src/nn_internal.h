@@ -483,6 +483,14 @@ struct nn_model {
     double w_bound;
     int w_bound_ok;
     int params_shared;
+    /* The same for the momentum buffer (state[0]) under SGD with momentum:
+     * an upper bound on every |B|, kept by the folded update and valid
+     * while b_bound_ok is set. The buffer is written only by the optimizer
+     * (its separate update clears the flag through nn__params_written) and
+     * by loading (a new model), and freed by nn__optim_reset, which clears
+     * it too. */
+    double b_bound;
+    int b_bound_ok;
     /* The largest batch that takes the small-net path of small.c (0:
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
@@ -637,6 +645,7 @@ void nn__pack_drop(nn_model *m);
 static inline void nn__params_written(nn_model *m)
 {
     m->w_bound_ok = 0;
+    m->b_bound_ok = 0;
     nn__pack_drop(m);
 }
 /* Allocates, zeroed, the optimizer state arrays the optimizer and its

@@ -23,6 +23,7 @@ void nn__optim_reset(nn_model *m)
         nn__free(m->state[a]);
         m->state[a] = NULL;
     }
+    m->b_bound_ok = 0;
     m->steps = 0;
 }
 
@@ -586,7 +587,11 @@ static int fused_ready(const nn_model *m, const float *x, size_t n,
         return 0;
     f->b_max = 0.0;
     if (f->momentum) {
-        f->b_max = bits_value(nn__max_abs_bits(m->state[0], m->n_params));
+        if (m->b_bound_ok && m->b_bound <= w_limit)
+            f->b_max = m->b_bound;
+        else
+            f->b_max =
+                bits_value(nn__max_abs_bits(m->state[0], m->n_params));
         if (f->b_max < 0.0 || f->b_max > w_limit)
             return 0;
     }
@@ -664,6 +669,33 @@ static void momentum_apply(float *restrict w, const float *restrict b,
         w[i] = w[i] - lr * b[i];
 }
 
+/* After a folded step with momentum: the bound on |B| the next check
+ * starts from. b_next bounds the entries the products wrote; the other
+ * entries (biases, the normalizations' parameters: a few per unit) took
+ * the optimizer's own update, and are read. */
+static void momentum_bound(nn_model *m, double b_next)
+{
+    const float *b = m->state[0];
+    double top = b_next;
+    size_t l;
+    for (l = 0; l < m->n_layers; l++) {
+        const nn__layer *L = &m->layers[l];
+        double v = L->ops->weight_product
+                       ? bits_value(nn__max_abs_bits(b + L->b_off,
+                                                     L->b_count))
+                       : bits_value(nn__max_abs_bits(b + L->w_off,
+                                                     L->w_count +
+                                                         L->b_count));
+        if (v < 0.0) { /* not finite: cannot be, the update checked it */
+            m->b_bound_ok = 0;
+            return;
+        }
+        top = v > top ? v : top;
+    }
+    m->b_bound = top;
+    m->b_bound_ok = 1;
+}
+
 int nn__optim_fused(nn_model *m, const float *x, size_t n)
 {
     size_t l;
@@ -705,9 +737,11 @@ int nn__optim_fused(nn_model *m, const float *x, size_t n)
         }
         (void)update(&v, &f.c, 1); /* checked by fused_ready */
     }
-    /* The bound the next step's check starts from (fused_ready). */
+    /* The bounds the next step's check starts from (fused_ready). */
     m->w_bound = f.w_next;
     m->w_bound_ok = !m->params_shared;
+    if (f.momentum)
+        momentum_bound(m, f.b_next);
     m->steps++;
     return 1;
 }

@@ -25,7 +25,9 @@
  * - the bound on the weights that a folded step leaves for the next check
  *   stays above every weight, and every other write to the parameters
  *   (and handing out nn_model_params's pointer) makes the next check read
- *   them instead.
+ *   them instead;
+ * - with momentum, the bound on the momentum buffer likewise stays above
+ *   every entry, and the optimizer's other writes and its reset end it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -655,6 +657,7 @@ static void a_momentum_buffer_beyond_the_bound_takes_the_separate_update(
     /* b: a's state, then the same step the separate way */
     copy_params(a, params_of(b, NULL));
     a->state[0][at] = ldexpf(1.0f, 127);
+    a->b_bound_ok = 0; /* written here behind the update's back */
     memcpy(b->state[0], a->state[0], count * sizeof *b->state[0]);
     assert_false(step_folds(a, x, t));
     NN_OK_OR_FAIL(nn_model_compute_grads(b, ROWS, x, N_IN, t, N_OUT, &lb));
@@ -720,6 +723,126 @@ static void a_bound_beyond_the_limit_reads_the_weights(void **state)
     m->w_bound = ldexp(1.0, 127);
     assert_true(step_folds(m, x, t));
     assert_true(m->w_bound_ok && m->w_bound < 10.0);
+    nn_model_free(m);
+}
+
+/* The largest |B| of m's momentum buffer, every entry read. */
+static double max_abs_momentum(const nn_model *m)
+{
+    size_t i;
+    double top = 0.0;
+    for (i = 0; i < m->n_params; i++)
+        if (fabs(m->state[0][i]) > top)
+            top = fabs(m->state[0][i]);
+    return top;
+}
+
+/* With momentum, every step folds, starts from the bound on the momentum
+ * buffer the last one left, and that bound stays above every entry of
+ * the buffer. Inputs of at most 0.01 and targets of 5 to 10 make the
+ * biases' entries, which the optimizer's own update writes, larger than
+ * the weights' (which the products write): the bound has to cover both.
+ * Then the same over a net with layer and batch normalization and
+ * dropout, whose scales and shifts also take the optimizer's update. */
+static void the_momentum_bound_covers_the_buffer(void **state)
+{
+    int mixed;
+    (void)state;
+    for (mixed = 0; mixed <= 1; mixed++) {
+        nn_model *m = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE, mixed);
+        float x[ROWS * N_IN], t[ROWS * N_OUT];
+        double top = 0.0, bias_top = 0.0;
+        uint32_t s;
+        size_t l, i;
+        NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.002));
+        NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+        for (s = 0; s < 100; s++) {
+            lcg_fill(x, ROWS * N_IN, 0.0f, 0.01f, 900u + s);
+            lcg_fill(t, ROWS * N_OUT, 5.0f, 10.0f, 500u + s);
+            assert_true(step_folds(m, x, t));
+            assert_true(m->b_bound_ok);
+            top = max_abs_momentum(m);
+            assert_true(top <= m->b_bound);
+        }
+        for (l = 0; l < m->n_layers; l++)
+            for (i = 0; i < m->layers[l].b_count; i++)
+                if (fabs(m->state[0][m->layers[l].b_off + i]) > bias_top)
+                    bias_top = fabs(m->state[0][m->layers[l].b_off + i]);
+        print_message("  %s: largest |B| %.3g (biases %.3g), bound %.3g\n",
+                      mixed ? "mixed" : "dense", top, bias_top, m->b_bound);
+        assert_true(top > 0.0);
+        if (!mixed) /* what the inputs were chosen for */
+            assert_true(bias_top == top);
+        nn_model_free(m);
+    }
+}
+
+/* A momentum bound above 2^126 is not used: the check reads the buffer
+ * (with the bound taken as it is, the new entries' bound would pass the
+ * limit and the step could not fold), folds, and leaves a bound worked
+ * out from what it read. */
+static void a_momentum_bound_beyond_the_limit_reads_the_buffer(void **state)
+{
+    nn_model *m = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE, 0);
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 33u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 34u);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->b_bound_ok);
+    m->b_bound = ldexp(1.0, 127);
+    assert_true(step_folds(m, x, t));
+    assert_true(m->b_bound_ok && m->b_bound < 10.0);
+    nn_model_free(m);
+}
+
+/* The optimizer's other writes to the buffer, and its reset, end the
+ * bound: a step of the separate update (Nesterov momentum) and
+ * nn_model_set_optimizer (which frees the buffer: the next step reads the
+ * new, zero one). A checkpoint holding an entry beyond the limit loads
+ * into a model that reads its buffer, and does not fold. */
+static void other_writes_make_the_check_read_the_buffer(void **state)
+{
+    nn_model *m = build(NN_ACT_TANH, NN_ACT_IDENTITY, NN_LOSS_MSE, 0);
+    nn_model *m2 = NULL;
+    float x[ROWS * N_IN], t[ROWS * N_OUT];
+    const size_t at = m->layers[0].w_off + 3 * N_HID + 5; /* W_0[3][5] */
+    size_t i, size = 0;
+    unsigned char *file;
+    (void)state;
+    lcg_fill(x, ROWS * N_IN, -1.0f, 1.0f, 43u);
+    lcg_fill(t, ROWS * N_OUT, 0.0f, 1.0f, 44u);
+    for (i = 0; i < ROWS; i++)
+        x[i * N_IN + 3] = 0.0f;
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->b_bound_ok);
+
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_NESTEROV, 1.0));
+    assert_false(step_folds(m, x, t));
+    assert_false(m->b_bound_ok);
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_NESTEROV, 0.0));
+    assert_true(step_folds(m, x, t));
+    assert_true(m->b_bound_ok);
+
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_SGD));
+    assert_false(m->b_bound_ok);
+    assert_true(step_folds(m, x, t));
+    assert_true(m->b_bound_ok);
+
+    m->state[0][at] = ldexpf(1.0f, 127); /* behind the update's back */
+    NN_OK_OR_FAIL(nn_model_save_size(m, NN_SAVE_CHECKPOINT, &size));
+    file = (unsigned char *)malloc(size);
+    assert_non_null(file);
+    NN_OK_OR_FAIL(
+        nn_model_save_buffer(m, NN_SAVE_CHECKPOINT, file, size, NULL));
+    NN_OK_OR_FAIL(nn_model_load_buffer(&m2, file, size));
+    free(file);
+    assert_false(m2->b_bound_ok);
+    assert_false(step_folds(m2, x, t));
+    assert_true(m2->state[0][at] == 0.9f * ldexpf(1.0f, 127));
+    nn_model_free(m2);
     nn_model_free(m);
 }
 
@@ -872,6 +995,9 @@ int main(void)
         cmocka_unit_test(a_bound_beyond_the_limit_reads_the_weights),
         cmocka_unit_test(other_writes_make_the_check_read_the_weights),
         cmocka_unit_test(add_dense_ends_the_shared_buffer),
+        cmocka_unit_test(the_momentum_bound_covers_the_buffer),
+        cmocka_unit_test(a_momentum_bound_beyond_the_limit_reads_the_buffer),
+        cmocka_unit_test(other_writes_make_the_check_read_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
