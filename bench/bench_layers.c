@@ -110,6 +110,7 @@ static nn_model *make(int kind)
     return m;
 }
 
+/* kinds[0] is the plain net, the one the others are timed against. */
 static const struct {
     int kind;
     const char *name;
@@ -118,6 +119,19 @@ static const struct {
              {NN_KIND_BATCHNORM, "batchnorm"},
              {NN_KIND_LAYERNORM, "layernorm"}};
 
+/* A batch of n rows: inputs uniform in [-1, 1) from *seed, labels
+ * 0, 1, ..., OUT - 1 in turn. */
+static void make_batch(size_t n, float **x, int32_t **labels,
+                       uint64_t *seed)
+{
+    size_t i;
+    *x = bench_xmalloc(n * IN * sizeof **x);
+    *labels = bench_xmalloc(n * sizeof **labels);
+    bench_fill(*x, n * IN, -1.0f, 1.0f, seed);
+    for (i = 0; i < n; i++)
+        (*labels)[i] = (int32_t)(i % OUT);
+}
+
 /* --profile-steps N: N untimed steps of the net that --only names
  * ("plain", "dropout", "batchnorm" or "layernorm") at --batch (default
  * 128), for perf record: a layer's share of the samples of such a run
@@ -125,7 +139,7 @@ static const struct {
  * on a shared machine (bench/layer_share.sh). */
 static int profile(const bench_opts *o)
 {
-    size_t n = o->batch ? o->batch : 128, k, i;
+    size_t n = o->batch ? o->batch : 128, k;
     uint64_t seed = 7;
     for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         nn_model *m;
@@ -136,11 +150,7 @@ static int profile(const bench_opts *o)
         if (!o->only || !strstr(kinds[k].name, o->only))
             continue;
         m = make(kinds[k].kind);
-        x = bench_xmalloc(n * IN * sizeof *x);
-        labels = bench_xmalloc(n * sizeof *labels);
-        bench_fill(x, n * IN, -1.0f, 1.0f, &seed);
-        for (i = 0; i < n; i++)
-            labels[i] = (int32_t)(i % OUT);
+        make_batch(n, &x, &labels, &seed);
         c.m = m;
         c.n = n;
         c.x = x;
@@ -163,7 +173,7 @@ int main(int argc, char **argv)
 {
     static const size_t batches[] = {32, 128, 512};
     bench_opts o;
-    size_t b, k, i;
+    size_t b, k;
     uint64_t seed = 7;
     int met = 0, not_met = 0, rows = 0;
 
@@ -195,17 +205,14 @@ int main(int argc, char **argv)
         bench_stat cs;
         if (o.batch && o.batch != n)
             continue;
-        x = bench_xmalloc(n * IN * sizeof *x);
-        labels = bench_xmalloc(n * sizeof *labels);
+        make_batch(n, &x, &labels, &seed);
         src = copy_buffers(bytes, &dst);
-        bench_fill(x, n * IN, -1.0f, 1.0f, &seed);
         bench_fill(src, bytes / sizeof(float), -1.0f, 1.0f, &seed);
-        for (i = 0; i < n; i++)
-            labels[i] = (int32_t)(i % OUT);
         cc.dst = dst;
         cc.src = src;
         cc.bytes = bytes;
         cs = bench_time(copy, &cc, o.min_block, o.reps, 0.0);
+        /* from 1: every kind against the plain net */
         for (k = 1; k < sizeof kinds / sizeof kinds[0]; k++) {
             step_ctx a, w;
             bench_stat sa, sw;
