@@ -85,11 +85,11 @@ static void finish(bench_stat *s, double *per, int reps, long iters)
     s->max = per[reps - 1];
 }
 
-void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
-                     double min_block, int reps, bench_stat *sa,
-                     bench_stat *sb)
+void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                           double min_block, int reps, bench_stat *sa,
+                           bench_stat *sb, bench_stat *ratio)
 {
-    double pa[64], pb[64], one;
+    double pa[64], pb[64], pr[64], one;
     long ia, ib;
     int r;
     reps = clamp_reps(reps);
@@ -98,9 +98,19 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
     for (r = 0; r < reps; r++) {
         pa[r] = time_block(fa, ca, ia) / (double)ia;
         pb[r] = time_block(fb, cb, ib) / (double)ib;
+        pr[r] = pb[r] / pa[r];
     }
     finish(sa, pa, reps, ia);
     finish(sb, pb, reps, ib);
+    if (ratio)
+        finish(ratio, pr, reps, 1);
+}
+
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     double min_block, int reps, bench_stat *sa,
+                     bench_stat *sb)
+{
+    bench_time_pair_ratio(fa, ca, fb, cb, min_block, reps, sa, sb, NULL);
 }
 
 bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,

@@ -39,6 +39,13 @@ bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
 void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      double min_block, int reps, bench_stat *sa,
                      bench_stat *sb);
+/* As bench_time_pair, and *ratio (if not NULL) the median, smallest and
+ * largest over the rounds of b's time per call over a's in the same
+ * round: two blocks next to each other in time, so a slow spell that
+ * spans a round cancels out of its ratio. */
+void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                           double min_block, int reps, bench_stat *sa,
+                           bench_stat *sb, bench_stat *ratio);
 
 /* Busy-waits for `seconds`: lets the core leave its idle clock before the
  * first measurement (on this VM the first configuration of a run was

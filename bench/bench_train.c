@@ -318,6 +318,31 @@ static void fann_sample_step(void *v)
     c->next = c->next + 1 == b->n ? 0 : c->next + 1;
 }
 
+/* At batch 1: libnn's step and fann_train in alternating blocks, so that
+ * a slow spell of the shared machine hits both (the rows above time them
+ * one after the other, and on a machine whose speed swings from one
+ * second to the next that order decides), and each round's ratio of the
+ * two. Target 5 of issue 21, for 2-2-1: libnn at least FANN's samples/s;
+ * met where libnn was faster in every round, not met where it was slower
+ * in every round, unresolved otherwise. */
+static void beside_fann(const bench_opts *o, const bench_net *net,
+                        lib_ctx *lc, fann_ctx *fc, int reps)
+{
+    bench_stat sl, sf, ratio; /* ratio: FANN's time over libnn's */
+    const char *verdict;
+    bench_time_pair_ratio(lib_step, lc, fann_sample_step, fc, o->min_block,
+                          reps, &sl, &sf, &ratio);
+    verdict = ratio.min >= 1.0  ? "met"
+              : ratio.max < 1.0 ? "NOT met"
+                                : "unresolved";
+    printf("  %-22s libnn %.4g, FANN %.4g samples/s in alternating blocks; "
+           "libnn / FANN median of %d rounds %.3f (%.3f-%.3f)%s%s\n",
+           "beside FANN", 1.0 / sl.median, 1.0 / sf.median, ratio.reps,
+           ratio.median, ratio.min, ratio.max,
+           strcmp(net->name, "2-2-1") == 0 ? "; target 5: " : "",
+           strcmp(net->name, "2-2-1") == 0 ? verdict : "");
+}
+
 static void fann_batch_step(void *v)
 {
     fann_ctx *c = (fann_ctx *)v;
@@ -716,6 +741,8 @@ static void run_config(const bench_opts *o, const bench_net *net, size_t n,
                            ref_budget(o) / 2.0);
             r->fann_sample = s.median * (double)n;
             report(r, "FANN fann_train", &s, 1, "(1 sample per step)");
+            if (n == 1)
+                beside_fann(o, net, &lc, &fc, reps);
             fann_destroy(fc.ann);
             if (!(o->quick && big)) {
                 fc.ann = fann_model(net);
