@@ -1026,6 +1026,25 @@ NN_API NN_NODISCARD nn_status nn_data_create_labels(nn_data **out, size_t n,
                                                     const float *x,
                                                     size_t x_width,
                                                     const int32_t *labels);
+/* Since 0.2. As nn_data_create and nn_data_create_labels for inputs held
+ * as bytes (images, say): x is n x x_width uint8_t values, each of which
+ * the model reads as the float of the same value, 0 to 255 (no scaling; a
+ * scaling layer or the first layer's weights do that); x needs no
+ * alignment. Fit and evaluate convert the rows they read (fit's batch,
+ * evaluate's slices of at most 256 rows), so the set takes a quarter of
+ * the memory its floats would, and every result is bit for bit the one of
+ * a float dataset holding the same values. Returns as nn_data_create and
+ * nn_data_create_labels. */
+NN_API NN_NODISCARD nn_status nn_data_create_u8(nn_data **out, size_t n,
+                                                const uint8_t *x,
+                                                size_t x_width,
+                                                const float *t,
+                                                size_t t_width);
+NN_API NN_NODISCARD nn_status nn_data_create_labels_u8(nn_data **out,
+                                                       size_t n,
+                                                       const uint8_t *x,
+                                                       size_t x_width,
+                                                       const int32_t *labels);
 /* Releases the dataset, not the caller's arrays. NULL is a no-op. */
 NN_API void nn_data_free(nn_data *data);
 /* Rows in the dataset; 0 for NULL. */

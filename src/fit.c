@@ -15,10 +15,11 @@
 /* Rows per slice when evaluating: bounds the scratch memory. */
 #define NN__EVAL_ROWS 256
 
+/* x is n x x_width floats, or bytes when x_bytes is set. */
 static nn_status data_create(const char *fn, nn_data **out, size_t n,
-                             const float *x, size_t x_width, const float *t,
-                             size_t t_width, const int32_t *labels,
-                             int with_labels)
+                             const void *x, int x_bytes, size_t x_width,
+                             const float *t, size_t t_width,
+                             const int32_t *labels, int with_labels)
 {
     nn_data *d;
     size_t i;
@@ -28,12 +29,14 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
     *out = NULL;
     st = nn__check_rows(fn, n, x, with_labels ? (const void *)labels
                                               : (const void *)t,
-                        with_labels);
+                        (with_labels ? NN__ROWS_LABELS : 0) |
+                            (x_bytes ? NN__ROWS_X_BYTES : 0));
     if (st != NN_OK)
         return st;
     if (x_width == 0 || (!with_labels && t_width == 0))
         return nn__fail(NN_E_INVALID, "%s: %s is 0", fn,
                         x_width == 0 ? "x_width" : "t_width");
+    /* its rows are converted to floats, so their floats must fit too */
     if (!nn__bytes_fit(n, x_width, sizeof(float)) ||
         (with_labels ? !nn__bytes_fit(n, 1, sizeof(int32_t))
                      : !nn__bytes_fit(n, t_width, sizeof(float))))
@@ -49,7 +52,8 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
         return nn__fail(NN_E_NOMEM, "%s: allocating %zu bytes failed", fn,
                         sizeof *d);
     d->n = n;
-    d->x = x;
+    d->x = x_bytes ? NULL : (const float *)x;
+    d->xb = x_bytes ? (const uint8_t *)x : NULL;
     d->x_width = x_width;
     d->t = with_labels ? NULL : t;
     d->t_width = with_labels ? 0 : t_width;
@@ -61,15 +65,45 @@ static nn_status data_create(const char *fn, nn_data **out, size_t n,
 nn_status nn_data_create(nn_data **out, size_t n, const float *x,
                          size_t x_width, const float *t, size_t t_width)
 {
-    return data_create("nn_data_create", out, n, x, x_width, t, t_width, NULL,
-                       0);
+    return data_create("nn_data_create", out, n, x, 0, x_width, t, t_width,
+                       NULL, 0);
 }
 
 nn_status nn_data_create_labels(nn_data **out, size_t n, const float *x,
                                 size_t x_width, const int32_t *labels)
 {
-    return data_create("nn_data_create_labels", out, n, x, x_width, NULL, 0,
-                       labels, 1);
+    return data_create("nn_data_create_labels", out, n, x, 0, x_width, NULL,
+                       0, labels, 1);
+}
+
+nn_status nn_data_create_u8(nn_data **out, size_t n, const uint8_t *x,
+                            size_t x_width, const float *t, size_t t_width)
+{
+    return data_create("nn_data_create_u8", out, n, x, 1, x_width, t,
+                       t_width, NULL, 0);
+}
+
+nn_status nn_data_create_labels_u8(nn_data **out, size_t n,
+                                   const uint8_t *x, size_t x_width,
+                                   const int32_t *labels)
+{
+    return data_create("nn_data_create_labels_u8", out, n, x, 1, x_width,
+                       NULL, 0, labels, 1);
+}
+
+/* Rows r to r + k of the set's inputs as floats: the caller's floats, or
+ * its bytes converted into buf (room for k rows). */
+static const float *data_rows(const nn_data *d, size_t r, size_t k,
+                              float *buf)
+{
+    size_t i, count = k * d->x_width;
+    const uint8_t *src;
+    if (d->x)
+        return d->x + r * d->x_width;
+    src = d->xb + r * d->x_width;
+    for (i = 0; i < count; i++)
+        buf[i] = (float)src[i];
+    return buf;
 }
 
 void nn_data_free(nn_data *data)
@@ -89,9 +123,11 @@ static nn_status check_data(const char *fn, const char *name,
     if (!d)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, name);
     snprintf(where, sizeof where, "%s: %s", fn, name);
-    return nn__check_batch(where, m, d->n, d->x, d->x_width, d->t,
-                           d->t_width, d->labels,
-                           d->labels ? NN__LABELS : 0);
+    return nn__check_batch(where, m, d->n,
+                           d->x ? (const void *)d->x : (const void *)d->xb,
+                           d->x_width, d->t, d->t_width, d->labels,
+                           (d->labels ? NN__LABELS : 0) |
+                               (d->xb ? NN__X_BYTES : 0));
 }
 
 static size_t argmax(const float *v, size_t k)
@@ -131,16 +167,20 @@ static size_t count_right(const nn_model *m, const nn_data *d, size_t r,
 }
 
 /* Allocates the scratch evaluate needs for data: the inference pass's
- * (nn__infer_floats) and 3 blocks of rows x out_w for logits, outputs and
- * the (unused) loss gradient. */
+ * (nn__infer_floats), 3 blocks of rows x out_w for logits, outputs and
+ * the (unused) loss gradient, and for a byte dataset a block of rows x
+ * x_width for a slice's inputs as floats. */
 static nn_status eval_scratch(const char *fn, const nn_model *model,
                               const nn_data *data, float **scratch)
 {
     size_t rows = data->n < NN__EVAL_ROWS ? data->n : NN__EVAL_ROWS;
     size_t out_w = model->layers[model->n_layers - 1].out, count, outs;
+    size_t ins = 0;
     count = nn__infer_floats(model, rows);
     if (count == 0 || !nn__mul_size(rows, 3 * out_w, &outs) ||
         !nn__add_size(count, outs, &count) ||
+        (data->xb && (!nn__mul_size(rows, data->x_width, &ins) ||
+                      !nn__add_size(count, ins, &count))) ||
         !nn__bytes_fit(count, 1, sizeof(float)))
         return nn__fail(NN_E_OVERFLOW, "%s: scratch overflows size_t", fn);
     *scratch = (float *)nn__malloc(count * sizeof(float));
@@ -178,7 +218,7 @@ static nn_status evaluate(const char *fn, const nn_model *model,
 {
     size_t rows, out_w, r, right = 0, lo = 0, hi = data->n;
     double total = 0.0;
-    float *z, *y, *g;
+    float *z, *y, *g, *xf;
     nn__loss_args la;
     const nn__pack *pack = nn__pack_get(model);
 
@@ -187,6 +227,7 @@ static nn_status evaluate(const char *fn, const nn_model *model,
     z = scratch + nn__infer_floats(model, rows);
     y = z + rows * out_w;
     g = y + rows * out_w;
+    xf = g + rows * out_w; /* a byte dataset's slice as floats */
     /* each slice's loss is its share of the whole set's mean */
     nn__loss_args_of(model, data->n, &la);
     if (la.class_w && data->labels) {
@@ -201,8 +242,8 @@ static nn_status evaluate(const char *fn, const nn_model *model,
     for (r = lo; r < hi; r += rows) {
         size_t k = hi - r < rows ? hi - r : rows;
         const float *logits;
-        nn__forward_rows(model, data->x + r * data->x_width, k, scratch, y,
-                         z, &logits, pack);
+        nn__forward_rows(model, data_rows(data, r, k, xf), k, scratch, y, z,
+                         &logits, pack);
         total += nn__loss_grad(&la, logits, y,
                                data->t ? data->t + r * out_w : NULL,
                                data->labels ? data->labels + r : NULL, g, k,
@@ -322,14 +363,18 @@ static nn_status alloc_buffers(const char *fn, nn_model *model,
     bytes_x = bs * in_w * sizeof(float);
     bytes_t = bs * out_w * sizeof(float);
     bytes_p = model->n_params * sizeof(float);
+    if (shuffle || train->xb) { /* a byte set's batch, shuffled or not */
+        b->xb = (float *)nn__malloc(bytes_x);
+        if (!b->xb)
+            goto nomem;
+    }
     if (shuffle) {
         b->perm = (size_t *)nn__malloc(bytes_perm);
-        b->xb = (float *)nn__malloc(bytes_x);
         if (train->labels)
             b->lb = (int32_t *)nn__malloc(bs * sizeof *b->lb);
         else
             b->tb = (float *)nn__malloc(bytes_t);
-        if (!b->perm || !b->xb || (!b->lb && !b->tb))
+        if (!b->perm || (!b->lb && !b->tb))
             goto nomem;
     }
     /* early stopping's copy of the best parameters */
@@ -497,14 +542,18 @@ static nn_status fit_run(const char *fn, nn_model *model,
                 kk = share(k, model->replica_rank + 1,
                            model->replica_count) - lo;
             }
-            x = train->x + (r0 + lo) * in_w;
             t = train->t ? train->t + (r0 + lo) * out_w : NULL;
             lab = train->labels ? train->labels + r0 + lo : NULL;
-            if (shuffle) {
+            if (!shuffle) {
+                x = data_rows(train, r0 + lo, kk, buf.xb);
+            } else {
                 for (i = 0; i < kk; i++) {
                     size_t row = buf.perm[r0 + lo + i];
-                    memcpy(buf.xb + i * in_w, train->x + row * in_w,
-                           in_w * sizeof(float));
+                    if (train->x)
+                        memcpy(buf.xb + i * in_w, train->x + row * in_w,
+                               in_w * sizeof(float));
+                    else
+                        data_rows(train, row, 1, buf.xb + i * in_w);
                     if (buf.lb)
                         buf.lb[i] = train->labels[row];
                     else

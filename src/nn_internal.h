@@ -527,7 +527,8 @@ struct nn_model {
 
 struct nn_data {
     size_t n;
-    const float *x;
+    const float *x;            /* NULL when the inputs are bytes */
+    const uint8_t *xb;         /* the inputs as bytes (nn_data_create_u8) */
     size_t x_width;
     const float *t;            /* NULL when labels are given */
     size_t t_width;
@@ -693,6 +694,7 @@ void nn__params_default(double *param);
 #define NN__LABELS 1 /* the targets are class labels, not rows of t */
 #define NN__STEP 2   /* one forward/backward pass: at most INT_MAX rows */
 #define NN__TRAIN 4  /* and the optimizer's update, which checks them */
+#define NN__X_BYTES 8 /* x is a byte dataset's rows (nn__check_batch) */
 /* The bit of nn_model.checked for a pass with these flags. */
 static inline unsigned nn__check_bit(int flags)
 {
@@ -708,18 +710,24 @@ static inline void nn__config_changed(nn_model *m)
 
 /* Whether n * width elements of elem bytes fit in size_t. */
 int nn__bytes_fit(size_t n, size_t width, size_t elem);
+/* How nn__check_rows reads its arguments: the targets are class labels
+ * (else floats t); x is bytes (else floats). */
+#define NN__ROWS_LABELS 1
+#define NN__ROWS_X_BYTES 2
 /* The checks every call taking rows starts with: x and the targets
- * (t, or labels with with_labels) not NULL and aligned, n not 0. */
-nn_status nn__check_rows(const char *fn, size_t n, const float *x,
-                         const void *targets, int with_labels);
+ * (t, or labels with NN__ROWS_LABELS in how) not NULL and aligned for their
+ * types, n not 0. */
+nn_status nn__check_rows(const char *fn, size_t n, const void *x,
+                         const void *targets, int how);
 /* The same, with n = 0 allowed when allow_empty is set. */
-nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
-                               const void *targets, int with_labels,
+nn_status nn__check_rows_empty(const char *fn, size_t n, const void *x,
+                               const void *targets, int how,
                                int allow_empty);
 /* Validates a batch against the model (t, or labels with NN__LABELS; t_width
- * is ignored with labels) and records the message under fn. */
+ * is ignored with labels; x is checked only for NULL and alignment: floats,
+ * or bytes with NN__X_BYTES) and records the message under fn. */
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
-                          const float *x, size_t x_width, const float *t,
+                          const void *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags);
 /* Whether a training pass needs two rows at least (batch normalization). */
 static inline int nn__needs_two_rows(const nn_model *m)

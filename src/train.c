@@ -268,24 +268,25 @@ int nn__bytes_fit(size_t n, size_t width, size_t elem)
     return nn__mul_size(n, width, &count) && nn__mul_size(count, elem, &count);
 }
 
-nn_status nn__check_rows(const char *fn, size_t n, const float *x,
-                         const void *targets, int with_labels)
+nn_status nn__check_rows(const char *fn, size_t n, const void *x,
+                         const void *targets, int how)
 {
-    return nn__check_rows_empty(fn, n, x, targets, with_labels, 0);
+    return nn__check_rows_empty(fn, n, x, targets, how, 0);
 }
 
-nn_status nn__check_rows_empty(const char *fn, size_t n, const float *x,
-                               const void *targets, int with_labels,
+nn_status nn__check_rows_empty(const char *fn, size_t n, const void *x,
+                               const void *targets, int how,
                                int allow_empty)
 {
-    const char *tname = with_labels ? "labels" : "t";
+    const char *tname = (how & NN__ROWS_LABELS) ? "labels" : "t";
+    int x_aligned = (how & NN__ROWS_X_BYTES) || nn__aligned(x);
     if (!x)
         return nn__fail(NN_E_NULL, "%s: x is NULL", fn);
     if (!targets)
         return nn__fail(NN_E_NULL, "%s: %s is NULL", fn, tname);
-    if (!nn__aligned(x) || !nn__aligned(targets))
+    if (!x_aligned || !nn__aligned(targets))
         return nn__fail(NN_E_INVALID, "%s: %s is not aligned for its type",
-                        fn, nn__aligned(x) ? tname : "x");
+                        fn, x_aligned ? tname : "x");
     if (n == 0 && !allow_empty)
         return nn__fail(NN_E_INVALID, "%s: n is 0", fn);
     return NN_OK;
@@ -333,7 +334,7 @@ NN__COLD static nn_status check_model(const char *fn, const nn_model *m,
 /* nn__check_batch, inline in nn__run_batch: a step of a tiny net feels a
  * call. */
 static inline nn_status check_batch(const char *fn, const nn_model *m,
-                                    size_t n, const float *x, size_t x_width,
+                                    size_t n, const void *x, size_t x_width,
                                     const float *t, size_t t_width,
                                     const int32_t *labels, int flags)
 {
@@ -345,7 +346,9 @@ static inline nn_status check_batch(const char *fn, const nn_model *m,
     /* a part of a data-parallel batch may have no rows */
     st = nn__check_rows_empty(fn, n, x, with_labels ? (const void *)labels
                                                     : (const void *)t,
-                              with_labels,
+                              (with_labels ? NN__ROWS_LABELS : 0) |
+                                  ((flags & NN__X_BYTES) ? NN__ROWS_X_BYTES
+                                                         : 0),
                               (flags & NN__STEP) && m->part_rows > 0);
     if (st != NN_OK)
         return st;
@@ -416,7 +419,7 @@ static inline nn_status check_batch(const char *fn, const nn_model *m,
 }
 
 nn_status nn__check_batch(const char *fn, const nn_model *m, size_t n,
-                          const float *x, size_t x_width, const float *t,
+                          const void *x, size_t x_width, const float *t,
                           size_t t_width, const int32_t *labels, int flags)
 {
     return check_batch(fn, m, n, x, x_width, t, t_width, labels, flags);

@@ -351,6 +351,66 @@ static void fit_and_evaluate_survive_every_failed_allocation(void **state)
     assert_int_equal(ctr.live, 0);
 }
 
+/* The same for a byte dataset, shuffled and in order: its batch buffer
+ * and evaluate's slice of floats are allocated before the first step. */
+static void byte_fit_and_evaluate_survive_every_failed_allocation(
+    void **state)
+{
+    uint8_t x[40 * 5 + 1];
+    int32_t labels[40];
+    fit_args a;
+    nn_model *twin;
+    size_t i, count;
+    int shuffle;
+    double loss_ref, acc_ref;
+    (void)state;
+    for (i = 0; i < sizeof x; i++)
+        x[i] = (uint8_t)((i * 37 + 11) % 7);
+    for (i = 0; i < 40; i++)
+        labels[i] = (int32_t)((i * 7) % 3);
+    for (shuffle = 0; shuffle <= 1; shuffle++) {
+        a.m = make_model(6);
+        twin = make_model(6);
+        assert_int_equal(nn_data_create_labels_u8(&a.train, 30, x + 1, 5,
+                                                  labels), NN_OK);
+        assert_int_equal(nn_data_create_labels_u8(&a.val, 10, x + 151, 5,
+                                                  labels + 30), NN_OK);
+        assert_int_equal(nn_model_set_param(a.m, NN_PARAM_SHUFFLE, shuffle),
+                         NN_OK);
+        assert_int_equal(nn_model_set_param(twin, NN_PARAM_SHUFFLE, shuffle),
+                         NN_OK);
+        assert_true(fail_each_allocation(call_fit, &a, 4) >= 3);
+        {
+            fit_args b = a;
+            b.m = twin;
+            assert_int_equal(call_fit(&b), NN_OK);
+            (void)nn_model_params(twin, &count);
+            assert_memory_equal(nn_model_params(a.m, NULL),
+                                nn_model_params(twin, NULL),
+                                count * sizeof(float));
+        }
+        assert_int_equal(nn_model_evaluate(twin, a.val, &loss_ref, &acc_ref),
+                         NN_OK);
+        assert_true(fail_each_allocation(call_evaluate, &a, 0) >= 1);
+        assert_memory_equal(&a.loss, &loss_ref, sizeof loss_ref);
+        assert_memory_equal(&a.acc, &acc_ref, sizeof acc_ref);
+        /* a byte dataset is one allocation too */
+        {
+            nn_data *d = (nn_data *)&a;
+            ctr.fail_at = ctr.allocs + 1;
+            assert_int_equal(nn_data_create_labels_u8(&d, 10, x, 5, labels),
+                             NN_E_NOMEM);
+            ctr.fail_at = 0;
+            assert_null(d);
+        }
+        nn_data_free(a.train);
+        nn_data_free(a.val);
+        nn_model_free(a.m);
+        nn_model_free(twin);
+    }
+    assert_int_equal(ctr.live, 0);
+}
+
 typedef struct grad_args {
     nn_model *m;
     const float *x, *t;
@@ -800,6 +860,9 @@ int main(void)
             uninstall),
         cmocka_unit_test_setup_teardown(
             fit_and_evaluate_survive_every_failed_allocation, install,
+            uninstall),
+        cmocka_unit_test_setup_teardown(
+            byte_fit_and_evaluate_survive_every_failed_allocation, install,
             uninstall),
         cmocka_unit_test_setup_teardown(
             compute_and_apply_grads_survive_every_failed_allocation, install,

@@ -1367,6 +1367,215 @@ static void data_create_rejects_bad_arguments(void **state)
 }
 
 /* ---------------------------------------------------------------------
+ * Byte datasets
+ * --------------------------------------------------------------------- */
+
+#define U8_N 600   /* above evaluate's slice of 256 rows: three slices */
+#define U8_VAL 300
+#define U8_W 12
+
+/* Rows of U8_W random bytes, labelled by which third of the row has the
+ * largest sum. */
+static void make_byte_rows(test_rng *g, uint8_t *x, int32_t *lab, size_t n)
+{
+    size_t i, j;
+    for (i = 0; i < n; i++) {
+        unsigned sum[3] = {0, 0, 0};
+        for (j = 0; j < U8_W; j++) {
+            x[i * U8_W + j] = (uint8_t)(rng_next(g) >> 56);
+            sum[j / (U8_W / 3)] += x[i * U8_W + j];
+        }
+        lab[i] = sum[1] > sum[0] ? (sum[2] > sum[1] ? 2 : 1)
+                                 : (sum[2] > sum[0] ? 2 : 0);
+    }
+}
+
+/* A scaling layer maps the bytes to [-1, 1), as the nn command's does. */
+static nn_model *byte_model(void)
+{
+    float scale[U8_W], shift[U8_W];
+    nn_model *m = NULL;
+    size_t j;
+    for (j = 0; j < U8_W; j++) {
+        scale[j] = 1.0f / 128;
+        shift[j] = -1.0f;
+    }
+    NN_OK_OR_FAIL(nn_model_create(&m, U8_W, 77));
+    NN_OK_OR_FAIL(nn_model_add_scaling(m, scale, shift, U8_W));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 16, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_ADAM));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.01));
+    return m;
+}
+
+/* Fits twins on the bytes and on their floats (labels, or one-hot targets
+ * with one_hot), shuffled or in order, with a byte validation set at an
+ * odd address, and asserts every figure and parameter the same bit for
+ * bit. */
+static void check_bytes_like_floats(double shuffle, int one_hot)
+{
+    enum { EPOCHS = 4 };
+    uint8_t *xb = test_malloc(U8_N * U8_W);
+    uint8_t *vb = test_malloc(U8_VAL * U8_W + 1);
+    float *xf = test_malloc(U8_N * U8_W * sizeof *xf);
+    float *vf = test_malloc(U8_VAL * U8_W * sizeof *vf);
+    float *t = test_malloc(U8_N * 3 * sizeof *t);
+    float *tv = test_malloc(U8_VAL * 3 * sizeof *tv);
+    int32_t lab[U8_N], lv[U8_VAL];
+    test_rng g = {515};
+    nn_model *a = byte_model(), *b = byte_model();
+    nn_data *ta = NULL, *va = NULL, *tf = NULL, *vff = NULL;
+    recorder *ra = recorder_new(), *rb = recorder_new();
+    size_t i, count;
+    double la, lb, aa, ab;
+    float *init = params_copy(a, &count);
+
+    make_byte_rows(&g, xb, lab, U8_N);
+    make_byte_rows(&g, vb + 1, lv, U8_VAL);
+    for (i = 0; i < U8_N * U8_W; i++)
+        xf[i] = (float)xb[i];
+    for (i = 0; i < U8_VAL * U8_W; i++)
+        vf[i] = (float)vb[1 + i];
+    for (i = 0; i < U8_N * 3; i++)
+        t[i] = (size_t)lab[i / 3] == i % 3 ? 1.0f : 0.0f;
+    for (i = 0; i < U8_VAL * 3; i++)
+        tv[i] = (size_t)lv[i / 3] == i % 3 ? 1.0f : 0.0f;
+    if (one_hot) {
+        NN_OK_OR_FAIL(nn_data_create_u8(&ta, U8_N, xb, U8_W, t, 3));
+        NN_OK_OR_FAIL(nn_data_create_u8(&va, U8_VAL, vb + 1, U8_W, tv, 3));
+        NN_OK_OR_FAIL(nn_data_create(&tf, U8_N, xf, U8_W, t, 3));
+        NN_OK_OR_FAIL(nn_data_create(&vff, U8_VAL, vf, U8_W, tv, 3));
+    } else {
+        NN_OK_OR_FAIL(nn_data_create_labels_u8(&ta, U8_N, xb, U8_W, lab));
+        NN_OK_OR_FAIL(
+            nn_data_create_labels_u8(&va, U8_VAL, vb + 1, U8_W, lv));
+        NN_OK_OR_FAIL(nn_data_create_labels(&tf, U8_N, xf, U8_W, lab));
+        NN_OK_OR_FAIL(nn_data_create_labels(&vff, U8_VAL, vf, U8_W, lv));
+    }
+    assert_int_equal(nn_data_rows(ta), U8_N);
+    set_fit_params(a, EPOCHS, 64, shuffle, 0); /* 600 rows: a last 24 */
+    set_fit_params(b, EPOCHS, 64, shuffle, 0);
+    NN_OK_OR_FAIL(nn_model_fit(a, ta, va, rec_on_epoch, rec_on_batch, ra));
+    NN_OK_OR_FAIL(nn_model_fit(b, tf, vff, rec_on_epoch, rec_on_batch, rb));
+
+    /* it learned: the validation loss fell, accuracy well above chance */
+    assert_true(ra->val_loss[EPOCHS - 1] < ra->val_loss[0]);
+    assert_true(ra->val_acc[EPOCHS - 1] > 0.7);
+    assert_false(params_equal(a, init, count));
+    {
+        float *pa = params_copy(a, &count);
+        assert_true(params_equal(b, pa, count));
+        test_free(pa);
+    }
+    assert_memory_equal(ra->train_loss, rb->train_loss,
+                        EPOCHS * sizeof ra->train_loss[0]);
+    assert_memory_equal(ra->val_loss, rb->val_loss,
+                        EPOCHS * sizeof ra->val_loss[0]);
+    assert_memory_equal(ra->val_acc, rb->val_acc,
+                        EPOCHS * sizeof ra->val_acc[0]);
+    assert_int_equal(ra->batch_calls, rb->batch_calls);
+    assert_memory_equal(ra->b_loss, rb->b_loss,
+                        ra->batch_calls * sizeof ra->b_loss[0]);
+    /* evaluate on the bytes and on the floats, both of the training set */
+    NN_OK_OR_FAIL(nn_model_evaluate(a, ta, &la, &aa));
+    NN_OK_OR_FAIL(nn_model_evaluate(a, tf, &lb, &ab));
+    assert_memory_equal(&la, &lb, sizeof la);
+    assert_memory_equal(&aa, &ab, sizeof aa);
+
+    test_free(init);
+    test_free(ra);
+    test_free(rb);
+    nn_model_free(a);
+    nn_model_free(b);
+    nn_data_free(ta);
+    nn_data_free(va);
+    nn_data_free(tf);
+    nn_data_free(vff);
+    test_free(xb);
+    test_free(vb);
+    test_free(xf);
+    test_free(vf);
+    test_free(t);
+    test_free(tv);
+}
+
+static void a_byte_dataset_fits_like_its_floats_bit_for_bit(void **state)
+{
+    (void)state;
+    check_bytes_like_floats(1, 0);
+    check_bytes_like_floats(0, 0);
+    check_bytes_like_floats(1, 1);
+    check_bytes_like_floats(0, 1);
+}
+
+static void byte_data_create_rejects_bad_arguments(void **state)
+{
+    const uint8_t x[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    const float t[8] = {0};
+    const int32_t labels[4] = {0, 1, -1, 2};
+    const int32_t ok_labels[4] = {0, 1, 2, 0};
+    const float *odd = (const float *)(const void *)((const char *)t + 1);
+    nn_data *d = (nn_data *)&d;
+    (void)state;
+
+    NN_EXPECT(NN_E_NULL, nn_data_create_u8(NULL, 4, x, 2, t, 2));
+    NN_EXPECT(NN_E_NULL, nn_data_create_u8(&d, 4, NULL, 2, t, 2));
+    assert_null(d);
+    d = (nn_data *)&d;
+    NN_EXPECT(NN_E_NULL, nn_data_create_u8(&d, 4, x, 2, NULL, 2));
+    assert_null(d);
+    NN_EXPECT(NN_E_NULL, nn_data_create_labels_u8(NULL, 4, x, 2, ok_labels));
+    NN_EXPECT(NN_E_NULL, nn_data_create_labels_u8(&d, 4, NULL, 2, ok_labels));
+    NN_EXPECT(NN_E_NULL, nn_data_create_labels_u8(&d, 4, x, 2, NULL));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_u8(&d, 0, x, 2, t, 2));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_u8(&d, 4, x, 0, t, 2));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_u8(&d, 4, x, 2, t, 0));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_labels_u8(&d, 0, x, 2, ok_labels));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_labels_u8(&d, 4, x, 0, ok_labels));
+    d = (nn_data *)&d;
+    NN_EXPECT(NN_E_INVALID, nn_data_create_labels_u8(&d, 4, x, 2, labels));
+    assert_null(d);
+    assert_non_null(strstr(nn_last_error(), "nn_data_create_labels_u8"));
+    /* t must still be aligned for floats */
+    NN_EXPECT(NN_E_INVALID,
+              nn_data_create_u8(&d, 2, x, 2, odd, 1));
+    /* the rows' floats must fit in size_t, as fit converts them */
+    NN_EXPECT(NN_E_OVERFLOW,
+              nn_data_create_u8(&d, SIZE_MAX / 8 + 1, x, 2, t, 1));
+    NN_EXPECT(NN_E_OVERFLOW,
+              nn_data_create_labels_u8(&d, SIZE_MAX / 4 + 1, x, 1, labels));
+    assert_null(d);
+
+    /* bytes need no alignment */
+    NN_OK_OR_FAIL(nn_data_create_u8(&d, 4, x + 1, 2, t, 2));
+    assert_int_equal(nn_data_rows(d), 4);
+    nn_data_free(d);
+    NN_OK_OR_FAIL(nn_data_create_labels_u8(&d, 3, x + 1, 2, ok_labels));
+    assert_int_equal(nn_data_rows(d), 3);
+    nn_data_free(d);
+}
+
+/* fit and evaluate check a byte set's width against the model's as they
+ * check floats'. */
+static void fit_rejects_a_byte_dataset_of_the_wrong_width(void **state)
+{
+    uint8_t x[40 * 3] = {0};
+    int32_t lab[40] = {0};
+    nn_data *d = NULL;
+    nn_model *m = byte_model();
+    double loss, acc;
+    (void)state;
+    NN_OK_OR_FAIL(nn_data_create_labels_u8(&d, 40, x, 3, lab));
+    NN_EXPECT(NN_E_SHAPE, nn_model_fit(m, d, NULL, NULL, NULL, NULL));
+    assert_non_null(strstr(nn_last_error(), "x_width is 3"));
+    NN_EXPECT(NN_E_SHAPE, nn_model_evaluate(m, d, &loss, &acc));
+    nn_data_free(d);
+    nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
  * Learning
  * --------------------------------------------------------------------- */
 
@@ -1459,6 +1668,9 @@ int main(void)
         cmocka_unit_test(fit_rejects_a_label_out_of_range_in_train_or_val),
         cmocka_unit_test(fit_without_a_loss_fails_with_state_error),
         cmocka_unit_test(data_create_rejects_bad_arguments),
+        cmocka_unit_test(a_byte_dataset_fits_like_its_floats_bit_for_bit),
+        cmocka_unit_test(byte_data_create_rejects_bad_arguments),
+        cmocka_unit_test(fit_rejects_a_byte_dataset_of_the_wrong_width),
         cmocka_unit_test(a_resumed_run_ends_where_an_unbroken_one_ends),
         cmocka_unit_test(fit_resume_refuses_what_it_cannot_continue),
         cmocka_unit_test(

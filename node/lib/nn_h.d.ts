@@ -290,6 +290,8 @@ export type FunctionName =
   | 'nn_model_set_replica'
   | 'nn_data_create'
   | 'nn_data_create_labels'
+  | 'nn_data_create_u8'
+  | 'nn_data_create_labels_u8'
   | 'nn_data_free'
   | 'nn_data_rows'
   | 'nn_model_fit'

@@ -1720,6 +1720,66 @@ module.exports = {
    "doc": "Create a dataset of n rows: targets t (n x t_width floats, for any loss)\nor class labels (n, for NN_LOSS_CROSS_ENTROPY). On success *out is the new\ndataset, owned by the caller and released with nn_data_free.\nReturns NN_OK, NN_E_NULL (out, x, t or labels), NN_E_INVALID (n or a width\n0, a negative label), NN_E_OVERFLOW, NN_E_NOMEM."
   },
   {
+   "name": "nn_data_create_u8",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_data **",
+     "out"
+    ],
+    [
+     "size_t",
+     "n"
+    ],
+    [
+     "const uint8_t *",
+     "x"
+    ],
+    [
+     "size_t",
+     "x_width"
+    ],
+    [
+     "const float *",
+     "t"
+    ],
+    [
+     "size_t",
+     "t_width"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. As nn_data_create and nn_data_create_labels for inputs held\nas bytes (images, say): x is n x x_width uint8_t values, each of which\nthe model reads as the float of the same value, 0 to 255 (no scaling; a\nscaling layer or the first layer's weights do that); x needs no\nalignment. Fit and evaluate convert the rows they read (fit's batch,\nevaluate's slices of at most 256 rows), so the set takes a quarter of\nthe memory its floats would, and every result is bit for bit the one of\na float dataset holding the same values. Returns as nn_data_create and\nnn_data_create_labels."
+  },
+  {
+   "name": "nn_data_create_labels_u8",
+   "ret": "nn_status",
+   "params": [
+    [
+     "nn_data **",
+     "out"
+    ],
+    [
+     "size_t",
+     "n"
+    ],
+    [
+     "const uint8_t *",
+     "x"
+    ],
+    [
+     "size_t",
+     "x_width"
+    ],
+    [
+     "const int32_t *",
+     "labels"
+    ]
+   ],
+   "since": "0.2",
+   "doc": "Since 0.2. As nn_data_create and nn_data_create_labels for inputs held\nas bytes (images, say): x is n x x_width uint8_t values, each of which\nthe model reads as the float of the same value, 0 to 255 (no scaling; a\nscaling layer or the first layer's weights do that); x needs no\nalignment. Fit and evaluate convert the rows they read (fit's batch,\nevaluate's slices of at most 256 rows), so the set takes a quarter of\nthe memory its floats would, and every result is bit for bit the one of\na float dataset holding the same values. Returns as nn_data_create and\nnn_data_create_labels."
+  },
+  {
    "name": "nn_data_free",
    "ret": "void",
    "params": [

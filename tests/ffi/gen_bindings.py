@@ -45,7 +45,8 @@ OUT_DTS = os.path.join(ROOT, "node", "lib", "nn_h.d.ts")
 KNOWN_TYPES = {
     "void", "unsigned", "size_t", "uint64_t", "double", "int",
     "const char *", "char *", "void *", "const void *",
-    "float *", "const float *", "const int32_t *", "double *", "size_t *",
+    "float *", "const float *", "const uint8_t *", "const int32_t *",
+    "double *", "size_t *",
     "nn_model *", "const nn_model *", "nn_model **",
     "nn_data *", "const nn_data *", "nn_data **",
 }
