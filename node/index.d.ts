@@ -59,16 +59,24 @@ export declare class NNError extends Error {
 }
 
 export type Floats = Float32Array | number[];
+/** A dataset's inputs as bytes (a Buffer is a Uint8Array), each read as the
+ * float of the same value, 0 to 255. */
+export type Bytes = Uint8Array | Uint8ClampedArray;
 type Size = number | bigint;
 
 /** A dataset (nn_data): a view of x and either targets or class labels,
- * which libnn reads in place while the dataset exists. */
+ * which libnn reads in place while the dataset exists. x is rows x xWidth
+ * floats, or bytes (Bytes), which stay bytes: fit and evaluate give the
+ * same results, bit for bit, as on a Float32Array of the same values, from
+ * a quarter of the memory (nn_data_create_u8, nn_data_create_labels_u8). */
 export declare class Dataset {
   /** Targets t: rows x tWidth floats. */
-  constructor(x: Floats, xWidth: Size, t: Floats, tWidth: Size);
+  constructor(x: Floats | Bytes, xWidth: Size, t: Floats, tWidth: Size);
   /** Class labels: one Int32Array entry per row. */
-  constructor(x: Floats, xWidth: Size, labels: Int32Array);
-  readonly x: Float32Array;
+  constructor(x: Floats | Bytes, xWidth: Size, labels: Int32Array);
+  /** The Float32Array or the bytes libnn reads (the caller's own when it
+   * passed a Float32Array or bytes). */
+  readonly x: Float32Array | Bytes;
   readonly t: Float32Array | Int32Array;
   readonly xWidth: number;
   readonly tWidth: number;

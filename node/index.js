@@ -119,6 +119,9 @@ for (const e of H.enums) koffi.alias(e.cname, 'int');
 
 // Pointers to one value that C writes: koffi must copy them back out.
 const OUT_TYPES = new Set(['double *', 'size_t *', 'nn_model **', 'nn_data **']);
+// koffi reads every other type of nn.h as C spells it (const uint8_t *,
+// const int32_t *, size_t, ...); what passes a typed array to each is
+// checked below (floats, dataInputs, labelsArray).
 const C_TYPES = { unsigned: 'unsigned int' };
 
 function koffiType(t) {
@@ -253,6 +256,22 @@ function floats(fn, name, a) {
                       `numbers), not ${kind(a)}`);
 }
 
+/** Whether a dataset's inputs are bytes, which libnn reads as they are
+ * (nn_data_create_u8): a Uint8Array (a Buffer is one) or a
+ * Uint8ClampedArray (canvas pixels). */
+function isBytes(a) {
+  return a instanceof Uint8Array || a instanceof Uint8ClampedArray;
+}
+
+/** A dataset's inputs: bytes as they are, or floats as floats() takes
+ * them. Another typed array is refused, as by floats(). */
+function dataInputs(fn, name, a) {
+  if (isBytes(a)) return a;
+  if (a instanceof Float32Array || Array.isArray(a)) return floats(fn, name, a);
+  throw new TypeError(`${fn}: ${name} must be a Float32Array (or an array of numbers), ` +
+                      `or bytes (a Uint8Array or Buffer), not ${kind(a)}`);
+}
+
 function labelsArray(fn, name, a) {
   if (a instanceof Int32Array) return a;
   throw new TypeError(`${fn}: ${name} must be an Int32Array of class labels, not ${kind(a)}`);
@@ -269,9 +288,9 @@ function outFloats(fn, name, a, length) {
   return a;
 }
 
-function rowsOf(fn, name, a, width) {
+function rowsOf(fn, name, a, width, unit = 'floats') {
   if (width === 0 || a.length % width !== 0) {
-    throw new NNError(Status.E_SHAPE, `${fn}: ${name} has ${a.length} floats, not a ` +
+    throw new NNError(Status.E_SHAPE, `${fn}: ${name} has ${a.length} ${unit}, not a ` +
                       `whole number of rows of ${width}`);
   }
   return a.length / width;
@@ -314,19 +333,31 @@ function num(v) {
 const modelFinalizer = new FinalizationRegistry((h) => capi.nn_model_free(h));
 const dataFinalizer = new FinalizationRegistry((h) => capi.nn_data_free(h));
 
-/** A dataset (nn_data): a view of x (rows x xWidth floats) and either
- * targets t (a Float32Array, rows x tWidth) or class labels (an Int32Array
- * of rows). libnn reads the arrays in place while the dataset exists; this
- * object keeps them alive. */
+/** A dataset (nn_data): a view of x (rows x xWidth floats, or bytes) and
+ * either targets t (a Float32Array, rows x tWidth) or class labels (an
+ * Int32Array of rows). Bytes (a Uint8Array, a Buffer, a Uint8ClampedArray)
+ * stay bytes: libnn reads each as the float of the same value, 0 to 255,
+ * and fit and evaluate give the same results, bit for bit, as on a
+ * Float32Array of those values, from a quarter of the memory
+ * (nn_data_create_u8; a libnn older than that gets a Float32Array copy).
+ * libnn reads the arrays in place while the dataset exists; this object
+ * keeps them alive. */
 class Dataset {
   constructor(x, xWidth, t, tWidth) {
-    let fn = 'nn_data_create';
-    const xa = floats(fn, 'x', x);
+    const bytes = isBytes(x) && has('nn_data_create_u8');
+    const [create, createLabels] = bytes
+      ? ['nn_data_create_u8', 'nn_data_create_labels_u8']
+      : ['nn_data_create', 'nn_data_create_labels'];
+    let fn = create;
+    let xa = x;
+    if (!bytes) xa = isBytes(x) ? Float32Array.from(x) : dataInputs(fn, 'x', x);
     const xw = Number(size(fn, 'xWidth', xWidth));
-    const n = rowsOf(fn, 'x', xa, xw);
+    const n = rowsOf(fn, 'x', xa, xw, bytes ? 'bytes' : 'floats');
+    // koffi passes an empty array as NULL: say what libnn says of n = 0
+    if (n === 0) throw new NNError(Status.E_INVALID, `${fn}: n is 0`);
     const out = [null];
     if (t instanceof Int32Array) {
-      fn = 'nn_data_create_labels';
+      fn = createLabels;
       if (t.length !== n) {
         throw new NNError(Status.E_SHAPE, `${fn}: x has ${n} rows, labels has ${t.length}`);
       }
@@ -381,7 +412,8 @@ class Dataset {
 
   toString() {
     if (this.closed) return 'Dataset (closed)';
-    return `Dataset ${this.rows} rows, x width ${this.xWidth}, ` +
+    return `Dataset ${this.rows} rows, x width ${this.xWidth}` +
+           `${isBytes(this.x) ? ' (uint8)' : ''}, ` +
            (this.labels ? 'labels' : `t width ${this.tWidth}`);
   }
 }
@@ -1068,7 +1100,8 @@ const WRAPPED = {
   nn_model_set_schedule: 'Model.setSchedule', nn_model_optimizer: 'Model.optimizer',
   nn_model_schedule: 'Model.schedule', nn_model_step_count: 'Model.stepCount',
   nn_model_current_lr: 'Model.currentLr',
-  nn_data_create: 'Dataset', nn_data_create_labels: 'Dataset', nn_data_free: 'Dataset.close',
+  nn_data_create: 'Dataset', nn_data_create_labels: 'Dataset',
+  nn_data_create_u8: 'Dataset', nn_data_create_labels_u8: 'Dataset', nn_data_free: 'Dataset.close',
   nn_data_rows: 'Dataset.rows', nn_model_fit: 'Model.fit', nn_model_fit_resume: 'Model.fitResume',
   nn_model_evaluate: 'Model.evaluate', nn_set_blas_threads: 'setBlasThreads',
   nn_model_save_size: 'Model.saveSize', nn_model_save_buffer: 'Model.toBuffer',

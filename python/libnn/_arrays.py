@@ -5,7 +5,9 @@ libnn reads and writes row-major float32 (and int32 labels) through bare
 pointers, with no stride and no dtype, and requires alignment to 4 bytes.
 Inputs that are not exactly that (another dtype, a transpose, a slice with a
 step, an odd offset into a buffer, a list) are copied into an array that
-is; nothing else reaches C as it is. Arrays libnn writes into (predict's
+is; nothing else reaches C as it is. A dataset's inputs of dtype uint8 go
+as bytes instead (nn_data_create_u8), at any offset, copied only when not
+C-contiguous. Arrays libnn writes into (predict's
 out) cannot be copied back behind the caller's back, so those are refused
 instead when they are not exactly right.
 """
@@ -20,6 +22,7 @@ from ._nn_h import Status
 
 Floats = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int32]
+Bytes = npt.NDArray[np.uint8]
 
 _INT32_MIN = -(1 << 31)
 _INT32_MAX = (1 << 31) - 1
@@ -46,6 +49,32 @@ def floats(fn: str, name: str, a: Any, ndim: int = 2) -> Floats:
             fn, name, arr.shape,
             "(rows, width)" if ndim == 2 else "a 1-D array"))
     out: Floats = np.require(arr, np.float32, ["C_CONTIGUOUS", "ALIGNED"])
+    return out
+
+
+def is_bytes(a: Any) -> bool:
+    """Inputs of dtype uint8 (as numpy reads them: a uint8 array, or a
+    memoryview or array.array of format "B") are bytes, which a dataset
+    keeps as they are; any other inputs are converted to float32."""
+    if isinstance(a, np.ndarray):
+        return bool(a.dtype == np.uint8)
+    try:
+        return bool(np.asarray(a).dtype == np.uint8)
+    except (TypeError, ValueError):  # floats() says what is wrong with it
+        return False
+
+
+def byte_rows(fn: str, name: str, a: Any) -> Bytes:
+    """Inputs of dtype uint8 (see is_bytes) as a C-contiguous uint8 array
+    (rows, width): the array itself when it is one, else a copy. Bytes need
+    no alignment."""
+    arr = _as_array(fn, name, a)
+    if arr.dtype != np.uint8:
+        raise TypeError("%s: %s has dtype %s, not uint8" % (fn, name, arr.dtype))
+    if arr.ndim != 2:
+        raise ValueError("%s: %s has shape %s; libnn takes (rows, width)"
+                         % (fn, name, arr.shape))
+    out: Bytes = np.require(arr, np.uint8, ["C_CONTIGUOUS"])
     return out
 
 

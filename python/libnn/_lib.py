@@ -148,6 +148,7 @@ _SCALARS: Dict[str, Any] = {
     "const void *": ctypes.c_void_p,
     "float *": ctypes.c_void_p,
     "const float *": ctypes.c_void_p,
+    "const uint8_t *": ctypes.c_void_p,
     "const int32_t *": ctypes.c_void_p,
     "double *": ctypes.POINTER(ctypes.c_double),
     "size_t *": ctypes.POINTER(ctypes.c_size_t),

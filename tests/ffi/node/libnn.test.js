@@ -337,3 +337,198 @@ test('a model describes itself; metadata round-trips', () => {
   throwsNN(() => k.setMeta('', 'v'), nn.Status.E_INVALID);
   assert.deepEqual(nn.Model.fromBuffer(k.toBuffer()).meta, k.meta);
 });
+
+// --- byte datasets ----------------------------------------------------------
+// A Uint8Array x goes to nn_data_create(_labels)_u8 as it is; what libnn
+// does with it must be what it does with a Float32Array of the same values
+// (which the tests above check against the C API), bit for bit.
+
+/** 300 rows of 12 bytes from an LCG (more rows than evaluate's slice of
+ * 256), labels and targets that depend on them. */
+function byteImages(rows = 300, width = 12) {
+  let state = 2024;
+  const x = new Uint8Array(rows * width);
+  for (let i = 0; i < x.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    x[i] = state >>> 24;
+  }
+  const labels = new Int32Array(rows);
+  const t = new Float32Array(rows * 2);
+  for (let r = 0; r < rows; r++) {
+    const p = x.subarray(r * width, (r + 1) * width);
+    labels[r] = (p[0] + p[1] > 255 ? 1 : 0) + (p[2] > p[3] ? 1 : 0);
+    t[2 * r] = (p[0] - p[4]) / 255;
+    t[2 * r + 1] = (p[5] + p[6]) / 255;
+  }
+  return { x, labels, t, width };
+}
+
+function byteClassifier(width, seed = 21) {
+  const m = new nn.Model(width, seed);
+  m.addScaling(new Array(width).fill(1 / 255), new Array(width).fill(-0.5));
+  m.addDense(16, 'relu').addDropout(0.1).addDense(3, 'softmax');
+  m.setLoss('cross_entropy').setOptimizer('adam').setParam('learning_rate', 0.01);
+  m.setParam('epochs', 4).setParam('batch_size', 32).setParam('shuffle', 1);
+  return m.setParam('patience', 3);
+}
+
+function byteRegressor(width, seed = 22) {
+  // No scaling layer: the first layer sees 0 to 255 as they are; 300 rows
+  // in batches of 64 in order: a short last batch, no shuffle.
+  const m = new nn.Model(width, seed).addDense(8, 'tanh').addDense(2, 'identity');
+  m.setLoss('mse').setOptimizer('sgd').setParam('learning_rate', 1e-4);
+  return m.setParam('epochs', 3).setParam('batch_size', 64).setParam('shuffle', 0);
+}
+
+/** make() fitted on x as bytes and on x as floats (with histories), then
+ * evaluated: the two runs side by side. */
+function fitBoth(make, width, x, targets, tWidth, val) {
+  return [(a) => a, (a) => Float32Array.from(a)].map((asX) => {
+    const data = new nn.Dataset(asX(x), width, targets, tWidth);
+    const v = val ? new nn.Dataset(asX(val.x), width, val.targets, tWidth) : null;
+    const history = [];
+    const m = make(width);
+    m.fit(data, { val: v, onEpoch: (e) => { history.push(e.trainLoss, e.valLoss, e.valAccuracy); } });
+    const ev = m.evaluate(data);
+    return { data, m, history, eval: [ev.loss, ev.accuracy],
+             val: v ? Object.values(m.evaluate(v)) : null };
+  });
+}
+
+function assertSameRun(onBytes, onFloats, x) {
+  assert.ok(onBytes.data.x instanceof Uint8Array);
+  assert.ok(onFloats.data.x instanceof Float32Array);
+  const a = onBytes.m;
+  const b = onFloats.m;
+  assert.ok(a.stepCount > 0);
+  assert.equal(a.stepCount, b.stepCount);
+  assert.deepEqual(hex64(onBytes.history), hex64(onFloats.history));
+  // parameters, optimizer state, generator and all
+  assert.deepEqual(Buffer.from(a.toBuffer('checkpoint')), Buffer.from(b.toBuffer('checkpoint')));
+  assert.deepEqual(hex32(flatParams(a)), hex32(flatParams(b)));
+  assert.deepEqual(hex64(onBytes.eval), hex64(onFloats.eval));
+  if (onBytes.val) assert.deepEqual(hex64(onBytes.val), hex64(onFloats.val));
+  assert.ok(flatParams(a).every(Number.isFinite));
+  assert.deepEqual(hex32(a.predict(Float32Array.from(x))), hex32(b.predict(Float32Array.from(x))));
+}
+
+test('a labelled fit on bytes is the fit on their floats, bit for bit', () => {
+  const { x, labels, width } = byteImages();
+  const split = 240 * width;
+  const [onBytes, onFloats] = fitBoth(byteClassifier, width, x.subarray(0, split),
+                                      labels.subarray(0, 240), undefined,
+                                      { x: x.subarray(split), targets: labels.subarray(240) });
+  assertSameRun(onBytes, onFloats, x);
+  assert.equal(onBytes.history.length, 3 * 4);
+  assert.equal(onBytes.data.x.buffer, x.buffer);  // read in place, not copied
+  const [loss, accuracy] = onBytes.eval;
+  // better than the most frequent class
+  const most = Math.max(...[0, 1, 2].map((k) => labels.subarray(0, 240).filter((l) => l === k).length));
+  assert.ok(loss > 0 && loss < 1.1 && accuracy > most / 240, `${loss} ${accuracy} ${most}`);
+});
+
+test('a fit on bytes with targets is the fit on their floats, bit for bit', () => {
+  const { x, t, width } = byteImages();
+  const [onBytes, onFloats] = fitBoth(byteRegressor, width, x, t, 2);
+  assertSameRun(onBytes, onFloats, x);
+  assert.equal(onBytes.m.stepCount, 3 * 5);
+  // evaluate's loss on 300 rows (two slices) is the mean squared error of
+  // predict's outputs, computed here in doubles
+  const y = onBytes.m.predict(Float32Array.from(x));
+  let sum = 0;
+  for (let i = 0; i < y.length; i++) sum += (y[i] - t[i]) ** 2;
+  const mse = sum / y.length;
+  assert.ok(Math.abs(onBytes.eval[0] - mse) < 1e-7 * mse, `${onBytes.eval[0]} ${mse}`);
+});
+
+test('bytes are read in place at any offset: Buffer, subarray, Uint8ClampedArray', () => {
+  const { x, labels, width } = byteImages();
+  const m = byteClassifier(width);
+  const want = m.evaluate(new nn.Dataset(Float32Array.from(x), width, labels));
+  const odd = new Uint8Array(x.length + 3);
+  odd.set(x, 3);
+  const big = Buffer.alloc(x.length + 1);
+  big.set(x, 1);
+  for (const view of [odd.subarray(3), big.subarray(1), Buffer.from(x),
+                      new Uint8ClampedArray(x)]) {
+    const d = new nn.Dataset(view, width, labels);
+    assert.equal(d.x, view);
+    assert.equal(d.rows, 300);
+    assert.equal(String(d), 'Dataset 300 rows, x width 12 (uint8), labels');
+    assert.deepEqual(hex64(Object.values(m.evaluate(d))), hex64(Object.values(want)));
+  }
+});
+
+test('a byte dataset keeps its bytes alive', () => {
+  const v8 = require('node:v8');
+  const vm = require('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const { x, labels, width } = byteImages();
+  const m = byteClassifier(width);
+  const want = m.evaluate(new nn.Dataset(Float32Array.from(x), width, labels));
+  // the only references to the bytes are the dataset's
+  const d = new nn.Dataset(Uint8Array.from(x), width, Int32Array.from(labels));
+  const junk = [];
+  for (let i = 0; i < 20; i++) {
+    gc({ type: 'major', execution: 'sync' });
+    junk.push(new Uint8Array(x.length).fill(255 - i));  // would reuse freed memory
+  }
+  assert.deepEqual(hex64(Object.values(m.evaluate(d))), hex64(Object.values(want)));
+  d.close();
+  throwsNN(() => m.evaluate(d), nn.Status.E_NULL, /the dataset is closed/);
+});
+
+test('bad byte datasets are refused with libnn\'s statuses', () => {
+  const { x, labels, t, width } = byteImages();
+  throwsNN(() => new nn.Dataset(x, width, labels.subarray(1)), nn.Status.E_SHAPE,
+           /^nn_data_create_labels_u8: x has 300 rows, labels has 299/);
+  throwsNN(() => new nn.Dataset(x, width, t.subarray(2), 2), nn.Status.E_SHAPE,
+           /^nn_data_create_u8: x has 300 rows, t has 299/);
+  throwsNN(() => new nn.Dataset(x, 7, t, 2), nn.Status.E_SHAPE,
+           /^nn_data_create_u8: x has 3600 bytes, not a whole number of rows of 7/);
+  throwsNN(() => new nn.Dataset(x, 0, t, 2), nn.Status.E_SHAPE, /^nn_data_create_u8: /);
+  throwsNN(() => new nn.Dataset(new Uint8Array(0), width, new Float32Array(0), 2),
+           nn.Status.E_INVALID, /^nn_data_create_u8: n is 0/);
+  const bad = Int32Array.from(labels);
+  bad[7] = -1;
+  throwsNN(() => new nn.Dataset(x, width, bad), nn.Status.E_INVALID,
+           /^nn_data_create_labels_u8: labels\[7\] is -1/);
+  assert.throws(() => new nn.Dataset(x, -1, labels), RangeError);
+  assert.throws(() => new nn.Dataset(x, 2 ** 64, labels), RangeError);
+  assert.throws(() => new nn.Dataset(x, 1.5, labels), TypeError);
+  // other integer arrays are neither bytes nor floats
+  for (const other of [new Int8Array(x.length), new Uint16Array(x.length), new Int32Array(x.length),
+                       new Float64Array(x.length), x.buffer, 'bytes']) {
+    assert.throws(() => new nn.Dataset(other, width, labels),
+                  (e) => e instanceof TypeError && /^nn_data_create: x must be .*Uint8Array/.test(e.message),
+                  String(other.constructor.name));
+  }
+  // a width other than the model's, when the model uses the set
+  const narrow = new nn.Dataset(x.subarray(0, 300 * 11), 11, labels);
+  const m = byteClassifier(width);
+  throwsNN(() => m.evaluate(narrow), nn.Status.E_SHAPE,
+           /^nn_model_evaluate: data: x_width is 11, the model's input width is 12/);
+  throwsNN(() => m.fit(narrow), nn.Status.E_SHAPE, /^nn_model_fit: train: x_width is 11/);
+  const big = Int32Array.from(labels);
+  big[0] = 3;
+  throwsNN(() => m.fit(new nn.Dataset(x, width, big)), nn.Status.E_INVALID,
+           /^nn_model_fit: train: labels\[0\] is 3/);
+  assert.equal(m.stepCount, 0);
+});
+
+test('a libnn without byte datasets gets a Float32Array copy', () => {
+  const { x, labels, width } = byteImages();
+  const u8 = nn.capi.nn_data_create_u8;
+  delete nn.capi.nn_data_create_u8;
+  let d;
+  try {
+    d = new nn.Dataset(x, width, labels);
+  } finally {
+    nn.capi.nn_data_create_u8 = u8;
+  }
+  assert.ok(d.x instanceof Float32Array);
+  assert.deepEqual(Array.from(d.x), Array.from(x));
+  const m = byteClassifier(width);
+  assert.deepEqual(m.evaluate(d), m.evaluate(new nn.Dataset(x, width, labels)));
+});

@@ -11,10 +11,12 @@ crash, a wrapped integer or a read of freed memory.
 
 import array
 import copy
+import ctypes
 import gc
 import mmap
 import os
 import pickle
+import re
 import signal
 import tempfile
 import threading
@@ -679,6 +681,244 @@ class ArraysAreCopiedOrRefused(unittest.TestCase):
             self.m.evaluate(data)
         self.assertEqual(cm.exception.status, Status.E_NULL)
         self.assertEqual(repr(data), "<libnn.Data (closed)>")
+
+
+def byte_images(rows=300, width=12, seed=2024):
+    """Bytes as images hold them, with labels and targets that depend on
+    them: 300 rows, more than evaluate's slice of 256."""
+    x = np.random.default_rng(seed).integers(0, 256, (rows, width),
+                                              dtype=np.uint8)
+    s = x.astype(np.int64)
+    labels = ((s[:, 0] + s[:, 1] > 255).astype(np.int32)
+              + (s[:, 2] > s[:, 3]).astype(np.int32))
+    t = np.stack([s[:, 0] - s[:, 4], s[:, 5] + s[:, 6]], axis=1)
+    return x, labels, (t / np.float32(255)).astype(np.float32)
+
+
+def byte_classifier(width, seed=21):
+    m = libnn.Model(width, seed=seed)
+    m.add_scaling(np.full(width, 1 / 255, np.float32), np.full(width, -0.5))
+    m.add_dense(16, "relu").add_dropout(0.1).add_dense(3, "softmax")
+    m.set_loss("cross_entropy").set_optimizer("adam")
+    m.set_param(Param.LEARNING_RATE, 0.01).set_param(Param.EPOCHS, 4)
+    m.set_param(Param.BATCH_SIZE, 32).set_param(Param.SHUFFLE, 1)
+    return m.set_param(Param.PATIENCE, 3)
+
+
+def byte_regressor(width, seed=22):
+    # No scaling layer: the first layer sees 0 to 255 as they are.
+    m = libnn.Model(width, seed=seed).add_dense(8, "tanh")
+    m.add_dense(2, "identity").set_loss("mse").set_optimizer("sgd")
+    m.set_param(Param.LEARNING_RATE, 1e-4).set_param(Param.EPOCHS, 3)
+    # 300 rows in batches of 64 in order: a short last batch, no shuffle
+    return m.set_param(Param.BATCH_SIZE, 64).set_param(Param.SHUFFLE, 0)
+
+
+class ByteDatasets(unittest.TestCase):
+    """Inputs of dtype uint8 go to nn_data_create(_labels)_u8 as they are;
+    what libnn does with them must be what it does with their float32
+    copies (which the tests above check against the C API), bit for bit."""
+
+    @classmethod
+    def setUpClass(cls):
+        libnn.set_blas_threads(1)
+        cls.x, cls.labels, cls.t = byte_images()
+
+    def fit_both(self, make, x, targets, val_x=None, val_targets=None):
+        """make() fitted on x as bytes and on x as float32, with histories,
+        then evaluated: the two runs' results side by side."""
+        runs = []
+        for as_x in (lambda a: a, lambda a: a.astype(np.float32)):
+            data = libnn.Data(as_x(x), targets)
+            val = None if val_x is None else libnn.Data(as_x(val_x),
+                                                        val_targets)
+            history = []
+            m = make(x.shape[1])
+            m.fit(data, val, on_epoch=lambda *a: history.extend(a[1:4]))
+            runs.append({"data": data, "model": m, "history": history,
+                         "eval": m.evaluate(data),
+                         "val": None if val is None else m.evaluate(val)})
+        return runs
+
+    def assert_same_run(self, on_bytes, on_floats):
+        self.assertEqual(on_bytes["data"].x.dtype, np.uint8)
+        self.assertEqual(on_floats["data"].x.dtype, np.float32)
+        a, b = on_bytes["model"], on_floats["model"]
+        self.assertGreater(a.step_count, 0)
+        self.assertEqual(a.step_count, b.step_count)
+        np.testing.assert_array_equal(bits64(on_bytes["history"]),
+                                      bits64(on_floats["history"]))
+        # parameters, optimizer state, generator and all
+        self.assertEqual(a.to_bytes(SaveWhat.CHECKPOINT),
+                         b.to_bytes(SaveWhat.CHECKPOINT))
+        np.testing.assert_array_equal(bits32(flat_params(a)),
+                                      bits32(flat_params(b)))
+        np.testing.assert_array_equal(bits64(on_bytes["eval"]),
+                                      bits64(on_floats["eval"]))
+        if on_bytes["val"] is not None:
+            np.testing.assert_array_equal(bits64(on_bytes["val"]),
+                                          bits64(on_floats["val"]))
+        # and the model learnt something from the bytes
+        self.assertTrue(np.all(np.isfinite(flat_params(a))))
+        np.testing.assert_array_equal(
+            bits32(a.predict(self.x)),
+            bits32(b.predict(self.x.astype(np.float32))))
+
+    def test_a_labelled_fit_on_bytes_is_the_fit_on_their_floats(self):
+        x, labels = self.x, self.labels
+        on_bytes, on_floats = self.fit_both(byte_classifier, x[:240],
+                                            labels[:240], x[240:],
+                                            labels[240:])
+        self.assert_same_run(on_bytes, on_floats)
+        self.assertEqual(len(on_bytes["history"]), 3 * 4)
+        loss, accuracy = on_bytes["eval"]
+        # better than the most frequent class (155 of 300 rows)
+        self.assertTrue(0 < loss < 1.1 and accuracy > 0.55, (loss, accuracy))
+
+    def test_a_fit_on_bytes_with_targets_is_the_fit_on_their_floats(self):
+        on_bytes, on_floats = self.fit_both(byte_regressor, self.x, self.t)
+        self.assert_same_run(on_bytes, on_floats)
+        self.assertEqual(on_bytes["model"].step_count, 3 * 5)
+        # evaluate's loss on 300 rows (two slices) is the mean squared
+        # error of predict's outputs, computed here in float64
+        m = on_bytes["model"]
+        err = m.predict(self.x).astype(np.float64) - self.t
+        loss, _ = on_bytes["eval"]
+        mse = float(np.mean(err * err))
+        self.assertLess(abs(loss - mse), 1e-7 * mse, (loss, mse))
+
+    def test_the_bytes_are_read_in_place_at_any_offset(self):
+        buf = bytearray(self.x.nbytes + 1)
+        odd = np.frombuffer(buf, np.uint8, offset=1).reshape(self.x.shape)
+        odd[...] = self.x
+        self.assertNotEqual(odd.ctypes.data % 4, 0)
+        view = memoryview(bytearray(self.x.tobytes())).cast(
+            "B", self.x.shape)
+        fortran = np.asfortranarray(self.x)
+        wide = np.zeros((self.x.shape[0], 2 * self.x.shape[1]), np.uint8)
+        wide[:, ::2] = self.x
+        m = byte_classifier(self.x.shape[1])
+        want = m.evaluate(libnn.Data(self.x.astype(np.float32), self.labels))
+        for x, in_place in ((odd, True), (view, True), (fortran, False),
+                            (wide[:, ::2], False)):
+            with self.subTest(x=type(x).__name__, in_place=in_place):
+                d = libnn.Data(x, self.labels)
+                self.assertEqual(d.x.dtype, np.uint8)
+                self.assertTrue(d.x.flags.c_contiguous)
+                self.assertEqual(np.shares_memory(d.x, np.asarray(x)),
+                                 in_place)
+                np.testing.assert_array_equal(d.x, self.x)
+                self.assertEqual(bits64(m.evaluate(d)).tolist(),
+                                 bits64(want).tolist())
+
+    def test_other_integer_types_are_read_as_floats(self):
+        for dtype in (np.int8, np.uint16, np.int32, bool):
+            with self.subTest(dtype=dtype):
+                d = libnn.Data((self.x % 100).astype(dtype), self.labels)
+                self.assertEqual(d.x.dtype, np.float32)
+
+    def test_a_byte_dataset_keeps_its_array_alive_and_read_only(self):
+        m = byte_classifier(self.x.shape[1])
+        want = m.evaluate(libnn.Data(self.x.astype(np.float32), self.labels))
+        x = self.x.copy()
+        data = libnn.Data(x, self.labels.copy())
+        del x
+        gc.collect()
+        # memory freed and reused by now would hold other bytes
+        junk = [np.full(self.x.shape, 255 - i, np.uint8) for i in range(64)]
+        self.assertEqual(bits64(m.evaluate(data)).tolist(),
+                         bits64(want).tolist())
+        del junk
+        with self.assertRaises(ValueError):
+            data.x[0, 0] = 1
+        self.assertEqual(repr(data),
+                         "<libnn.Data 300 rows, x width 12 (uint8), labels>")
+        again = pickle.loads(pickle.dumps(data))
+        self.assertEqual(again.x.dtype, np.uint8)
+        self.assertEqual(m.evaluate(again), m.evaluate(data))
+        data.close()
+        with self.assertRaises(NNError) as cm:
+            m.evaluate(data)
+        self.assertEqual(cm.exception.status, Status.E_NULL)
+
+    def test_bad_byte_datasets_are_refused_with_libnns_status(self):
+        x, labels, t = self.x, self.labels, self.t
+
+        def refused(status, pattern, make):
+            with self.assertRaises(NNError) as cm:
+                make()
+            self.assertEqual(cm.exception.status, status,
+                             cm.exception.message)
+            self.assertRegex(cm.exception.message, pattern)
+
+        refused(Status.E_SHAPE, "^nn_data_create_labels_u8: x has 300 rows, "
+                "labels has 299", lambda: libnn.Data(x, labels[:-1]))
+        refused(Status.E_SHAPE, "^nn_data_create_u8: x has 300 rows, t has 2",
+                lambda: libnn.Data(x, t[:2]))
+        bad = labels.copy()
+        bad[7] = -1
+        refused(Status.E_INVALID, r"^nn_data_create_labels_u8: labels\[7\] is -1",
+                lambda: libnn.Data(x, bad))
+        refused(Status.E_INVALID, "^nn_data_create_u8: n is 0",
+                lambda: libnn.Data(x[:0], t[:0]))
+        refused(Status.E_INVALID, "^nn_data_create_labels_u8: x_width is 0",
+                lambda: libnn.Data(x[:, :0], labels))
+        for shape in ((3600,), (300, 3, 4)):
+            with self.assertRaisesRegex(ValueError, "^nn_data_create_u8: x "
+                                        "has shape %s" % re.escape(str(shape))):
+                libnn.Data(x.reshape(shape), t)
+        # a width other than the model's, when the model uses the set
+        narrow = libnn.Data(x[:, :11], labels)
+        m = byte_classifier(12)
+        refused(Status.E_SHAPE, "^nn_model_evaluate: data: x_width is 11, "
+                "the model's input width is 12",
+                lambda: m.evaluate(narrow))
+        refused(Status.E_SHAPE, "^nn_model_fit: train: x_width is 11",
+                lambda: m.fit(narrow))
+        self.assertEqual(m.step_count, 0)
+        # and a label beyond the model's classes
+        big = labels.copy()
+        big[0] = 3
+        refused(Status.E_INVALID, r"^nn_model_fit: train: labels\[0\] is 3",
+                lambda: m.fit(libnn.Data(x, big)))
+
+    def test_the_c_functions_check_what_the_wrapper_cannot_get_wrong(self):
+        h = ctypes.c_void_p()
+        x, t = self.x, self.t
+        st = libnn.capi.nn_data_create_u8(ctypes.byref(h), 300, None, 12,
+                                          t.ctypes.data, 2)
+        self.assertEqual((st, h.value), (Status.E_NULL, None))
+        self.assertRegex(libnn.last_error(), "^nn_data_create_u8: x is NULL")
+        # n x x_width bytes that fit in size_t, whose floats would not
+        st = libnn.capi.nn_data_create_labels_u8(
+            ctypes.byref(h), 2 ** 62, x.ctypes.data, 2,
+            self.labels.ctypes.data)
+        self.assertEqual((st, h.value), (Status.E_OVERFLOW, None))
+        self.assertIn("nn_data_create_labels_u8", libnn.last_error())
+        # bytes need no alignment, unlike the targets
+        st = libnn.capi.nn_data_create_u8(ctypes.byref(h), 3,
+                                          x.ctypes.data + 1, 12,
+                                          t.ctypes.data + 1, 2)
+        self.assertEqual((st, h.value), (Status.E_INVALID, None))
+        self.assertRegex(libnn.last_error(),
+                         "^nn_data_create_u8: t is not aligned")
+        st = libnn.capi.nn_data_create_u8(ctypes.byref(h), 3,
+                                          x.ctypes.data + 1, 12,
+                                          t.ctypes.data, 2)
+        self.assertEqual(st, Status.OK)
+        libnn.capi.nn_data_free(h)
+
+    def test_a_libnn_without_byte_datasets_gets_floats(self):
+        libnn.capi.missing["nn_data_create_u8"] = "0.3"
+        try:
+            d = libnn.Data(self.x, self.labels)
+        finally:
+            del libnn.capi.missing["nn_data_create_u8"]
+        self.assertEqual(d.x.dtype, np.float32)
+        np.testing.assert_array_equal(d.x, self.x)
+        m = byte_classifier(self.x.shape[1])
+        self.assertEqual(m.evaluate(d),
+                         m.evaluate(libnn.Data(self.x, self.labels)))
 
 
 class FlatViews(unittest.TestCase):
