@@ -30,7 +30,31 @@ void cli_array_free(cli_array *a)
     if (!a)
         return;
     cli_free(a->data);
+    cli_free(a->owner);
     memset(a, 0, sizeof *a);
+}
+
+cli_status cli_array_floats(cli_array *a, cli_err *e)
+{
+    size_t i;
+    float *out;
+    if (!a->u8)
+        return CLI_OK;
+    out = cli_malloc_array(a->count, sizeof *out);
+    if (!out)
+        return cli_nomem(e, "for the array's elements");
+    for (i = 0; i < a->count; i++)
+        out[i] = (float)a->u8[i];
+    a->data = out;
+    a->u8 = NULL;
+    cli_free(a->owner);
+    a->owner = NULL;
+    return CLI_OK;
+}
+
+void cli_array_adopt(cli_array *a, unsigned char *bytes)
+{
+    a->owner = bytes;
 }
 
 static uint64_t load(const unsigned char *p, size_t size, int big_endian)
@@ -57,19 +81,19 @@ cli_status cli_array_decode(cli_array *a, const unsigned char *bytes,
     float *out;
 
     a->data = NULL;
+    a->u8 = NULL;
+    a->owner = NULL;
     a->kind = kind;
     a->inexact = 0;
+    if (kind == 'u' && size == 1) {
+        /* bytes (IDX images, uint8 NPY): every value is exact and valid;
+         * kept as they are, a quarter of their floats' memory */
+        a->u8 = bytes;
+        return CLI_OK;
+    }
     out = cli_malloc_array(a->count, sizeof *out);
     if (!out)
         return cli_nomem(e, "for the array's elements");
-    if (kind == 'u' && size == 1) {
-        /* bytes (IDX images, uint8 NPY): every value is exact and valid,
-         * and this loop is most of the reading of an image set */
-        for (i = 0; i < a->count; i++)
-            out[i] = (float)bytes[i];
-        a->data = out;
-        return CLI_OK;
-    }
     for (i = 0; i < a->count; i++) {
         uint64_t u = load(bytes + i * size, size, big_endian);
         double d;

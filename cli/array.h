@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * array.h - an n-dimensional array read from an NPY or IDX file, its
- * elements converted to float, and what they were before.
+ * elements converted to float (or kept as bytes, see u8), and what they
+ * were before.
  */
 #ifndef CLI_ARRAY_H
 #define CLI_ARRAY_H
@@ -14,7 +15,15 @@ typedef struct cli_array {
     size_t ndim;                /* 1 .. CLI_MAX_DIMS */
     size_t shape[CLI_MAX_DIMS];
     size_t count;               /* product of the shape, at least 1 */
-    float *data;                /* count values, C order */
+    float *data;                /* count values, C order; NULL while u8
+                                   holds them */
+    const unsigned char *u8;    /* 1-byte unsigned elements (IDX type 0x08,
+                                   NPY uint8), count of them in C order, as
+                                   read: they point into the decoded bytes
+                                   (valid while those are, or owner) until
+                                   cli_array_floats converts them */
+    unsigned char *owner;       /* the allocation u8 points into, when the
+                                   array owns it (see cli_array_adopt) */
     char kind;                  /* the stored type: 'f' floating point,
                                    'i' signed or 'u' unsigned integer,
                                    'b' boolean */
@@ -32,9 +41,19 @@ void cli_array_free(cli_array *a);
 
 #include "err.h"
 
+/* Converts bytes held in a->u8 into a->data (no-op without them). Errors:
+ * CLI_E_NOMEM. */
+cli_status cli_array_floats(cli_array *a, cli_err *e);
+
+/* Makes a hold bytes, the allocation its u8 points into (the source the
+ * array was read from, whose ownership passes to a). */
+void cli_array_adopt(cli_array *a, unsigned char *bytes);
+
 /* Converts count elements of the given type at bytes (kind 'f', 'i', 'u'
  * or 'b'; size 1, 2, 4 or 8 bytes; big_endian or little) into a->data,
- * allocated here, and sets a->kind and a->inexact; a->shape, a->ndim and
+ * allocated here, and sets a->kind and a->inexact; 1-byte unsigned
+ * elements are not converted: a->u8 points to them (every value is exact
+ * and valid; see cli_array_floats). a->shape, a->ndim and
  * a->count must be set. Refuses NaN, infinities and float64 values beyond
  * float's range, naming the file, the element's row and column and its
  * byte offset (data_offset is the offset of bytes in the file). */

@@ -356,8 +356,10 @@ static cli_status load_csv(const cli_data_spec *spec, cli_source *src,
     return CLI_OK;
 }
 
+/* An array from path; 1-byte unsigned elements stay bytes (a->u8, in the
+ * source's buffer, which a then owns) with keep_bytes, else floats. */
 static cli_status read_array(const char *path, cli_format fmt,
-                             cli_array *a, cli_err *e)
+                             int keep_bytes, cli_array *a, cli_err *e)
 {
     cli_source src;
     cli_status st = cli_source_read(path, &src, e);
@@ -373,6 +375,16 @@ static cli_status read_array(const char *path, cli_format fmt,
         st = cli_fail(e, CLI_E_DATA, "%s: not an NPY or IDX file (the "
                       "inputs are NPY or IDX, so the targets must be too)",
                       path);
+    if (st == CLI_OK && a->u8) {
+        if (keep_bytes) {
+            cli_array_adopt(a, src.bytes);
+            src.bytes = NULL;
+        } else {
+            st = cli_array_floats(a, e);
+            if (st != CLI_OK)
+                cli_array_free(a);
+        }
+    }
     cli_source_free(&src);
     return st;
 }
@@ -459,14 +471,18 @@ static cli_status load_arrays(const cli_data_spec *spec, cli_format fmt,
                         "CSV columns; %s is %s (give the targets as a "
                         "second file with --targets)", spec->path,
                         cli_format_name(fmt));
-    st = read_array(spec->path, fmt, &x, e);
+    st = read_array(spec->path, fmt, spec->keep_bytes, &x, e);
     if (st != CLI_OK)
         return st;
     d->format = fmt;
     d->rows = cli_array_rows(&x);
     d->nx = cli_array_width(&x);
     d->x = x.data;
-    x.data = NULL;
+    if (x.u8) {
+        d->xb_block = x.owner;
+        d->xb = x.owner + (x.u8 - x.owner);
+    }
+    memset(&x, 0, sizeof x); /* d owns its arrays */
     if (spec->model_inputs && d->nx != spec->model_inputs)
         return cli_fail(e, CLI_E_DATA, "%s: rows of %zu values; the model "
                         "takes %zu inputs", spec->path, d->nx,
@@ -483,7 +499,7 @@ static cli_status load_arrays(const cli_data_spec *spec, cli_format fmt,
                         "second file with --targets FILE", spec->path,
                         cli_format_name(fmt));
     d->label_file = spec->targets_path;
-    st = read_array(spec->targets_path, CLI_FMT_AUTO, &t, e);
+    st = read_array(spec->targets_path, CLI_FMT_AUTO, 0, &t, e);
     if (st != CLI_OK)
         return st;
     if (cli_array_rows(&t) != d->rows) {
@@ -576,10 +592,12 @@ static cli_status take(const void *src, size_t row, const size_t *idx,
 static cli_status take_rows(cli_data *dst, const cli_data *src,
                             const size_t *idx, size_t n, cli_err *e)
 {
-    void *x = NULL, *t = NULL, *lab = NULL, *raw = NULL, *org = NULL;
+    void *x = NULL, *xb = NULL, *t = NULL, *lab = NULL, *raw = NULL;
+    void *org = NULL;
     cli_status st;
     if ((st = take(src->x, src->nx * sizeof(float), idx, n, &x, e)) !=
             CLI_OK ||
+        (st = take(src->xb, src->nx, idx, n, &xb, e)) != CLI_OK ||
         (st = take(src->t, (src->nt ? src->nt : 1) * sizeof(float), idx, n,
                    &t, e)) != CLI_OK ||
         (st = take(src->labels, sizeof(int32_t), idx, n, &lab, e)) !=
@@ -589,6 +607,7 @@ static cli_status take_rows(cli_data *dst, const cli_data *src,
         (st = take(src->origin, sizeof(size_t), idx, n, &org, e)) !=
             CLI_OK) {
         cli_free(x);
+        cli_free(xb);
         cli_free(t);
         cli_free(lab);
         cli_free(raw);
@@ -597,12 +616,15 @@ static cli_status take_rows(cli_data *dst, const cli_data *src,
     }
     if (dst == src) {
         cli_free(dst->x);
+        cli_free(dst->xb_block);
         cli_free(dst->t);
         cli_free(dst->labels);
         cli_free(dst->raw);
         cli_free(dst->origin);
     }
     dst->x = x;
+    dst->xb = xb;
+    dst->xb_block = xb;
     dst->t = t;
     dst->labels = lab;
     dst->raw = raw;
@@ -675,6 +697,7 @@ static void compact(void *arr, size_t row, const size_t *idx, size_t n)
 static void keep_in_place(cli_data *d, const size_t *idx, size_t n)
 {
     compact(d->x, d->nx * sizeof(float), idx, n);
+    compact(d->xb, d->nx, idx, n);
     compact(d->t, (d->nt ? d->nt : 1) * sizeof(float), idx, n);
     compact(d->labels, sizeof(int32_t), idx, n);
     compact(d->raw, sizeof(uint32_t), idx, n);
@@ -1000,11 +1023,33 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+const float *cli_data_x_floats(const cli_data *d, size_t at, size_t count,
+                               float *buf)
+{
+    size_t i;
+    if (!d->xb)
+        return d->x + at;
+    for (i = 0; i < count; i++)
+        buf[i] = (float)d->xb[at + i];
+    return buf;
+}
+
 uint64_t cli_data_hash(const cli_data *d)
 {
     uint64_t h = 1469598103934665603ull, n = d->rows;
     h = fnv(h, &n, sizeof n);
-    h = fnv(h, d->x, d->rows * d->nx * sizeof(float));
+    if (d->xb) {
+        /* the same hash as the bytes' floats */
+        size_t i, k, count = d->rows * d->nx;
+        float buf[256];
+        for (i = 0; i < count; i += k) {
+            k = count - i < 256 ? count - i : 256;
+            cli_data_x_floats(d, i, k, buf);
+            h = fnv(h, buf, k * sizeof(float));
+        }
+    } else {
+        h = fnv(h, d->x, d->rows * d->nx * sizeof(float));
+    }
     if (d->t)
         h = fnv(h, d->t, d->rows * (d->nt ? d->nt : 1) * sizeof(float));
     if (d->labels)
@@ -1018,6 +1063,7 @@ void cli_data_free(cli_data *d)
     if (!d)
         return;
     cli_free(d->x);
+    cli_free(d->xb_block);
     cli_free(d->t);
     cli_free(d->labels);
     cli_free(d->raw);

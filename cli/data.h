@@ -58,6 +58,8 @@ typedef struct cli_data_spec {
                                  (used when target and features are not
                                  given) */
     size_t model_inputs;      /* evaluate, predict: the input width */
+    int keep_bytes;           /* NPY and IDX inputs of 1-byte unsigned
+                                 integers stay bytes (cli_data.xb) */
 } cli_data_spec;
 
 typedef struct cli_data {
@@ -66,7 +68,10 @@ typedef struct cli_data {
     cli_format format;
     size_t rows;
     size_t nx;
-    float *x;                 /* rows x nx */
+    float *x;                 /* rows x nx; NULL when xb holds them */
+    unsigned char *xb;        /* rows x nx inputs of 1-byte unsigned
+                                 integers, kept as bytes (keep_bytes) */
+    void *xb_block;           /* the allocation xb points into */
     size_t nt;
     float *t;                 /* REGRESS: rows x nt; BINARY: rows x 1 */
     int32_t *labels;          /* CLASSES: rows class indices */
@@ -109,6 +114,11 @@ void cli_data_where(const cli_data *d, size_t row, char *buf, size_t size);
 
 /* A 64-bit hash (FNV-1a over words) of the rows, inputs and targets. */
 uint64_t cli_data_hash(const cli_data *d);
+
+/* count inputs from element at (row * nx + column) as floats: the data's
+ * own, or its bytes converted into buf (count floats). */
+const float *cli_data_x_floats(const cli_data *d, size_t at, size_t count,
+                               float *buf);
 
 void cli_data_free(cli_data *d);
 void cli_classes_free(cli_classes *c);

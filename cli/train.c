@@ -415,6 +415,7 @@ static cli_status parse(int argc, char **argv, train_opts *o, int from_model,
             return cli_fail(e, CLI_E_USAGE, "no DATA file given");
         o->data.spec.path = data;
     }
+    o->data.spec.keep_bytes = 1; /* byte images are trained on as bytes */
     return CLI_OK;
 }
 
@@ -429,33 +430,41 @@ static cli_status scaling(const cli_data *d, int kind, float **scale,
     size_t n = d->rows, w = d->nx, i, j;
     double *a = cli_malloc_array(w, sizeof *a);
     double *b = cli_malloc_array(w, sizeof *b);
+    float *buf = cli_malloc_array(w, sizeof *buf); /* a row of bytes */
+    const float *x;
     *scale = cli_malloc_array(w, sizeof **scale);
     *shift = cli_malloc_array(w, sizeof **shift);
-    if (!a || !b || !*scale || !*shift) {
+    if (!a || !b || !buf || !*scale || !*shift) {
         cli_free(a);
         cli_free(b);
+        cli_free(buf);
         cli_free(*scale);
         cli_free(*shift);
         *scale = *shift = NULL;
         return cli_nomem(e, "computing the scaling");
     }
+    x = cli_data_x_floats(d, 0, w, buf);
     for (j = 0; j < w; j++) {
-        a[j] = kind == SCALE_STANDARD ? 0.0 : d->x[j];
-        b[j] = kind == SCALE_STANDARD ? 0.0 : d->x[j];
+        a[j] = kind == SCALE_STANDARD ? 0.0 : x[j];
+        b[j] = kind == SCALE_STANDARD ? 0.0 : x[j];
     }
     if (kind == SCALE_STANDARD) {
         /* mean, then the population variance about it (as scikit-learn's
          * StandardScaler), in double */
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
+            x = cli_data_x_floats(d, i * w, w, buf);
             for (j = 0; j < w; j++)
-                a[j] += d->x[i * w + j];
+                a[j] += x[j];
+        }
         for (j = 0; j < w; j++)
             a[j] /= (double)n;
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
+            x = cli_data_x_floats(d, i * w, w, buf);
             for (j = 0; j < w; j++) {
-                double dx = d->x[i * w + j] - a[j];
+                double dx = x[j] - a[j];
                 b[j] += dx * dx;
             }
+        }
         for (j = 0; j < w; j++) {
             double sd = sqrt(b[j] / (double)n);
             double s = sd > 0 ? 1.0 / sd : 1.0;
@@ -463,14 +472,16 @@ static cli_status scaling(const cli_data *d, int kind, float **scale,
             (*shift)[j] = (float)(-a[j] * s);
         }
     } else {
-        for (i = 1; i < n; i++)
+        for (i = 1; i < n; i++) {
+            x = cli_data_x_floats(d, i * w, w, buf);
             for (j = 0; j < w; j++) {
-                double v = d->x[i * w + j];
+                double v = x[j];
                 if (v < a[j])
                     a[j] = v;
                 if (v > b[j])
                     b[j] = v;
             }
+        }
         for (j = 0; j < w; j++) {
             double r = b[j] - a[j];
             double s = r > 0 ? 1.0 / r : 1.0;
@@ -480,6 +491,7 @@ static cli_status scaling(const cli_data *d, int kind, float **scale,
     }
     cli_free(a);
     cli_free(b);
+    cli_free(buf);
     return CLI_OK;
 }
 
@@ -705,8 +717,15 @@ static cli_status make_set(nn_data **out, const cli_data *d, cli_task task,
                            cli_err *e)
 {
     nn_status s;
-    if (task == CLI_TASK_CLASSES)
+    /* images read as bytes stay bytes: a quarter of the memory, the same
+     * results */
+    if (task == CLI_TASK_CLASSES && d->xb)
+        s = nn_data_create_labels_u8(out, d->rows, d->xb, d->nx, d->labels);
+    else if (task == CLI_TASK_CLASSES)
         s = nn_data_create_labels(out, d->rows, d->x, d->nx, d->labels);
+    else if (d->xb)
+        s = nn_data_create_u8(out, d->rows, d->xb, d->nx, d->t,
+                              d->nt ? d->nt : 1);
     else
         s = nn_data_create(out, d->rows, d->x, d->nx, d->t,
                            d->nt ? d->nt : 1);

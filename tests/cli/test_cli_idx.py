@@ -69,6 +69,45 @@ class Idx(CliTest):
         self.assertTrue(np.allclose(sc["scale"], 1 / (hi - lo)))
         self.assertTrue(np.allclose(sc["shift"], -lo / (hi - lo)))
 
+    def test_byte_images_train_as_their_floats_do_bit_for_bit(self):
+        # nn train keeps uint8 images as bytes (nn_data_create_labels_u8);
+        # the same pixels as float32 must give the same model: the
+        # scaling's statistics, the validation split, --rows and the fit
+        rng = np.random.default_rng(21)
+        n = 900
+        img = rng.integers(0, 256, (n, 5, 5))
+        lab = (img[:, :, :2].sum(axis=(1, 2)) >
+               img[:, :, 3:].sum(axis=(1, 2))).astype(np.int64)
+        write_idx(self.path("u.gz"), img)
+        write_idx(self.path("f.gz"), img, code=0x0D)
+        write_idx(self.path("l.gz"), lab)
+        np.save(self.path("u.npy"), img.astype(np.uint8))
+        for data, model in (("u.gz", "u.nn"), ("f.gz", "f.nn"),
+                            ("u.npy", "n.nn")):
+            self.nn("train", data, "--targets", "l.gz", "--rows", "50:880",
+                    "--val-split", "200", "--layers", "12:relu,2:softmax",
+                    "--epochs", "10", "--lr", "0.01", "--batch-size", "32",
+                    "--seed", "5",
+                    "-o", model)
+        probs = []
+        for model in ("u.nn", "f.nn", "n.nn"):
+            self.nn("predict", model, "f.gz", "--proba", "-o", "p.npy",
+                    "--force")
+            probs.append(np.load(self.path("p.npy")))
+        self.assertEqual(probs[0].shape, (n, 2))
+        self.assertEqual(probs[0].tobytes(), probs[1].tobytes())
+        self.assertEqual(probs[0].tobytes(), probs[2].tobytes())
+        # it learned the rule
+        self.assertGreater((probs[0].argmax(axis=1) == lab).mean(), 0.8)
+        # the same scaling and the same hash of the training rows (a
+        # resumed run checks it)
+        infos = [self.nn("info", m, "--json").json()
+                 for m in ("u.nn", "f.nn", "n.nn")]
+        for i in (1, 2):
+            self.assertEqual(infos[0]["layers"][0], infos[i]["layers"][0])
+            self.assertEqual(infos[0]["metadata"]["nn.train.hash"],
+                             infos[i]["metadata"]["nn.train.hash"])
+
     def test_fashion_mnist_from_the_debian_package(self):
         f = lambda name: os.path.join(FASHION, name)
         self.nn("train", f("train-images-idx3-ubyte.gz"),

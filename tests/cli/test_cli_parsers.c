@@ -95,6 +95,8 @@ static cli_status read_array(const char *name, const void *bytes, size_t n,
         return st;
     st = fmt == CLI_FMT_NPY ? cli_npy_read(&src, a, e)
                             : cli_idx_read(&src, a, e);
+    if (st == CLI_OK && a->u8) /* bytes, pointing into the source */
+        st = cli_array_floats(a, e);
     cli_source_free(&src);
     return st;
 }
@@ -627,6 +629,12 @@ static void gzip_members_are_decompressed_and_sniffed(void **state)
     assert_int_equal(src.size, sizeof idx);
     assert_int_equal(cli_sniff(src.bytes, src.size), CLI_FMT_IDX);
     assert_int_equal(cli_idx_read(&src, &a, &e), CLI_OK);
+    /* unsigned bytes stay bytes, in the source's buffer */
+    assert_null(a.data);
+    assert_true(a.u8 == src.bytes + 8);
+    assert_int_equal(a.u8[2], 7);
+    assert_int_equal(cli_array_floats(&a, &e), CLI_OK);
+    assert_null(a.u8);
     assert_true(a.data[2] == 7.0f);
     cli_array_free(&a);
     cli_source_free(&src);

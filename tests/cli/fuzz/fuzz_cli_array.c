@@ -43,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
     st = cli_idx_read(&src, &a, &e);
 #endif
+    if (st == CLI_OK && a.u8) {
+        /* bytes point into the source until converted */
+        check(a.kind == 'u' && a.data == NULL);
+        st = cli_array_floats(&a, &e);
+        check(st != CLI_OK || (a.data != NULL && a.u8 == NULL));
+    }
     cli_source_free(&src);
     if (st != CLI_OK) {
         check(a.data == NULL);
