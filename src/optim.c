@@ -680,12 +680,12 @@ static void momentum_bound(nn_model *m, double b_next)
     size_t l;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
-        double v = L->ops->weight_product
-                       ? bits_value(nn__max_abs_bits(b + L->b_off,
-                                                     L->b_count))
-                       : bits_value(nn__max_abs_bits(b + L->w_off,
-                                                     L->w_count +
-                                                         L->b_count));
+        /* the entries b_next does not bound: a product's layer's biases,
+         * or all of another layer's parameters (fused_ready's cut) */
+        int product = L->ops->weight_product != NULL;
+        size_t off = product ? L->b_off : L->w_off;
+        size_t count = product ? L->b_count : L->w_count + L->b_count;
+        double v = bits_value(nn__max_abs_bits(b + off, count));
         if (v < 0.0) { /* not finite: cannot be, the update checked it */
             m->b_bound_ok = 0;
             return;
