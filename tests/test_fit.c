@@ -1539,8 +1539,7 @@ static void byte_data_create_rejects_bad_arguments(void **state)
     assert_null(d);
     assert_non_null(strstr(nn_last_error(), "nn_data_create_labels_u8"));
     /* t must still be aligned for floats */
-    NN_EXPECT(NN_E_INVALID,
-              nn_data_create_u8(&d, 2, x, 2, odd, 1));
+    NN_EXPECT(NN_E_INVALID, nn_data_create_u8(&d, 2, x, 2, odd, 1));
     /* the rows' floats must fit in size_t, as fit converts them */
     NN_EXPECT(NN_E_OVERFLOW,
               nn_data_create_u8(&d, SIZE_MAX / 8 + 1, x, 2, t, 1));
