@@ -16,6 +16,18 @@
 #include <unistd.h>
 #endif
 
+/* The BLAS's thread count now (1 where libnn cannot ask). */
+static int blas_threads(void)
+{
+#if defined(NN_HAVE_OPENBLAS)
+    return openblas_get_num_threads();
+#elif defined(NN_HAVE_BLIS)
+    return (int)bli_thread_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* When the direct loops of gemm_small beat cblas_sgemm. A BLAS call
  * costs 70-100 ns before any arithmetic, and OpenBLAS 0.3.21 runs products
  * of one or two rows (a batch of 1 or 2) at a third of the loops' speed;
@@ -95,6 +107,29 @@ static void gemm_small(int trans_a, int trans_b, size_t M, size_t N,
     }
 }
 
+#if defined(NN_HAVE_OPENBLAS)
+/* C = beta C, row by row: what OpenBLAS's own pass computes before its
+ * kernel adds alpha op(A) op(B), one multiply per entry, so the results
+ * keep OpenBLAS's bits (test_gemm). OpenBLAS 0.3.21's pass (sgemm_beta)
+ * is slower than this loop: on the main job (momentum's product into its
+ * buffer, beta mu) it took 4.7-5.2% of the job's samples at one thread,
+ * where this loop and the zeroing OpenBLAS still does for beta 0 take
+ * 1.5-2.4% and 1.0-1.3% (three runs each, AMD EPYC Zen 3;
+ * bench/results/beta-zen3/shares.txt). With more threads OpenBLAS shares
+ * its pass between them, and keeps it. */
+NN__VECTOR_CLONES
+static void scale_c(float *restrict C, size_t M, size_t N, size_t ldc,
+                    float beta)
+{
+    size_t i, j;
+    for (i = 0; i < M; i++) {
+        float *restrict c = C + i * ldc;
+        for (j = 0; j < N; j++)
+            c[j] *= beta;
+    }
+}
+#endif
+
 void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc)
@@ -104,6 +139,12 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                    ldc);
         return;
     }
+#if defined(NN_HAVE_OPENBLAS)
+    if (beta != 0.0f && beta != 1.0f && blas_threads() == 1) {
+        scale_c(C, M, N, ldc, beta);
+        beta = 1.0f;
+    }
+#endif
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C,
@@ -135,18 +176,6 @@ static int tiny(size_t M, size_t N, size_t K)
 int nn__kernel_infer(size_t M, size_t N, size_t K)
 {
     return nn__kernel_on() && M && N && K && !tiny(M, N, K);
-}
-
-/* The BLAS's thread count now (1 where libnn cannot ask). */
-static int blas_threads(void)
-{
-#if defined(NN_HAVE_OPENBLAS)
-    return openblas_get_num_threads();
-#elif defined(NN_HAVE_BLIS)
-    return (int)bli_thread_get_num_threads();
-#else
-    return 1;
-#endif
 }
 
 /* The largest training products, from 2^27 multiply-adds (784-1024-1024-10's

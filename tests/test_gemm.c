@@ -2,7 +2,8 @@
 /*
  * test_gemm.c - the CBLAS path (nn__gemm) against the naive-loop reference
  * (nn__gemm_ref) on every transpose combination the library uses, on shapes
- * from 1x1x1 through odd sizes to a batch of 1.
+ * from 1x1x1 through odd sizes to a batch of 1, with beta 0, 1 and others;
+ * and, with OpenBLAS, nn__gemm's own beta pass against OpenBLAS's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 
 #include "nn_internal.h"
+
+#include <cblas.h>
 
 static uint64_t lcg_state = 12345;
 
@@ -106,6 +109,8 @@ static void blas_matches_reference_on_fixed_shapes(void **state)
                             1.0f, 0.0f);
                 check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2],
                             0.5f, 1.0f);
+                check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2],
+                            -0.25f, 0.9f);
             }
 }
 
@@ -117,8 +122,9 @@ static void blas_matches_reference_on_random_shapes(void **state)
         size_t M = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
         size_t N = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
         size_t K = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
+        static const float betas[4] = {0.0f, 1.0f, 0.9f, -1.5f};
         check_shape(trial & 1, (trial >> 1) & 1, M, N, K, 1.0f,
-                    (trial & 4) ? 1.0f : 0.0f);
+                    betas[(trial >> 2) & 3]);
     }
 }
 
@@ -141,12 +147,67 @@ static void error_measure_detects_a_wrong_product(void **state)
     assert_true(max_rel_error(C, R, MAG, 4) > 1e-5);
 }
 
+#if defined(NN_HAVE_OPENBLAS)
+/* With one OpenBLAS thread, nn__gemm scales C by beta itself (neither 0
+ * nor 1: momentum's mu, or 1 - lr wd) and asks OpenBLAS for beta 1. Its
+ * results must keep OpenBLAS's own bits, which scale C in a pass of their
+ * own the same way, and it must leave alone the entries of C's rows past
+ * N (ldc > N). The shapes are the main job's products of dW (784 x 256
+ * and 256 x 128 over a batch of 128) and odd ones. */
+static void own_beta_pass_keeps_openblas_bits(void **state)
+{
+    static const size_t shapes[][3] = {
+        {784, 256, 128}, {256, 128, 128}, {13, 17, 19}, {9, 33, 5}};
+    static const float betas[3] = {0.9f, -1.5f, 3.0f};
+    int threads = openblas_get_num_threads();
+    size_t s, i, pad = 3;
+    (void)state;
+    openblas_set_num_threads(1);
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        size_t ldc = N + pad, c_len = M * ldc;
+        float *A = malloc(M * K * sizeof *A), *B = malloc(K * N * sizeof *B);
+        float *C = malloc(c_len * sizeof *C), *R = malloc(c_len * sizeof *R);
+        int ta, b;
+        assert_non_null(A);
+        assert_non_null(B);
+        assert_non_null(C);
+        assert_non_null(R);
+        for (i = 0; i < M * K; i++)
+            A[i] = uniform();
+        for (i = 0; i < K * N; i++)
+            B[i] = uniform();
+        for (ta = 0; ta < 2; ta++)
+            for (b = 0; b < 3; b++) {
+                for (i = 0; i < c_len; i++)
+                    C[i] = R[i] = uniform();
+                nn__gemm(ta, 0, M, N, K, 0.75f, A, ta ? M : K, B, N,
+                         betas[b], C, ldc);
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                            CblasNoTrans, (int)M, (int)N, (int)K, 0.75f, A,
+                            ta ? (int)M : (int)K, B, (int)N, betas[b], R,
+                            (int)ldc);
+                /* every entry, the padding's included, bit for bit */
+                assert_memory_equal(C, R, c_len * sizeof *C);
+            }
+        free(A);
+        free(B);
+        free(C);
+        free(R);
+    }
+    openblas_set_num_threads(threads);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_measure_detects_a_wrong_product),
         cmocka_unit_test(blas_matches_reference_on_fixed_shapes),
         cmocka_unit_test(blas_matches_reference_on_random_shapes),
+#if defined(NN_HAVE_OPENBLAS)
+        cmocka_unit_test(own_beta_pass_keeps_openblas_bits),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
