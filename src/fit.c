@@ -106,6 +106,41 @@ static const float *data_rows(const nn_data *d, size_t r, size_t k,
     return buf;
 }
 
+/* Rows drawn at random miss every cache: the gather of a shuffled batch
+ * waited on each row's first load (56% of the gather's time on the main
+ * job's profile, bench/results/bytes-zen3/perf-0766b2a.txt) and on its
+ * label (24%). Asking for row perm[i + NN__AHEAD]'s lines while row i is
+ * copied overlaps those waits: the gather went from 3.5-3.8% of the job's
+ * samples to 2.1-2.5% (three runs each, AMD EPYC Zen 3;
+ * bench/results/beta-zen3/shares.txt). Only a hint: it changes no value. */
+#define NN__AHEAD 4
+
+/* Always inlined: gcc 12 otherwise finds that a call which only prefetches
+ * has no effect, and drops it. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void prefetch_row(const nn_data *d, size_t row, size_t out_w)
+{
+#if defined(__GNUC__)
+    size_t w = d->x_width, bytes = w * (d->x ? sizeof(float) : 1), off;
+    const char *p = d->x ? (const char *)(d->x + row * w)
+                         : (const char *)(d->xb + row * w);
+    for (off = 0; off < bytes; off += 64) /* each line the row spans */
+        __builtin_prefetch(p + off);
+    if (bytes)
+        __builtin_prefetch(p + bytes - 1);
+    if (d->labels)
+        __builtin_prefetch(d->labels + row);
+    else {
+        __builtin_prefetch(d->t + row * out_w);
+        __builtin_prefetch(d->t + row * out_w + out_w - 1);
+    }
+#else
+    (void)d, (void)row, (void)out_w;
+#endif
+}
+
 void nn_data_free(nn_data *data)
 {
     nn__free(data);
@@ -547,8 +582,13 @@ static nn_status fit_run(const char *fn, nn_model *model,
             if (!shuffle) {
                 x = data_rows(train, r0 + lo, kk, buf.xb);
             } else {
+                const size_t *rows = buf.perm + r0 + lo;
+                for (i = 0; i < kk && i < NN__AHEAD; i++)
+                    prefetch_row(train, rows[i], out_w);
                 for (i = 0; i < kk; i++) {
-                    size_t row = buf.perm[r0 + lo + i];
+                    size_t row = rows[i];
+                    if (i + NN__AHEAD < kk)
+                        prefetch_row(train, rows[i + NN__AHEAD], out_w);
                     if (train->x)
                         memcpy(buf.xb + i * in_w, train->x + row * in_w,
                                in_w * sizeof(float));
