@@ -34,27 +34,27 @@ void cli_array_free(cli_array *a)
     memset(a, 0, sizeof *a);
 }
 
-cli_status cli_array_floats(cli_array *a, cli_err *e)
+void cli_bytes_to_floats(float *dst, const unsigned char *src, size_t count)
 {
     size_t i;
+    for (i = 0; i < count; i++)
+        dst[i] = (float)src[i];
+}
+
+cli_status cli_array_floats(cli_array *a, cli_err *e)
+{
     float *out;
     if (!a->u8)
         return CLI_OK;
     out = cli_malloc_array(a->count, sizeof *out);
     if (!out)
         return cli_nomem(e, "for the array's elements");
-    for (i = 0; i < a->count; i++)
-        out[i] = (float)a->u8[i];
+    cli_bytes_to_floats(out, a->u8, a->count);
     a->data = out;
     a->u8 = NULL;
     cli_free(a->owner);
     a->owner = NULL;
     return CLI_OK;
-}
-
-void cli_array_adopt(cli_array *a, unsigned char *bytes)
-{
-    a->owner = bytes;
 }
 
 static uint64_t load(const unsigned char *p, size_t size, int big_endian)

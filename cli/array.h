@@ -23,7 +23,7 @@ typedef struct cli_array {
                                    (valid while those are, or owner) until
                                    cli_array_floats converts them */
     unsigned char *owner;       /* the allocation u8 points into, when the
-                                   array owns it (see cli_array_adopt) */
+                                   array owns it (freed with the array) */
     char kind;                  /* the stored type: 'f' floating point,
                                    'i' signed or 'u' unsigned integer,
                                    'b' boolean */
@@ -45,9 +45,9 @@ void cli_array_free(cli_array *a);
  * CLI_E_NOMEM. */
 cli_status cli_array_floats(cli_array *a, cli_err *e);
 
-/* Makes a hold bytes, the allocation its u8 points into (the source the
- * array was read from, whose ownership passes to a). */
-void cli_array_adopt(cli_array *a, unsigned char *bytes);
+/* dst[i] = src[i] as a float, for i < count: the one conversion of bytes
+ * into the values they stand for. */
+void cli_bytes_to_floats(float *dst, const unsigned char *src, size_t count);
 
 /* Converts count elements of the given type at bytes (kind 'f', 'i', 'u'
  * or 'b'; size 1, 2, 4 or 8 bytes; big_endian or little) into a->data,

@@ -377,7 +377,7 @@ static cli_status read_array(const char *path, cli_format fmt,
                       path);
     if (st == CLI_OK && a->u8) {
         if (keep_bytes) {
-            cli_array_adopt(a, src.bytes);
+            a->owner = src.bytes; /* u8 points into them */
             src.bytes = NULL;
         } else {
             st = cli_array_floats(a, e);
@@ -1026,11 +1026,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 const float *cli_data_x_floats(const cli_data *d, size_t at, size_t count,
                                float *buf)
 {
-    size_t i;
     if (!d->xb)
         return d->x + at;
-    for (i = 0; i < count; i++)
-        buf[i] = (float)d->xb[at + i];
+    cli_bytes_to_floats(buf, d->xb + at, count);
     return buf;
 }
 
