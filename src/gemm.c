@@ -116,7 +116,10 @@ static void gemm_small(int trans_a, int trans_b, size_t M, size_t N,
  * where this loop and the zeroing OpenBLAS still does for beta 0 take
  * 1.5-2.4% and 1.0-1.3% (three runs each, AMD EPYC Zen 3;
  * bench/results/beta-zen3/shares.txt). With more threads OpenBLAS shares
- * its pass between them, and keeps it. */
+ * its pass between them, and keeps it. Below 100^3 multiply-adds OpenBLAS
+ * may instead take the product through a small-matrix kernel that adds
+ * beta C in its last step (on AVX-512 cores, with its own rounding), so
+ * those keep their beta too. */
 NN__VECTOR_CLONES
 static void scale_c(float *restrict C, size_t M, size_t N, size_t ldc,
                     float beta)
@@ -140,7 +143,8 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
         return;
     }
 #if defined(NN_HAVE_OPENBLAS)
-    if (beta != 0.0f && beta != 1.0f && blas_threads() == 1) {
+    if (beta != 0.0f && beta != 1.0f && blas_threads() == 1 &&
+        (double)M * (double)N * (double)K > 1e6) {
         scale_c(C, M, N, ldc, beta);
         beta = 1.0f;
     }

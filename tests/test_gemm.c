@@ -152,12 +152,14 @@ static void error_measure_detects_a_wrong_product(void **state)
  * nor 1: momentum's mu, or 1 - lr wd) and asks OpenBLAS for beta 1. Its
  * results must keep OpenBLAS's own bits, which scale C in a pass of their
  * own the same way, and it must leave alone the entries of C's rows past
- * N (ldc > N). The shapes are the main job's products of dW (784 x 256
- * and 256 x 128 over a batch of 128) and odd ones. */
+ * N (ldc > N). It does so from 100^3 multiply-adds (below, OpenBLAS may
+ * take a path of its own); the shapes are the main job's products of dW
+ * (784 x 256 and 256 x 128 over a batch of 128) and odd ones just past
+ * that size. */
 static void own_beta_pass_keeps_openblas_bits(void **state)
 {
     static const size_t shapes[][3] = {
-        {784, 256, 128}, {256, 128, 128}, {13, 17, 19}, {9, 33, 5}};
+        {784, 256, 128}, {256, 128, 128}, {101, 103, 97}, {131, 67, 117}};
     static const float betas[3] = {0.9f, -1.5f, 3.0f};
     int threads = openblas_get_num_threads();
     size_t s, i, pad = 3;
