@@ -116,13 +116,13 @@ static void blas_matches_reference_on_fixed_shapes(void **state)
 
 static void blas_matches_reference_on_random_shapes(void **state)
 {
+    static const float betas[4] = {0.0f, 1.0f, 0.9f, -1.5f};
     int trial;
     (void)state;
     for (trial = 0; trial < 200; trial++) {
         size_t M = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
         size_t N = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
         size_t K = 1 + (size_t)((uniform() + 1.0f) * 40.0f);
-        static const float betas[4] = {0.0f, 1.0f, 0.9f, -1.5f};
         check_shape(trial & 1, (trial >> 1) & 1, M, N, K, 1.0f,
                     betas[(trial >> 2) & 3]);
     }
