@@ -108,8 +108,8 @@ static const float *data_rows(const nn_data *d, size_t r, size_t k,
 
 /* Rows drawn at random miss every cache: the gather of a shuffled batch
  * waited on each row's first load (56% of the gather's time on the main
- * job's profile, bench/results/bytes-zen3/perf-0766b2a.txt) and on its
- * label (24%). Asking for row perm[i + NN__AHEAD]'s lines while row i is
+ * job's profile, bench/RESULTS.md, "Since b7a9b44") and on its label
+ * (24%). Asking for row perm[i + NN__AHEAD]'s lines while row i is
  * copied overlaps those waits: the gather went from 3.5-3.8% of the job's
  * samples to 2.1-2.5% (three runs each, AMD EPYC Zen 3;
  * bench/results/beta-zen3/shares.txt). Only a hint: it changes no value. */
