@@ -5,8 +5,9 @@
 Runs README.md's Quick start training with the nn command at one thread,
 and the same training in PyTorch at one thread, in alternating rounds
 (libnn, PyTorch, libnn, PyTorch, ...), prints every round, the medians,
-and whether issue 21's target 3 is met: libnn in at most 0.6 of
-PyTorch's time, with a test accuracy within 1 point of PyTorch's.
+each round's ratio (median, range, rounds above 0.6), and whether issue
+21's target 3 is met: libnn in at most 0.6 of PyTorch's time, with a
+test accuracy within 1 point of PyTorch's.
 
     /usr/bin/python3 bench/mainjob.py --build build-rel [--rounds 3]
         [--epochs 10] [--data /usr/share/datasets/fashion-mnist]
@@ -417,6 +418,14 @@ def main():
     print("fit only               %7.2f s  %7.2f s   %.3f" % (lf, pf, lf / pf))
     print("test accuracy          %7.2f %%  %7.2f %%   %+.2f points"
           % (la, pa, la - pa))
+    # each round's pair (libnn, then PyTorch, a few seconds apart): how
+    # far the machine's drift moves the ratio from round to round
+    ratios = sorted(x["train"] / y["train"] for x, y in zip(lib, tor))
+    print("each round's train ratio: median %.3f, range %.3f-%.3f, above "
+          "%.1f in %d of %d" % (statistics.median(ratios), ratios[0],
+                               ratios[-1], TARGET_RATIO,
+                               sum(r > TARGET_RATIO for r in ratios),
+                               len(ratios)))
     met = lt / pt <= TARGET_RATIO and abs(la - pa) <= TARGET_POINTS
     print("issue 21 target 3 (<= %.1f of PyTorch's time, same accuracy "
           "within %g point): %s" % (TARGET_RATIO, TARGET_POINTS,
