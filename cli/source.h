@@ -37,9 +37,25 @@ cli_status cli_source_from_memory(const char *name, const void *data,
 
 /* Decompresses the gzip data at in (one or more members, as gzip writes
  * them) into a new buffer *out of *out_size bytes (plus a NUL after them).
- * Errors: CLI_E_DATA with the byte offset, CLI_E_NOMEM. */
+ * Errors: CLI_E_DATA with the byte offset, CLI_E_NOMEM. Through
+ * cli_gunzip_fast where it takes the data, else cli_gunzip_zlib. */
 cli_status cli_gunzip(const char *name, const unsigned char *in, size_t size,
                       unsigned char **out, size_t *out_size, cli_err *e);
+
+/* cli_gunzip through zlib's inflate alone: what reports every damaged
+ * stream, and what the tests compare cli_gunzip_fast against. */
+cli_status cli_gunzip_zlib(const char *name, const unsigned char *in,
+                           size_t size, unsigned char **out, size_t *out_size,
+                           cli_err *e);
+
+/* cli_gunzip through libdeflate, in builds with it (NN_CLI_HAVE_LIBDEFLATE):
+ * 1 and the bytes as cli_gunzip gives them when it decompressed every
+ * member and the CRC-32 and length of each matched; else 0 (damaged or
+ * truncated data, data after the last member, a member with a header
+ * CRC, memory short, or a build without libdeflate), with *out NULL, and
+ * cli_gunzip hands the data to zlib. */
+int cli_gunzip_fast(const unsigned char *in, size_t size, unsigned char **out,
+                    size_t *out_size);
 
 void cli_source_free(cli_source *s);
 

@@ -695,6 +695,105 @@ static void gzip_refuses_damaged_streams(void **state)
     free(z);
 }
 
+/* Decompresses z (zn bytes) both ways and checks the bytes against want
+ * (n bytes): cli_gunzip_fast takes it in a build with libdeflate where
+ * fast says it should, and gives zlib's bytes. */
+static void gunzip_both(const unsigned char *z, size_t zn, const void *want,
+                        size_t n, int fast)
+{
+    unsigned char *a = NULL, *b = NULL;
+    size_t an = 0, bn = 0;
+    cli_err e;
+    int r = cli_gunzip_fast(z, zn, &a, &an);
+#if defined(NN_CLI_HAVE_LIBDEFLATE)
+    assert_int_equal(r, fast);
+#else
+    (void)fast;
+    assert_int_equal(r, 0);
+#endif
+    assert_int_equal(cli_gunzip_zlib("z.gz", z, zn, &b, &bn, &e), CLI_OK);
+    assert_int_equal(bn, n);
+    assert_memory_equal(b, want, n);
+    assert_int_equal(b[n], '\0');
+    if (r == 1) {
+        assert_int_equal(an, n);
+        assert_memory_equal(a, want, n);
+        assert_int_equal(a[n], '\0');
+    } else {
+        assert_null(a);
+    }
+    cli_free(a);
+    cli_free(b);
+    /* and cli_gunzip, whichever way it goes */
+    assert_int_equal(cli_gunzip("z.gz", z, zn, &a, &an, &e), CLI_OK);
+    assert_int_equal(an, n);
+    assert_memory_equal(a, want, n);
+    cli_free(a);
+}
+
+static void gzip_fast_path_gives_zlibs_bytes(void **state)
+{
+    const size_t big = 300000, zeros = 1 << 20;
+    unsigned char *text = malloc(big), *zero = calloc(zeros, 1);
+    unsigned char *z1, *z2, *z3, *cat, *hc;
+    size_t n1, n2, n3, i;
+    uint32_t crc;
+    (void)state;
+    assert_non_null(text);
+    assert_non_null(zero);
+    for (i = 0; i < big; i++) /* compressible, not trivially */
+        text[i] = (unsigned char)("abcdefgh"[(i * 2654435761u >> 13) & 7] +
+                                  (i % 97 == 0));
+    /* one member: its length field sizes the output */
+    z1 = gzip_bytes(text, big, &n1);
+    gunzip_both(z1, n1, text, big, 1);
+    /* near deflate's largest ratio (a megabyte of zeros) */
+    z2 = gzip_bytes(zero, zeros, &n2);
+    assert_true(n2 < zeros / 500);
+    gunzip_both(z2, n2, zero, zeros, 1);
+    /* members of 300000, 0 and 7 bytes: the last length field is 7, the
+     * output grows and the first member runs again */
+    z3 = gzip_bytes(text, 0, &n3);
+    free(z2);
+    z2 = gzip_bytes(text + 1000, 7, &n2);
+    cat = malloc(n1 + n2 + n3);
+    assert_non_null(cat);
+    memcpy(cat, z1, n1);
+    memcpy(cat + n1, z3, n3);
+    memcpy(cat + n1 + n3, z2, n2);
+    memcpy(zero, text, big); /* the expected bytes */
+    memcpy(zero + big, text + 1000, 7);
+    gunzip_both(cat, n1 + n2 + n3, zero, big + 7, 1);
+    /* a header CRC (FLG bit 1, two bytes after the 10-byte header: the low
+     * half of the header's CRC-32), which zlib checks: zlib's to take */
+    hc = malloc(n2 + 2);
+    assert_non_null(hc);
+    memcpy(hc, z2, 10);
+    hc[3] |= 0x02;
+    crc = (uint32_t)crc32(0L, hc, 10);
+    hc[10] = (unsigned char)(crc & 0xff);
+    hc[11] = (unsigned char)(crc >> 8 & 0xff);
+    memcpy(hc + 12, z2 + 10, n2 - 10);
+    gunzip_both(hc, n2 + 2, text + 1000, 7, 0);
+    /* damaged: refused by the fast path, reported by zlib (above) */
+    memcpy(cat, z1, n1);
+    cat[n1 / 2] ^= 0x20;
+    {
+        unsigned char *o = NULL;
+        size_t on = 1;
+        assert_true(cli_gunzip_fast(cat, n1, &o, &on) == 0);
+        assert_null(o);
+        assert_int_equal(on, 0);
+    }
+    free(hc);
+    free(cat);
+    free(z1);
+    free(z2);
+    free(z3);
+    free(zero);
+    free(text);
+}
+
 /* ---- out of memory ---- */
 
 typedef cli_status (*read_fn)(const void *bytes, size_t n, cli_err *e);
@@ -812,6 +911,7 @@ int main(void)
         cmocka_unit_test(idx_refuses_each_bad_input),
         cmocka_unit_test(gzip_members_are_decompressed_and_sniffed),
         cmocka_unit_test(gzip_refuses_damaged_streams),
+        cmocka_unit_test(gzip_fast_path_gives_zlibs_bytes),
         cmocka_unit_test(every_allocation_of_a_read_can_fail_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
