@@ -3,7 +3,7 @@
  * mem.h - the nn command's allocator: malloc, realloc and free through one
  * place, so that tests can fail a chosen allocation (the parsers are
  * checked to report "out of memory" and leak nothing at every one).
- * libcsv and zlib are given these functions too.
+ * libcsv, zlib and libdeflate are given these functions too.
  */
 #ifndef CLI_MEM_H
 #define CLI_MEM_H
