@@ -12,34 +12,12 @@
  * ROUNDS to 9. Prints each round, then the medians and the median of the
  * rounds' ratios (libdeflate over zlib) with its range.
  */
-#define _POSIX_C_SOURCE 200809L
-
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "mem.h"
 #include "source.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Seconds for one decompression of in, zlib's or libdeflate's; its size
  * in *n, -1 if it failed. */
@@ -48,12 +26,12 @@ static double once(int fast, const unsigned char *in, size_t size, size_t *n)
     unsigned char *out = NULL;
     cli_err e;
     int ok;
-    double t0 = now(), t;
+    double t0 = bench_now(), t;
     if (fast)
         ok = cli_gunzip_fast(in, size, &out, n);
     else
         ok = cli_gunzip_zlib("in", in, size, &out, n, &e) == CLI_OK;
-    t = now() - t0;
+    t = bench_now() - t0;
     cli_free(out);
     return ok ? t : -1.0;
 }
@@ -116,9 +94,9 @@ int main(int argc, char **argv)
         printf("round %d  zlib %.4f s  libdeflate %.4f s  ratio %.3f\n",
                r + 1, tz[r], tf[r], ratio[r]);
     }
-    mz = median(tz, rounds);
-    mf = median(tf, rounds);
-    mr = median(ratio, rounds); /* sorts ratio */
+    mz = bench_median(tz, rounds);
+    mf = bench_median(tf, rounds);
+    mr = bench_median(ratio, rounds); /* sorts ratio */
     printf("medians: zlib %.4f s, libdeflate %.4f s (%zu bytes out); "
            "ratio %.3f (%.3f-%.3f)\n",
            mz, mf, nz, mr, ratio[0], ratio[rounds - 1]);
