@@ -179,7 +179,7 @@ int cli_gunzip_fast(const unsigned char *in, size_t size, unsigned char **out,
 
     *out = NULL;
     *out_size = 0;
-    /* Deflate makes at most 1032 bytes of one (a 258-byte match in two
+    /* Deflate turns a byte into at most 1032 (a 258-byte match in two
      * bits), so no valid input needs more; the last member's length field
      * (its last 4 bytes, the size mod 2^32) is the whole size where there
      * is one member, and the first guess. */

@@ -775,6 +775,17 @@ static void gzip_fast_path_gives_zlibs_bytes(void **state)
     hc[11] = (unsigned char)(crc >> 8 & 0xff);
     memcpy(hc + 12, z2 + 10, n2 - 10);
     gunzip_both(hc, n2 + 2, text + 1000, 7, 0);
+    /* and a wrong one is refused (libdeflate 1.14 alone would take it) */
+    hc[10] ^= 0x01;
+    {
+        unsigned char *o = NULL;
+        size_t on = 0;
+        cli_err e;
+        assert_int_equal(cli_gunzip("z.gz", hc, n2 + 2, &o, &on, &e),
+                         CLI_E_DATA);
+        assert_contains(e.msg, "z.gz: byte ");
+        assert_null(o);
+    }
     /* damaged: refused by the fast path, reported by zlib (above) */
     memcpy(cat, z1, n1);
     cat[n1 / 2] ^= 0x20;
