@@ -619,7 +619,7 @@ static void kernel_table(const bench_opts *o, FILE *csv)
 {
     static const size_t nets[][4] = {{784, 256, 128, 10},
                                      {784, 1024, 1024, 10}};
-    static const size_t batches[] = {1, 2, 4, 16, 32, 128, 256};
+    static const size_t batches[] = {1, 2, 3, 4, 16, 32, 128, 256};
     static const size_t sweep_m[] = {1, 2, 4, 8, 32};
     static const size_t sweep_nk[][2] = {{2, 2},   {4, 4},   {8, 8},
                                          {16, 16}, {32, 32}, {64, 64},
