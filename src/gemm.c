@@ -243,16 +243,25 @@ static int threaded_size(size_t M, size_t N, size_t K)
  * from 128 on the 1024-wide layers (kernel-forward-packed.txt). It wins on
  * layers of at most 16 outputs: forward at any batch (1.02x to 2.55x),
  * backward from 16 rows (1.39x to 2.37x; 0.95x to 0.98x at 4), dW from
- * 128 rows (1.17x to 1.23x; 0.83x to 0.87x at 32). So those, and nothing
- * else: there a training step's forward rows keep the BLAS's bits (which
+ * 128 rows (1.17x to 1.23x; 0.83x to 0.87x at 32). So those; and batches
+ * of 2 and 3 rows (bench_gemm --only kernel --threads 1 --quick, twice;
+ * kernel-small-1.txt, kernel-small-2.txt), where OpenBLAS forms 3 rows
+ * at 0.30 to 0.44 of its rows per second at 4, and gemm_small's loops
+ * take 2:
+ * there the kernel's few-rows path wins every forward product (1.45x to
+ * 7.0x), the backward products at 3 rows are 0.98x to 1.70x, and at 1 or
+ * 2 rows those of outputs of at most 16 columns 1.34x to 2.95x. At 4
+ * rows the products range from 0.67x to 2.9x and stay with the BLAS; the
+ * direct loops keep one row of a wide layer (the kernel 0.31x to 1.04x).
+ * Elsewhere a training step's forward rows keep the BLAS's bits (which
  * may depend on the batch), where the AVX-512 build's do not. */
 static int avx2_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
     if (trans_a)
         return N <= 16 && K >= 128;
     if (trans_b)
-        return K <= 16 && M >= 16;
-    return N <= 16 && !tiny(M, N, K);
+        return M == 3 || (K <= 16 && (M >= 16 || M < 4));
+    return (N <= 16 || M == 2 || M == 3) && !tiny(M, N, K);
 }
 
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)

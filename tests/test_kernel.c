@@ -696,6 +696,16 @@ static void the_environment_can_switch_the_kernel_off(void **state)
         assert_int_equal(nn__kernel_train(0, 0, 32, 1024, 784), 0);
         assert_int_equal(nn__kernel_train(0, 1, 15, 128, 10), 0);
         assert_int_equal(nn__kernel_train(0, 1, 16, 128, 10), cpu);
+        /* batches of 2 and 3 rows */
+        assert_int_equal(nn__kernel_train(0, 0, 1, 1024, 784), 0);
+        assert_int_equal(nn__kernel_train(0, 0, 2, 1024, 784), cpu);
+        assert_int_equal(nn__kernel_train(0, 0, 3, 256, 784), cpu);
+        assert_int_equal(nn__kernel_train(0, 0, 4, 1024, 784), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 2, 256, 128), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 3, 256, 128), cpu);
+        assert_int_equal(nn__kernel_train(0, 1, 4, 128, 10), 0);
+        assert_int_equal(nn__kernel_train(0, 1, 1, 128, 10), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 784, 256, 3), 0);
         assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 17), 0);
         assert_int_equal(nn__kernel_train(1, 0, 128, 10, 127), 0);
         assert_int_equal(nn__kernel_train(1, 0, 128, 10, 128), cpu);
