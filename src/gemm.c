@@ -247,12 +247,12 @@ static int threaded_size(size_t M, size_t N, size_t K)
  * of 2 and 3 rows (bench_gemm --only kernel --threads 1 --quick, twice;
  * kernel-small-1.txt, kernel-small-2.txt), where OpenBLAS forms 3 rows
  * at 0.30 to 0.44 of its rows per second at 4, and gemm_small's loops
- * take 2:
- * there the kernel's few-rows path wins every forward product (1.45x to
- * 7.0x), the backward products at 3 rows are 0.98x to 1.70x, and at 1 or
- * 2 rows those of outputs of at most 16 columns 1.34x to 2.95x. At 4
- * rows the products range from 0.67x to 2.9x and stay with the BLAS; the
- * direct loops keep one row of a wide layer (the kernel 0.31x to 1.04x).
+ * take 2. There the kernel's few-rows path wins every forward product
+ * (1.45x to 7.0x), the backward products at 3 rows are 0.98x to 1.70x,
+ * and at 1 or 2 rows those of outputs of at most 16 columns 1.34x to
+ * 2.95x. At 4 rows the products range from 0.67x to 2.9x and stay with
+ * the BLAS; the direct loops keep one row of a wide layer (the kernel
+ * 0.31x to 1.04x).
  * Elsewhere a training step's forward rows keep the BLAS's bits (which
  * may depend on the batch), where the AVX-512 build's do not. */
 static int avx2_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
