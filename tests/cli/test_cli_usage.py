@@ -131,7 +131,7 @@ class Usage(CliTest):
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0)
         text = out.decode()
-        self.assertRegex(text, r"\repoch 1/3 \[#+-*\] +\d+/\d+ +[\d.]+k? "
+        self.assertRegex(text, r"\repoch 1/3 \[#+-*\] +\d+/\d+ +[\d.]+[kM]? "
                          r"samples/s +\d+:\d\d elapsed +\d+:\d\d left +loss")
         self.assertIn("epoch 3/3  loss", text)
 
