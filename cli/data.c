@@ -356,14 +356,24 @@ static cli_status load_csv(const cli_data_spec *spec, cli_source *src,
     return CLI_OK;
 }
 
-/* An array from path; 1-byte unsigned elements stay bytes (a->u8, in the
- * source's buffer, which a then owns) with keep_bytes, else floats. */
-static cli_status read_array(const char *path, cli_format fmt,
-                             int keep_bytes, cli_array *a, cli_err *e)
+/* An array from path, or from *pre (path's bytes, read already: taken
+ * over and freed) where pre is not NULL; 1-byte unsigned elements stay
+ * bytes (a->u8, in the source's buffer, which a then owns) with
+ * keep_bytes, else floats. */
+static cli_status read_array(const char *path, cli_source *pre,
+                             cli_format fmt, int keep_bytes, cli_array *a,
+                             cli_err *e)
 {
     cli_source src;
-    cli_status st = cli_source_read(path, &src, e);
+    cli_status st = CLI_OK;
     cli_format f;
+
+    if (pre) {
+        src = *pre;
+        memset(pre, 0, sizeof *pre);
+    } else {
+        st = cli_source_read(path, &src, e);
+    }
     if (st != CLI_OK)
         return st;
     f = fmt != CLI_FMT_AUTO ? fmt : cli_sniff(src.bytes, src.size);
@@ -457,21 +467,26 @@ done:
     return st;
 }
 
-static cli_status load_arrays(const cli_data_spec *spec, cli_format fmt,
-                              cli_task task, size_t nt, cli_data *d,
-                              cli_err *e)
+/* The inputs from spec->path (from *src where the caller has read it:
+ * taken over and freed) and the targets from spec->targets_path. */
+static cli_status load_arrays(const cli_data_spec *spec, cli_source *src,
+                              cli_format fmt, cli_task task, size_t nt,
+                              cli_data *d, cli_err *e)
 {
     cli_array x, t;
     cli_status st;
     size_t i;
 
     memset(&t, 0, sizeof t);
-    if (spec->n_target || spec->n_features)
+    if (spec->n_target || spec->n_features) {
+        if (src)
+            cli_source_free(src);
         return cli_fail(e, CLI_E_USAGE, "--target and --features choose "
                         "CSV columns; %s is %s (give the targets as a "
                         "second file with --targets)", spec->path,
                         cli_format_name(fmt));
-    st = read_array(spec->path, fmt, spec->keep_bytes, &x, e);
+    }
+    st = read_array(spec->path, src, fmt, spec->keep_bytes, &x, e);
     if (st != CLI_OK)
         return st;
     d->format = fmt;
@@ -499,7 +514,7 @@ static cli_status load_arrays(const cli_data_spec *spec, cli_format fmt,
                         "second file with --targets FILE", spec->path,
                         cli_format_name(fmt));
     d->label_file = spec->targets_path;
-    st = read_array(spec->targets_path, CLI_FMT_AUTO, 0, &t, e);
+    st = read_array(spec->targets_path, NULL, CLI_FMT_AUTO, 0, &t, e);
     if (st != CLI_OK)
         return st;
     if (cli_array_rows(&t) != d->rows) {
@@ -535,7 +550,7 @@ done:
 cli_status cli_data_load(const cli_data_spec *spec, cli_task task,
                          size_t nt, cli_data *out, cli_err *e)
 {
-    cli_source src;
+    cli_source src, *pre = NULL;
     cli_format fmt;
     cli_status st;
 
@@ -559,9 +574,10 @@ cli_status cli_data_load(const cli_data_spec *spec, cli_task task,
                 cli_data_free(out);
             return st;
         }
-        cli_source_free(&src);
+        out->file = src.name; /* "(standard input)" for "-" */
+        pre = &src; /* NPY or IDX: read once, and standard input too */
     }
-    st = load_arrays(spec, fmt, task, nt, out, e);
+    st = load_arrays(spec, pre, fmt, task, nt, out, e);
     if (st != CLI_OK)
         cli_data_free(out);
     return st;

@@ -108,6 +108,34 @@ class Idx(CliTest):
             self.assertEqual(infos[0]["metadata"]["nn.train.hash"],
                              infos[i]["metadata"]["nn.train.hash"])
 
+    def test_arrays_read_from_standard_input_as_from_their_files(self):
+        # the format is found from the bytes, which nn reads once: an NPY
+        # or (gzip) IDX file piped to "-" gives what its path gives
+        rng = np.random.default_rng(4)
+        img = rng.integers(0, 256, (300, 4, 3))
+        lab = (img[:, 0, :].sum(axis=1) > img[:, 3, :].sum(axis=1))
+        write_idx(self.path("u.gz"), img)
+        write_idx(self.path("l.gz"), lab.astype(np.int64))
+        np.save(self.path("u.npy"), img.astype(np.uint8))
+        args = ("--targets", "l.gz", "--val-split", "50", "--layers",
+                "8:relu,2:softmax", "--epochs", "5", "--seed", "3")
+        hashes = []
+        for data in ("u.gz", "u.npy"):
+            self.nn("train", data, *args, "-o", "a.nn", "--force")
+            r = self.nn("train", "-", *args, "-o", "b.nn", "--force",
+                        stdin=self.read(data, binary=True))
+            self.assertIn("training on (standard input): 250 rows of 12 "
+                          "inputs", r.out + r.err)
+            out = []
+            for model, src in (("a.nn", data), ("b.nn", "-")):
+                out.append(self.nn("predict", model, src, "--proba",
+                                   stdin=self.read(data, binary=True)).out)
+                hashes.append(self.nn("info", model, "--json").json()
+                              ["metadata"]["nn.train.hash"])
+            self.assertEqual(len(out[0].splitlines()), 300)
+            self.assertEqual(out[0], out[1])
+        self.assertEqual(len(set(hashes)), 1)
+
     def test_fashion_mnist_from_the_debian_package(self):
         f = lambda name: os.path.join(FASHION, name)
         self.nn("train", f("train-images-idx3-ubyte.gz"),
