@@ -27,7 +27,6 @@
 #define MR 6       /* rows of a tile */
 #define NV 2       /* vectors in a full panel: NR = 16 columns */
 #define NC (16 * 16) /* columns per block: KC x NC floats, 256 KiB */
-#define EDGE_TILES 1
 #define FEW_W1 12
 #define FEW_W2 6
 #define FEW_W3 4

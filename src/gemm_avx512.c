@@ -146,7 +146,6 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define MR 8       /* rows of a tile */
 #define NV 3       /* vectors in a full panel: NR = 48 columns */
 #define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
-#define EDGE_TILES 0
 #define FEW_W1 16
 #define FEW_W2 8
 #define FEW_W3 5

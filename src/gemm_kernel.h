@@ -9,8 +9,6 @@
  *   VL, MR, NV        floats per vector; rows and vectors of a tile
  *                     (NR = VL NV columns)
  *   NC                columns of a block of B (a multiple of NR)
- *   EDGE_TILES        1 to compile tiles without masks for whole panels
- *                     (where masked loads and stores cost more), else 0
  *   FEW_W1..FEW_W3    vectors of columns few_rows keeps per row, for 1 to
  *                     3 rows (as many accumulators as registers allow)
  *   K_FN, K_INLINE    the target attribute, for functions and for
@@ -431,22 +429,18 @@ typedef void (*tile_fn)(const nn__tile_args *t);
     }
 #define NN__TILE_NAME(R, V, E) tile_##R##_##V##_##E,
 #define NN__TILE_ROW(V, E) {NN__ROWS(NN__TILE_NAME, V, E)}
-/* Tiles without an edge only where a masked load or store costs more
- * than a whole one (EDGE_TILES 1: AVX2's vmaskmovps); elsewhere the edge
- * tiles serve every panel, their masks then all ones. */
-#if EDGE_TILES
+/* Whole panels take tiles without masks, in both builds: AVX2's
+ * vmaskmovps costs more than a plain load or store, and with AVX-512 the
+ * edge tiles kept their mask on the stack and loaded it again at every
+ * step of k (gcc 12), which on an Intel Xeon cost 3% to 5% of a training
+ * step or a prediction (bench/kernel_ab.sh, RESULTS.md). The masks of
+ * the edge tiles are all ones there, so the bits are the same. */
 NN__ROWS(NN__TILE, 1, 0)
 NN__ROWS(NN__TILE, 2, 0)
-#define NN__WHOLE 0
-#else
-#define NN__WHOLE 1
-#endif
 NN__ROWS(NN__TILE, 1, 1)
 NN__ROWS(NN__TILE, 2, 1)
 #if NV == 3
-#if EDGE_TILES
 NN__ROWS(NN__TILE, 3, 0)
-#endif
 NN__ROWS(NN__TILE, 3, 1)
 #define NN__TILE_THIRD(E) , NN__TILE_ROW(3, E)
 #else
@@ -454,8 +448,7 @@ NN__ROWS(NN__TILE, 3, 1)
 #endif
 /* tiles[edge][nv - 1][mr - 1]; edge: the last vector is through the mask */
 static const tile_fn tiles[2][NV][MR] = {
-    {NN__TILE_ROW(1, NN__WHOLE),
-     NN__TILE_ROW(2, NN__WHOLE) NN__TILE_THIRD(NN__WHOLE)},
+    {NN__TILE_ROW(1, 0), NN__TILE_ROW(2, 0) NN__TILE_THIRD(0)},
     {NN__TILE_ROW(1, 1), NN__TILE_ROW(2, 1) NN__TILE_THIRD(1)}};
 
 /* ---- a few rows, B in place ---- */
