@@ -432,9 +432,11 @@ typedef void (*tile_fn)(const nn__tile_args *t);
 /* Whole panels take tiles without masks, in both builds: AVX2's
  * vmaskmovps costs more than a plain load or store, and with AVX-512 the
  * edge tiles kept their mask on the stack and loaded it again at every
- * step of k (gcc 12), which on an Intel Xeon cost 3% to 5% of a training
- * step or a prediction (bench/kernel_ab.sh, RESULTS.md). The masks of
- * the edge tiles are all ones there, so the bits are the same. */
+ * step of k (gcc 12), which on an Intel Xeon cost 2.6% to 6.4% of a
+ * training step or a prediction of the benchmark nets (but for
+ * 784-1024-1024-10's predictions at batch 32, 2.5% faster with the
+ * masks; bench/kernel_ab.sh, bench/RESULTS.md). The edge tiles' masks
+ * are all ones on whole panels, so the bits are the same either way. */
 NN__ROWS(NN__TILE, 1, 0)
 NN__ROWS(NN__TILE, 2, 0)
 NN__ROWS(NN__TILE, 1, 1)
