@@ -1181,10 +1181,13 @@ static void run_resume_child(const char *in, const char *out)
     if (pid == 0) {
         /* the child must take the products the way this process does:
          * under valgrind, which hides AVX-512 from this process but not
-         * from the program it runs, the child would otherwise run libnn's
-         * kernel and round differently */
+         * from the program it runs, the child would otherwise run the
+         * kernel's AVX-512 build (or the kernel at all), whose training
+         * rule gives other products to the kernel, and round differently */
         if (!nn__kernel_on())
             setenv("NN_GEMM", "blas", 1);
+        else if (nn__kernel_isa() == NN__KERNEL_AVX2)
+            setenv("NN_GEMM", "avx2", 1);
         execl(self_exe, self_exe, "--resume", in, out, (char *)NULL);
         _exit(127);
     }
