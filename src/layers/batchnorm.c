@@ -13,8 +13,8 @@
  * data-parallel part of a batch they are summed over the parts through the
  * model's reducer, as torch.nn.SyncBatchNorm does, so that every part
  * normalises by the whole batch. Each feature's sum runs in row order,
- * and the loops run along a row's features (the sums, in blocks of 32
- * or 16 features down the rows), so that they vectorise
+ * and the loops run along a row's features (the forward pass's sums, in
+ * blocks of sixteen features down the rows), so that they vectorise
  * (NN__WIDE_CLONES) with the same bits. The extra block keeps x-hat
  * (n x width floats) and then, in double, the batch's mean, variance and
  * 1 / sqrt(variance + eps), the two sums of the backward pass and
@@ -33,49 +33,36 @@ static double *stats(const nn_model *m, size_t l, size_t n)
                               nn__even(n * m->layers[l].out));
 }
 
-/* column_sums' block of Q x 8 columns from column j (Q at most 4, a
- * constant where this is inlined), its sums in registers down the rows. */
-static NN__ALWAYS_INLINE void column_block(const float *x, const double *mean,
-                                           size_t n, size_t k, size_t j,
-                                           size_t Q, double *out)
-{
-    nn__lanes8 a[4], ma[4];
-    size_t i, q;
-#pragma GCC unroll 4
-    for (q = 0; q < Q; q++) {
-        a[q] = nn__lanes8_zero();
-        ma[q] = mean ? nn__lanes8_load_doubles(mean + j + 8 * q) : a[q];
-    }
-    for (i = 0; i < n; i++)
-#pragma GCC unroll 4
-        for (q = 0; q < Q; q++) {
-            nn__lanes8 u = nn__lanes8_load(x + i * k + j + 8 * q);
-            if (mean) {
-                u = nn__lanes8_sub(u, ma[q]);
-                u = nn__lanes8_mul(u, u);
-            }
-            a[q] = nn__lanes8_add(a[q], u);
-        }
-#pragma GCC unroll 4
-    for (q = 0; q < Q; q++)
-        nn__lanes8_store(out + j + 8 * q, a[q]);
-}
-
 /* out[j] = the sum over the n rows of x[i][j] (mean NULL) or of
- * (x[i][j] - mean[j])^2, in double, each column's in row order. 32
- * columns at a time stay in registers across the rows (then 16, then one
- * at a time): eight chains of additions, where 16 columns' four chains
- * waited on the adder's latency; with the sums in memory, every row
- * loaded and stored each column's sum again. Always inlined, into each of
- * the callers' clones. */
+ * (x[i][j] - mean[j])^2, in double, each column's in row order. Sixteen
+ * columns at a time stay in registers across the rows; with the sums in
+ * memory, every row loaded and stored each column's sum again. Always
+ * inlined, into each of the callers' clones. */
 static NN__ALWAYS_INLINE void column_sums(const float *x, const double *mean,
                                           size_t n, size_t k, double *out)
 {
     size_t i, j = 0;
-    for (; j + 32 <= k; j += 32)
-        column_block(x, mean, n, k, j, 4, out);
-    for (; j + 16 <= k; j += 16)
-        column_block(x, mean, n, k, j, 2, out);
+    for (; j + 16 <= k; j += 16) {
+        nn__lanes8 a = nn__lanes8_zero(), b = a, ma = a, mb = a;
+        if (mean) {
+            ma = nn__lanes8_load_doubles(mean + j);
+            mb = nn__lanes8_load_doubles(mean + j + 8);
+        }
+        for (i = 0; i < n; i++) {
+            nn__lanes8 u = nn__lanes8_load(x + i * k + j);
+            nn__lanes8 v = nn__lanes8_load(x + i * k + j + 8);
+            if (mean) {
+                u = nn__lanes8_sub(u, ma);
+                v = nn__lanes8_sub(v, mb);
+                u = nn__lanes8_mul(u, u);
+                v = nn__lanes8_mul(v, v);
+            }
+            a = nn__lanes8_add(a, u);
+            b = nn__lanes8_add(b, v);
+        }
+        nn__lanes8_store(out + j, a);
+        nn__lanes8_store(out + j + 8, b);
+    }
     if (j == k)
         return;
     memset(out + j, 0, (k - j) * sizeof *out);
@@ -178,43 +165,6 @@ static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
     return a->y;
 }
 
-/* sdy[j] = the sum over the n rows of dy[i][j], sdx[j] that of
- * dy[i][j] x-hat[i][j], in double, each column's in row order: as
- * column_sums, 16 columns' sums in registers down the rows. */
-static NN__ALWAYS_INLINE void dy_sums(const float *dy, const float *xh,
-                                      size_t n, size_t k, double *sdy,
-                                      double *sdx)
-{
-    size_t i, j = 0;
-    for (; j + 16 <= k; j += 16) {
-        nn__lanes8 y0 = nn__lanes8_zero(), y1 = y0, x0 = y0, x1 = y0;
-        for (i = 0; i < n; i++) {
-            const float *g = dy + i * k + j, *h = xh + i * k + j;
-            nn__lanes8 g0 = nn__lanes8_load(g), g1 = nn__lanes8_load(g + 8);
-            y0 = nn__lanes8_add(y0, g0);
-            y1 = nn__lanes8_add(y1, g1);
-            x0 = nn__lanes8_add(x0, nn__lanes8_mul(g0, nn__lanes8_load(h)));
-            x1 = nn__lanes8_add(x1,
-                                nn__lanes8_mul(g1, nn__lanes8_load(h + 8)));
-        }
-        nn__lanes8_store(sdy + j, y0);
-        nn__lanes8_store(sdy + j + 8, y1);
-        nn__lanes8_store(sdx + j, x0);
-        nn__lanes8_store(sdx + j + 8, x1);
-    }
-    if (j == k)
-        return;
-    memset(sdy + j, 0, (k - j) * sizeof *sdy);
-    memset(sdx + j, 0, (k - j) * sizeof *sdx);
-    for (i = 0; i < n; i++) {
-        size_t c;
-        for (c = j; c < k; c++) {
-            sdy[c] += dy[i * k + c];
-            sdx[c] += (double)dy[i * k + c] * xh[i * k + c];
-        }
-    }
-}
-
 /* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat, and
  * dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
 NN__WIDE_CLONES
@@ -231,7 +181,13 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     size_t i, j, g = nn__batch_rows(m, n);
     (void)x;
     (void)dz;
-    dy_sums(dy, xh, n, k, sdy, sdx);
+    for (j = 0; j < k; j++)
+        sdy[j] = sdx[j] = 0.0;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < k; j++) {
+            sdy[j] += dy[i * k + j];
+            sdx[j] += (double)dy[i * k + j] * xh[i * k + j];
+        }
     /* gamma's and beta's gradients are this batch's rows' sums: in a
      * data-parallel part, the sum of the parts' buffers makes the whole's */
     for (j = 0; j < k; j++) {
