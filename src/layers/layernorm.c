@@ -166,7 +166,7 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
 }
 
 /* R rows (at most ROWS, a constant where this is inlined) of the
- * backward pass from row i, with dx-hat = dy gamma:
+ * backward pass, dy, xh and gx at their first, with dx-hat = dy gamma:
  * dL/dx = inv (dx-hat - mean(dx-hat) - x-hat mean(dx-hat x-hat)), into gx
  * when it is not NULL; each row's two sums in its own eight lanes, and
  * the rows' shares of the columns' sums sdx (dy x-hat) and sdy (dy) added
