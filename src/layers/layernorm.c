@@ -12,10 +12,11 @@
  * vectorise: one chain of double additions per row made a layer over
  * 128 x 384 values cost 87 memcpy's of them in a step (bench_layers),
  * eight lanes as an array 45 (GCC kept the backward pass's lanes in
- * scalars), as vectors 36 (AVX2). Four rows go at a time, their chains
- * interleaved, each row's sums in the order one row alone would form
- * them (the same bits): the layer's own functions then took 0.80 of the
- * samples of one row at a time (AVX-512, batch 128). The sums over rows
+ * scalars), as vectors 36 (AVX2). Rows go four at a time forward and two
+ * backward, their chains interleaved, each row's sums in the order one
+ * row alone would form them (the same bits): the layer's own functions
+ * then took 0.80 of the samples of one row at a time in the AVX-512
+ * clone and 0.95 in the AVX2 one (batch 128). The sums over rows
  * (for dL/dgamma and dL/dbeta) run per column in row order, in the same
  * pass over a row as its own sums.
  * The extra block keeps x-hat (n x width floats) and then, in double,
@@ -165,7 +166,18 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
     return a->y;
 }
 
-/* R rows (at most ROWS, a constant where this is inlined) of the
+/* Rows the backward pass takes at a time. Each row brings two sums of
+ * eight lanes, four registers in either clone (lanes of four doubles), to
+ * the column sums' and the loads' registers; with four rows the AVX2
+ * clone, which has 16 registers, kept sums on the stack. Measured on an
+ * AVX-512 CPU with the clones limited to x86-64-v3 (perf samples of
+ * ln_backward, bench_layers --profile-steps 3000 --only layernorm --batch
+ * 128): four rows 1.11 times one row's, two rows 1.00 to 1.02; in the
+ * AVX-512 clone two rows take 1.04 to 1.09 times four rows' samples and
+ * 0.84 to 0.92 of one row's. */
+enum { BACK_ROWS = 2 };
+
+/* R rows (at most BACK_ROWS, a constant where this is inlined) of the
  * backward pass, dy, xh and gx at their first, with dx-hat = dy gamma:
  * dL/dx = inv (dx-hat - mean(dx-hat) - x-hat mean(dx-hat x-hat)), into gx
  * when it is not NULL; each row's two sums in its own eight lanes, and
@@ -178,7 +190,7 @@ static NN__ALWAYS_INLINE void back_rows(const float *dy, const float *xh,
                                         size_t R, double *sdx, double *sdy,
                                         float *gx)
 {
-    nn__lanes8 v1[ROWS], v2[ROWS];
+    nn__lanes8 v1[BACK_ROWS], v2[BACK_ROWS];
     double s1[8], s2[8], m1, m2;
     size_t q, j, t;
 #pragma GCC unroll 4
@@ -221,8 +233,8 @@ static NN__ALWAYS_INLINE void back_rows(const float *dy, const float *xh,
     }
 }
 
-/* dL/dx row by row (back_rows, ROWS rows at a time); dL/dgamma = sum over
- * rows of dy x-hat, dL/dbeta = sum of dy. */
+/* dL/dx row by row (back_rows, BACK_ROWS rows at a time); dL/dgamma =
+ * sum over rows of dy x-hat, dL/dbeta = sum of dy. */
 NN__WIDE_CLONES
 static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
@@ -241,9 +253,9 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     for (i = 0; i < n; i += R) {
         const float *dy = m->delta[l] + i * k, *xh = m->extra[l] + i * k;
         float *g = gx ? gx + i * k : NULL;
-        R = n - i >= ROWS ? ROWS : 1;
-        if (R == ROWS)
-            back_rows(dy, xh, gamma, inv + i, k, ROWS, sdx, sdy, g);
+        R = n - i >= BACK_ROWS ? BACK_ROWS : 1;
+        if (R == BACK_ROWS)
+            back_rows(dy, xh, gamma, inv + i, k, BACK_ROWS, sdx, sdy, g);
         else
             back_rows(dy, xh, gamma, inv + i, k, 1, sdx, sdy, g);
     }
