@@ -24,6 +24,12 @@
  *
  *   bench_layers [--quick] [--batch N] [--reps R] [--min-block S]
  *   bench_layers --profile-steps N --only KIND [--batch N]
+ *
+ * With --profile-steps, BENCH_LAYERS_TOUCH=BYTES in the environment has
+ * each step first write BYTES of a buffer the net never reads: the plain
+ * net with as much more memory in use as a layer net, to see whether the
+ * dense products' extra samples in a layer net come from its larger
+ * working set (RESULTS.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,8 +145,21 @@ static void make_batch(size_t n, float **x, int32_t **labels,
  * on a shared machine (bench/layer_share.sh). */
 static int profile(const bench_opts *o)
 {
-    size_t n = o->batch ? o->batch : 128, k;
+    size_t n = o->batch ? o->batch : 128, k, touch_bytes = 0;
     uint64_t seed = 7;
+    const char *tb = getenv("BENCH_LAYERS_TOUCH");
+    char *touch = NULL;
+    if (tb && *tb) {
+        char *end;
+        unsigned long long v = strtoull(tb, &end, 10);
+        if (*end || v == 0 || v > (1ull << 32)) {
+            fprintf(stderr, "bench_layers: BENCH_LAYERS_TOUCH=%s: want a "
+                            "byte count from 1 to 2^32\n", tb);
+            return 1;
+        }
+        touch_bytes = (size_t)v;
+        touch = bench_xmalloc(touch_bytes);
+    }
     for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         nn_model *m;
         float *x;
@@ -155,15 +174,22 @@ static int profile(const bench_opts *o)
         c.n = n;
         c.x = x;
         c.labels = labels;
-        for (s = 0; s < o->profile_steps; s++)
+        for (s = 0; s < o->profile_steps; s++) {
+            if (touch_bytes) {
+                memset(touch, (int)(s & 0xff), touch_bytes);
+                __asm__ volatile("" : : "r"(touch) : "memory");
+            }
             step(&c);
+        }
         printf("profiled %ld steps of the %s net at batch %zu\n",
                o->profile_steps, kinds[k].name, n);
         nn_model_free(m);
         free(x);
         free(labels);
+        free(touch);
         return 0;
     }
+    free(touch);
     fprintf(stderr, "bench_layers: --profile-steps needs --only plain, "
                     "dropout, batchnorm or layernorm\n");
     return 1;
