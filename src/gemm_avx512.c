@@ -33,7 +33,8 @@
  * is A (eight rows of kc floats), copied into an 8 x KC micro-panel
  * (p-major, so one cache line serves two steps of k) where it is Aᵀ;
  * the micro-kernel keeps an 8 x 48 tile of C in 24 registers and runs one
- * broadcast and three fused multiply-adds per row and step of k.
+ * broadcast and three fused multiply-adds per row and step of k, and
+ * prefetches into L1 the panel's row PF_K steps of k ahead.
  *
  * Every element of C is the same sum in the same order whichever way B is
  * stored and however M is cut into strips: for each block of KC in turn, a
@@ -146,6 +147,15 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define MR 8       /* rows of a tile */
 #define NV 3       /* vectors in a full panel: NR = 48 columns */
 #define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
+/* A tile prefetches its panel's row 8 steps of k ahead (8 x 192 bytes of
+ * a packed panel). On an Intel Xeon with AMX (48 KiB L1d, 2 MiB L2),
+ * against none, medians of 15-21 pairs of blocks (bench/kernel_ab.sh,
+ * bench/RESULTS.md): training steps of 784-256-128-10 at batch 128 0.964
+ * of the time, 784-1024-1024-10 at batch 256 0.978; predictions of
+ * 784-1024-1024-10 at batch 32 0.919 (its packed weights stream from
+ * beyond L2), at 256 0.965; 16 steps ahead about the same, 32 slower
+ * than 16 (1.02-1.06). */
+#define PF_K 8
 #define FEW_W1 16
 #define FEW_W2 8
 #define FEW_W3 5

@@ -9,6 +9,8 @@
  *   VL, MR, NV        floats per vector; rows and vectors of a tile
  *                     (NR = VL NV columns)
  *   NC                columns of a block of B (a multiple of NR)
+ *   PF_K              steps of k ahead a tile prefetches the rows of its
+ *                     panel of B into L1 (0: it does not)
  *   FEW_W1..FEW_W3    vectors of columns few_rows keeps per row, for 1 to
  *                     3 rows (as many accumulators as registers allow)
  *   K_FN, K_INLINE    the target attribute, for functions and for
@@ -379,6 +381,15 @@ K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
         VEC b0 = LOAD_E(mask, b, edge && nv == 1);
         VEC b1 = nv > 1 ? LOAD_E(mask, b + VL, edge && nv == 2) : b0;
         VEC b2 = nv > 2 ? LOAD_E(mask, b + 2 * VL, edge) : b0;
+        /* the panel's row PF_K steps of k on, a line at a time; the
+         * address as an integer, for it may lie past B's end (a prefetch
+         * does not fault there, and changes no sum) */
+        if (PF_K > 0)
+            for (off = 0; off < (size_t)nv * VL * sizeof(float); off += 64)
+                _mm_prefetch((const char *)((uintptr_t)b +
+                                            (PF_K * ldb * sizeof(float) +
+                                             off)),
+                             _MM_HINT_T0);
         NN__FMA(0)
         NN__FMA(1)
         NN__FMA(2)
