@@ -149,12 +149,13 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
 /* A tile prefetches its panel's row 8 steps of k ahead (8 x 192 bytes of
  * a packed panel). On an Intel Xeon with AMX (48 KiB L1d, 2 MiB L2),
- * against none, medians of 15-21 pairs of blocks (bench/kernel_ab.sh,
- * bench/RESULTS.md): training steps of 784-256-128-10 at batch 128 0.964
- * of the time, 784-1024-1024-10 at batch 256 0.978; predictions of
- * 784-1024-1024-10 at batch 32 0.919 (its packed weights stream from
- * beyond L2), at 256 0.965; 16 steps ahead about the same, 32 slower
- * than 16 (1.02-1.06). */
+ * against none, medians of 15-21 pairs of blocks (bench/kernel_ab.sh;
+ * bench/results/xeon-amx/kernel-prefetch.txt): training steps of
+ * 784-256-128-10 at batch 128 0.962 of the time, at 32 0.995,
+ * 784-1024-1024-10 at batch 256 0.968; predictions 0.955-0.982, of
+ * 784-1024-1024-10 at batch 32 0.956 (its packed weights stream from
+ * beyond L2); 16 steps ahead about the same, 32 slower than 16
+ * (1.02-1.06). */
 #define PF_K 8
 #define FEW_W1 16
 #define FEW_W2 8
