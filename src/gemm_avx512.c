@@ -199,6 +199,12 @@ static int prefetch_on(void)
     return s - 1;
 }
 
+void nn__kernel_prefetch_force(int on)
+{
+    __atomic_store_n(&prefetch_state, on < 0 ? 0 : 1 + (on != 0),
+                     __ATOMIC_RELAXED);
+}
+
 /* Lanes of the last vector of a panel w columns wide that hold columns. */
 static __mmask16 edge_mask(size_t w)
 {
