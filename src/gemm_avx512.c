@@ -147,19 +147,20 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define MR 8       /* rows of a tile */
 #define NV 3       /* vectors in a full panel: NR = 48 columns */
 #define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
-/* On Intel CPUs a tile prefetches its panel's row 8 steps of k ahead
- * (8 x 192 bytes of a packed panel). On an Intel Xeon with AMX (48 KiB
- * L1d, 2 MiB L2), against none, medians of 15-21 pairs of blocks
- * (bench/kernel_ab.sh; bench/results/xeon-amx/kernel-prefetch.txt):
- * training steps of 784-256-128-10 at batch 128 0.962 of the time, at 32
- * 0.995, 784-1024-1024-10 at batch 256 0.968; predictions 0.955-0.982, of
+/* A tile prefetches its panel's row 8 steps of k ahead (8 x 192 bytes of
+ * a packed panel). On an Intel Xeon with AMX (48 KiB L1d, 2 MiB L2),
+ * against none, medians of 15-21 pairs of blocks (bench/kernel_ab.sh;
+ * bench/results/xeon-amx/kernel-prefetch.txt): training steps of
+ * 784-256-128-10 at batch 128 0.962 of the time, at 32 0.995,
+ * 784-1024-1024-10 at batch 256 0.968; predictions 0.955-0.982, of
  * 784-1024-1024-10 at batch 32 0.956 (its packed weights stream from
  * beyond L2); 16 steps ahead about the same, 32 slower than 16
- * (1.02-1.06). On AMD's Zen 4 (32 KiB L1d, 1 MiB L2) the same prefetch
- * cost time instead, so there the tiles without it run (prefetch_on;
- * bench/results/zen4/kernel-prefetch.txt). */
+ * (1.02-1.06). On an AMD EPYC Zen 4 (32 KiB L1d, 1 MiB L2) tiles without
+ * it took 0.98-1.02 of the time, as medians of 15 pairs, in training and
+ * predictions alike (bench/results/zen4/kernel-prefetch.txt): too little
+ * to keep a second set of tiles for AMD's CPUs, which doubled this
+ * file's code (f7611fa). */
 #define PF_K 8
-#define PF_ON() prefetch_on()
 #define FEW_W1 16
 #define FEW_W2 8
 #define FEW_W3 5
@@ -182,28 +183,6 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define V_POS(r) _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ)
 #define V_RELU(r) _mm512_maskz_mov_ps(V_POS(r), r)
 #define V_LEAKY(r, s) _mm512_mask_mov_ps(_mm512_mul_ps(s, r), V_POS(r), r)
-
-/* Whether the tiles prefetch (PF_K): not on AMD's CPUs, else yes.
- * Decided once, like the build (relaxed atomics: every thread decides
- * alike); a prefetch changes no sum, so the bits are the same either way. */
-static int prefetch_state; /* 0: not decided yet; else 1 + the answer */
-
-static int prefetch_on(void)
-{
-    int s = __atomic_load_n(&prefetch_state, __ATOMIC_RELAXED);
-    if (s == 0) {
-        __builtin_cpu_init();
-        s = 1 + !__builtin_cpu_is("amd");
-        __atomic_store_n(&prefetch_state, s, __ATOMIC_RELAXED);
-    }
-    return s - 1;
-}
-
-void nn__kernel_prefetch_force(int on)
-{
-    __atomic_store_n(&prefetch_state, on < 0 ? 0 : 1 + (on != 0),
-                     __ATOMIC_RELAXED);
-}
 
 /* Lanes of the last vector of a panel w columns wide that hold columns. */
 static __mmask16 edge_mask(size_t w)

@@ -11,8 +11,6 @@
  *   NC                columns of a block of B (a multiple of NR)
  *   PF_K              steps of k ahead a tile prefetches the rows of its
  *                     panel of B into L1 (0: it does not)
- *   PF_ON()           1 where this CPU takes the prefetch, 0 where the
- *                     tiles without it run (a constant where PF_K is 0)
  *   FEW_W1..FEW_W3    vectors of columns few_rows keeps per row, for 1 to
  *                     3 rows (as many accumulators as registers allow)
  *   K_FN, K_INLINE    the target attribute, for functions and for
@@ -353,8 +351,8 @@ K_INLINE void store(const nn__tile_args *t, VEC acc, float *c, int v,
             NN__STORES(how);                                                 \
     } while (0)
 
-K_INLINE void tile(const nn__tile_args *t, const int pf, const int mr,
-                   const int nv, const int edge)
+K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
+                   const int edge)
 {
     const float *a = t->a, *b = t->b;
     const size_t ldb = t->ldb, kc = t->kc, a_step = t->a_step;
@@ -383,13 +381,13 @@ K_INLINE void tile(const nn__tile_args *t, const int pf, const int mr,
         VEC b0 = LOAD_E(mask, b, edge && nv == 1);
         VEC b1 = nv > 1 ? LOAD_E(mask, b + VL, edge && nv == 2) : b0;
         VEC b2 = nv > 2 ? LOAD_E(mask, b + 2 * VL, edge) : b0;
-        /* the panel's row pf steps of k on, a line at a time; the
+        /* the panel's row PF_K steps of k on, a line at a time; the
          * address as an integer, for it may lie past B's end (a prefetch
          * does not fault there, and changes no sum) */
-        if (pf > 0)
+        if (PF_K > 0)
             for (off = 0; off < (size_t)nv * VL * sizeof(float); off += 64)
                 _mm_prefetch((const char *)((uintptr_t)b +
-                                            ((size_t)pf * ldb * sizeof(float) +
+                                            (PF_K * ldb * sizeof(float) +
                                              off)),
                              _MM_HINT_T0);
         NN__FMA(0)
@@ -435,31 +433,13 @@ typedef void (*tile_fn)(const nn__tile_args *t);
 #else
 #error "tiles of 6 or 8 rows"
 #endif
-/* tile_R_V_E prefetches PF_K steps ahead; where PF_K > 0 there is also
- * tile_R_V_E_n, which does not, for the CPUs PF_ON() says are better
- * without. */
-#if PF_K > 0
 #define NN__TILE(R, V, E)                                                    \
     K_FN static void tile_##R##_##V##_##E(const nn__tile_args *t)           \
     {                                                                        \
-        tile(t, PF_K, R, V, E);                                              \
-    }                                                                        \
-    K_FN static void tile_##R##_##V##_##E##_n(const nn__tile_args *t)       \
-    {                                                                        \
-        tile(t, 0, R, V, E);                                                 \
+        tile(t, R, V, E);                                                    \
     }
-#define NN__TILE_NAME_N(R, V, E) tile_##R##_##V##_##E##_n,
-#else
-#define NN__TILE(R, V, E)                                                    \
-    K_FN static void tile_##R##_##V##_##E(const nn__tile_args *t)           \
-    {                                                                        \
-        tile(t, 0, R, V, E);                                                 \
-    }
-#define NN__TILE_NAME_N(R, V, E) tile_##R##_##V##_##E,
-#endif
 #define NN__TILE_NAME(R, V, E) tile_##R##_##V##_##E,
 #define NN__TILE_ROW(V, E) {NN__ROWS(NN__TILE_NAME, V, E)}
-#define NN__TILE_ROW_N(V, E) {NN__ROWS(NN__TILE_NAME_N, V, E)}
 /* Whole panels take tiles without masks, in both builds: AVX2's
  * vmaskmovps costs more than a plain load or store, and with AVX-512 the
  * edge tiles kept their mask on the stack and loaded it again at every
@@ -476,18 +456,13 @@ NN__ROWS(NN__TILE, 2, 1)
 NN__ROWS(NN__TILE, 3, 0)
 NN__ROWS(NN__TILE, 3, 1)
 #define NN__TILE_THIRD(E) , NN__TILE_ROW(3, E)
-#define NN__TILE_THIRD_N(E) , NN__TILE_ROW_N(3, E)
 #else
 #define NN__TILE_THIRD(E)
-#define NN__TILE_THIRD_N(E)
 #endif
-/* tiles[prefetch][edge][nv - 1][mr - 1]; edge: the last vector is through
- * the mask; prefetch: PF_K steps ahead (else none) */
-static const tile_fn tiles[2][2][NV][MR] = {
-    {{NN__TILE_ROW_N(1, 0), NN__TILE_ROW_N(2, 0) NN__TILE_THIRD_N(0)},
-     {NN__TILE_ROW_N(1, 1), NN__TILE_ROW_N(2, 1) NN__TILE_THIRD_N(1)}},
-    {{NN__TILE_ROW(1, 0), NN__TILE_ROW(2, 0) NN__TILE_THIRD(0)},
-     {NN__TILE_ROW(1, 1), NN__TILE_ROW(2, 1) NN__TILE_THIRD(1)}}};
+/* tiles[edge][nv - 1][mr - 1]; edge: the last vector is through the mask */
+static const tile_fn tiles[2][NV][MR] = {
+    {NN__TILE_ROW(1, 0), NN__TILE_ROW(2, 0) NN__TILE_THIRD(0)},
+    {NN__TILE_ROW(1, 1), NN__TILE_ROW(2, 1) NN__TILE_THIRD(1)}};
 
 /* ---- a few rows, B in place ---- */
 
@@ -584,7 +559,7 @@ K_FN static void few_rows(int trans_a, size_t M, size_t N, size_t K,
             t->b = b + VL * v;
             t->c = C + VL * v;
             t->bias = bias ? bias + VL * v : NULL;
-            tiles[PF_ON()][edge][g - 1][M - 1](t);
+            tiles[edge][g - 1][M - 1](t);
         }
         t->bias = bias;
     }
@@ -620,7 +595,6 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
      * side, but a micro-panel's kc reads are lda apart: it is read in place
      * only where it serves one panel of B. */
     a_in_place = trans_a && N <= NR;
-    const int pf = PF_ON();
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
         for (pc = 0; pc < K; pc += KC) {
@@ -666,7 +640,7 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                     }
                     t.bias = bias ? bias + j0 : NULL;
                     t.c = C + i0 * ldc + j0;
-                    tiles[pf][w % VL != 0][nv - 1][mr - 1](&t);
+                    tiles[w % VL != 0][nv - 1][mr - 1](&t);
                 }
             }
         }
