@@ -157,9 +157,10 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
  * beyond L2); 16 steps ahead about the same, 32 slower than 16
  * (1.02-1.06). On an AMD EPYC Zen 4 (32 KiB L1d, 1 MiB L2) tiles without
  * it took 0.98-1.02 of the time, as medians of 15 pairs, in training and
- * predictions alike (bench/results/zen4/kernel-prefetch.txt): too little
- * to keep a second set of tiles for AMD's CPUs, which doubled this
- * file's code (f7611fa). */
+ * predictions alike (one 1.075 in a round disturbed by a build on the
+ * other core; bench/results/zen4/kernel-prefetch.txt): too little to
+ * keep a second set of tiles for AMD's CPUs, which doubled this file's
+ * code (f7611fa). */
 #define PF_K 8
 #define FEW_W1 16
 #define FEW_W2 8
