@@ -1421,7 +1421,11 @@ static nn_status layer_in_width(const im *s, const im_layer *L, size_t *w)
         return NN_OK;
     case NN_KIND_BATCHNORM:
     case NN_KIND_LAYERNORM:
-        *w = L->p[0]->count;
+        /* a layer normalization without scale and shift (its Div alone)
+         * has no constant, and takes any width */
+        for (i = 0; i < 4 && *w == 0; i++)
+            if (L->p[i])
+                *w = L->p[i]->count;
         return NN_OK;
     case NN_KIND_SCALING:
         for (i = 0; i < 2; i++)
@@ -1506,6 +1510,13 @@ static nn_status widths(im *s)
                                     "values; the layer is %zu wide",
                                     L->p[i2]->name ? L->p[i2]->name : "",
                                     L->p[i2]->count, w);
+            /* without scale and shift, as wide as the rows, which may come
+             * from the input's declared shape alone: as a scaling below */
+            if (fixed == 0 && w > s->bytes)
+                return bad_node(s, L->node, "a %s of rows of %zu without "
+                                "scale and shift is wider than a file of "
+                                "%zu bytes justifies", kind_word(L->kind), w,
+                                s->bytes);
             L->out = w;
             break;
         case NN_KIND_SCALING:

@@ -60,7 +60,8 @@ def randomize(model, gen):
                 m.weight.uniform_(-1.0, 1.0, generator=gen)
                 if m.bias is not None:
                     m.bias.uniform_(-0.5, 0.5, generator=gen)
-            if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)):
+            if (isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)) and
+                    m.weight is not None):
                 m.weight.uniform_(0.5, 1.5, generator=gen)
                 m.bias.uniform_(-0.5, 0.5, generator=gen)
             if isinstance(m, nn.BatchNorm1d):
@@ -420,6 +421,24 @@ def main():
         graph, opset_imports=[helper.make_opsetid("", 17)]),
         "node 1 'side' (Sigmoid): the node is not on the path from the "
         "input to the output")
+
+    # Layer normalization without its scale and shift
+    # (elementwise_affine=False): at opset 14 the graph ends the layer at
+    # its Div. Last, so that the generator's draws above stay as they were.
+    m = nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6, eps=1e-3,
+                                                    elementwise_affine=False),
+                      nn.Tanh(), nn.Linear(6, 2))
+    randomize(m, gen)
+    x = rows(gen, 10, (4,))
+    fixture("layernorm-bare-opset14", m, x, 14)
+    # The same layer alone on an input declared 2^30 wide: no constant
+    # of the file bounds its width.
+    mp = export(nn.Sequential(nn.LayerNorm(6, elementwise_affine=False)),
+                rows(gen, 2, (6,)), 14)
+    for v in (mp.graph.input[0], mp.graph.output[0]):
+        v.type.tensor_type.shape.dim[1].dim_value = 1 << 30
+    bad("layernorm-bare-wide", mp, "layer normalization of rows of "
+        "1073741824 without scale and shift is wider than a file of")
 
 
 if __name__ == "__main__":

@@ -747,6 +747,9 @@ static const fixture fixtures[] = {
                   "dense/identity/2"},
     {"layernorm-opset14", "dense/identity/6 layernorm/6 activation/tanh/6 "
                           "dense/identity/2"},
+    /* without scale and shift: no constant gives the layer's width */
+    {"layernorm-bare-opset14", "dense/identity/6 layernorm/6 "
+                               "activation/tanh/6 dense/identity/2"},
     {"dropout-flatten-identity", "dense/relu/5 dense/identity/2"},
     {"flatten-image", "dense/relu/4 dense/identity/2"},
     {"no-bias", "dense/sigmoid/3"},
@@ -858,7 +861,8 @@ static void pytorch_settings_come_through(void **state)
 
 static const char *const refused[] = {
     "conv", "logsoftmax", "residual", "gelu-tanh", "dropout-training",
-    "shapes", "two-outputs", "double-input", "external-data", "branch"};
+    "shapes", "two-outputs", "double-input", "external-data", "branch",
+    "layernorm-bare-wide"};
 
 static void graphs_libnn_cannot_hold_are_refused_with_a_reason(void **state)
 {
