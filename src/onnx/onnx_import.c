@@ -1510,13 +1510,6 @@ static nn_status widths(im *s)
                                     "values; the layer is %zu wide",
                                     L->p[i2]->name ? L->p[i2]->name : "",
                                     L->p[i2]->count, w);
-            /* without scale and shift, as wide as the rows, which may come
-             * from the input's declared shape alone: as a scaling below */
-            if (fixed == 0 && w > s->bytes)
-                return bad_node(s, L->node, "a %s of rows of %zu without "
-                                "scale and shift is wider than a file of "
-                                "%zu bytes justifies", kind_word(L->kind), w,
-                                s->bytes);
             L->out = w;
             break;
         case NN_KIND_SCALING:
@@ -1525,19 +1518,25 @@ static nn_status widths(im *s)
                     return bad_node(s, L->node, "the constant '%.60s' does "
                                     "not broadcast over rows of %zu",
                                     L->p[i2]->name ? L->p[i2]->name : "", w);
-            /* The one array whose size no tensor of the file gives: a
-             * scaling by single values is as wide as the rows, which may
-             * come from the input's declared shape alone. */
-            if (fixed == 0 && w > s->bytes)
-                return bad_node(s, L->node, "a scaling of rows of %zu by "
-                                "single values is wider than a file of %zu "
-                                "bytes justifies", w, s->bytes);
             L->out = w;
             break;
         default:
             L->out = w;
             break;
         }
+        /* The arrays whose size no tensor of the file gives: a scaling
+         * by single values, or a layer normalization without scale and
+         * shift, is as wide as the rows, which may come from the input's
+         * declared shape alone. */
+        if (fixed == 0 && w > s->bytes &&
+            (L->kind == NN_KIND_SCALING || L->kind == NN_KIND_LAYERNORM))
+            return bad_node(s, L->node, "a %s of rows of %zu %s is wider "
+                            "than a file of %zu bytes justifies",
+                            kind_word(L->kind), w,
+                            L->kind == NN_KIND_SCALING
+                                ? "by single values"
+                                : "without scale and shift",
+                            s->bytes);
         if (L->kind == NN_KIND_DENSE && L->w->count == 0)
             return bad_node(s, L->node, "the weights are empty");
         w = L->out;
