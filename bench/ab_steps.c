@@ -154,8 +154,8 @@ int ab_steps_main(int argc, char **argv, const ab_steps_sides *sides)
     for (side = 0; side < 2; side++)
         qsort(t[side], pairs, sizeof *t[side], ascending);
     qsort(ratio, pairs, sizeof *ratio, ascending);
-    printf("%s %s batch %zu, %zu x %zu per side: A (%s) median %.1f us "
-           "(best %.1f), B (%s) median %.1f us (best %.1f); B/A median "
+    printf("%s %s batch %zu, %zu x %zu per side: A (%s) median %.6g us "
+           "(best %.6g), B (%s) median %.6g us (best %.6g); B/A median "
            "%.3f, quartiles %.3f-%.3f\n",
            argv[1], predict ? "predict" : "train", n, pairs, steps,
            sides->names[0], t[0][pairs / 2] * 1e6, t[0][0] * 1e6,
