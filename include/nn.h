@@ -721,12 +721,16 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * others from a few rows on); where it has AVX2 and FMA but not AVX-512F,
  * only the products of layers of at most 16 outputs do (forward at any n,
  * backward from 16 rows, the weights' gradient from 128), measured against
- * the BLAS's own AVX2 kernels. A product of 2^27 multiply-adds or more
- * (784-1024-1024-10 at 256 rows, say) runs on two threads where the BLAS
- * has two (nn_set_blas_threads; OpenBLAS's default on a machine of two
- * cores), with the same bits as on one, and goes to the BLAS and its
- * threads where it has more than two: the choice depends on the layers, n
- * and whether the BLAS has more than two threads, and a dense layer's
+ * the BLAS's own AVX2 kernels. With AVX-512F, a product of 2^26
+ * multiply-adds or more (784-1024-1024-10 from 64 rows, say) runs on two
+ * threads where the BLAS has two (nn_set_blas_threads; OpenBLAS's default
+ * on a machine of two cores), with the same bits as on one, and goes to
+ * the BLAS and its threads from 2^27 where it has more than two; where
+ * the BLAS has two or more, a product of a few rows that the BLAS would
+ * run on its threads (above 2^18 multiply-adds) runs in the kernel on the
+ * calling thread instead, and its results may differ from one thread's
+ * by float rounding. So the choice depends on the layers, n and the
+ * BLAS's thread count, and a dense layer's
  * forward product through the kernel gives each row the same bits
  * whatever the other rows of the batch, and the same bits as
  * nn_model_predict, as the BLAS's need not.
@@ -1151,10 +1155,13 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
  * OMP_NUM_THREADS), else runs one thread.
  * The products libnn's own kernel takes (see nn_model_predict) run
  * on the calling thread whatever the count, except the training products
- * of 2^27 multiply-adds or more (see nn_model_train_batch): with a count
+ * of 2^26 multiply-adds or more (see nn_model_train_batch): with a count
  * of two, the kernel forms them on the calling thread and one thread it
  * starts for the product, with the same results, bit for bit, as on one;
- * with a count above two, they leave the kernel for the BLAS's threads.
+ * with a count above two, those from 2^27 leave the kernel for the BLAS's
+ * threads. With a count of two or more, the kernel also takes the
+ * training products of a few rows that the BLAS would split between its
+ * threads, which cost more than they share there.
  * Call it while no other thread is inside libnn.
  * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
  * was built with cannot be told). */

@@ -34,10 +34,16 @@ static int blas_threads(void)
  * with more rows its blocking wins as soon as the product is not tiny.
  * Measured on the development machine (AMD EPYC, single thread): 1x256x784
  * 12.7 us loops vs 39.5 us BLAS; 4x4x3 52 vs 75 ns; 32x2x2 315 vs 115 ns;
- * 4x128x256 10.0 vs 6.3 us. */
+ * 4x128x256 10.0 vs 6.3 us. A sum of one term (K = 1: the weights'
+ * gradient of a batch of one, C += alpha a bᵀ) is a pass over C, which
+ * the loops make row by row: on an AMD EPYC Zen 5, 784 x 256 x 1 10.0 us
+ * against 9.5, 784 x 1024 x 1 41 against 70 to 88, 1024 x 1024 x 1 53
+ * against 88 to 120, and a training step of 784-1024-1024-10 at batch 1
+ * 0.75 of the time, of 784-256-128-10 0.85 (medians of 5 alternating
+ * rounds of bench_threads, at one thread and at two alike). */
 static int use_small(size_t M, size_t N, size_t K)
 {
-    return M <= 2 || (M <= 8 && M * N * K <= 1024);
+    return M <= 2 || K == 1 || (M <= 8 && M * N * K <= 1024);
 }
 
 /* Dot product of a (stride sa) and contiguous b, in eight partial sums so
@@ -182,29 +188,47 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
     return nn__kernel_on() && M && N && K && !tiny(M, N, K);
 }
 
-/* The largest training products, from 2^27 multiply-adds (784-1024-1024-10's
- * and 4096^3's at batch 256, none of 784-256-128-10's below batch 512),
- * where a second thread pays for its start (tens of microseconds):
- *   - with two BLAS threads (a machine of two cores, by default), the
- *     kernel runs them on two threads itself, each forming a part of C's
- *     columns (nn__gemm_train). Every column's sums are the same whichever
- *     thread forms them, so the results have the same bits as on one.
- *     OpenBLAS's two threads, which took these products before, run its
- *     AVX2 kernels (Debian pins the Haswell core type) and only matched the
- *     kernel on one thread (AMD EPYC Zen 5, 2 vCPUs: bench/threads.sh
- *     build-bench/bench/bench_train ROUNDS --quick, two threads over one,
- *     medians: 784-1024-1024-10 at batch 256 1.04 through OpenBLAS in 7
- *     rounds, 1.14 split here in 9; 4096^3 1.46 in 9; bench_train's blocks of
- *     cblas_sgemm calls in between leave OpenBLAS's threads spinning on
- *     the other core). With nothing else running, two threads take 0.72
- *     of one's time for a 784-1024-1024-10 step and 0.54 for 4096^3
- *     (bench_threads NET 256 STEPS BLOCKS);
- *   - with more BLAS threads, the BLAS takes them, with its threads. */
-#define NN__THREADED_MACS 134217728.0
+/* Training products and threads, with two BLAS threads (a machine of two
+ * cores, by default), measured as a step at two threads over one,
+ * alternating blocks in one process with nothing else running
+ * (bench/threads_sweep.sh build-bench/bench/bench_threads: every
+ * benchmark net at batches 1, 2, 4, ..., 512; AMD EPYC Zen 5, 2 vCPUs,
+ * OpenBLAS 0.3.21; bench/results/zen5-threads/):
+ *   - from 2^26 multiply-adds the kernel forms a product on two threads of
+ *     its own, each a part of C's columns (nn__gemm_train). Every column's
+ *     sums are the same whichever thread forms them, so the results have
+ *     the same bits as on one. Steps whose largest products are just past
+ *     the bound: 784-1024-1024-10 at batch 64 (1024 x 1024 x 64) 0.82 to
+ *     0.85 of one thread's time in three runs, 784-256-128-10 at 384 rows
+ *     0.87; just below it, at 2^25 to 2^26, two threads gained or lost a
+ *     few per cent from run to run (batch 40 to 56 of 784-1024-1024-10:
+ *     1.06, 1.05 and 0.94, 0.96), and at 2^25 and below they lost (1.10
+ *     at batch 32); the bound was 2^27 until the sweep replaced the
+ *     benchmark nets' own batches, where bench_train's OpenBLAS blocks in
+ *     between had hidden the gain;
+ *   - a product the rules below would give the BLAS (not the direct loops
+ *     of one or two rows) goes to the kernel,
+ *     on the calling thread, where the BLAS would start its threads for it
+ *     (OpenBLAS does above 2^18 multiply-adds: 256 x 128 x 8 ran as at one
+ *     thread, 784 x 256 x 2 took 4.7 times as long). Those are products of
+ *     few rows (the weights' gradient of 2 to 15 rows, the backward
+ *     product of 3), whose threads cost more than they share: steps of
+ *     784-256-128-10 at batch 2 to 8 took 2.0 to 2.7 times one thread's
+ *     time, of 784-1024-1024-10 at batch 1 to 8 1.35 to 2.06 times. At
+ *     one thread the BLAS keeps them (the results of one and two threads
+ *     differ there by float rounding): with 2 or 3 rows the kernel is the
+ *     slower (784 x 256 x 2, 16.0 us against OpenBLAS's 14.1 at one
+ *     thread), so a step of 784-256-128-10 at batch 2 takes about 1.04
+ *     times as long on two threads as on one;
+ *   - with more than two BLAS threads, products from 2^27 go to the BLAS,
+ *     with its threads. */
+#define NN__SPLIT_MACS 67108864.0
+#define NN__BLAS_MACS 134217728.0
+#define NN__BLAS_THREAD_MACS 262144.0
 
-static int threaded_size(size_t M, size_t N, size_t K)
+static double macs(size_t M, size_t N, size_t K)
 {
-    return (double)M * (double)N * (double)K >= NN__THREADED_MACS;
+    return (double)M * (double)N * (double)K;
 }
 
 /* Training: the three products of a dense layer's step, n rows:
@@ -266,12 +290,17 @@ static int avx2_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 
 int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
 {
+    int threads;
     if (!nn__kernel_on() || M == 0 || N == 0 || K == 0)
         return 0; /* a part of a batch without rows: BLAS's no-op */
     if (nn__kernel_isa() == NN__KERNEL_AVX2)
         return avx2_train(trans_a, trans_b, M, N, K);
-    if (threaded_size(M, N, K) && blas_threads() > 2)
+    threads = blas_threads();
+    if (threads > 2 && macs(M, N, K) >= NN__BLAS_MACS)
         return 0;
+    if (threads >= 2 && macs(M, N, K) > NN__BLAS_THREAD_MACS &&
+        !use_small(M, N, K))
+        return 1; /* nn__gemm would take it to the BLAS's threads */
     if (trans_a)
         return K >= 16 && (N > 16 || K >= 32);
     if (trans_b)
@@ -279,13 +308,13 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
     return !tiny(M, N, K);
 }
 
-/* Whether the product may run on two threads (see NN__THREADED_MACS): a
+/* Whether the product may run on two threads (see NN__SPLIT_MACS): a
  * function of the shape; the thread count decides at the call. Its
  * columns are cut after a whole number of 48-column panels near the
  * middle: at least one panel before the cut, a column or more after. */
 static int splittable(size_t M, size_t N, size_t K)
 {
-    return N >= 96 && threaded_size(M, N, K);
+    return N >= 96 && macs(M, N, K) >= NN__SPLIT_MACS;
 }
 
 /* One thread's block of B: kc rows of the panels of at most 480 columns. */

@@ -446,63 +446,75 @@ static void both_builds_give_the_same_bits(void **state)
 #endif
 }
 
-/* The training passes' products (nn__gemm_train) against the reference,
- * on the benchmark nets' shapes at small batches, each side of the rule's
- * thresholds: whichever way the rule sends them, the product is right. */
+/* One layer's three training products through nn__gemm_train (forward,
+ * backward, and the folded update into a copy of W) against the
+ * reference. */
+static void check_training_products(size_t in, size_t out, size_t n,
+                                    float *buf)
+{
+    float *X = fresh(n * in), *W = fresh(in * out);
+    float *G = fresh(n * out), *Z = fresh(n * out);
+    float *DX = fresh(n * in), *W2 = room(in * out);
+    float *R = room(in * out + n * in + n * out);
+    assert_true(nn__kernel_buf_floats(n, in, out) <= NN__KERNEL_BUF_FLOATS);
+    nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, Z, out,
+                   buf);
+    nn__gemm_ref(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, R, out);
+    assert_close_scaled(Z, R, n * out, in);
+    nn__gemm_train(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, DX, in,
+                   buf);
+    nn__gemm_ref(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, R, in);
+    assert_close_scaled(DX, R, n * in, out);
+    memcpy(W2, W, in * out * sizeof *W);
+    memcpy(R, W, in * out * sizeof *W);
+    nn__gemm_train(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f, W2,
+                   out, buf);
+    nn__gemm_ref(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f, R, out);
+    assert_close_scaled(W2, R, in * out, n);
+    free(X);
+    free(W);
+    free(G);
+    free(Z);
+    free(DX);
+    free(W2);
+    free(R);
+}
+
+/* The training passes' products against the reference, on the benchmark
+ * nets' shapes at small batches, each side of the rule's thresholds, at
+ * one BLAS thread and (where the count can be set) two, where products of
+ * a few rows leave the BLAS for the kernel: whichever way the rule sends
+ * them, the product is right. */
 static void training_products_match_reference_on_both_sides_of_the_rule(
     void **state)
 {
     static const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10},
                                        {33, 70}};
     static const size_t batches[] = {1, 2, 3, 4, 15, 16, 31, 32, 65, 130};
-    size_t l, b;
+    size_t l, b, threads;
     float *buf;
     (void)state;
     if (!kernel_here())
         return;
     buf = block_buffer();
-    for (l = 0; l < ARRAY_LEN(layers); l++)
-        for (b = 0; b < ARRAY_LEN(batches); b++) {
-            const size_t in = layers[l][0], out = layers[l][1],
-                         n = batches[b];
-            float *X = fresh(n * in), *W = fresh(in * out);
-            float *G = fresh(n * out), *Z = fresh(n * out);
-            float *DX = fresh(n * in), *W2 = room(in * out);
-            float *R = room(in * out + n * in + n * out);
-            assert_true(nn__kernel_buf_floats(n, in, out) <=
-                        NN__KERNEL_BUF_FLOATS);
-            /* forward, backward, and the folded update into W2 */
-            nn__gemm_train(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, Z,
-                           out, buf);
-            nn__gemm_ref(0, 0, n, out, in, 1.0f, X, in, W, out, 0.0f, R,
-                         out);
-            assert_close_scaled(Z, R, n * out, in);
-            nn__gemm_train(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, DX,
-                           in, buf);
-            nn__gemm_ref(0, 1, n, in, out, 1.0f, G, out, W, out, 0.0f, R, in);
-            assert_close_scaled(DX, R, n * in, out);
-            memcpy(W2, W, in * out * sizeof *W);
-            memcpy(R, W, in * out * sizeof *W);
-            nn__gemm_train(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f,
-                           W2, out, buf);
-            nn__gemm_ref(1, 0, in, out, n, -0.01f, X, in, G, out, 0.999f, R,
-                         out);
-            assert_close_scaled(W2, R, in * out, n);
-            free(X);
-            free(W);
-            free(G);
-            free(Z);
-            free(DX);
-            free(W2);
-            free(R);
-        }
+    for (threads = 1; threads <= 2; threads++) {
+        if (nn_set_blas_threads(threads) != NN_OK)
+            break; /* a BLAS whose count libnn cannot set: one thread */
+        for (l = 0; l < ARRAY_LEN(layers); l++)
+            for (b = 0; b < ARRAY_LEN(batches); b++)
+                check_training_products(layers[l][0], layers[l][1],
+                                        batches[b], buf);
+    }
+    if (nn_set_blas_threads(1) != NN_OK)
+        print_message("the BLAS's thread count cannot be set: one thread "
+                      "only\n");
     nn__kernel_force(-1);
 }
 
 /* The largest training products run on two threads where the BLAS has
  * two (gemm.c): each product of a 530-in, 1000-out layer at 256 rows
- * (2^27 multiply-adds and more; the second thread's columns end at an
- * edge panel) gives the same bits on two threads as on one, and both are
+ * (2^27 multiply-adds and more, past the 2^26 from which they split;
+ * the second thread's columns end at an edge panel) gives the same bits on two threads as on one, and both are
  * right against the reference. */
 static void two_threads_give_a_large_product_the_same_bits(void **state)
 {
@@ -686,7 +698,10 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(unsetenv("NN_GEMM"), 0);
     assert_int_equal(nn__kernel_force(-1), cpu);
     assert_int_equal(nn__kernel_infer(256, 256, 784), cpu);
-    /* the rules, as gemm.c writes them down */
+    /* the rules, as gemm.c writes them down: first at one BLAS thread
+     * (a BLAS whose count libnn cannot set counts as one) */
+    if (nn_set_blas_threads(1) != NN_OK)
+        print_message("the BLAS's thread count cannot be set\n");
     assert_int_equal(nn__kernel_infer(1, 2, 2), 0);
     assert_int_equal(nn__kernel_infer(2, 2, 2), cpu);
     if (!avx512) { /* the AVX2 build's training rule, or no kernel */
@@ -722,18 +737,36 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
     assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
+    /* two threads' blocks of B from 2^26 multiply-adds and 96 columns */
+    assert_true(nn__kernel_buf_floats(64, 1024, 1024) >
+                NN__KERNEL_BUF_FLOATS);
+    assert_true(nn__kernel_buf_floats(63, 1024, 1024) <=
+                NN__KERNEL_BUF_FLOATS);
+    assert_true(nn__kernel_buf_floats(1 << 20, 1024, 95) <=
+                NN__KERNEL_BUF_FLOATS);
     /* with two BLAS threads the kernel keeps the largest training products
      * (and runs them on two threads); with more, they go to the BLAS's. A
-     * BLAS whose count libnn cannot set keeps one thread and the kernel */
+     * BLAS whose count libnn cannot set keeps one thread and the kernel.
+     * With two or more, the products of a few rows that the BLAS would
+     * run on its threads (above 2^18 multiply-adds) stay in the kernel,
+     * but not those of the direct loops (one or two rows, or a sum of one
+     * term) */
     if (nn_set_blas_threads(2) == NN_OK) {
         assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), cpu);
         assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), cpu);
         assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 1024), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 784, 256, 2), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 1), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 256, 128, 8), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 256, 128, 9), cpu);
+        assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), cpu);
+        assert_int_equal(nn__kernel_train(0, 1, 2, 1024, 1024), 0);
         assert_int_equal(nn_set_blas_threads(3), NN_OK);
         assert_int_equal(nn__kernel_train(0, 0, 256, 1024, 1024), 0);
         assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 256), 0);
         assert_int_equal(nn__kernel_train(0, 1, 256, 1024, 1024), 0);
         assert_int_equal(nn__kernel_train(0, 0, 128, 1024, 1023), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 784, 256, 2), cpu);
         assert_int_equal(nn__kernel_infer(256, 1024, 1024), cpu);
         assert_int_equal(nn_set_blas_threads(1), NN_OK);
     }
