@@ -34,16 +34,23 @@ static int blas_threads(void)
  * with more rows its blocking wins as soon as the product is not tiny.
  * Measured on the development machine (AMD EPYC, single thread): 1x256x784
  * 12.7 us loops vs 39.5 us BLAS; 4x4x3 52 vs 75 ns; 32x2x2 315 vs 115 ns;
- * 4x128x256 10.0 vs 6.3 us. A sum of one term (K = 1: the weights'
- * gradient of a batch of one, C += alpha a bᵀ) is a pass over C, which
- * the loops make row by row: on an AMD EPYC Zen 5, 784 x 256 x 1 10.0 us
- * against 9.5, 784 x 1024 x 1 41 against 70 to 88, 1024 x 1024 x 1 53
- * against 88 to 120, and a training step of 784-1024-1024-10 at batch 1
- * 0.75 of the time, of 784-256-128-10 0.85 (medians of 5 alternating
- * rounds of bench_threads, at one thread and at two alike). */
-static int use_small(size_t M, size_t N, size_t K)
+ * 4x128x256 10.0 vs 6.3 us. A sum of one or two terms with B's rows
+ * contiguous (K <= 2: the weights' gradient of a batch of one or two,
+ * C += alpha Aᵀ B) is a pass over C, which the loops make row by row:
+ * on an AMD EPYC Zen 5, one thread, C += Aᵀ B of 784 x 256 x 1 10.0 us
+ * against OpenBLAS's 9.5, 784 x 1024 x 1 41 against 70 to 88, 1024 x
+ * 1024 x 1 53 against 88 to 120; 784 x 256 x 2 13.1 against 11.7 (the
+ * kernel 14.5), 784 x 1024 x 2 53 against 67, 1024 x 1024 x 2 69 against
+ * 91; a training step of 784-1024-1024-10 at batch 1 took 0.75 of the
+ * time, of 784-256-128-10 0.85 (medians of 5 alternating rounds of
+ * bench_threads, at one thread and at two alike). With two BLAS threads
+ * OpenBLAS split these products between its threads at a loss (see
+ * NN__BLAS_THREAD_MACS); the loops give one and two threads the same
+ * bits. Where B is transposed the loops form each entry as a dot product,
+ * which is slower than the BLAS for a wide C. */
+static int use_small(int trans_b, size_t M, size_t N, size_t K)
 {
-    return M <= 2 || K == 1 || (M <= 8 && M * N * K <= 1024);
+    return M <= 2 || (!trans_b && K <= 2) || (M <= 8 && M * N * K <= 1024);
 }
 
 /* Dot product of a (stride sa) and contiguous b, in eight partial sums so
@@ -97,6 +104,17 @@ static void gemm_small(int trans_a, int trans_b, size_t M, size_t N,
             }
             continue;
         }
+        if (K == 2) { /* one pass over the row: a sum of two terms */
+            const float *restrict b0 = B, *restrict b1 = B + ldb;
+            const float a0 = alpha * a[0], a1 = alpha * a[sa_p];
+            if (beta == 0.0f)
+                for (j = 0; j < N; j++)
+                    c[j] = a0 * b0[j] + a1 * b1[j];
+            else
+                for (j = 0; j < N; j++)
+                    c[j] = beta * c[j] + (a0 * b0[j] + a1 * b1[j]);
+            continue;
+        }
         /* the row of C accumulates scaled rows of B: contiguous */
         if (beta == 0.0f)
             for (j = 0; j < N; j++)
@@ -143,7 +161,7 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc)
 {
-    if (use_small(M, N, K)) {
+    if (use_small(trans_b, M, N, K)) {
         gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
                    ldc);
         return;
@@ -211,15 +229,14 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
  *     on the calling thread, where the BLAS would start its threads for it
  *     (OpenBLAS does above 2^18 multiply-adds: 256 x 128 x 8 ran as at one
  *     thread, 784 x 256 x 2 took 4.7 times as long). Those are products of
- *     few rows (the weights' gradient of 2 to 15 rows, the backward
+ *     few rows (the weights' gradient of 3 to 15 rows, the backward
  *     product of 3), whose threads cost more than they share: steps of
  *     784-256-128-10 at batch 2 to 8 took 2.0 to 2.7 times one thread's
  *     time, of 784-1024-1024-10 at batch 1 to 8 1.35 to 2.06 times. At
  *     one thread the BLAS keeps them (the results of one and two threads
- *     differ there by float rounding): with 2 or 3 rows the kernel is the
- *     slower (784 x 256 x 2, 16.0 us against OpenBLAS's 14.1 at one
- *     thread), so a step of 784-256-128-10 at batch 2 takes about 1.04
- *     times as long on two threads as on one;
+ *     differ there by float rounding; the kernel is the faster from 4
+ *     rows on, 784 x 256 x 8 27 us against 36, and about as fast at 3,
+ *     16.1 against 15.7);
  *   - with more than two BLAS threads, products from 2^27 go to the BLAS,
  *     with its threads. */
 #define NN__SPLIT_MACS 67108864.0
@@ -299,7 +316,7 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
     if (threads > 2 && macs(M, N, K) >= NN__BLAS_MACS)
         return 0;
     if (threads >= 2 && macs(M, N, K) > NN__BLAS_THREAD_MACS &&
-        !use_small(M, N, K))
+        !use_small(trans_b, M, N, K))
         return 1; /* nn__gemm would take it to the BLAS's threads */
     if (trans_a)
         return K >= 16 && (N > 16 || K >= 32);

@@ -364,10 +364,12 @@ static void activation_kernels_give_the_baseline_bits(void **state)
 }
 
 /* The small products' loops (gemm.c's gemm_small, which nn__gemm takes
- * for products of one or two rows and tiny ones): every shape class the
- * loops tell apart (a handful of multiply-adds per row; rows of C as dot
- * products, contiguous or strided along op(A); rows of C accumulating rows
- * of B), with whole vectors and tails, each transposition, and the
+ * for products of one or two rows, sums of one or two terms where B is
+ * not transposed, and tiny ones): every shape class the loops tell apart
+ * (a handful of multiply-adds per row; rows of C as dot products,
+ * contiguous or strided along op(A); rows of C accumulating rows of B,
+ * one at a time or two in one pass), with whole vectors and tails, each
+ * transposition, and the
  * alpha and beta the library passes (beta 0 overwrites C, 1 adds, others
  * scale), on values spread over many binades with special values among
  * them. */
@@ -378,7 +380,8 @@ static void small_products_give_the_baseline_bits(void **state)
         size_t m, n, k;
     } shapes[] = {{1, 1, 1},   {2, 2, 2},   {5, 3, 5},   {2, 4, 4},
                   {1, 37, 45}, {2, 53, 19}, {1, 8, 16},  {2, 17, 33},
-                  {8, 8, 16},  {6, 5, 21},  {1, 130, 7}, {2, 3, 100}};
+                  {8, 8, 16},  {6, 5, 21},  {1, 130, 7}, {37, 45, 1},
+                  {19, 53, 2}, {13, 130, 2}, {2, 3, 100}};
     static const float alphas[] = {1.0f, -0.01f};
     static const float betas[] = {0.0f, 1.0f, 0.75f};
     static const float special[] = {-0.0f, 1e-40f, 3e38f, INFINITY, NAN};
@@ -395,7 +398,7 @@ static void small_products_give_the_baseline_bits(void **state)
         A[i] = ldexpf(A[i], (int)(i % 121) - 60);
     for (s = 0; s < ARRAY_LEN(shapes); s++) {
         const size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
-        assert_true(use_small(m, n, k));
+        assert_true(use_small(0, m, n, k));
         assert_true(m * k <= CAP && k * n <= CAP && m * n <= CAP);
         /* the last shape carries the special values */
         if (s + 1 == ARRAY_LEN(shapes))
