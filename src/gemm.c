@@ -34,23 +34,27 @@ static int blas_threads(void)
  * with more rows its blocking wins as soon as the product is not tiny.
  * Measured on the development machine (AMD EPYC, single thread): 1x256x784
  * 12.7 us loops vs 39.5 us BLAS; 4x4x3 52 vs 75 ns; 32x2x2 315 vs 115 ns;
- * 4x128x256 10.0 vs 6.3 us. A sum of one or two terms with B's rows
- * contiguous (K <= 2: the weights' gradient of a batch of one or two,
- * C += alpha Aᵀ B) is a pass over C, which the loops make row by row:
- * on an AMD EPYC Zen 5, one thread, C += Aᵀ B of 784 x 256 x 1 10.0 us
- * against OpenBLAS's 9.5, 784 x 1024 x 1 41 against 70 to 88, 1024 x
- * 1024 x 1 53 against 88 to 120; 784 x 256 x 2 13.1 against 11.7 (the
- * kernel 14.5), 784 x 1024 x 2 53 against 67, 1024 x 1024 x 2 69 against
- * 91; a training step of 784-1024-1024-10 at batch 1 took 0.75 of the
- * time, of 784-256-128-10 0.85 (medians of 5 alternating rounds of
- * bench_threads, at one thread and at two alike). With two BLAS threads
- * OpenBLAS split these products between its threads at a loss (see
- * NN__BLAS_THREAD_MACS); the loops give one and two threads the same
- * bits. Where B is transposed the loops form each entry as a dot product,
- * which is slower than the BLAS for a wide C. */
+ * 4x128x256 10.0 vs 6.3 us. A sum of one or two terms into rows of C
+ * wider than 16 with B's rows contiguous (K <= 2: the weights' gradient
+ * of a batch of one or two, C += alpha Aᵀ B) is a pass over C, which the
+ * loops make row by row. Each as a fraction of the kernel's time in
+ * alternating blocks, the loops against OpenBLAS at one thread
+ * (bench_gemm --only kernel --threads 1 --quick, its A^T.G rows at b1
+ * and b2, at fab0807 (the loops) and 059cb80 (OpenBLAS); AMD EPYC Zen 5;
+ * bench/results/zen5-fab0807/kernel*.txt): 784 x 1024 x 1 0.47 against
+ * 1.12, 1024 x 1024 x 1 0.47 against 1.14, 784 x 1024 x 2 0.82 against
+ * 1.32, 1024 x 1024 x 2 0.83 against 1.33; where C fits in L2 OpenBLAS
+ * is a little ahead, 784 x 256 x 1 0.79 against 0.75, 784 x 256 x 2 0.97
+ * against 0.84. Rows of at most 16 stay with the BLAS (1024 x 10 x 1:
+ * the loops' scalar path 1.55 of the kernel's time, OpenBLAS 0.33).
+ * With two BLAS threads OpenBLAS split these products between its
+ * threads at a loss (see NN__BLAS_THREAD_MACS); the loops give one and
+ * two threads the same bits. Where B is transposed the loops form each
+ * entry as a dot product, which is slower than the BLAS for a wide C. */
 static int use_small(int trans_b, size_t M, size_t N, size_t K)
 {
-    return M <= 2 || (!trans_b && K <= 2) || (M <= 8 && M * N * K <= 1024);
+    return M <= 2 || (!trans_b && K <= 2 && N > 16) ||
+           (M <= 8 && M * N * K <= 1024);
 }
 
 /* Dot product of a (stride sa) and contiguous b, in eight partial sums so

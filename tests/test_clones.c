@@ -396,6 +396,11 @@ static void small_products_give_the_baseline_bits(void **state)
      * any other order */
     for (i = 0; i < CAP; i += 3)
         A[i] = ldexpf(A[i], (int)(i % 121) - 60);
+    /* sums of one or two terms take the loops only into rows wider than
+     * 16 and with B untransposed (gemm.c, use_small) */
+    assert_false(use_small(0, 1024, 16, 1));
+    assert_false(use_small(1, 1024, 1024, 2));
+    assert_false(use_small(0, 1024, 1024, 3));
     for (s = 0; s < ARRAY_LEN(shapes); s++) {
         const size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         assert_true(use_small(0, m, n, k));
