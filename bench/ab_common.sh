@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh
 #
-# ab_common.sh - what the A/B scripts (ab.sh, ab_main.sh, layer_share.sh)
-# share; they source it after `set -eu`.
+# ab_common.sh - what the A/B scripts (ab.sh, ab_main.sh, layer_share.sh,
+# steps_ab.sh, threads_sweep.sh) share; they source it after `set -eu`.
 #
 # ab_executables FILE...: exits with status 2 unless every FILE is an
 # executable.

@@ -26,26 +26,17 @@ if [ $# -ne 6 ]; then
     exit 2
 fi
 a=$1 b=$2 net=$3 n=$4 steps=$5 rounds=$6
-for bin in "$a" "$b"; do
-    if [ ! -x "$bin" ]; then
-        echo "$0: $bin is not an executable" >&2
-        exit 2
-    fi
-done
-case $rounds in
-'' | *[!0-9]* | 0) echo "$0: ROUNDS is a count of 1 or more" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/ab_common.sh
+. "$(dirname "$0")/ab_common.sh"
+ab_executables "$a" "$b"
+ab_count "$rounds" ROUNDS
 work=$(mktemp)
 trap 'rm -f "$work"' EXIT
 r=0
 while [ "$r" -lt "$rounds" ]; do
     for side in A B; do
         if [ $side = A ]; then bin=$a; else bin=$b; fi
-        if [ -n "${AB_CPU:-}" ]; then
-            line=$(taskset -c "$AB_CPU" "$bin" "$net" "$n" "$steps" 11)
-        else
-            line=$("$bin" "$net" "$n" "$steps" 11)
-        fi
+        line=$($pin "$bin" "$net" "$n" "$steps" 11)
         echo "$line" | sed -n "s/.*A ([^)]*) median \([0-9.e+]*\) us.*B ([^)]*) median \([0-9.e+]*\) us.*/$side \1 \2/p"
     done
     r=$((r + 1))

@@ -40,13 +40,10 @@ if [ $# -gt 0 ]; then
     pairs=$1
     shift
 fi
-if [ ! -x "$bin" ]; then
-    echo "$0: $bin is not an executable" >&2
-    exit 2
-fi
-case $pairs in
-'' | *[!0-9]* | 0) echo "$0: PAIRS is a count of 1 or more" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/ab_common.sh
+. "$(dirname "$0")/ab_common.sh"
+ab_executables "$bin"
+ab_count "$pairs" PAIRS
 margin=${MARGIN:-0.02}
 case $margin in
 '' | *[!0-9.]* | *.*.*) echo "$0: MARGIN is a number such as 0.02" >&2; exit 2 ;;
