@@ -228,19 +228,20 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
  *     at batch 32); the bound was 2^27 until the sweep replaced the
  *     benchmark nets' own batches, where bench_train's OpenBLAS blocks in
  *     between had hidden the gain;
- *   - a product the rules below would give the BLAS (not the direct loops
- *     of one or two rows) goes to the kernel,
- *     on the calling thread, where the BLAS would start its threads for it
- *     (OpenBLAS does above 2^18 multiply-adds: 256 x 128 x 8 ran as at one
- *     thread, 784 x 256 x 2 took 4.7 times as long). Those are products of
- *     few rows (the weights' gradient of 3 to 15 rows, the backward
- *     product of 3), whose threads cost more than they share: steps of
- *     784-256-128-10 at batch 2 to 8 took 2.0 to 2.7 times one thread's
- *     time, of 784-1024-1024-10 at batch 1 to 8 1.35 to 2.06 times. At
- *     one thread the BLAS keeps them (the results of one and two threads
- *     differ there by float rounding; the kernel is the faster from 4
- *     rows on, 784 x 256 x 8 27 us against 36, and about as fast at 3,
- *     16.1 against 15.7);
+ *   - a product the rules below would give the BLAS (not the direct
+ *     loops: one or two rows, or a sum of one or two terms into wide rows
+ *     of C) goes to the kernel, on the calling thread, where the BLAS
+ *     would start its threads for it (OpenBLAS does above 2^18
+ *     multiply-adds: 256 x 128 x 8 ran as at one thread, 784 x 256 x 2
+ *     took 4.7 times as long). Those were products of few rows (the
+ *     weights' gradient of 1 to 15 rows, the backward product of 3),
+ *     whose threads cost more than they shared: steps of 784-256-128-10
+ *     at batch 2 to 8 took 2.0 to 2.7 times one thread's time, of
+ *     784-1024-1024-10 at batch 1, 2 and 8 1.35 to 2.06 times. Now this
+ *     takes the weights' gradient of 3 rows and the backward product of
+ *     3 (and wide outputs' products of at most 16 columns): at one thread
+ *     the BLAS keeps those, and the results of one and two threads
+ *     differ there by float rounding;
  *   - with more than two BLAS threads, products from 2^27 go to the BLAS,
  *     with its threads. */
 #define NN__SPLIT_MACS 67108864.0
@@ -272,11 +273,17 @@ static double macs(size_t M, size_t N, size_t K)
  *     do not depend on the batch it came in;
  *   - backward (Wᵀ packed per block): 1.5x to 1.9x from 4 rows; at 1 row
  *     the direct loops win (1 x 1024 x 1024: 133 us against 244);
- *   - dW, a sum over the batch (K = n): below 16 rows the update of C
- *     dominates and BLAS wins (784 x 256 x 8: 53 us against 62); from 16
- *     rows on the kernel wins (1.1x at 16, 1.4x at 32, 1.8x from 128), but
- *     for outputs of at most 16 columns, which need 32 rows (128 x 10 x
- *     16: 0.8x; 128 x 10 x 32: 1.0x; 1.3x to 1.9x beyond). */
+ *   - dW, a sum over the batch (K = n): from 4 rows on the kernel wins
+ *     (1.4x at 32, 1.8x from 128), but for outputs of at most 16 columns,
+ *     which need 32 rows (128 x 10 x 16: 0.8x; 128 x 10 x 32: 1.0x; 1.3x
+ *     to 1.9x beyond). Below 16 rows the update of C dominates; the bound
+ *     was 16 rows (784 x 256 x 8: 53 us against 62 on an earlier Zen 5
+ *     machine) until a rerun on another (bench_gemm --only kernel
+ *     --threads 1 --quick, bench/results/zen5-fab0807/kernel.txt) gave
+ *     the kernel 1.02x to 1.12x at 4 rows on the benchmark nets' wide
+ *     layers, 1.30x at 784 x 256 x 8 and 1.45x at 12; at 3 rows 0.98x and
+ *     0.99x where C is 784 x 256 or 256 x 128, 1.03x and 1.04x where it is
+ *     1024 wide, so 3 rows stay with the BLAS at one thread. */
 /* The AVX2 build (AMD EPYC Zen 3, one thread, OpenBLAS 0.3.21's Zen
  * kernels; taskset -c 1 bench_gemm --only kernel --threads 1, medians;
  * bench/results/avx2-zen3/): OpenBLAS's AVX2 tiles are this CPU's own.
@@ -323,7 +330,7 @@ int nn__kernel_train(int trans_a, int trans_b, size_t M, size_t N, size_t K)
         !use_small(trans_b, M, N, K))
         return 1; /* nn__gemm would take it to the BLAS's threads */
     if (trans_a)
-        return K >= 16 && (N > 16 || K >= 32);
+        return (K >= 4 && N > 16) || K >= 32;
     if (trans_b)
         return M >= 4;
     return !tiny(M, N, K);

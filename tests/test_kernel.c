@@ -732,8 +732,10 @@ static void the_environment_can_switch_the_kernel_off(void **state)
     assert_int_equal(nn__kernel_train(0, 0, 1, 1024, 1024), cpu);
     assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), 0);
     assert_int_equal(nn__kernel_train(0, 1, 4, 1024, 1024), cpu);
-    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 15), 0);
-    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 16), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 3), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 512, 171, 3), 0);
+    assert_int_equal(nn__kernel_train(1, 0, 784, 256, 4), cpu);
+    assert_int_equal(nn__kernel_train(1, 0, 128, 10, 4), 0);
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 31), 0);
     assert_int_equal(nn__kernel_train(1, 0, 128, 10, 32), cpu);
     assert_int_equal(nn__kernel_train(0, 0, 0, 10, 10), 0);
@@ -758,8 +760,8 @@ static void the_environment_can_switch_the_kernel_off(void **state)
         assert_int_equal(nn__kernel_train(1, 0, 784, 256, 3), cpu);
         assert_int_equal(nn__kernel_train(1, 0, 784, 256, 2), 0);
         assert_int_equal(nn__kernel_train(1, 0, 1024, 1024, 1), 0);
-        assert_int_equal(nn__kernel_train(1, 0, 256, 128, 8), 0);
-        assert_int_equal(nn__kernel_train(1, 0, 256, 128, 9), cpu);
+        assert_int_equal(nn__kernel_train(1, 0, 512, 170, 3), 0);
+        assert_int_equal(nn__kernel_train(1, 0, 512, 171, 3), cpu);
         assert_int_equal(nn__kernel_train(0, 1, 3, 1024, 1024), cpu);
         assert_int_equal(nn__kernel_train(0, 1, 2, 1024, 1024), 0);
         assert_int_equal(nn_set_blas_threads(3), NN_OK);
