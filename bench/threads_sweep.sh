@@ -17,17 +17,18 @@
 #   even    neither.
 # MARGIN (in the environment; 0.02 unless set) is what the sweep cannot
 # resolve: 2-2-1 and 3-4-1 run the same code at either count, and on a
-# 2-vCPU AMD EPYC Zen 5 their rows came out at ratios of 0.996 to 1.010
-# with quartiles from 0.975 to 1.023 (one of them, 1.008-1.018, would
-# read as slower with no margin). Target 4 is met where no row is slower.
+# 2-vCPU AMD EPYC Zen 5 their rows came out, in the sweep's first run,
+# at ratios of 0.996 to 1.010 with quartiles from 0.975 to 1.023 (one of
+# them, 1.008-1.018, would read as slower with no margin). Target 4 is met where no row is slower.
 #
 #   [MARGIN=M] bench/threads_sweep.sh BUILD/bench/bench_threads [PAIRS]
 #       [NET ...]
 #
 # PAIRS: pairs of blocks per row (21 unless given); NETs: widths joined
 # by '-' (the benchmark nets unless given). A block lasts about 3 ms (at
-# least one step): each row first times one step to choose its steps per
-# block. About 6 minutes with the defaults on a 2-vCPU AMD EPYC.
+# least one step): each row first times a step (over about 300 us where
+# steps are short) to choose its steps per block. About 8 minutes with
+# the defaults on a 2-vCPU AMD EPYC.
 set -eu
 if [ $# -lt 1 ]; then
     echo "usage: $0 BENCH_THREADS [PAIRS] [NET ...]" >&2

@@ -514,8 +514,8 @@ static void training_products_match_reference_on_both_sides_of_the_rule(
 /* The largest training products run on two threads where the BLAS has
  * two (gemm.c): each product of a 530-in, 1000-out layer at 256 rows
  * (2^27 multiply-adds and more, past the 2^26 from which they split;
- * the second thread's columns end at an edge panel) gives the same bits on two threads as on one, and both are
- * right against the reference. */
+ * the second thread's columns end at an edge panel) gives the same bits
+ * on two threads as on one, and both are right against the reference. */
 static void two_threads_give_a_large_product_the_same_bits(void **state)
 {
     const size_t n = 256, in = 530, out = 1000;
