@@ -54,3 +54,11 @@ ab_alternate() {
         i=$((i + 1))
     done
 }
+
+# ab_threads_fields: reads a bench_threads (or kernel_ab) line on
+# standard input and prints its side A median, side B median (us), B/A
+# median and the ratio's quartiles, separated by spaces; nothing where the
+# line is not one.
+ab_threads_fields() {
+    sed -n 's/.*A ([^)]*) median \([0-9.e+]*\) us.*B ([^)]*) median \([0-9.e+]*\) us.*B\/A median \([0-9.]*\), quartiles \([0-9.]*\)-\([0-9.]*\).*/\1 \2 \3 \4 \5/p'
+}

@@ -32,15 +32,12 @@ ab_executables "$a" "$b"
 ab_count "$rounds" ROUNDS
 work=$(mktemp)
 trap 'rm -f "$work"' EXIT
-r=0
-while [ "$r" -lt "$rounds" ]; do
-    for side in A B; do
-        if [ $side = A ]; then bin=$a; else bin=$b; fi
-        line=$($pin "$bin" "$net" "$n" "$steps" 11)
-        echo "$line" | sed -n "s/.*A ([^)]*) median \([0-9.e+]*\) us.*B ([^)]*) median \([0-9.e+]*\) us.*/$side \1 \2/p"
-    done
-    r=$((r + 1))
-done >"$work"
+# one run of a build: its side, its one- and two-thread medians
+one_run() {
+    $pin "$2" "$net" "$n" "$steps" 11 | ab_threads_fields |
+        awk -v side="$1" '{ print side, $1, $2 }'
+}
+ab_alternate one_run "$rounds" "$a" "$b" "$work" >/dev/null
 awk -v net="$net" -v n="$n" -f "$(dirname "$0")/median.awk" -f /dev/stdin \
     "$work" <<'AWK'
 {

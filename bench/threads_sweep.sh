@@ -62,7 +62,7 @@ batches() {
 }
 # the median time in us of side A in bench_threads' line
 median_a() {
-    sed -n 's/.*A ([^)]*) median \([0-9.e+]*\) us.*/\1/p'
+    ab_threads_fields | cut -d' ' -f1
 }
 printf '# bench_threads, %s pairs of blocks per row; ratio = two threads / one, in time; margin %s\n' "$pairs" "$margin"
 printf '# %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -86,20 +86,20 @@ for net in "$@"; do
         fi
         steps=$(awk -v t="$one" 'BEGIN { s = int(3000 / (t > 0.01 ? t : 0.01));
                                         print s < 1 ? 1 : s }')
-        line=$("$bin" "$net" "$n" "$steps" "$pairs")
-        row=$(echo "$line" | awk -v net="$net" -v n="$n" -v steps="$steps" \
+        fields=$("$bin" "$net" "$n" "$steps" "$pairs" | ab_threads_fields)
+        if [ -z "$fields" ]; then
+            echo "$0: bench_threads $net $n $steps $pairs failed" >&2
+            exit 1
+        fi
+        # A us, B us, B/A, its lower and upper quartiles
+        row=$(echo "$fields" | awk -v net="$net" -v n="$n" -v steps="$steps" \
             -v margin="$margin" '
         {
-            a = $0; sub(/.*A \([^)]*\) median /, "", a); sub(/ .*/, "", a)
-            b = $0; sub(/.*B \([^)]*\) median /, "", b); sub(/ .*/, "", b)
-            r = $0; sub(/.*B\/A median /, "", r); sub(/,.*/, "", r)
-            q = $0; sub(/.*quartiles /, "", q)
-            split(q, qq, "-")
             v = "even"
-            if (qq[1] + 0 > 1 + margin) v = "slower"
-            if (qq[2] + 0 < 1 - margin) v = "faster"
+            if ($4 + 0 > 1 + margin) v = "slower"
+            if ($5 + 0 < 1 - margin) v = "faster"
             printf "%-18s %6s %6s | %11.4g %11.4g | %7.3f %15s | %s\n",
-                   net, n, steps, a, b, r, q, v
+                   net, n, steps, $1, $2, $3, $4 "-" $5, v
         }')
         echo "$row"
         rows=$((rows + 1))

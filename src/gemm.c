@@ -28,6 +28,12 @@ static int blas_threads(void)
 #endif
 }
 
+/* A product's multiply-adds, in double (M N K may wrap in size_t). */
+static double macs(size_t M, size_t N, size_t K)
+{
+    return (double)M * (double)N * (double)K;
+}
+
 /* When the direct loops of gemm_small beat cblas_sgemm. A BLAS call
  * costs 70-100 ns before any arithmetic, and OpenBLAS 0.3.21 runs products
  * of one or two rows (a batch of 1 or 2) at a third of the loops' speed;
@@ -172,7 +178,7 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     }
 #if defined(NN_HAVE_OPENBLAS)
     if (beta != 0.0f && beta != 1.0f && blas_threads() == 1 &&
-        (double)M * (double)N * (double)K > 1e6) {
+        macs(M, N, K) > 1e6) {
         scale_c(C, M, N, ldc, beta);
         beta = 1.0f;
     }
@@ -247,11 +253,6 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
 #define NN__SPLIT_MACS 67108864.0
 #define NN__BLAS_MACS 134217728.0
 #define NN__BLAS_THREAD_MACS 262144.0
-
-static double macs(size_t M, size_t N, size_t K)
-{
-    return (double)M * (double)N * (double)K;
-}
 
 /* Training: the three products of a dense layer's step, n rows:
  *   forward  X W          (0, 0, n, out, in)
