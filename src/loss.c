@@ -48,7 +48,8 @@ static double mse(const nn__loss_args *la, const float *z, const float *a,
     }
     sum = ((part[0] + part[1]) + (part[2] + part[3])) +
           ((part[4] + part[5]) + (part[6] + part[7]));
-    nn__activation_backward(la->act, la->p, z, a, g, n, k);
+    if (la->act != NN_ACT_IDENTITY) /* f' = 1: no call */
+        nn__activation_backward(la->act, la->p, z, a, g, n, k);
     return sum / (double)norm;
 }
 
@@ -78,7 +79,8 @@ static double l1_huber(const nn__loss_args *la, const float *z,
     }
     sum = ((part[0] + part[1]) + (part[2] + part[3])) +
           ((part[4] + part[5]) + (part[6] + part[7]));
-    nn__activation_backward(la->act, la->p, z, a, g, n, k);
+    if (la->act != NN_ACT_IDENTITY)
+        nn__activation_backward(la->act, la->p, z, a, g, n, k);
     return sum * scale;
 }
 

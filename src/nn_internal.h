@@ -495,6 +495,10 @@ struct nn_model {
      * none), set with the workspace, whose layout also depends on the
      * layers. Tests and benchmarks set it to compare the two paths. */
     size_t small_rows;
+    /* Nonzero: the small path's sigmoid layers apply the vector kernels'
+     * sigmoid (activation.c), as libnn 0.1 did, not nn__sigmoid_chain.
+     * 0 in every model libnn makes; tests set it (test_compat). */
+    int small_kernel_sigmoid;
     /* Whether a layer is batch normalization, whether a layer keeps
      * something after a pass (its ops have commit), and whether a layer is
      * of another kind than dense: set as layers are appended (layers are
@@ -775,11 +779,23 @@ size_t nn__max_width(const nn_model *m);
 #define NN__SMALL_WORK 320
 /* The largest batch for which m takes the small-net path (0: none). */
 size_t nn__small_rows(const nn_model *m);
+/* Whether a sigmoid layer of the small path with a block of n rows of out
+ * floats applies nn__sigmoid_chain and its derivative in the loops,
+ * element by element, as a step waits for them: one row narrower than
+ * NN__CHAIN_FLOATS. Other blocks take the vector kernels, whose throughput
+ * counts there (2-2-1 at batch 32 ran at 0.66 of the samples/s with the
+ * chain sigmoid on every block). */
+#define NN__CHAIN_FLOATS 8
+static inline int nn__chain_block(size_t n, size_t out)
+{
+    return n == 1 && out < NN__CHAIN_FLOATS;
+}
 /* The small path's training passes over every layer (each has the loops:
- * nn__small_rows): forward from x, and backward from the loss's dL/dZ in
- * the last layer's delta. */
+ * nn__small_rows): forward from x, and backward from the last layer's
+ * delta, which the loss filled with dL/dZ, or with dL/dA where out_da is
+ * set (the last layer then applies its activation's derivative). */
 void nn__small_forward(nn_model *m, const float *x, size_t n);
-void nn__small_backward(nn_model *m, const float *x, size_t n);
+void nn__small_backward(nn_model *m, const float *x, size_t n, int out_da);
 
 /* ---- checksums (crc32.c) ---- */
 /* CRC-32 as zlib's crc32() computes it: crc is 0 to start, or the value

@@ -50,6 +50,58 @@ static inline float nn__exp_nonpos(float x)
     return x == x ? p : x; /* NaN stays NaN */
 }
 
+/* The sigmoid of one value on a dependency chain, where latency counts:
+ * small.c's loops apply it as a small net's layer forms each output (a
+ * step at batch 1 waits for every layer's activations in turn). In double,
+ * from a table: t = -z = (k + r) ln2 / 32 with k an integer and |r| <=
+ * 1/2, e^t = 2^(k/32) e^(r ln2/32); the first factor is 2^(k >> 5) times
+ * a table entry, formed beside the polynomial, the second a cubic (its
+ * error below 6e-10 relative, about a hundredth of a float's ulp). 1 / (1
+ * + e^t) in double, rounded once to float: within 0.52 ulp of the true
+ * value (tests/test_kernels.c), though not always the bits of the vector
+ * kernels' float sigmoid (activation.c, within 4 ulp), which the general
+ * path applies; that path's table lookups would be gathers. t is clamped
+ * to [-104, 104], beyond which the float result no longer changes; NaN
+ * passes through the arithmetic. */
+static inline float nn__sigmoid_chain(float z)
+{
+    /* 2^(j/32), j = 0..31, each the nearest double */
+    static const double exp2_32nds[32] = {
+        0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0,
+        0x1.11301d0125b51p+0, 0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0,
+        0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0, 0x1.306fe0a31b715p+0,
+        0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
+        0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0,
+        0x1.6247eb03a5585p+0, 0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0,
+        0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0, 0x1.8ace5422aa0dbp+0,
+        0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
+        0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0,
+        0x1.cb720dcef9069p+0, 0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0,
+        0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0};
+    const double c1 = 0x1.62e42fefa39efp-6; /* ln2 / 32 */
+    const double c2 = c1 * c1 / 2.0, c3 = c2 * c1 / 3.0;
+    const double round = 0x1.8p52; /* adding it rounds to an integer */
+    double t = -(double)z, u, kd, r, p, two_m, e;
+    uint64_t bits;
+    int32_t k, j;
+    t = t > 104.0 ? 104.0 : t;
+    t = t < -104.0 ? -104.0 : t;
+    u = t * 0x1.71547652b82fep+5; /* t 32 / ln2, |u| < 4802 */
+    kd = u + round;
+    memcpy(&bits, &kd, sizeof bits); /* k in the low bits, two's complement */
+    kd -= round;
+    r = u - kd;
+    k = (int32_t)(uint32_t)bits;
+    j = k & 31;
+    /* 2^(k >> 5): the biased exponent floor(k / 32) + 1023, from a
+     * positive k + 1023 32 by a shift (no division on the chain) */
+    bits = (uint64_t)((uint32_t)(k + 1023 * 32) >> 5) << 52;
+    memcpy(&two_m, &bits, sizeof two_m);
+    p = (1.0 + c1 * r) + (r * r) * (c2 + c3 * r);
+    e = p * (exp2_32nds[j] * two_m);
+    return (float)(1.0 / (1.0 + e));
+}
+
 /* |v| as the bits of a non-negative float: these order as the magnitudes
  * do, and every infinite or NaN v is above FLT_MAX's 0x7f7fffff. Kernels
  * fold max(top, nn__abs_bits(v)) into the pass that writes v, so a later

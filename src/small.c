@@ -9,11 +9,17 @@
  * loop per layer. Here the products of dense layers are plain loops over
  * the rows: forward, each output starts from its bias and accumulates in a
  * register; backward, one sweep over a layer's rows produces dW, db and
- * the previous layer's gradient together. The activations and the loss
- * are the same kernels as on the general path. The loops are the dense
- * kind's small_forward and small_backward (layers/dense.c points here);
- * this file is compiled without vectorisation, which is all set-up at
- * these widths (CMakeLists.txt).
+ * the previous layer's gradient together. A step at batch 1 is one chain
+ * of dependent operations through every layer and into the next step's
+ * weights, and the vector kernels' float sigmoid was most of it: there
+ * (nn__chain_block), a sigmoid layer applies its activation as each
+ * output forms, by nn__sigmoid_chain (nn_math.h), and its derivative in
+ * the backward loop, the output layer's too under an element-wise loss
+ * (train.c). The other activations, larger blocks and the loss take the
+ * general path's kernels. The loops are the dense kind's small_forward
+ * and small_backward (layers/dense.c points here); this file is compiled
+ * without vectorisation, which is all set-up at these widths
+ * (CMakeLists.txt).
  *
  * Which path: a batch of n rows takes this one when every layer has such
  * loops (dense nets) and n times the net's multiply-adds per row is at
@@ -24,10 +30,12 @@
  * faster path in each of those cases.
  *
  * The results agree with the general path's to float rounding (the sums
- * run in a different order); tests/test_gradients.c checks both paths
- * against finite differences and tests/test_small.c compares them.
+ * run in a different order, and the sigmoids differ within 3 ulp);
+ * tests/test_gradients.c checks both paths against finite differences
+ * and tests/test_small.c compares them.
  */
 #include "layers/layers.h"
+#include "nn_math.h"
 
 size_t nn__small_rows(const nn_model *m)
 {
@@ -46,13 +54,14 @@ size_t nn__small_rows(const nn_model *m)
 
 /* The dense layer's loops: inline, so that the passes over the whole net
  * below call them without a call per layer. */
-static inline void dense_forward(nn_model *m, size_t l, const float *x,
-                                 size_t n)
+/* out = x w + b for n rows (in wide, out wide), and where sig is set the
+ * sigmoid of each output in a as it forms; sig is a constant at each
+ * call, so the loop without it stays as lean as before. */
+static NN__ALWAYS_INLINE void affine_rows(const float *x, const float *w,
+                                          const float *b, float *z,
+                                          float *a, size_t n, size_t in,
+                                          size_t out, int sig)
 {
-    const nn__layer *L = &m->layers[l];
-    const size_t in = L->in, out = L->out;
-    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
-    float *z = nn__dense_z(m, l);
     size_t i, j, p;
     for (i = 0; i < n; i++) {
         const float *ar = x + i * in;
@@ -62,9 +71,26 @@ static inline void dense_forward(nn_model *m, size_t l, const float *x,
             for (p = 0; p < in; p++)
                 acc += ar[p] * w[p * out + j];
             zr[j] = acc;
+            if (sig) /* on the chain: no call, no second pass */
+                a[i * out + j] = nn__sigmoid_chain(acc);
         }
     }
-    nn__activation_forward(L->act, nn__act_param(L), z, m->act[l], n, out);
+}
+
+static inline void dense_forward(nn_model *m, size_t l, const float *x,
+                                 size_t n)
+{
+    const nn__layer *L = &m->layers[l];
+    const size_t in = L->in, out = L->out;
+    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
+    float *z = nn__dense_z(m, l), *a = m->act[l]; /* a == z: in place */
+    if (L->act == NN_ACT_SIGMOID && nn__chain_block(n, out) &&
+        !m->small_kernel_sigmoid) {
+        affine_rows(x, w, b, z, a, n, in, out, 1);
+    } else {
+        affine_rows(x, w, b, z, a, n, in, out, 0);
+        nn__activation_forward(L->act, nn__act_param(L), z, a, n, out);
+    }
     m->logits = z;
 }
 
@@ -77,11 +103,18 @@ static inline void dense_backward(nn_model *m, size_t l, const float *x,
     float *dw = m->grads + L->w_off, *db = m->grads + L->b_off;
     float *gp = nn__delta_in(m, l);
     size_t i, j, p;
-    /* dL/dZ from dL/dA, unless the loss gave dL/dZ */
-    if (!dz)
+    /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here,
+     * as activation.c forms it, g a (1 - a) */
+    if (!dz && L->act == NN_ACT_SIGMOID && nn__chain_block(n, out)) {
+        const float *a = m->act[l];
+        float *gz = m->delta[l];
+        for (i = 0; i < n * out; i++)
+            gz[i] = gz[i] * (a[i] * (1.0f - a[i]));
+    } else if (!dz) {
         nn__activation_backward(
             L->act, nn__act_param(L), m->extra[l], m->act[l], m->delta[l],
             n, out); /* extra[l]: Z where the layer keeps it, or NULL */
+    }
     /* Row 0 sets dW and db, the later rows add to them: no separate
      * zeroing pass (the compiler makes one a memset call). */
     for (i = 0; i < n; i++) {
@@ -116,7 +149,8 @@ void nn__dense_small_backward(nn_model *m, size_t l, const float *x,
  * a call through the layer table per layer is a cost of its own, and so
  * are the registers that call makes the loop save: a dense net's loop
  * inlines the dense kind's loops and calls nothing else but the
- * activation kernels; a net with another kind calls each layer's. */
+ * activation kernels (none for sigmoid layers at one row); a net with
+ * another kind calls each layer's. */
 void nn__small_forward(nn_model *m, const float *x, size_t n)
 {
     size_t l;
@@ -133,16 +167,16 @@ void nn__small_forward(nn_model *m, const float *x, size_t n)
     }
 }
 
-void nn__small_backward(nn_model *m, const float *x, size_t n)
+void nn__small_backward(nn_model *m, const float *x, size_t n, int out_da)
 {
     size_t l = m->n_layers;
     if (!m->has_nondense) {
         while (l-- > 0)
             dense_backward(m, l, l ? m->act[l - 1] : x, n,
-                           l + 1 == m->n_layers);
+                           l + 1 == m->n_layers && !out_da);
         return;
     }
     while (l-- > m->grad_from)
         m->layers[l].ops->small_backward(m, l, l ? m->act[l - 1] : x, n,
-                                         l + 1 == m->n_layers);
+                                         l + 1 == m->n_layers && !out_da);
 }

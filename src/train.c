@@ -568,7 +568,7 @@ static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
     nn__loss_args la;
     double loss;
     unsigned added = 0;
-    int small, fused = 0, eager;
+    int small, fused = 0, eager, loops, out_da = 0;
     nn_status st = check_batch(fn, m, n, x, x_width, t, t_width, labels,
                                flags | NN__STEP);
     if (st != NN_OK)
@@ -593,13 +593,24 @@ static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
     nn__loss_args_of(m, nn__batch_rows(m, n), &la);
     if (la.class_w && (flags & NN__LABELS))
         la.weight_sum = label_weight_sum(m, labels, n);
+    /* Where small.c's loops apply a sigmoid output's derivative in place
+     * (nn__chain_block), an element-wise loss leaves it to them: dL/dA,
+     * without a call to the kernel on the step's chain. */
+    loops = small && !(eager && m->grads_ready);
+    if (loops && la.act == NN_ACT_SIGMOID &&
+        nn__chain_block(n, m->layers[m->n_layers - 1].out) &&
+        (la.loss == NN_LOSS_MSE || la.loss == NN_LOSS_L1 ||
+         la.loss == NN_LOSS_HUBER)) {
+        la.act = NN_ACT_IDENTITY;
+        out_da = 1;
+    }
     loss = nn__loss_grad(&la, m->logits, m->act[m->n_layers - 1],
                          (flags & NN__LABELS) ? NULL : t,
                          (flags & NN__LABELS) ? labels : NULL,
                          m->delta[m->n_layers - 1], n,
                          m->layers[m->n_layers - 1].out);
-    if (small && !(eager && m->grads_ready))
-        nn__small_backward(m, x, n);
+    if (loops)
+        nn__small_backward(m, x, n, out_da);
     else
         backward(m, x, n, small, eager);
     if (!small && !eager) {

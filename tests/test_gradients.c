@@ -11,7 +11,8 @@
  * the float weights the model holds, so they are accurate to about 1e-10
  * and the comparison measures the library's own (float) error.
  *
- * Net: 3 inputs -> 5 -> 4 -> 3 outputs, batch of 4 rows. Three outputs make
+ * Net: 3 inputs -> 5 -> 4 -> 3 outputs, batch of 4 rows (of 1 in
+ * test_gradients_row). Three outputs make
  * softmax and cross-entropy non-trivial; two hidden layers make every
  * hidden activation appear both after the input and after another hidden
  * layer, so the backward pass through hidden activations is exercised.
@@ -36,7 +37,14 @@
 #include "nn_test.h"
 
 /* ---- shape of the net ---- */
-enum { N_LAYERS = 3, BATCH = 4, MAX_W = 5 };
+/* test_gradients_row builds this file with NN_TEST_BATCH=1: the small
+ * path's sigmoid layers then take nn__sigmoid_chain (nn__chain_block), and
+ * a sigmoid output under MSE gets dL/dA from the loss and its derivative
+ * from small.c (tests/CMakeLists.txt). */
+#ifndef NN_TEST_BATCH
+#define NN_TEST_BATCH 4
+#endif
+enum { N_LAYERS = 3, BATCH = NN_TEST_BATCH, MAX_W = 5 };
 static const size_t widths[N_LAYERS + 1] = {3, 5, 4, 3};
 #define N_IN ((size_t)3)
 #define N_OUT ((size_t)3)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nn_internal.h"
+#include "nn_math.h"
 
 #define GRID 200001
 
@@ -72,6 +73,60 @@ static void sigmoid_is_within_four_ulps_of_libm_double(void **state)
     assert_true(w2 <= 4.0);
     free(z);
     free(small);
+}
+
+/* nn__sigmoid_chain, the small path's sigmoid: computed in double and
+ * rounded once, so within half an ulp and a hair of the double reference
+ * (whose own error is near 2^-53), on grids over the whole range (results
+ * down to the subnormals, and 0 beyond), near 0, and on every float of
+ * [-2, 2] in steps of 2^-17; the extremes and NaN as the kernels give
+ * them. */
+static double chain_worst(const float *z, size_t n)
+{
+    double worst = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double u = ulps(nn__sigmoid_chain(z[i]),
+                        1.0 / (1.0 + exp(-(double)z[i])));
+        if (u > worst)
+            worst = u;
+    }
+    return worst;
+}
+
+static void chain_sigmoid_is_within_half_an_ulp(void **state)
+{
+    float *z = grid(-110.0f, 110.0f), *tail = grid(-104.5f, -86.0f);
+    float *small = grid(-1e-3f, 1e-3f), *steps = grid(-2.0f, 2.0f);
+    double w[4], kernel;
+    size_t i;
+    (void)state;
+    for (i = 0; i < GRID; i++) /* -2 + i 2^-17 with i < 2^19: exact */
+        steps[i] = -2.0f + (float)i * 0x1p-17f;
+    w[0] = chain_worst(z, GRID);
+    w[1] = chain_worst(tail, GRID);
+    w[2] = chain_worst(small, GRID);
+    w[3] = chain_worst(steps, GRID);
+    kernel = worst_ulps(NN_ACT_SIGMOID, steps, GRID);
+    print_message("chain sigmoid: worst %.3f ulp on [-110, 110], %.3f on "
+                  "[-104.5, -86], %.3f near 0, %.3f on [-2, 2] (the "
+                  "kernels' %.3f)\n", w[0], w[1], w[2], w[3], kernel);
+    for (i = 0; i < 4; i++)
+        assert_true(w[i] <= 0.52);
+    assert_true(nn__sigmoid_chain(0.0f) == 0.5f);
+    assert_true(nn__sigmoid_chain(-0.0f) == 0.5f);
+    assert_true(nn__sigmoid_chain(INFINITY) == 1.0f);
+    assert_true(nn__sigmoid_chain(-INFINITY) == 0.0f);
+    assert_true(nn__sigmoid_chain(FLT_MAX) == 1.0f);
+    assert_true(nn__sigmoid_chain(-FLT_MAX) == 0.0f);
+    assert_true(isnan(nn__sigmoid_chain(NAN)));
+    assert_true(isnan(nn__sigmoid_chain(-NAN)));
+    /* sigmoid(-103) = 1.8e-45 rounds to the smallest subnormal, not 0 */
+    assert_true(nn__sigmoid_chain(-103.0f) == 0x1p-149f);
+    free(z);
+    free(tail);
+    free(small);
+    free(steps);
 }
 
 static void tanh_is_within_four_ulps_of_libm_double(void **state)
@@ -349,6 +404,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sigmoid_is_within_four_ulps_of_libm_double),
+        cmocka_unit_test(chain_sigmoid_is_within_half_an_ulp),
         cmocka_unit_test(tanh_is_within_four_ulps_of_libm_double),
         cmocka_unit_test(softmax_rows_match_double_and_sum_to_one),
         cmocka_unit_test(relu_and_leaky_relu_are_exact),

@@ -102,6 +102,55 @@ static void changing_batch_size_between_paths_keeps_results_exact(
     nn_model_free(m);
 }
 
+/* A 3-4-2 sigmoid net under MSE, L1 and Huber, at batches of 1, 2 and 4
+ * rows: at one row (nn__chain_block) both layers take nn__sigmoid_chain
+ * and its derivative in small.c's loops, the output's dL/dA from the
+ * loss; at 2 and 4 rows, the vector kernels.
+ * The gradients and the loss agree with the general path's, whose sigmoid
+ * is the vector kernels', to float rounding; a wrong derivative or a
+ * derivative applied twice or not at all is off by far more. */
+static void sigmoid_blocks_agree_with_the_general_path(void **state)
+{
+    static const size_t widths[] = {4, 2}, rows[] = {1, 2, 4};
+    static const nn_activation acts[] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    static const nn_loss losses[] = {NN_LOSS_MSE, NN_LOSS_L1,
+                                     NN_LOSS_HUBER};
+    float x[4 * 3], t[4 * 2], got[26], want[26];
+    size_t li, ri, i;
+    (void)state;
+    lcg_fill(x, 4 * 3, -2.0f, 2.0f, 3);
+    lcg_fill(t, 4 * 2, -1.5f, 1.5f, 4); /* both sides of Huber's delta 1 */
+    for (li = 0; li < ARRAY_LEN(losses); li++)
+        for (ri = 0; ri < ARRAY_LEN(rows); ri++) {
+            nn_model *a = build(3, widths, acts, 2, losses[li]);
+            nn_model *b = build(3, widths, acts, 2, losses[li]);
+            double la, lb;
+            float big = 0.0f;
+            NN_OK_OR_FAIL(nn__workspace_reserve("test", a, rows[ri]));
+            NN_OK_OR_FAIL(nn__workspace_reserve("test", b, rows[ri]));
+            assert_true(rows[ri] <= a->small_rows);
+            b->small_rows = 0;
+            grads(a, rows[ri], x, t, got, &la);
+            grads(b, rows[ri], x, t, want, &lb);
+            if (!(fabs(la - lb) <= 1e-6 * fabs(lb)))
+                fail_msg("loss %d, %zu rows: loss %.9g on the small path, "
+                         "%.9g on the general one", (int)losses[li],
+                         rows[ri], la, lb);
+            for (i = 0; i < 26; i++) {
+                if (!(fabsf(got[i] - want[i]) <=
+                      1e-5f * fabsf(want[i]) + 1e-8f))
+                    fail_msg("loss %d, %zu rows: gradient %zu is %.9g on "
+                             "the small path, %.9g on the general one",
+                             (int)losses[li], rows[ri], i, (double)got[i],
+                             (double)want[i]);
+                big = fmaxf(big, fabsf(want[i]));
+            }
+            assert_true(big > 1e-3f); /* not a vacuous comparison */
+            nn_model_free(a);
+            nn_model_free(b);
+        }
+}
+
 /* Two copies of a 2-3-1 sigmoid net learn XOR with Adam, batch 4: one
  * through the small-net path, one with it switched off. Their losses and
  * weights stay within float rounding of each other for 300 steps, and
@@ -155,6 +204,7 @@ int main(void)
         cmocka_unit_test(the_small_path_takes_batches_up_to_the_work_limit),
         cmocka_unit_test(
             changing_batch_size_between_paths_keeps_results_exact),
+        cmocka_unit_test(sigmoid_blocks_agree_with_the_general_path),
         cmocka_unit_test(
             training_through_either_path_follows_the_same_trajectory),
     };
