@@ -94,7 +94,7 @@ static inline float nn__sigmoid_chain(float z)
     k = (int32_t)(uint32_t)bits;
     j = k & 31;
     /* 2^(k >> 5): the biased exponent floor(k / 32) + 1023, from a
-     * positive k + 1023 32 by a shift (no division on the chain) */
+     * positive k + 32 * 1023 by a shift (no division on the chain) */
     bits = (uint64_t)((uint32_t)(k + 1023 * 32) >> 5) << 52;
     memcpy(&two_m, &bits, sizeof two_m);
     p = (1.0 + c1 * r) + (r * r) * (c2 + c3 * r);
