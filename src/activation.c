@@ -84,11 +84,6 @@ static inline float elu(float z, float alpha)
     return z > 0.0f ? z : alpha * nn__expm1_nonpos(z);
 }
 
-static inline float sigmoid_back(float g, float a)
-{
-    return g * (a * (1.0f - a));
-}
-
 static inline float tanh_back(float g, float a)
 {
     return g * (1.0f - a * a);
@@ -370,7 +365,7 @@ static void backward_kernel(int act, float p, const float *z, const float *a,
     switch (act) {
     case NN_ACT_SIGMOID:
         for (i = 0; i < len; i++)
-            g[i] = sigmoid_back(g[i], a[i]);
+            g[i] = nn__sigmoid_back(g[i], a[i]);
         break;
     case NN_ACT_TANH:
         for (i = 0; i < len; i++)
@@ -453,7 +448,7 @@ static uint32_t backward_sums_kernel(int act, float p,
     }
     switch (act) {
     case NN_ACT_SIGMOID:
-        NN__ROWS(a, sigmoid_back(d, y), nn__abs_bits(v));
+        NN__ROWS(a, nn__sigmoid_back(d, y), nn__abs_bits(v));
         break;
     case NN_ACT_TANH:
         NN__ROWS(a, tanh_back(d, y), nn__abs_bits(v));

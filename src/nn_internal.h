@@ -210,6 +210,13 @@ float nn__sigmoid(float z);
 int nn__loss_valid(int loss);
 /* Whether `loss` can follow an output layer of activation `act`. */
 int nn__loss_fits(int loss, int act);
+/* Whether `loss` is element-wise (MSE, L1, Huber): its gradient is dL/dA,
+ * to which nn__loss_grad applies the output activation's derivative. */
+static inline int nn__loss_elementwise(int loss)
+{
+    return loss == NN_LOSS_MSE || loss == NN_LOSS_L1 ||
+           loss == NN_LOSS_HUBER;
+}
 
 /* What a loss needs besides the outputs and targets. */
 typedef struct nn__loss_args {

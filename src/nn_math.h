@@ -102,6 +102,14 @@ static inline float nn__sigmoid_chain(float z)
     return (float)(1.0 / (1.0 + e));
 }
 
+/* The sigmoid's backward step g f'(z), from a = f(z): g a (1 - a). The
+ * vector kernels (activation.c) and small.c's loops take it from here,
+ * so both give the same bits. */
+static inline float nn__sigmoid_back(float g, float a)
+{
+    return g * (a * (1.0f - a));
+}
+
 /* |v| as the bits of a non-negative float: these order as the magnitudes
  * do, and every infinite or NaN v is above FLT_MAX's 0x7f7fffff. Kernels
  * fold max(top, nn__abs_bits(v)) into the pass that writes v, so a later

@@ -103,13 +103,12 @@ static inline void dense_backward(nn_model *m, size_t l, const float *x,
     float *dw = m->grads + L->w_off, *db = m->grads + L->b_off;
     float *gp = nn__delta_in(m, l);
     size_t i, j, p;
-    /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here,
-     * as activation.c forms it, g a (1 - a) */
+    /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here */
     if (!dz && L->act == NN_ACT_SIGMOID && nn__chain_block(n, out)) {
         const float *a = m->act[l];
         float *gz = m->delta[l];
         for (i = 0; i < n * out; i++)
-            gz[i] = gz[i] * (a[i] * (1.0f - a[i]));
+            gz[i] = nn__sigmoid_back(gz[i], a[i]);
     } else if (!dz) {
         nn__activation_backward(
             L->act, nn__act_param(L), m->extra[l], m->act[l], m->delta[l],

@@ -599,8 +599,7 @@ static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
     loops = small && !(eager && m->grads_ready);
     if (loops && la.act == NN_ACT_SIGMOID &&
         nn__chain_block(n, m->layers[m->n_layers - 1].out) &&
-        (la.loss == NN_LOSS_MSE || la.loss == NN_LOSS_L1 ||
-         la.loss == NN_LOSS_HUBER)) {
+        nn__loss_elementwise(la.loss)) {
         la.act = NN_ACT_IDENTITY;
         out_da = 1;
     }
