@@ -686,7 +686,9 @@ NN_API const char *nn_model_meta_key(const nn_model *model, size_t index);
  * (NN_GEMM=blas, set before the first call, keeps the BLAS for every
  * product; NN_GEMM=avx2 runs the AVX2 build even where the CPU has
  * AVX-512F), so results are the same from run to run for a given build,
- * CPU and thread count. The kernel's AVX-512 and AVX2 builds give the
+ * CPU and thread count (a product of a few rows that goes to OpenBLAS
+ * while it has two or more threads is given to it in parts, as
+ * nn_model_train_batch says). The kernel's AVX-512 and AVX2 builds give the
  * same bits; its results differ from the BLAS's by float rounding, and a
  * row's do not depend on n or on the other rows. The kernel reads a copy of the
  * dense layers' weights laid out for it, which the first call after the
@@ -729,8 +731,14 @@ NN_API NN_NODISCARD nn_status nn_model_predict(const nn_model *model,
  * the BLAS has two or more, a product of a few rows that the BLAS would
  * run on its threads (above 2^18 multiply-adds) runs in the kernel on the
  * calling thread instead, and its results may differ from one thread's
- * by float rounding. So the choice depends on the layers, n and the
- * BLAS's thread count, and a dense layer's
+ * by float rounding. A product that goes to OpenBLAS while it has two
+ * or more threads (the kernel's AVX2 build, NN_GEMM=blas, other CPUs)
+ * and that has at most 16 rows in the batch and more than 2^18 but at
+ * most 2^23 multiply-adds is given to it in parts of at most 2^18, which
+ * OpenBLAS forms on the calling thread, one after the other (its threads
+ * cost more than they share there); those results, too, may differ from
+ * one thread's by float rounding. So the choice depends on the layers, n
+ * and the BLAS's thread count, and a dense layer's
  * forward product through the kernel gives each row the same bits
  * whatever the other rows of the batch, and the same bits as
  * nn_model_predict, as the BLAS's need not.
@@ -1161,7 +1169,10 @@ NN_API NN_NODISCARD nn_status nn_model_evaluate(const nn_model *model,
  * with a count above two, those from 2^27 leave the kernel for the BLAS's
  * threads. With a count of two or more, the kernel also takes the
  * training products of a few rows that the BLAS would split between its
- * threads, which cost more than they share there.
+ * threads, which cost more than they share there; where the kernel does
+ * not (its AVX2 build, NN_GEMM=blas, other CPUs), OpenBLAS gets such
+ * products (at most 16 rows, up to 2^23 multiply-adds) in parts that it
+ * forms on the calling thread (see nn_model_train_batch).
  * Call it while no other thread is inside libnn.
  * Returns NN_OK, NN_E_INVALID (more than 1024), NN_E_STATE (the BLAS libnn
  * was built with cannot be told). */

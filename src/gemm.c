@@ -10,6 +10,7 @@
 #include "nn_internal.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #if defined(NN_HAVE_BLIS)
 #include <blis.h>
@@ -167,10 +168,105 @@ static void scale_c(float *restrict C, size_t M, size_t N, size_t ldc,
 }
 #endif
 
+/* OpenBLAS 0.3.21 runs a product of more than 2^18 multiply-adds on its
+ * threads (256 x 128 x 8 ran as at one thread, 784 x 256 x 2 took 4.7
+ * times as long at two). For products of a few rows those threads cost
+ * more than they share where libnn's kernel does not take the product
+ * (its AVX2 build, NN_GEMM=blas, other CPUs): with two BLAS threads,
+ * steps of 784-256-128-10 at batches 2 to 16 took 1.24 to 2.39 times one
+ * thread's time, of 784-1024-1024-10 at batches 1 to 8 1.16 to 1.71
+ * times, where from 32 and 16 rows on they gain (0.97 and 0.84;
+ * NN_GEMM=avx2 bench/threads_sweep.sh build-bench/bench/bench_threads 15
+ * 784-256-128-10 784-1024-1024-10 on AMD EPYC Zen 5, 2 vCPUs;
+ * bench/results/zen5-threads/sweep-avx2-fab0807.txt). So for a product of
+ * at most 16 rows (the batch: M, or K where op(A) is Aᵀ) and at most 2^23
+ * multiply-adds, nn__gemm calls the BLAS once per part of at most 2^18,
+ * which OpenBLAS forms on the calling thread, the parts one after the
+ * other, each reading its share of the large operand as one run of
+ * memory: the weights' gradient (Aᵀ B) by rows of C, G Wᵀ by columns of
+ * C (rows of W), X W by rows of W (k), each part after the first adding
+ * to C. Parts by columns of X W (strips of W's rows, 4 KiB apart) had
+ * taken 784-1024-1024-10 at batch 8 to 1.60 times one thread's time.
+ * With the parts, the same sweep over every benchmark net (21 pairs) had
+ * no row slower with NN_GEMM=avx2, with NN_GEMM=blas or with the AVX-512
+ * build (bench/results/zen5-threads/sweep-*-parts.txt). Each part packs
+ * its share of the operands again where the split leaves one whole (A of
+ * G Wᵀ): 8 x 1024 x 1024 in 32 parts took 362 us against 346 whole, and
+ * 784-1024-1024-10 at batch 8 comes out at 1.02 to 1.04 in some runs.
+ * On a quieter spell of the same machine OpenBLAS's threads gained at
+ * 16 rows (784-256-128-10 0.63 to 0.77), which the parts give up. */
+#define NN__BLAS_THREAD_MACS 262144.0
+#define NN__BLAS_ONE_THREAD_MACS 8388608.0
+#define NN__BLAS_FEW_ROWS 16
+
+#if defined(NN_HAVE_OPENBLAS)
+/* Lines of a part, for len lines at per multiply-adds each: the fewest
+ * parts of at most 2^18, all of one length but the last (a shorter last
+ * part of 16 k's, after parts of 256, took 8 x 256 x 784 from 53 to 61
+ * us, where seven of 112 took 54; one thread); 0 where one line is more
+ * than 2^18. */
+static size_t part_len(double per, size_t len)
+{
+    double fit = floor(NN__BLAS_THREAD_MACS / per);
+    size_t parts;
+    if (fit < 1.0)
+        return 0;
+    if (fit >= (double)len)
+        return len;
+    parts = (size_t)ceil((double)len / fit);
+    return (len + parts - 1) / parts;
+}
+
+size_t nn__blas_part(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     int *side)
+{
+    double m = macs(M, N, K);
+    *side = trans_a ? NN__PART_ROWS : trans_b ? NN__PART_COLUMNS
+                                              : NN__PART_K;
+    if (blas_threads() < 2 || m <= NN__BLAS_THREAD_MACS ||
+        m > NN__BLAS_ONE_THREAD_MACS ||
+        (trans_a ? K : M) > NN__BLAS_FEW_ROWS)
+        return 0;
+    switch (*side) {
+    case NN__PART_ROWS:
+        return part_len(macs(1, N, K), M);
+    case NN__PART_COLUMNS:
+        return part_len(macs(M, 1, K), N);
+    default:
+        return part_len(macs(M, N, 1), K);
+    }
+}
+#else
+size_t nn__blas_part(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     int *side)
+{
+    (void)trans_a;
+    (void)trans_b;
+    (void)M;
+    (void)N;
+    (void)K;
+    *side = NN__PART_ROWS;
+    return 0; /* other BLASes' threads: not measured */
+}
+#endif
+
+static void blas_call(int trans_a, int trans_b, size_t M, size_t N,
+                      size_t K, float alpha, const float *A, size_t lda,
+                      const float *B, size_t ldb, float beta, float *C,
+                      size_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C,
+                (int)ldc);
+}
+
 void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc)
 {
+    size_t part, at;
+    int side;
     if (use_small(trans_b, M, N, K)) {
         gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
                    ldc);
@@ -183,10 +279,25 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
         beta = 1.0f;
     }
 #endif
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C,
-                (int)ldc);
+    part = nn__blas_part(trans_a, trans_b, M, N, K, &side);
+    if (!part) {
+        blas_call(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                  ldc);
+        return;
+    }
+    for (at = 0; side == NN__PART_ROWS && at < M; at += part)
+        blas_call(trans_a, trans_b, M - at < part ? M - at : part, N, K,
+                  alpha, trans_a ? A + at : A + at * lda, lda, B, ldb, beta,
+                  C + at * ldc, ldc);
+    for (at = 0; side == NN__PART_COLUMNS && at < N; at += part)
+        blas_call(trans_a, trans_b, M, N - at < part ? N - at : part, K,
+                  alpha, A, lda, trans_b ? B + at * ldb : B + at, ldb, beta,
+                  C + at, ldc);
+    for (at = 0; side == NN__PART_K && at < K; at += part)
+        blas_call(trans_a, trans_b, M, N, K - at < part ? K - at : part,
+                  alpha, trans_a ? A + at * lda : A + at, lda,
+                  trans_b ? B + at : B + at * ldb, ldb, at ? 1.0f : beta, C,
+                  ldc);
 }
 
 /* Inference: a dense layer's X W + b and its activation, the weights
@@ -252,7 +363,6 @@ int nn__kernel_infer(size_t M, size_t N, size_t K)
  *     with its threads. */
 #define NN__SPLIT_MACS 67108864.0
 #define NN__BLAS_MACS 134217728.0
-#define NN__BLAS_THREAD_MACS 262144.0
 
 /* Training: the three products of a dense layer's step, n rows:
  *   forward  X W          (0, 0, n, out, in)

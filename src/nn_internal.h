@@ -36,6 +36,14 @@ void nn__gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                   float alpha, const float *A, size_t lda, const float *B,
                   size_t ldb, float beta, float *C, size_t ldc);
+/* Where nn__gemm gives the BLAS a product in parts, each of which
+ * OpenBLAS forms on the calling thread (gemm.c; measured there): the
+ * length of a part along *side (rows of C, columns of C, or k), or 0
+ * where the product goes to the BLAS whole. Depends on the shape and the
+ * BLAS's thread count. */
+enum { NN__PART_ROWS, NN__PART_COLUMNS, NN__PART_K };
+size_t nn__blas_part(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                     int *side);
 
 /* ---- libnn's own product for AVX-512 and AVX2 CPUs (gemm_avx512.c) ----
  * Built on x86-64 with GCC or clang (NN__HAVE_KERNEL), unless NN_NO_KERNEL

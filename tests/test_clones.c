@@ -90,6 +90,7 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 
 /* gemm.c's, likewise: its small products' loops (gemm_small) are cloned */
 #define nn__gemm baseline_gemm
+#define nn__blas_part baseline_blas_part
 #define nn__kernel_infer baseline_kernel_infer
 #define nn__kernel_train baseline_kernel_train
 #define nn__kernel_buf_floats baseline_kernel_buf_floats
@@ -99,6 +100,7 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 #define nn_set_blas_threads baseline_set_blas_threads
 #include "gemm.c"
 #undef nn__gemm
+#undef nn__blas_part
 #undef nn__kernel_infer
 #undef nn__kernel_train
 #undef nn__kernel_buf_floats

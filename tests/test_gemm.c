@@ -47,11 +47,16 @@ static double max_rel_error(const float *c, const float *r, const float *mag,
     return worst;
 }
 
-static void check_shape(int ta, int tb, size_t M, size_t N, size_t K,
-                        float alpha, float beta)
+/* nn__gemm against the reference on a random product whose rows of A, B
+ * and C are pad floats longer than the product reads (left as they were:
+ * the rows of C past N must keep their values). */
+static void check_padded(int ta, int tb, size_t M, size_t N, size_t K,
+                         float alpha, float beta, size_t pad)
 {
-    size_t a_len = M * K, b_len = K * N, c_len = M * N, i;
-    size_t lda = ta ? M : K, ldb = tb ? K : N;
+    size_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad,
+           ldc = N + pad;
+    size_t a_len = (ta ? K : M) * lda, b_len = (tb ? N : K) * ldb,
+           c_len = M * ldc, i;
     float *A = malloc(a_len * sizeof *A), *B = malloc(b_len * sizeof *B);
     float *C = malloc(c_len * sizeof *C), *R = malloc(c_len * sizeof *R);
     float *AA = malloc(a_len * sizeof *A), *BB = malloc(b_len * sizeof *B);
@@ -77,13 +82,15 @@ static void check_shape(int ta, int tb, size_t M, size_t N, size_t K,
     for (i = 0; i < c_len; i++)
         MAG[i] = fabsf(C[i]);
     nn__gemm_ref(ta, tb, M, N, K, fabsf(alpha), AA, lda, BB, ldb,
-                 fabsf(beta), MAG, N);
-    nn__gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
-    nn__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, N);
+                 fabsf(beta), MAG, ldc);
+    nn__gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    nn__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    /* the padding is the reference's too: R kept it, so it compares */
     err = max_rel_error(C, R, MAG, c_len);
     if (err > 1e-5)
-        print_error("ta=%d tb=%d M=%zu N=%zu K=%zu: max rel error %g\n", ta,
-                    tb, M, N, K, err);
+        print_error("ta=%d tb=%d M=%zu N=%zu K=%zu pad=%zu: max rel error "
+                    "%g\n",
+                    ta, tb, M, N, K, pad, err);
     assert_true(err <= 1e-5);
     free(A);
     free(B);
@@ -92,6 +99,12 @@ static void check_shape(int ta, int tb, size_t M, size_t N, size_t K,
     free(AA);
     free(BB);
     free(MAG);
+}
+
+static void check_shape(int ta, int tb, size_t M, size_t N, size_t K,
+                        float alpha, float beta)
+{
+    check_padded(ta, tb, M, N, K, alpha, beta, 0);
 }
 
 static void blas_matches_reference_on_fixed_shapes(void **state)
@@ -201,6 +214,51 @@ static void own_beta_pass_keeps_openblas_bits(void **state)
 }
 #endif
 
+#if defined(NN_HAVE_OPENBLAS)
+/* With two OpenBLAS threads, a product of a few rows and more than 2^18
+ * multiply-adds goes to the BLAS in parts (gemm.c): by rows of C where
+ * op(A) is Aᵀ (the weights' gradient, its batch in K), by columns where
+ * op(B) is Bᵀ, else by k, each part after the first adding to C. Each
+ * shape here splits into two parts, the last one shorter, and
+ * the results match the reference with every stride padded; at one
+ * thread, and past 16 rows or 2^23 multiply-adds, nothing is split. */
+static void parts_of_a_few_rows_product_match_the_reference(void **state)
+{
+    static const float alphas[3] = {1.0f, 0.5f, -0.25f};
+    static const float betas[3] = {0.0f, 1.0f, 0.9f};
+    int threads = openblas_get_num_threads(), ta, tb, side, c;
+    (void)state;
+    openblas_set_num_threads(1);
+    assert_int_equal(nn__blas_part(0, 0, 8, 200, 300, &side), 0);
+    openblas_set_num_threads(2);
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++) {
+            /* the batch: 8 rows, in M or (ta) in K */
+            size_t M = ta ? 301 : 8, N = ta ? 200 : tb ? 301 : 200;
+            size_t K = ta ? 8 : tb ? 200 : 301;
+            size_t part = nn__blas_part(ta, tb, M, N, K, &side);
+            size_t len = side == NN__PART_ROWS      ? M
+                         : side == NN__PART_COLUMNS ? N
+                                                    : K;
+            assert_int_equal(side, ta ? NN__PART_ROWS
+                                      : tb ? NN__PART_COLUMNS : NN__PART_K);
+            assert_int_equal(part, 151); /* 151 + 150 lines */
+            assert_true((double)part * (double)(M * N * K / len) <=
+                        262144.0);
+            for (c = 0; c < 3; c++) /* beta 0 unpadded, then padded */
+                check_padded(ta, tb, M, N, K, alphas[c], betas[c],
+                             c ? 5 : 0);
+        }
+    /* 17 rows, at most 2^18, past 2^23: whole */
+    assert_int_equal(nn__blas_part(0, 0, 17, 200, 300, &side), 0);
+    assert_int_equal(nn__blas_part(1, 0, 300, 200, 17, &side), 0);
+    assert_int_equal(nn__blas_part(0, 0, 8, 128, 256, &side), 0);
+    assert_int_equal(nn__blas_part(0, 1, 16, 1024, 513, &side), 0);
+    assert_true(nn__blas_part(0, 1, 16, 1024, 512, &side) > 0);
+    openblas_set_num_threads(threads);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +267,7 @@ int main(void)
         cmocka_unit_test(blas_matches_reference_on_random_shapes),
 #if defined(NN_HAVE_OPENBLAS)
         cmocka_unit_test(own_beta_pass_keeps_openblas_bits),
+        cmocka_unit_test(parts_of_a_few_rows_product_match_the_reference),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
