@@ -794,16 +794,16 @@ size_t nn__max_width(const nn_model *m);
 #define NN__SMALL_WORK 320
 /* The largest batch for which m takes the small-net path (0: none). */
 size_t nn__small_rows(const nn_model *m);
-/* Whether a sigmoid layer of the small path with a block of n rows of out
- * floats applies nn__sigmoid_chain and its derivative in the loops,
- * element by element, as a step waits for them: one row narrower than
- * NN__CHAIN_FLOATS. Other blocks take the vector kernels, whose throughput
- * counts there (2-2-1 at batch 32 ran at 0.66 of the samples/s with the
- * chain sigmoid on every block). */
+/* Whether a layer of the small path with activation act and a block of n
+ * rows of out floats applies nn__sigmoid_chain and its derivative in the
+ * loops, element by element, as a step waits for them: a sigmoid layer
+ * of one row narrower than NN__CHAIN_FLOATS. Other blocks take the vector
+ * kernels, whose throughput counts there (2-2-1 at batch 32 ran at 0.66
+ * of the samples/s with the chain sigmoid on every block). */
 #define NN__CHAIN_FLOATS 8
-static inline int nn__chain_block(size_t n, size_t out)
+static inline int nn__chain_block(int act, size_t n, size_t out)
 {
-    return n == 1 && out < NN__CHAIN_FLOATS;
+    return act == NN_ACT_SIGMOID && n == 1 && out < NN__CHAIN_FLOATS;
 }
 /* The small path's training passes over every layer (each has the loops:
  * nn__small_rows): forward from x, and backward from the last layer's

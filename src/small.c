@@ -84,8 +84,7 @@ static inline void dense_forward(nn_model *m, size_t l, const float *x,
     const size_t in = L->in, out = L->out;
     const float *w = m->params + L->w_off, *b = m->params + L->b_off;
     float *z = nn__dense_z(m, l), *a = m->act[l]; /* a == z: in place */
-    if (L->act == NN_ACT_SIGMOID && nn__chain_block(n, out) &&
-        !m->small_kernel_sigmoid) {
+    if (nn__chain_block(L->act, n, out) && !m->small_kernel_sigmoid) {
         affine_rows(x, w, b, z, a, n, in, out, 1);
     } else {
         affine_rows(x, w, b, z, a, n, in, out, 0);
@@ -104,7 +103,7 @@ static inline void dense_backward(nn_model *m, size_t l, const float *x,
     float *gp = nn__delta_in(m, l);
     size_t i, j, p;
     /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here */
-    if (!dz && L->act == NN_ACT_SIGMOID && nn__chain_block(n, out)) {
+    if (!dz && nn__chain_block(L->act, n, out)) {
         const float *a = m->act[l];
         float *gz = m->delta[l];
         for (i = 0; i < n * out; i++)

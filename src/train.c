@@ -597,8 +597,7 @@ static NN__ALWAYS_INLINE nn_status run_batch(const char *fn, nn_model *m,
      * (nn__chain_block), an element-wise loss leaves it to them: dL/dA,
      * without a call to the kernel on the step's chain. */
     loops = small && !(eager && m->grads_ready);
-    if (loops && la.act == NN_ACT_SIGMOID &&
-        nn__chain_block(n, m->layers[m->n_layers - 1].out) &&
+    if (loops && nn__chain_block(la.act, n, m->layers[m->n_layers - 1].out) &&
         nn__loss_elementwise(la.loss)) {
         la.act = NN_ACT_IDENTITY;
         out_da = 1;
