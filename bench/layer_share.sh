@@ -13,7 +13,15 @@
 # bench_layers' difference of two step times.
 #
 #   bench/layer_share.sh A/bench/bench_layers B/bench/bench_layers ROUNDS \
-#       dropout|batchnorm|layernorm [BATCH [STEPS]]
+#       dropout|batchnorm|layernorm|passes-dropout|passes-plain \
+#       [BATCH [STEPS]]
+#
+# Where a build folds dropout into the relu dense layer before it
+# (src/layers/layers.h), the layer's work runs in that layer's passes:
+# passes-dropout takes the share of every element-wise pass of the
+# dropout net (the dense layers' bias, activation and derivative passes
+# and dropout's), passes-plain the same passes of the net without
+# dropout; the difference of their times is what dropout adds.
 #
 # Needs perf (Debian: linux-perf). Runs are pinned with AB_CPU as in
 # ab.sh (e.g. AB_CPU=1).
@@ -23,12 +31,18 @@ if [ $# -lt 4 ]; then
     exit 2
 fi
 a=$1 b=$2 rounds=$3 kind=$4 batch=${5:-128} steps=${6:-2000}
+passes='mask_row|unmask|dropout_|relu_row|relu_dropout'
+passes="$passes|bias_forward_kernel|backward_sums_kernel"
+net=$kind
 case $kind in
 dropout) pattern='mask_row|unmask|dropout_' ;;
 batchnorm) pattern='bn_' ;;
 layernorm) pattern='ln_|norm_row' ;;
+passes-dropout) pattern=$passes net=dropout ;;
+passes-plain) pattern=$passes net=plain ;;
 *)
-    echo "$0: KIND is dropout, batchnorm or layernorm" >&2
+    echo "$0: KIND is dropout, batchnorm, layernorm, passes-dropout or" \
+        "passes-plain" >&2
     exit 2
     ;;
 esac
@@ -48,7 +62,7 @@ share() {
     # $pin is empty or "taskset -c CPUS": split on purpose
     # shellcheck disable=SC2086
     $pin perf record -q -o "$tmp/perf.data" "$2" --profile-steps "$steps" \
-        --only "$kind" --batch "$batch" > /dev/null 2>&1
+        --only "$net" --batch "$batch" > /dev/null 2>&1
     perf report -i "$tmp/perf.data" --no-children --sort sym 2> /dev/null |
         awk -v name="$1" -v pat="$pattern" '
             /^#/ || NF < 3 { next }

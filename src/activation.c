@@ -491,6 +491,37 @@ static uint32_t backward_sums_kernel(int act, float p,
     return top;
 }
 
+/* nn__relu_dropout_sums: the dropout's scaling (g scale, as dropout.c's
+ * backward pass forms it) and the relu's selection and sums
+ * (backward_sums_kernel's), in one pass over g, in place; y > 0 stands for
+ * both the mask and a > 0. */
+NN__VECTOR_CLONES
+static uint32_t relu_dropout_kernel(const float *restrict y,
+                                    float *restrict g, float scale,
+                                    float *restrict db, size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    for (j = 0; j < k; j++)
+        db[j] = 0.0f;
+    for (i = 0; i < n; i++) {
+        const float *restrict yr = y + i * k;
+        float *restrict gr = g + i * k;
+        uint32_t rtop = 0;
+        for (j = 0; j < k; j++) {
+            const float d = gr[j] * scale, a = yr[j];
+            const float v = relu_back(d, a);
+            const uint32_t u =
+                nn__abs_bits(d) & (a > 0.0f ? 0xffffffffu : 0u);
+            gr[j] = v;
+            db[j] += v;
+            rtop = u > rtop ? u : rtop;
+        }
+        top = rtop > top ? rtop : top;
+    }
+    return top;
+}
+
 /* The kernels are static so that their AVX2 dispatch stays unexported (the
  * compilers export the dispatcher of a cloned external function whatever
  * its visibility); these are the entry points. */
@@ -530,6 +561,12 @@ uint32_t nn__activation_backward_sums(int act, float p, const float *z,
                                       size_t n, size_t k)
 {
     return backward_sums_kernel(act, p, z, a, g, db, n, k);
+}
+
+uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
+                               float *db, size_t n, size_t k)
+{
+    return relu_dropout_kernel(y, g, scale, db, n, k);
 }
 
 uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k)

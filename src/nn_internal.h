@@ -203,6 +203,13 @@ void nn__activation_backward(int act, float p, const float *z,
 uint32_t nn__activation_backward_sums(int act, float p, const float *z,
                                       const float *a, float *g, float *db,
                                       size_t n, size_t k);
+/* A relu's dL/dZ where a dropout layer follows (layers.h): g (n x k),
+ * the dropout's dL/dy, becomes dL/dZ = (y > 0 ? g scale : 0) in place,
+ * from the dropout's output y, with db and the largest bits as
+ * nn__activation_backward_sums forms them for the relu from the
+ * dropout's dL/da: the same bits. */
+uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
+                               float *db, size_t n, size_t k);
 /* db (k) = the column sums of g (n x k), each added row by row from 0;
  * returns the largest nn__abs_bits of g. Row by row (vectorised along the
  * row) for wide blocks, column by column for narrow ones, where the row

@@ -20,12 +20,17 @@
  */
 #define NN_NO_CLONES
 #define nn__dropout_ops baseline_dropout_ops
+#define nn__dropout_relu_forward baseline_dropout_relu_forward
 #define nn__batchnorm_ops baseline_batchnorm_ops
 #define nn__layernorm_ops baseline_layernorm_ops
 #include "layers/batchnorm.c"
 #include "layers/dropout.c"
 #include "layers/layernorm.c"
 #undef nn__dropout_ops
+#undef nn__dropout_relu_forward
+/* the library's (layers.h declared it under the baseline name) */
+void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
+                              const float *b, size_t n);
 #undef nn__batchnorm_ops
 #undef nn__layernorm_ops
 
@@ -39,6 +44,7 @@
 #define nn__activation_backward baseline_activation_backward
 #define nn__activation_backward_sums baseline_activation_backward_sums
 #define nn__column_sums baseline_column_sums
+#define nn__relu_dropout_sums baseline_relu_dropout_sums
 #define nn__max_abs_bits baseline_max_abs_bits
 #define nn__sigmoid baseline_sigmoid
 #include "activation.c"
@@ -48,6 +54,7 @@
 #undef nn__activation_backward
 #undef nn__activation_backward_sums
 #undef nn__column_sums
+#undef nn__relu_dropout_sums
 #undef nn__max_abs_bits
 #undef nn__sigmoid
 
@@ -286,6 +293,42 @@ static void every_kind_gives_the_baseline_bits(void **state)
     nn_model_free(m);
 }
 
+/* A relu dense layer's bias pass and the dropout after it, folded into
+ * one (layers.h): the clone against the baseline, on pre-activations of
+ * both signs. */
+static void folded_dropout_gives_the_baseline_bits(void **state)
+{
+    float x[N * IN], t[N * OUT], z[N * W2], a[N * W2];
+    nn_model *m = NULL;
+    double loss;
+    uint32_t top;
+    size_t i, kept = 0;
+    (void)state;
+    NN_OK_OR_FAIL(nn_model_create(&m, IN, 23));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W2, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.3));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, OUT, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    assert_true(nn__dropout_folded(m, 1));
+    lcg_fill(x, N * IN, -2.0f, 2.0f, 7u);
+    lcg_fill(t, N * OUT, -1.0f, 1.0f, 8u);
+    lcg_fill(z, N * W2, -3.0f, 3.0f, 9u);
+    NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, OUT, &loss));
+    lcg_fill(m->params + m->layers[0].b_off, W2, -1.0f, 1.0f, 10u);
+    nn__dropout_relu_forward(m, 1, z, m->params + m->layers[0].b_off, N);
+    memcpy(a, m->act[1], sizeof a);
+    top = m->act_top[1];
+    memset(m->act[1], 0xff, sizeof a);
+    baseline_dropout_relu_forward(m, 1, z, m->params + m->layers[0].b_off,
+                                  N);
+    same_bits("relu and dropout folded", "dropout", a, m->act[1], N * W2);
+    assert_int_equal(top, m->act_top[1]);
+    for (i = 0; i < N * W2; i++)
+        kept += a[i] != 0.0f;
+    assert_true(kept > 0 && kept < N * W2);
+    nn_model_free(m);
+}
+
 static void same_values(const char *what, int act, const float *a,
                         const float *b, size_t count)
 {
@@ -355,6 +398,17 @@ static void activation_kernels_give_the_baseline_bits(void **state)
         same_values("backward_sums, db", act, da, db, K);
         assert_int_equal(ta, tb);
     }
+    /* a relu's dL/dZ from a dropout's output (some units dropped: 0) and
+     * its dL/dy */
+    nn__activation_forward(NN_ACT_RELU, 0.0f, z, aa, R, K);
+    for (i = 0; i < L; i += 3)
+        aa[i] = 0.0f;
+    memcpy(ga, g0, sizeof ga);
+    memcpy(gb, g0, sizeof gb);
+    assert_int_equal(nn__relu_dropout_sums(aa, ga, 1.25f, da, R, K),
+                     baseline_relu_dropout_sums(aa, gb, 1.25f, db, R, K));
+    same_values("relu_dropout_sums, dz", NN_ACT_RELU, ga, gb, L);
+    same_values("relu_dropout_sums, db", NN_ACT_RELU, da, db, K);
     for (q = 0; q < ARRAY_LEN(widths); q++) {
         size_t k = widths[q];
         assert_int_equal(nn__column_sums(g0, da, R, k),
@@ -546,6 +600,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_gives_the_baseline_bits),
+        cmocka_unit_test(folded_dropout_gives_the_baseline_bits),
         cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
         cmocka_unit_test(activation_kernels_give_the_baseline_bits),
         cmocka_unit_test(optimizer_steps_give_the_baseline_bits),

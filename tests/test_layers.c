@@ -39,7 +39,8 @@
 #include <string.h>
 
 #include "nn.h"
-#include "nn_internal.h" /* the dropout mask in the workspace; small_rows */
+#include "layers/layers.h" /* the dropout mask in the workspace; small_rows;
+                              * nn__dropout_folded */
 #include "nn_test.h"
 
 enum { BATCH = 6, MAX_W = 24, MAX_L = 10 };
@@ -87,7 +88,8 @@ typedef struct rlayer {
     double p, eps, rate;
     size_t in, out;
     size_t w_off, w_n, b_off, b_n; /* into the double parameter copy */
-    const unsigned char *mask;     /* dropout: the library's, BATCH x out */
+    const unsigned char *mask;     /* dropout: BATCH x out */
+    unsigned char own_mask[BATCH * MAX_W]; /* where the library keeps none */
     double buf[2 * MAX_W];         /* scaling: scale, shift */
 } rlayer;
 
@@ -369,7 +371,12 @@ static void vary_norm_params(nn_model *m)
     }
 }
 
-/* The reference for m (after a pass, for dropout's masks). */
+static int spec_keep(uint64_t seed, uint64_t step, uint64_t layer,
+                     uint64_t row, uint32_t j, double rate);
+
+/* The reference for m (after a pass, for dropout's masks: the library's,
+ * or where a dropout layer folded into the relu before it keeps none, the
+ * documented hash's for the pass's step and rows). */
 static void ref_of(const nn_model *m, const loss_spec *ls, ref *r,
                    double *w)
 {
@@ -415,6 +422,16 @@ static void ref_of(const nn_model *m, const loss_spec *ls, ref *r,
             NN_OK_OR_FAIL(nn_model_get_layer_param(m, l, NN_LAYER_DROPOUT_RATE,
                                                    &R->rate));
             R->mask = (const unsigned char *)m->extra[l];
+            if (!R->mask) {
+                size_t i;
+                assert_true(l > 0 && r->l[l - 1].act == NN_ACT_RELU);
+                for (i = 0; i < BATCH; i++)
+                    for (j = 0; j < R->out; j++)
+                        R->own_mask[i * R->out + j] = (unsigned char)spec_keep(
+                            m->seed, m->steps, l, m->row_offset + i,
+                            (uint32_t)j, R->rate);
+                R->mask = R->own_mask;
+            }
         }
         if (R->kind == NN_KIND_SCALING) {
             float b[2 * MAX_W];
@@ -576,6 +593,18 @@ static const net_spec NET_WIDE = {
     {DENSE(19, NN_ACT_TANH), LN, DENSE(17, NN_ACT_GELU), BN, DROPOUT(0.2),
      DENSE(3, NN_ACT_IDENTITY)}};
 
+/* Dropout after relu dense layers, whose backward pass forms dL/dZ from
+ * the dropout's output (layers.h, nn__dropout_folded), wider than a vector
+ * (17 = 16 + 1), and after a tanh dense layer, which it does not fold
+ * into. */
+static const net_spec NET_RELU_DROPOUT = {
+    "4 d17:relu drop.3 d9:relu drop.5 d6:tanh drop.2 d3",
+    4,
+    7,
+    {DENSE(17, NN_ACT_RELU), DROPOUT(0.3), DENSE(9, NN_ACT_RELU),
+     DROPOUT(0.5), DENSE(6, NN_ACT_TANH), DROPOUT(0.2),
+     DENSE(3, NN_ACT_IDENTITY)}};
+
 /* ELU (alpha .7) -> layernorm -> GELU dense -> batchnorm -> softmax. */
 static const net_spec NET_SOFTMAX = {
     "4 d5:elu.7 ln d5:gelu bn d3:softmax",
@@ -666,6 +695,7 @@ static void mixed_net_gradients_match_finite_differences(void **state)
              * L1's kink: the other losses */
             if (losses[i]->loss != NN_LOSS_L1)
                 check_net(&NET_WIDE, losses[i], 0);
+            check_net(&NET_RELU_DROPOUT, losses[i], 0);
         }
 }
 
@@ -1104,6 +1134,78 @@ static void dropout_runs_with_one_seed_are_bit_identical(void **state)
     nn_model_free(a);
     nn_model_free(b);
     nn_model_free(c);
+}
+
+/* A relu dense layer before a dropout forms dL/dZ from the dropout's
+ * output (nn__dropout_folded) and keeps no mask; the same net with the
+ * relu as an activation layer of its own between them takes dropout's own
+ * backward pass and mask. Layer 0 of the folded net is an identity
+ * activation layer, so that both dropouts are layer 2 and draw the same
+ * masks. Eight steps with momentum, from the same weights: the same loss
+ * and weights bit for bit, and a mask that dropped units. */
+static nn_model *relu_dropout_net(int folded)
+{
+    nn_model *m = NULL;
+    NN_OK_OR_FAIL(nn_model_create(&m, 5, 21));
+    if (folded) {
+        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_IDENTITY));
+        NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_RELU));
+    } else {
+        NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_IDENTITY));
+        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_RELU));
+    }
+    NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.35));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_SGD));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.05));
+    return m;
+}
+
+static void relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit(
+    void **state)
+{
+    enum { N = 7 };
+    float x[N * 5], t[N * 3], w[37 * 5];
+    nn_model *a = relu_dropout_net(1), *b = relu_dropout_net(0);
+    size_t na, nb, i, zeros = 0;
+    int s;
+    (void)state;
+    /* the dense layers: 1 and 3 in a, 0 and 3 in b */
+    for (i = 0; i < 2; i++) {
+        size_t la = i ? 3 : 1, lb = i ? 3 : 0;
+        size_t nw = nn_model_layer_weight_count(a, la);
+        size_t nbias = nn_model_layer_bias_count(a, la);
+        NN_OK_OR_FAIL(nn_model_get_weights(a, la, w, nw));
+        NN_OK_OR_FAIL(nn_model_set_weights(b, lb, w, nw));
+        lcg_fill(w, nbias, -0.3f, 0.3f, (uint32_t)(i + 5));
+        NN_OK_OR_FAIL(nn_model_set_bias(a, la, w, nbias));
+        NN_OK_OR_FAIL(nn_model_set_bias(b, lb, w, nbias));
+    }
+    lcg_fill(x, N * 5, -1.5f, 1.5f, 12u);
+    lcg_fill(t, N * 3, -1.0f, 1.0f, 13u);
+    for (s = 0; s < 8; s++) {
+        double la = 0.0, lb = 0.0;
+        NN_OK_OR_FAIL(nn_model_train_batch(a, N, x, 5, t, 3, &la));
+        NN_OK_OR_FAIL(nn_model_train_batch(b, N, x, 5, t, 3, &lb));
+        assert_memory_equal(&la, &lb, sizeof la);
+    }
+    assert_true(nn__dropout_folded(a, 2));
+    assert_false(nn__dropout_folded(b, 2));
+    assert_null(a->extra[2]);
+    assert_non_null(b->extra[2]);
+    for (i = 0; i < N * 37; i++)
+        zeros += ((const unsigned char *)b->extra[2])[i] == 0;
+    assert_true(zeros > 0 && zeros < N * 37);
+    assert_memory_equal(a->act[2], b->act[2], N * 37 * sizeof(float));
+    (void)nn_model_params(a, &na);
+    (void)nn_model_params(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(nn_model_params(a, NULL), nn_model_params(b, NULL),
+                        na * sizeof(float));
+    nn_model_free(a);
+    nn_model_free(b);
 }
 
 /* A row's mask depends on its position in the batch and the step: a batch
@@ -1580,6 +1682,8 @@ int main(void)
             predictions_with_dropout_equal_those_without_bit_for_bit),
         cmocka_unit_test(dropout_masks_are_the_documented_hash),
         cmocka_unit_test(dropout_runs_with_one_seed_are_bit_identical),
+        cmocka_unit_test(
+            relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit),
         cmocka_unit_test(a_rows_mask_depends_on_its_position_and_the_step_only),
         cmocka_unit_test(initialisers_draw_what_their_names_say),
         cmocka_unit_test(

@@ -12,6 +12,12 @@
  * dW = Xᵀ . dL/dZ is formed last, by weight_product, or inside the update
  * where SGD folds it into the weights or the momentum buffer (optim.c).
  *
+ * A relu layer followed by a dropout layer takes that layer's passes into
+ * its own (layers.h, nn__dropout_folded): forward, the bias, the relu and
+ * the dropout's mask in one pass, writing the dropout's output; backward,
+ * dL/dZ formed from the dropout's output and dL/dy, in the dropout's
+ * delta block, which the products then read (nn__dense_dz).
+ *
  * The layer keeps Z beside A (in its extra block) only where something
  * needs it: the derivatives of GELU, SiLU, softplus and ELU, and the
  * loss, which reads the last layer's Z. Otherwise the activation
@@ -99,12 +105,17 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
     float *z = nn__dense_z(m, l);
     nn__gemm_train(0, 0, n, L->out, L->in, 1.0f, x, L->in,
                    m->params + L->w_off, L->out, 0.0f, z, L->out, m->kbuf);
+    m->logits = z;
+    if (!is_last(m, l) && nn__dropout_folded(m, l + 1)) {
+        /* relu and the dropout after it in one pass (layers.h) */
+        nn__dropout_relu_forward(m, l + 1, z, m->params + L->b_off, n);
+        return;
+    }
     /* The output layer's largest value is not needed (nothing folds on
      * it): its top is not noted. */
     nn__activation_forward_bias(L->act, nn__act_param(L), z,
                                 m->params + L->b_off, m->act[l], n, L->out,
                                 is_last(m, l) ? NULL : &m->act_top[l]);
-    m->logits = z;
 }
 
 static const float *dense_forward_infer(const nn_model *m,
@@ -169,12 +180,16 @@ static void dense_backward(nn_model *m, size_t l, const float *x, size_t n,
                            int dz)
 {
     const nn__layer *L = &m->layers[l];
-    float *g = m->delta[l], *db = m->grads + L->b_off;
+    float *g = nn__dense_dz(m, l), *db = m->grads + L->b_off;
     float *gx = nn__delta_in(m, l);
     (void)x;
     /* dL/dZ, with db and the largest |dL/dZ| in the same pass */
     if (dz)
         m->delta_top[l] = nn__column_sums(g, db, n, L->out);
+    else if (g != m->delta[l]) /* relu, then a dropout folded into it */
+        m->delta_top[l] = nn__relu_dropout_sums(
+            m->act[l + 1], g, nn__dropout_scale(&m->layers[l + 1]), db, n,
+            L->out);
     else
         m->delta_top[l] = nn__activation_backward_sums(
             L->act, nn__act_param(L),
@@ -192,8 +207,8 @@ static void dense_weight_product(nn_model *m, size_t l, const float *x,
                                  float *dst)
 {
     const nn__layer *L = &m->layers[l];
-    nn__gemm_train(1, 0, L->in, L->out, n, alpha, x, L->in, m->delta[l],
-                   L->out, beta, dst, L->out, m->kbuf);
+    nn__gemm_train(1, 0, L->in, L->out, n, alpha, x, L->in,
+                   nn__dense_dz(m, l), L->out, beta, dst, L->out, m->kbuf);
 }
 
 const nn__layer_ops nn__dense_ops = {

@@ -212,6 +212,47 @@ static inline float *nn__dense_z(nn_model *m, size_t l)
     return m->extra[l] ? m->extra[l] : m->act[l];
 }
 
+/* Whether dropout layer l's backward step is folded into the relu dense
+ * layer before it (dense.c, dropout.c): a unit's output y is above 0
+ * exactly where the mask kept it and the relu's output a was above 0 (y
+ * is a times 1 / (1 - rate), at least a), and dL/dZ is 0 elsewhere, so
+ * that layer forms dL/dZ = (y > 0 ? dL/dy scale : 0) from y and dL/dy in
+ * its own pass (nn__relu_dropout_sums), over dL/dy in place (the dense
+ * layer's dL/dZ is then the dropout's delta block, nn__dense_dz): the same
+ * operations as dropout's pass, then the relu's, so the same bits,
+ * without dropout's pass over the activations or its mask. The mask is
+ * then neither stored nor given room. The forward passes fold alike
+ * (nn__dropout_relu_forward). */
+static inline int nn__dropout_folded(const nn_model *m, size_t l)
+{
+    const nn__layer *P = l ? &m->layers[l - 1] : NULL;
+    return m->layers[l].ops->kind == NN_KIND_DROPOUT && P &&
+           P->ops->kind == NN_KIND_DENSE && P->act == NN_ACT_RELU;
+}
+
+/* The forward pass of dropout layer l where it is folded: its output
+ * act[l] (and act_top[l]) from the relu dense layer's X W (z) and bias b,
+ * in one pass: relu(z + b) scaled or dropped, the same bits as the dense
+ * layer's bias pass and then dropout's (dropout.c). The dense layer's own
+ * output is not formed: nothing else reads it. */
+void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
+                              const float *b, size_t n);
+
+/* A dropout layer's scale of the units it keeps, 1 / (1 - rate). */
+static inline float nn__dropout_scale(const nn__layer *L)
+{
+    return (float)(1.0 / (1.0 - L->lp[NN_LAYER_DROPOUT_RATE]));
+}
+
+/* A dense layer's dL/dZ in training: its delta block, or where a dropout
+ * folded into it follows, that layer's (layers.h). */
+static inline float *nn__dense_dz(nn_model *m, size_t l)
+{
+    return l + 1 < m->n_layers && nn__dropout_folded(m, l + 1)
+               ? m->delta[l + 1]
+               : m->delta[l];
+}
+
 /* The dense layer's direct loops for small nets (small.c). */
 void nn__dense_small_forward(nn_model *m, size_t l, const float *x,
                              size_t n);
