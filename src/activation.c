@@ -563,6 +563,24 @@ uint32_t nn__activation_backward_sums(int act, float p, const float *z,
     return backward_sums_kernel(act, p, z, a, g, db, n, k);
 }
 
+/* nn__relu_dropout_back: dropout's scaling, then the relu's selection
+ * (backward_kernel's), into gx. */
+NN__VECTOR_CLONES
+static void relu_dropout_back_kernel(const float *restrict y,
+                                     const float *restrict g, float scale,
+                                     float *restrict gx, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        gx[i] = relu_back(g[i] * scale, y[i]);
+}
+
+void nn__relu_dropout_back(const float *y, const float *g, float scale,
+                           float *gx, size_t len)
+{
+    relu_dropout_back_kernel(y, g, scale, gx, len);
+}
+
 uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
                                float *db, size_t n, size_t k)
 {

@@ -210,6 +210,10 @@ uint32_t nn__activation_backward_sums(int act, float p, const float *z,
  * dropout's dL/da: the same bits. */
 uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
                                float *db, size_t n, size_t k);
+/* The same for a relu activation layer: its dL/dx gx (len) = (y > 0 ?
+ * g scale : 0), the bits of dropout's pass and then the relu's. */
+void nn__relu_dropout_back(const float *y, const float *g, float scale,
+                           float *gx, size_t len);
 /* db (k) = the column sums of g (n x k), each added row by row from 0;
  * returns the largest nn__abs_bits of g. Row by row (vectorised along the
  * row) for wide blocks, column by column for narrow ones, where the row

@@ -45,6 +45,7 @@ void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
 #define nn__activation_backward_sums baseline_activation_backward_sums
 #define nn__column_sums baseline_column_sums
 #define nn__relu_dropout_sums baseline_relu_dropout_sums
+#define nn__relu_dropout_back baseline_relu_dropout_back
 #define nn__max_abs_bits baseline_max_abs_bits
 #define nn__sigmoid baseline_sigmoid
 #include "activation.c"
@@ -55,6 +56,7 @@ void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
 #undef nn__activation_backward_sums
 #undef nn__column_sums
 #undef nn__relu_dropout_sums
+#undef nn__relu_dropout_back
 #undef nn__max_abs_bits
 #undef nn__sigmoid
 
@@ -409,6 +411,9 @@ static void activation_kernels_give_the_baseline_bits(void **state)
                      baseline_relu_dropout_sums(aa, gb, 1.25f, db, R, K));
     same_values("relu_dropout_sums, dz", NN_ACT_RELU, ga, gb, L);
     same_values("relu_dropout_sums, db", NN_ACT_RELU, da, db, K);
+    nn__relu_dropout_back(aa, g0, 1.25f, ga, L);
+    baseline_relu_dropout_back(aa, g0, 1.25f, gb, L);
+    same_values("relu_dropout_back", NN_ACT_RELU, ga, gb, L);
     for (q = 0; q < ARRAY_LEN(widths); q++) {
         size_t k = widths[q];
         assert_int_equal(nn__column_sums(g0, da, R, k),

@@ -593,16 +593,16 @@ static const net_spec NET_WIDE = {
     {DENSE(19, NN_ACT_TANH), LN, DENSE(17, NN_ACT_GELU), BN, DROPOUT(0.2),
      DENSE(3, NN_ACT_IDENTITY)}};
 
-/* Dropout after relu dense layers, whose backward pass forms dL/dZ from
- * the dropout's output (layers.h, nn__dropout_folded), wider than a vector
- * (17 = 16 + 1), and after a tanh dense layer, which it does not fold
- * into. */
+/* Dropout after a relu dense layer and after a relu activation layer,
+ * which take its passes into theirs (layers.h, nn__dropout_folded), wider
+ * than a vector (17 = 16 + 1), and after a tanh dense layer, which does
+ * not. */
 static const net_spec NET_RELU_DROPOUT = {
-    "4 d17:relu drop.3 d9:relu drop.5 d6:tanh drop.2 d3",
+    "4 d17:relu drop.3 d9 relu drop.5 d6:tanh drop.2 d3",
     4,
-    7,
-    {DENSE(17, NN_ACT_RELU), DROPOUT(0.3), DENSE(9, NN_ACT_RELU),
-     DROPOUT(0.5), DENSE(6, NN_ACT_TANH), DROPOUT(0.2),
+    8,
+    {DENSE(17, NN_ACT_RELU), DROPOUT(0.3), DENSE(9, NN_ACT_IDENTITY),
+     ACT(NN_ACT_RELU), DROPOUT(0.5), DENSE(6, NN_ACT_TANH), DROPOUT(0.2),
      DENSE(3, NN_ACT_IDENTITY)}};
 
 /* ELU (alpha .7) -> layernorm -> GELU dense -> batchnorm -> softmax. */
@@ -1136,23 +1136,34 @@ static void dropout_runs_with_one_seed_are_bit_identical(void **state)
     nn_model_free(c);
 }
 
-/* A relu dense layer before a dropout forms dL/dZ from the dropout's
- * output (nn__dropout_folded) and keeps no mask; the same net with the
- * relu as an activation layer of its own between them takes dropout's own
- * backward pass and mask. Layer 0 of the folded net is an identity
- * activation layer, so that both dropouts are layer 2 and draw the same
- * masks. Eight steps with momentum, from the same weights: the same loss
- * and weights bit for bit, and a mask that dropped units. */
-static nn_model *relu_dropout_net(int folded)
+/* A relu before a dropout, a dense layer's or an activation layer's,
+ * takes the dropout's passes into its own (nn__dropout_folded) and the
+ * dropout keeps no mask; a relu activation layer, then an identity one,
+ * then the dropout, do not fold, and run dropout's own passes and mask.
+ * The three nets are one function with the dropout at layer 3 (so that
+ * it draws the same masks): 0 identity, 1 identity, 2 dense relu; 0
+ * identity, 1 dense, 2 relu; 0 dense, 1 relu, 2 identity (layers
+ * without parameters as activation layers, the dense layers'
+ * activation identity unless relu is named). Eight steps with momentum
+ * from the same weights: the same losses and weights bit for bit, and a
+ * mask that dropped units. */
+static nn_model *relu_dropout_net(int form)
 {
+    static const int acts[3][3] = {
+        {NN_ACT_IDENTITY, NN_ACT_IDENTITY, -1},
+        {NN_ACT_IDENTITY, -2, NN_ACT_RELU},
+        {-2, NN_ACT_RELU, NN_ACT_IDENTITY}};
     nn_model *m = NULL;
+    int l;
     NN_OK_OR_FAIL(nn_model_create(&m, 5, 21));
-    if (folded) {
-        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_IDENTITY));
-        NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_RELU));
-    } else {
-        NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_IDENTITY));
-        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_RELU));
+    for (l = 0; l < 3; l++) {
+        int a = acts[form][l];
+        if (a == -1)
+            NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_RELU));
+        else if (a == -2)
+            NN_OK_OR_FAIL(nn_model_add_dense(m, 37, NN_ACT_IDENTITY));
+        else
+            NN_OK_OR_FAIL(nn_model_add_activation(m, (nn_activation)a));
     }
     NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.35));
     NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_IDENTITY));
@@ -1167,45 +1178,56 @@ static void relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit(
     void **state)
 {
     enum { N = 7 };
+    static const size_t dense_at[3] = {2, 1, 0};
     float x[N * 5], t[N * 3], w[37 * 5];
-    nn_model *a = relu_dropout_net(1), *b = relu_dropout_net(0);
-    size_t na, nb, i, zeros = 0;
+    nn_model *m[3];
+    size_t np[3], i, q, zeros = 0;
     int s;
     (void)state;
-    /* the dense layers: 1 and 3 in a, 0 and 3 in b */
+    for (q = 0; q < 3; q++)
+        m[q] = relu_dropout_net((int)q);
+    /* the weights of net 0, and the same biases, in all three */
     for (i = 0; i < 2; i++) {
-        size_t la = i ? 3 : 1, lb = i ? 3 : 0;
-        size_t nw = nn_model_layer_weight_count(a, la);
-        size_t nbias = nn_model_layer_bias_count(a, la);
-        NN_OK_OR_FAIL(nn_model_get_weights(a, la, w, nw));
-        NN_OK_OR_FAIL(nn_model_set_weights(b, lb, w, nw));
-        lcg_fill(w, nbias, -0.3f, 0.3f, (uint32_t)(i + 5));
-        NN_OK_OR_FAIL(nn_model_set_bias(a, la, w, nbias));
-        NN_OK_OR_FAIL(nn_model_set_bias(b, lb, w, nbias));
+        size_t l0 = i ? 4 : dense_at[0];
+        size_t nw = nn_model_layer_weight_count(m[0], l0);
+        size_t nb = nn_model_layer_bias_count(m[0], l0);
+        NN_OK_OR_FAIL(nn_model_get_weights(m[0], l0, w, nw));
+        for (q = 1; q < 3; q++)
+            NN_OK_OR_FAIL(
+                nn_model_set_weights(m[q], i ? 4 : dense_at[q], w, nw));
+        lcg_fill(w, nb, -0.3f, 0.3f, (uint32_t)(i + 5));
+        for (q = 0; q < 3; q++)
+            NN_OK_OR_FAIL(nn_model_set_bias(m[q], i ? 4 : dense_at[q], w, nb));
     }
     lcg_fill(x, N * 5, -1.5f, 1.5f, 12u);
     lcg_fill(t, N * 3, -1.0f, 1.0f, 13u);
     for (s = 0; s < 8; s++) {
-        double la = 0.0, lb = 0.0;
-        NN_OK_OR_FAIL(nn_model_train_batch(a, N, x, 5, t, 3, &la));
-        NN_OK_OR_FAIL(nn_model_train_batch(b, N, x, 5, t, 3, &lb));
-        assert_memory_equal(&la, &lb, sizeof la);
+        double loss[3];
+        for (q = 0; q < 3; q++)
+            NN_OK_OR_FAIL(nn_model_train_batch(m[q], N, x, 5, t, 3, &loss[q]));
+        assert_memory_equal(&loss[0], &loss[2], sizeof loss[0]);
+        assert_memory_equal(&loss[1], &loss[2], sizeof loss[0]);
     }
-    assert_true(nn__dropout_folded(a, 2));
-    assert_false(nn__dropout_folded(b, 2));
-    assert_null(a->extra[2]);
-    assert_non_null(b->extra[2]);
+    assert_true(nn__dropout_folded(m[0], 3) && nn__dropout_folded(m[1], 3));
+    assert_false(nn__dropout_folded(m[2], 3));
+    assert_null(m[0]->extra[3]);
+    assert_null(m[1]->extra[3]);
+    assert_non_null(m[2]->extra[3]);
     for (i = 0; i < N * 37; i++)
-        zeros += ((const unsigned char *)b->extra[2])[i] == 0;
+        zeros += ((const unsigned char *)m[2]->extra[3])[i] == 0;
     assert_true(zeros > 0 && zeros < N * 37);
-    assert_memory_equal(a->act[2], b->act[2], N * 37 * sizeof(float));
-    (void)nn_model_params(a, &na);
-    (void)nn_model_params(b, &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(nn_model_params(a, NULL), nn_model_params(b, NULL),
-                        na * sizeof(float));
-    nn_model_free(a);
-    nn_model_free(b);
+    for (q = 0; q < 3; q++)
+        (void)nn_model_params(m[q], &np[q]);
+    for (q = 0; q < 2; q++) {
+        assert_memory_equal(m[q]->act[3], m[2]->act[3],
+                            N * 37 * sizeof(float));
+        assert_int_equal(np[q], np[2]);
+        assert_memory_equal(nn_model_params(m[q], NULL),
+                            nn_model_params(m[2], NULL),
+                            np[2] * sizeof(float));
+    }
+    for (q = 0; q < 3; q++)
+        nn_model_free(m[q]);
 }
 
 /* A row's mask depends on its position in the batch and the step: a batch

@@ -4,15 +4,26 @@
  * torch.nn.ReLU() and its kin stand in a Sequential: for an activation
  * after a normalization, or softmax after any layer. The kernels are
  * activation.c's, which dense layers use too; the layer's input is f's z,
- * so nothing beyond the output is kept.
+ * so nothing beyond the output is kept. A relu followed by dropout takes
+ * that layer's passes into its own (layers.h, nn__dropout_folded).
  */
 #include "layers.h"
 
 #include <string.h>
 
+static int folded_next(const nn_model *m, size_t l)
+{
+    return l + 1 < m->n_layers && nn__dropout_folded(m, l + 1);
+}
+
 static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
+    if (folded_next(m, l)) { /* relu and the dropout after it (layers.h) */
+        nn__dropout_relu_forward(m, l + 1, x, NULL, n);
+        m->logits = x;
+        return;
+    }
     nn__activation_forward(L->act, nn__act_param(L), x, m->act[l], n,
                            L->out);
     m->act_top[l] = nn__max_abs_bits(m->act[l], n * L->out);
@@ -38,6 +49,12 @@ static void act_backward(nn_model *m, size_t l, const float *x, size_t n,
     float *gx = nn__delta_in(m, l);
     if (!gx)
         return;
+    if (folded_next(m, l)) {
+        nn__relu_dropout_back(m->act[l + 1], m->delta[l + 1],
+                              nn__dropout_scale(&m->layers[l + 1]), gx,
+                              n * L->out);
+        return;
+    }
     memcpy(gx, m->delta[l], n * L->out * sizeof(float));
     if (!dz)
         nn__activation_backward(L->act, nn__act_param(L), x, m->act[l], gx,

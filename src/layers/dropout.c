@@ -16,11 +16,12 @@
  * share bits. The loop over units vectorises (32-bit multiplies).
  *
  * The extra block keeps the mask, one byte per unit, for the backward
- * pass. Where the layer before is a relu dense layer (nn__dropout_folded,
- * layers.h), that layer forms this one's output in its bias pass
- * (nn__dropout_relu_forward) and its own dL/dZ from this layer's output
- * and dL/dy (nn__relu_dropout_sums), with the same bits; this layer's
- * passes then do nothing, and it keeps no mask. Measured
+ * pass. Where the layer before is a relu, a dense layer's or an
+ * activation layer's (nn__dropout_folded, layers.h), that layer forms
+ * this one's output in its forward pass (nn__dropout_relu_forward) and
+ * its own dL/dZ or dL/dx from this layer's output and dL/dy
+ * (nn__relu_dropout_sums, nn__relu_dropout_back), with the same bits;
+ * this layer's passes then do nothing, and it keeps no mask. Measured
  * (bench/layer_share.sh passes-dropout and passes-plain; bench/RESULTS.md)
  * on 784-256-X-128-X-10 with dropout 0.2 after both relu layers: what the
  * dropouts add to the element-wise passes fell from 1.7, 1.9 and 2.6% of
@@ -73,15 +74,15 @@ static size_t dropout_train_floats(const nn_model *m, size_t l, size_t n)
 }
 
 /* A row of the layer's output y from its input x, and its mask where
- * keep_mask; with relu_bias (folded, layers.h), x is the relu dense
- * layer's X W and the input relu(x + b), as activation.c's
- * bias_forward_kernel forms it. keep_mask and relu_bias are constants
- * where inlined. Returns the largest |y|'s bits. */
+ * keep_mask; folded (layers.h), the input is relu(x), or with bias
+ * relu(x + b), x being the relu dense layer's X W, as activation.c forms
+ * them. keep_mask, relu and bias are constants where inlined. Returns the
+ * largest |y|'s bits. */
 static NN__ALWAYS_INLINE uint32_t
 row_body(uint64_t key, uint32_t thr, float scale, const float *restrict x,
          const float *restrict b, float *restrict y,
          unsigned char *restrict mask, size_t k, const int keep_mask,
-         const int relu_bias)
+         const int relu, const int bias)
 {
     /* base + j times the golden ratio, mod 2^32: a 32-bit induction
      * variable, where (uint32_t)j * 0x9E3779B9u had the vectorised loop
@@ -95,8 +96,8 @@ row_body(uint64_t key, uint32_t thr, float scale, const float *restrict x,
      * unit for rate 0.2. */
     for (j = 0; j < k; j++, hj += 0x9E3779B9u) {
         const uint32_t keep = fmix32(hj) >= thr;
-        const float t = relu_bias ? x[j] + b[j] : x[j];
-        const float xs = (relu_bias ? (t > 0.0f ? t : 0.0f) : t) * scale;
+        const float t = bias ? x[j] + b[j] : x[j];
+        const float xs = (relu ? (t > 0.0f ? t : 0.0f) : t) * scale;
         uint32_t bits;
         memcpy(&bits, &xs, sizeof bits);
         bits &= 0u - keep; /* all ones to keep, 0 to drop (+0.0f) */
@@ -114,7 +115,7 @@ static uint32_t mask_row(uint64_t key, uint32_t thr, float scale,
                          const float *restrict x, float *restrict y,
                          unsigned char *restrict mask, size_t k)
 {
-    return row_body(key, thr, scale, x, NULL, y, mask, k, 1, 0);
+    return row_body(key, thr, scale, x, NULL, y, mask, k, 1, 0, 0);
 }
 
 NN__WIDE_CLONES
@@ -122,7 +123,15 @@ static uint32_t relu_row(uint64_t key, uint32_t thr, float scale,
                          const float *restrict z, const float *restrict b,
                          float *restrict y, size_t k)
 {
-    return row_body(key, thr, scale, z, b, y, NULL, k, 0, 1);
+    return row_body(key, thr, scale, z, b, y, NULL, k, 0, 1, 1);
+}
+
+NN__WIDE_CLONES
+static uint32_t relu_row_unbiased(uint64_t key, uint32_t thr, float scale,
+                                  const float *restrict x, float *restrict y,
+                                  size_t k)
+{
+    return row_body(key, thr, scale, x, NULL, y, NULL, k, 0, 1, 0);
 }
 
 void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
@@ -134,8 +143,10 @@ void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
     size_t i, k = L->out;
     for (i = 0; i < n; i++) {
         uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
-        uint32_t t = relu_row(key, thr, scale, z + i * k, b,
-                              m->act[l] + i * k, k);
+        uint32_t t = b ? relu_row(key, thr, scale, z + i * k, b,
+                                  m->act[l] + i * k, k)
+                       : relu_row_unbiased(key, thr, scale, z + i * k,
+                                           m->act[l] + i * k, k);
         top = t > top ? t : top;
     }
     m->act_top[l] = top;

@@ -212,13 +212,15 @@ static inline float *nn__dense_z(nn_model *m, size_t l)
     return m->extra[l] ? m->extra[l] : m->act[l];
 }
 
-/* Whether dropout layer l's backward step is folded into the relu dense
- * layer before it (dense.c, dropout.c): a unit's output y is above 0
- * exactly where the mask kept it and the relu's output a was above 0 (y
- * is a times 1 / (1 - rate), at least a), and dL/dZ is 0 elsewhere, so
- * that layer forms dL/dZ = (y > 0 ? dL/dy scale : 0) from y and dL/dy in
- * its own pass (nn__relu_dropout_sums), over dL/dy in place (the dense
- * layer's dL/dZ is then the dropout's delta block, nn__dense_dz): the same
+/* Whether dropout layer l's passes are folded into the relu before it, a
+ * dense layer's or an activation layer's (dense.c, activation_layer.c,
+ * dropout.c): a unit's output y is above 0 exactly where the mask kept it
+ * and the relu's output a was above 0 (y is a times 1 / (1 - rate), at
+ * least a), and dL/dZ is 0 elsewhere, so that layer forms dL/dZ = (y > 0
+ * ? dL/dy scale : 0) from y and dL/dy in its own pass: a dense layer over
+ * dL/dy in place, with its bias's gradient (nn__relu_dropout_sums; its
+ * dL/dZ is then the dropout's delta block, nn__dense_dz), an activation
+ * layer into the gradient of its input (nn__relu_dropout_back). The same
  * operations as dropout's pass, then the relu's, so the same bits,
  * without dropout's pass over the activations or its mask. The mask is
  * then neither stored nor given room. The forward passes fold alike
@@ -227,14 +229,17 @@ static inline int nn__dropout_folded(const nn_model *m, size_t l)
 {
     const nn__layer *P = l ? &m->layers[l - 1] : NULL;
     return m->layers[l].ops->kind == NN_KIND_DROPOUT && P &&
-           P->ops->kind == NN_KIND_DENSE && P->act == NN_ACT_RELU;
+           (P->ops->kind == NN_KIND_DENSE ||
+            P->ops->kind == NN_KIND_ACTIVATION) &&
+           P->act == NN_ACT_RELU;
 }
 
 /* The forward pass of dropout layer l where it is folded: its output
- * act[l] (and act_top[l]) from the relu dense layer's X W (z) and bias b,
- * in one pass: relu(z + b) scaled or dropped, the same bits as the dense
- * layer's bias pass and then dropout's (dropout.c). The dense layer's own
- * output is not formed: nothing else reads it. */
+ * act[l] (and act_top[l]) in one pass from the relu's input: a dense
+ * layer's X W (z) and bias b, relu(z + b) scaled or dropped, the same
+ * bits as the dense layer's bias pass and then dropout's; or with b NULL
+ * an activation layer's input, relu(z) (dropout.c). The relu's own output
+ * is not formed: nothing else reads it. */
 void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
                               const float *b, size_t n);
 
