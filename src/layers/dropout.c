@@ -161,7 +161,7 @@ static void dropout_forward_train(nn_model *m, size_t l, const float *x,
     unsigned char *mask = (unsigned char *)m->extra[l];
     size_t i, k = L->out;
     m->logits = m->act[l];
-    if (nn__dropout_folded(m, l)) /* the dense layer before wrote act[l] */
+    if (nn__dropout_folded(m, l)) /* the relu before wrote act[l] */
         return;
     for (i = 0; i < n; i++) {
         uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
@@ -199,8 +199,8 @@ static void dropout_backward(nn_model *m, size_t l, const float *x, size_t n,
     float *gx = nn__delta_in(m, l);
     (void)x;
     (void)dz;
-    /* folded: the dense layer before forms its dL/dZ from this layer's
-     * output and dL/dy (layers.h) */
+    /* folded: the relu before forms its gradient from this layer's output
+     * and dL/dy (layers.h) */
     if (gx && !nn__dropout_folded(m, l))
         unmask(m->delta[l], (const unsigned char *)m->extra[l],
                nn__dropout_scale(L), gx, n * L->out);
