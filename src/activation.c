@@ -415,11 +415,18 @@ static void backward_z_kernel(int act, float p, const float *z,
     }
 }
 
+/* backward_sums_kernel's act for nn__relu_dropout_sums: a relu whose
+ * output a dropout scaled by p (its output is a, g its dL/dy). */
+enum { RELU_DROPOUT = -1 };
+
 /* g (n x k) = f'(a) g as backward_kernel does, and in the same pass
  * db (k) = the column sums of the new g, each added row by row from 0 (as
  * a separate sum would), and the largest nn__abs_bits of the new g. With
  * NN_ACT_IDENTITY, g is left as it is and neither z nor a is read (they
- * may be NULL): column sums and the largest magnitude alone. */
+ * may be NULL): column sums and the largest magnitude alone. With
+ * RELU_DROPOUT, g = (a > 0 ? g p : 0): the dropout's scaling (as
+ * dropout.c's backward pass forms it), then the relu's selection, a > 0
+ * standing for both the mask and the relu's output above 0. */
 NN__VECTOR_CLONES
 static uint32_t backward_sums_kernel(int act, float p,
                                      const float *restrict z,
@@ -457,6 +464,10 @@ static uint32_t backward_sums_kernel(int act, float p,
         NN__ROWS(a, relu_back(d, y), /* bits as in the forward pass */
                  nn__abs_bits(d) & (y > 0.0f ? 0xffffffffu : 0u));
         break;
+    case RELU_DROPOUT:
+        NN__ROWS(a, relu_back(d * p, y),
+                 nn__abs_bits(d * p) & (y > 0.0f ? 0xffffffffu : 0u));
+        break;
     case NN_ACT_LEAKY_RELU:
         NN__ROWS(a, leaky_relu_back(d, y, p), nn__abs_bits(v));
         break;
@@ -488,37 +499,6 @@ static uint32_t backward_sums_kernel(int act, float p,
         break;
     }
 #undef NN__ROWS
-    return top;
-}
-
-/* nn__relu_dropout_sums: the dropout's scaling (g scale, as dropout.c's
- * backward pass forms it) and the relu's selection and sums
- * (backward_sums_kernel's), in one pass over g, in place; y > 0 stands for
- * both the mask and a > 0. */
-NN__VECTOR_CLONES
-static uint32_t relu_dropout_kernel(const float *restrict y,
-                                    float *restrict g, float scale,
-                                    float *restrict db, size_t n, size_t k)
-{
-    size_t i, j;
-    uint32_t top = 0;
-    for (j = 0; j < k; j++)
-        db[j] = 0.0f;
-    for (i = 0; i < n; i++) {
-        const float *restrict yr = y + i * k;
-        float *restrict gr = g + i * k;
-        uint32_t rtop = 0;
-        for (j = 0; j < k; j++) {
-            const float d = gr[j] * scale, a = yr[j];
-            const float v = relu_back(d, a);
-            const uint32_t u =
-                nn__abs_bits(d) & (a > 0.0f ? 0xffffffffu : 0u);
-            gr[j] = v;
-            db[j] += v;
-            rtop = u > rtop ? u : rtop;
-        }
-        top = rtop > top ? rtop : top;
-    }
     return top;
 }
 
@@ -584,7 +564,7 @@ void nn__relu_dropout_back(const float *y, const float *g, float scale,
 uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
                                float *db, size_t n, size_t k)
 {
-    return relu_dropout_kernel(y, g, scale, db, n, k);
+    return backward_sums_kernel(RELU_DROPOUT, scale, NULL, y, g, db, n, k);
 }
 
 uint32_t nn__column_sums(const float *g, float *db, size_t n, size_t k)

@@ -11,15 +11,10 @@
 
 #include <string.h>
 
-static int folded_next(const nn_model *m, size_t l)
-{
-    return l + 1 < m->n_layers && nn__dropout_folded(m, l + 1);
-}
-
 static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
-    if (folded_next(m, l)) { /* relu and the dropout after it (layers.h) */
+    if (nn__folds_dropout(m, l)) { /* relu, then dropout (layers.h) */
         nn__dropout_relu_forward(m, l + 1, x, NULL, n);
         m->logits = x;
         return;
@@ -49,7 +44,7 @@ static void act_backward(nn_model *m, size_t l, const float *x, size_t n,
     float *gx = nn__delta_in(m, l);
     if (!gx)
         return;
-    if (folded_next(m, l)) {
+    if (nn__folds_dropout(m, l)) {
         nn__relu_dropout_back(m->act[l + 1], m->delta[l + 1],
                               nn__dropout_scale(&m->layers[l + 1]), gx,
                               n * L->out);

@@ -106,7 +106,7 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
     nn__gemm_train(0, 0, n, L->out, L->in, 1.0f, x, L->in,
                    m->params + L->w_off, L->out, 0.0f, z, L->out, m->kbuf);
     m->logits = z;
-    if (!is_last(m, l) && nn__dropout_folded(m, l + 1)) {
+    if (nn__folds_dropout(m, l)) {
         /* relu and the dropout after it in one pass (layers.h) */
         nn__dropout_relu_forward(m, l + 1, z, m->params + L->b_off, n);
         return;
@@ -186,7 +186,7 @@ static void dense_backward(nn_model *m, size_t l, const float *x, size_t n,
     /* dL/dZ, with db and the largest |dL/dZ| in the same pass */
     if (dz)
         m->delta_top[l] = nn__column_sums(g, db, n, L->out);
-    else if (g != m->delta[l]) /* relu, then a dropout folded into it */
+    else if (nn__folds_dropout(m, l)) /* relu, then dropout (layers.h) */
         m->delta_top[l] = nn__relu_dropout_sums(
             m->act[l + 1], g, nn__dropout_scale(&m->layers[l + 1]), db, n,
             L->out);

@@ -134,42 +134,41 @@ static uint32_t relu_row_unbiased(uint64_t key, uint32_t thr, float scale,
     return row_body(key, thr, scale, x, NULL, y, NULL, k, 0, 1, 0);
 }
 
-void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
-                              const float *b, size_t n)
-{
-    const nn__layer *L = &m->layers[l];
-    uint32_t thr = threshold(L->lp[NN_LAYER_DROPOUT_RATE]), top = 0;
-    float scale = nn__dropout_scale(L);
-    size_t i, k = L->out;
-    for (i = 0; i < n; i++) {
-        uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
-        uint32_t t = b ? relu_row(key, thr, scale, z + i * k, b,
-                                  m->act[l] + i * k, k)
-                       : relu_row_unbiased(key, thr, scale, z + i * k,
-                                           m->act[l] + i * k, k);
-        top = t > top ? t : top;
-    }
-    m->act_top[l] = top;
-}
-
-static void dropout_forward_train(nn_model *m, size_t l, const float *x,
-                                  size_t n)
+/* act[l] and act_top[l] from n rows of x: relu(x + b) (b not NULL) or
+ * relu(x) (relu), folded; else x, with the mask into the extra block. */
+static void forward_rows(nn_model *m, size_t l, const float *x,
+                         const float *b, int relu, size_t n)
 {
     const nn__layer *L = &m->layers[l];
     uint32_t thr = threshold(L->lp[NN_LAYER_DROPOUT_RATE]), top = 0;
     float scale = nn__dropout_scale(L);
     unsigned char *mask = (unsigned char *)m->extra[l];
     size_t i, k = L->out;
-    m->logits = m->act[l];
-    if (nn__dropout_folded(m, l)) /* the relu before wrote act[l] */
-        return;
     for (i = 0; i < n; i++) {
         uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
-        uint32_t t = mask_row(key, thr, scale, x + i * k, m->act[l] + i * k,
-                              mask + i * k, k);
+        const float *xr = x + i * k;
+        float *y = m->act[l] + i * k;
+        uint32_t t = b      ? relu_row(key, thr, scale, xr, b, y, k)
+                     : relu ? relu_row_unbiased(key, thr, scale, xr, y, k)
+                            : mask_row(key, thr, scale, xr, y, mask + i * k,
+                                       k);
         top = t > top ? t : top;
     }
     m->act_top[l] = top;
+}
+
+void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
+                              const float *b, size_t n)
+{
+    forward_rows(m, l, z, b, 1, n);
+}
+
+static void dropout_forward_train(nn_model *m, size_t l, const float *x,
+                                  size_t n)
+{
+    m->logits = m->act[l];
+    if (!nn__dropout_folded(m, l)) /* else the relu before wrote act[l] */
+        forward_rows(m, l, x, NULL, 0, n);
 }
 
 static const float *dropout_forward_infer(const nn_model *m,

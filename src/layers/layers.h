@@ -249,13 +249,17 @@ static inline float nn__dropout_scale(const nn__layer *L)
     return (float)(1.0 / (1.0 - L->lp[NN_LAYER_DROPOUT_RATE]));
 }
 
+/* Whether layer l, a relu, takes the passes of the dropout after it. */
+static inline int nn__folds_dropout(const nn_model *m, size_t l)
+{
+    return l + 1 < m->n_layers && nn__dropout_folded(m, l + 1);
+}
+
 /* A dense layer's dL/dZ in training: its delta block, or where a dropout
  * folded into it follows, that layer's (layers.h). */
 static inline float *nn__dense_dz(nn_model *m, size_t l)
 {
-    return l + 1 < m->n_layers && nn__dropout_folded(m, l + 1)
-               ? m->delta[l + 1]
-               : m->delta[l];
+    return nn__folds_dropout(m, l) ? m->delta[l + 1] : m->delta[l];
 }
 
 /* The dense layer's direct loops for small nets (small.c). */
