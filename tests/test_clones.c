@@ -296,8 +296,8 @@ static void every_kind_gives_the_baseline_bits(void **state)
 }
 
 /* A relu dense layer's bias pass and the dropout after it, folded into
- * one (layers.h): the clone against the baseline, on pre-activations of
- * both signs. */
+ * one (layers.h), and a relu activation layer's (no bias): the clone
+ * against the baseline, on pre-activations of both signs. */
 static void folded_dropout_gives_the_baseline_bits(void **state)
 {
     float x[N * IN], t[N * OUT], z[N * W2], a[N * W2];
@@ -328,6 +328,14 @@ static void folded_dropout_gives_the_baseline_bits(void **state)
     for (i = 0; i < N * W2; i++)
         kept += a[i] != 0.0f;
     assert_true(kept > 0 && kept < N * W2);
+    nn__dropout_relu_forward(m, 1, z, NULL, N);
+    memcpy(a, m->act[1], sizeof a);
+    top = m->act_top[1];
+    memset(m->act[1], 0xff, sizeof a);
+    baseline_dropout_relu_forward(m, 1, z, NULL, N);
+    same_bits("relu layer and dropout folded", "dropout", a, m->act[1],
+              N * W2);
+    assert_int_equal(top, m->act_top[1]);
     nn_model_free(m);
 }
 
