@@ -31,7 +31,7 @@ if [ $# -lt 4 ]; then
     exit 2
 fi
 a=$1 b=$2 rounds=$3 kind=$4 batch=${5:-128} steps=${6:-2000}
-passes='mask_row|unmask|dropout_|relu_row|relu_dropout'
+passes='mask_row|unmask|dropout_|relu_row|relu_dropout|forward_rows'
 passes="$passes|bias_forward_kernel|backward_sums_kernel"
 net=$kind
 case $kind in

@@ -39,13 +39,17 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static uint64_t row_key(uint64_t seed, uint64_t step, size_t layer,
-                        uint64_t row)
+/* The row keys' common part, (seed, step, layer): once per pass. */
+static uint64_t layer_key(uint64_t seed, uint64_t step, size_t layer)
 {
     uint64_t h = mix64(seed + 0x9E3779B97F4A7C15ull);
     h = mix64(h ^ (step + 0x632BE59BD9B4E019ull));
-    h = mix64(h ^ ((uint64_t)layer + 0x8CB92BA72F3D8DD7ull));
-    return mix64(h ^ (row + 0xD6E8FEB86659FD93ull));
+    return mix64(h ^ ((uint64_t)layer + 0x8CB92BA72F3D8DD7ull));
+}
+
+static NN__ALWAYS_INLINE uint64_t row_key(uint64_t lkey, uint64_t row)
+{
+    return mix64(lkey ^ (row + 0xD6E8FEB86659FD93ull));
 }
 
 static inline uint32_t fmix32(uint32_t h)
@@ -110,28 +114,51 @@ row_body(uint64_t key, uint32_t thr, float scale, const float *restrict x,
     return top;
 }
 
-NN__WIDE_CLONES
-static uint32_t mask_row(uint64_t key, uint32_t thr, float scale,
-                         const float *restrict x, float *restrict y,
-                         unsigned char *restrict mask, size_t k)
+/* n rows of x (k each) by row_body, the first being the batch's row
+ * row0: the row loop inside each clone, so that a row costs one key and
+ * no call (at batch 32 a row is 128 or 256 units, a few vector blocks). */
+static NN__ALWAYS_INLINE uint32_t
+rows_body(uint64_t lkey, uint64_t row0, uint32_t thr, float scale,
+          const float *restrict x, const float *restrict b, float *restrict y,
+          unsigned char *restrict mask, size_t n, size_t k,
+          const int keep_mask, const int relu, const int bias)
 {
-    return row_body(key, thr, scale, x, NULL, y, mask, k, 1, 0, 0);
+    uint32_t top = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        uint32_t t = row_body(row_key(lkey, row0 + i), thr, scale, x + i * k,
+                              b, y + i * k, keep_mask ? mask + i * k : NULL,
+                              k, keep_mask, relu, bias);
+        top = t > top ? t : top;
+    }
+    return top;
 }
 
 NN__WIDE_CLONES
-static uint32_t relu_row(uint64_t key, uint32_t thr, float scale,
-                         const float *restrict z, const float *restrict b,
-                         float *restrict y, size_t k)
+static uint32_t mask_rows(uint64_t lkey, uint64_t row0, uint32_t thr,
+                          float scale, const float *restrict x,
+                          float *restrict y, unsigned char *restrict mask,
+                          size_t n, size_t k)
 {
-    return row_body(key, thr, scale, z, b, y, NULL, k, 0, 1, 1);
+    return rows_body(lkey, row0, thr, scale, x, NULL, y, mask, n, k, 1, 0, 0);
 }
 
 NN__WIDE_CLONES
-static uint32_t relu_row_unbiased(uint64_t key, uint32_t thr, float scale,
-                                  const float *restrict x, float *restrict y,
-                                  size_t k)
+static uint32_t relu_rows(uint64_t lkey, uint64_t row0, uint32_t thr,
+                          float scale, const float *restrict z,
+                          const float *restrict b, float *restrict y,
+                          size_t n, size_t k)
 {
-    return row_body(key, thr, scale, x, NULL, y, NULL, k, 0, 1, 0);
+    return rows_body(lkey, row0, thr, scale, z, b, y, NULL, n, k, 0, 1, 1);
+}
+
+NN__WIDE_CLONES
+static uint32_t relu_rows_unbiased(uint64_t lkey, uint64_t row0,
+                                   uint32_t thr, float scale,
+                                   const float *restrict x, float *restrict y,
+                                   size_t n, size_t k)
+{
+    return rows_body(lkey, row0, thr, scale, x, NULL, y, NULL, n, k, 0, 1, 0);
 }
 
 /* act[l] and act_top[l] from n rows of x: relu(x + b) (b not NULL) or
@@ -140,21 +167,17 @@ static void forward_rows(nn_model *m, size_t l, const float *x,
                          const float *b, int relu, size_t n)
 {
     const nn__layer *L = &m->layers[l];
-    uint32_t thr = threshold(L->lp[NN_LAYER_DROPOUT_RATE]), top = 0;
-    float scale = nn__dropout_scale(L);
-    unsigned char *mask = (unsigned char *)m->extra[l];
-    size_t i, k = L->out;
-    for (i = 0; i < n; i++) {
-        uint64_t key = row_key(m->seed, m->steps, l, m->row_offset + i);
-        const float *xr = x + i * k;
-        float *y = m->act[l] + i * k;
-        uint32_t t = b      ? relu_row(key, thr, scale, xr, b, y, k)
-                     : relu ? relu_row_unbiased(key, thr, scale, xr, y, k)
-                            : mask_row(key, thr, scale, xr, y, mask + i * k,
-                                       k);
-        top = t > top ? t : top;
-    }
-    m->act_top[l] = top;
+    const uint32_t thr = threshold(L->lp[NN_LAYER_DROPOUT_RATE]);
+    const float scale = nn__dropout_scale(L);
+    const uint64_t lkey = layer_key(m->seed, m->steps, l);
+    const uint64_t row0 = m->row_offset;
+    const size_t k = L->out;
+    float *y = m->act[l];
+    m->act_top[l] =
+        b      ? relu_rows(lkey, row0, thr, scale, x, b, y, n, k)
+        : relu ? relu_rows_unbiased(lkey, row0, thr, scale, x, y, n, k)
+               : mask_rows(lkey, row0, thr, scale, x, y,
+                           (unsigned char *)m->extra[l], n, k);
 }
 
 void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
@@ -185,7 +208,7 @@ static void unmask(const float *restrict g, const unsigned char *restrict mask,
                    float scale, float *restrict gx, size_t len)
 {
     size_t i;
-    for (i = 0; i < len; i++) { /* read, then select: as mask_row */
+    for (i = 0; i < len; i++) { /* read, then select: as mask_rows */
         const float gs = g[i] * scale;
         gx[i] = mask[i] ? gs : 0.0f;
     }
