@@ -7,6 +7,7 @@
 #include "bench.h"
 #include "bench_commit.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,6 +114,52 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
     bench_time_pair_ratio(fa, ca, fb, cb, min_block, reps, sa, sb, NULL);
 }
 
+/* The 1-based rank j of the order statistics d_(j) and d_(R + 1 - j) of R
+ * values that hold their median with probability at least 0.95 (the sign
+ * test's interval: P(Binomial(R, 1/2) < j) <= 0.025); 0 where R is too
+ * small for any (R < 6). */
+static int median_rank(int reps)
+{
+    double p = ldexp(1.0, -reps), cdf = 0.0; /* P(X = 0), P(X < j) */
+    int j = 0;
+    while (j < reps && cdf + p <= 0.025) {
+        cdf += p;
+        p *= (double)(reps - j) / (double)(j + 1); /* P(X = j + 1) */
+        j++;
+    }
+    return j;
+}
+
+void bench_time_pair_diff(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                          double min_block, int reps, bench_stat *sa,
+                          bench_stat *sb, bench_diff *diff)
+{
+    double pa[64], pb[64], pd[64], one;
+    long ia, ib;
+    int r, j;
+    reps = clamp_reps(reps);
+    ia = calibrate(fa, ca, min_block, &one);
+    ib = calibrate(fb, cb, min_block, &one);
+    for (r = 0; r < reps; r++) {
+        if (r % 2 == 0) {
+            pa[r] = time_block(fa, ca, ia) / (double)ia;
+            pb[r] = time_block(fb, cb, ib) / (double)ib;
+        } else {
+            pb[r] = time_block(fb, cb, ib) / (double)ib;
+            pa[r] = time_block(fa, ca, ia) / (double)ia;
+        }
+        pd[r] = pb[r] - pa[r];
+    }
+    finish(sa, pa, reps, ia);
+    finish(sb, pb, reps, ib);
+    diff->median = bench_median(pd, reps); /* sorts pd */
+    j = median_rank(reps);
+    diff->level = j ? 0.95 : 0.0;
+    diff->lo = j ? pd[j - 1] : pd[0];
+    diff->hi = j ? pd[reps - j] : pd[reps - 1];
+    diff->reps = reps;
+}
+
 bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
                       double budget)
 {
@@ -175,6 +222,7 @@ int bench_parse(int argc, char **argv, bench_opts *o, const char *usage)
             i++;
         } else if (!strcmp(a, "--reps") && v) {
             o->reps = atoi(v);
+            o->reps_given = 1;
             i++;
         } else if (!strcmp(a, "--min-block") && v) {
             o->min_block = atof(v);
@@ -213,7 +261,7 @@ int bench_parse(int argc, char **argv, bench_opts *o, const char *usage)
     if (o->quick) {
         if (o->min_block > 0.05)
             o->min_block = 0.05;
-        if (o->reps > 3)
+        if (o->reps > 3 && !o->reps_given)
             o->reps = 3;
     }
     return 0;

@@ -47,6 +47,26 @@ void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
                            double min_block, int reps, bench_stat *sa,
                            bench_stat *sb, bench_stat *ratio);
 
+/* The rounds' differences of b's time per call less a's (seconds): their
+ * median, and lo, hi, a distribution-free interval holding the
+ * differences' median with probability at least `level` (0.95; 0 with
+ * fewer than 6 rounds, where lo and hi are the smallest and largest). */
+typedef struct bench_diff {
+    double median, lo, hi, level;
+    int reps;
+} bench_diff;
+
+/* As bench_time_pair, and *diff of the rounds' differences. A round times
+ * a block of each, in the order a, b in even rounds and b, a in odd ones,
+ * so that a machine speeding up or slowing down within rounds shifts the
+ * two orders' differences in opposite directions. Two blocks next to each
+ * other in time see the same machine far more often than two blocks a
+ * minute apart: this resolves differences of a fraction of a per cent of
+ * a step that the spread of the two operations' own blocks does not. */
+void bench_time_pair_diff(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                          double min_block, int reps, bench_stat *sa,
+                          bench_stat *sb, bench_diff *diff);
+
 /* Busy-waits for `seconds`: lets the core leave its idle clock before the
  * first measurement (on this VM the first configuration of a run was
  * otherwise up to 2x slower). */
@@ -61,6 +81,7 @@ typedef struct bench_opts {
     const char *csv;    /* --csv FILE */
     double min_block;   /* seconds per timed block */
     int reps;           /* timed blocks per measurement */
+    int reps_given;     /* --reps was on the command line */
     const char *only;   /* --only NAME: one net or shape group (substring) */
     size_t batch;       /* --batch N: one batch size (0: all) */
     int threads[2];     /* --threads 1,2 (0 ends the list) */

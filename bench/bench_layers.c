@@ -8,13 +8,20 @@
  * The net is 784-256-128-10 (relu, relu, softmax, cross-entropy on class
  * labels, plain SGD), trained with nn_model_train_batch_labels; its twin
  * has a layer of the kind after each hidden layer (784-256-X-128-X-10).
- * The two step in interleaved blocks, so that a slow spell of the shared
- * machine hits both; the difference of their medians is the layers' cost.
- * The yardstick is a memcpy of the bytes those layers' outputs hold (n
- * rows of 256 + 128 floats), timed in the same run. One thread. A row's
- * verdict allows for the steps' spread over their blocks: met, not met,
- * or unresolved where the spread straddles two memcpy's (on a shared
- * machine a difference of two medians came out at -281 us).
+ * The two step in rounds of two blocks next to each other in time (the
+ * order alternating from round to round), and the layers' cost is the
+ * median over the rounds of the difference of the two blocks' times per
+ * step, with a 95% confidence interval for that median from the rounds'
+ * differences themselves (the sign test's order statistics; no
+ * assumption about the machine's noise). The yardstick is a memcpy of
+ * the bytes those layers' outputs hold (n rows of 256 + 128 floats),
+ * timed in the same run. One thread. A row's verdict: met where the
+ * interval lies at or below two memcpy's, not met where it lies above,
+ * unresolved where it straddles them. (An earlier verdict, the difference
+ * of the two steps' medians give or take half the sum of their ranges
+ * over the blocks, left most rows unresolved on a shared machine whose
+ * speed swings by tens of per cent from minute to minute: a difference
+ * of two medians once came out at -281 us.)
  *
  * The copy's source and destination lie 2 KiB apart modulo 4 KiB (one
  * block, see copy_buffers). Two mallocs had put them 16 bytes apart
@@ -23,6 +30,9 @@
  * 2048 or 3072, in a standalone test), and the target read as met.
  *
  *   bench_layers [--quick] [--batch N] [--reps R] [--min-block S]
+ *
+ * R is the rounds per row: 31 (21 with --quick, whose blocks last 0.05 s
+ * instead of 0.2) unless given.
  *   bench_layers --profile-steps N --only KIND [--batch N]
  *
  * With --profile-steps, BENCH_LAYERS_TOUCH=BYTES in the environment has
@@ -116,11 +126,16 @@ static nn_model *make(int kind)
     return m;
 }
 
-/* kinds[0] is the plain net, the one the others are timed against. */
+/* kinds[0] is the plain net, the one the others are timed against. The
+ * twin is the control: a second plain net, the same arithmetic on the
+ * same numbers at other addresses, whose difference from the first is
+ * none of any layer's making (its interval shows what the method
+ * resolves; its row has no verdict). */
 static const struct {
     int kind;
     const char *name;
 } kinds[] = {{0, "plain"},
+             {0, "plain twin"},
              {NN_KIND_DROPOUT, "dropout 0.2"},
              {NN_KIND_BATCHNORM, "batchnorm"},
              {NN_KIND_LAYERNORM, "layernorm"}};
@@ -203,8 +218,13 @@ int main(int argc, char **argv)
     uint64_t seed = 7;
     int met = 0, not_met = 0, rows = 0;
 
-    if (bench_parse(argc, argv, &o, " [--profile-steps N --only KIND]"))
+    if (bench_parse(argc, argv, &o,
+                    " [--profile-steps N --only KIND]\n"
+                    "  (bench_layers: R is rounds of two blocks per row, "
+                    "default 31, 21 with --quick)"))
         return 1;
+    if (!o.reps_given)
+        o.reps = o.quick ? 21 : 31;
     if (nn_set_blas_threads(1) != NN_OK) {
         fprintf(stderr, "bench_layers: %s\n", nn_last_error());
         return 1;
@@ -216,12 +236,16 @@ int main(int argc, char **argv)
     printf("784-256-X-128-X-10 against 784-256-128-10, plain SGD, 1 thread; "
            "extra = the step's added time; memcpy = a copy of the X layers' "
            "outputs (n x (256 + 128) floats)\n");
-    printf("+- = half the sum of the two steps' ranges over their blocks; "
-           "target 6 is met where extra + spread <= 2 memcpy's, not met "
-           "where extra - spread > 2, unresolved between\n");
-    printf("%-12s %5s | %11s %11s %9s %8s | %10s %8s | %s\n", "layer",
-           "batch", "plain us", "with X us", "extra us", "+- us", "memcpy us",
-           "ratio", "target 6 (ratio <= 2)");
+    printf("extra = the median over %d rounds of the difference of two "
+           "blocks next to each other in time; 95%% interval of that "
+           "median from the rounds' order statistics (sign test); target 6 "
+           "is met where the interval is at or below 2 memcpy's, not met "
+           "where it is above, unresolved where it straddles\n",
+           o.reps);
+    printf("%-12s %5s | %10s %10s | %8s %17s | %9s | %6s %15s | %s\n",
+           "layer", "batch", "plain us", "with X us", "extra us",
+           "95% interval us", "memcpy us", "ratio", "interval ratio",
+           "target 6 (ratio <= 2)");
     for (b = 0; b < sizeof batches / sizeof batches[0]; b++) {
         size_t n = batches[b];
         float *x, *src, *dst;
@@ -242,29 +266,36 @@ int main(int argc, char **argv)
         for (k = 1; k < sizeof kinds / sizeof kinds[0]; k++) {
             step_ctx a, w;
             bench_stat sa, sw;
-            double extra, spread, ratio;
+            bench_diff d;
+            double c, lo, hi;
             const char *verdict;
+            if (o.only && !strstr(kinds[k].name, o.only))
+                continue;
             a.m = make(0);
             w.m = make(kinds[k].kind);
             a.n = w.n = n;
             a.x = w.x = x;
             a.labels = w.labels = labels;
-            bench_time_pair(step, &a, step, &w, o.min_block, o.reps, &sa,
-                            &sw);
-            extra = sw.median - sa.median;
-            spread = ((sa.max - sa.min) + (sw.max - sw.min)) / 2.0;
-            ratio = extra / cs.median;
-            verdict = extra + spread <= 2.0 * cs.median   ? "met"
-                      : extra - spread > 2.0 * cs.median ? "NOT met"
-                                                         : "unresolved";
-            met += verdict[0] == 'm';
-            not_met += verdict[0] == 'N';
-            rows++;
-            printf("%-12s %5zu | %11.1f %11.1f %9.1f %8.1f | %10.2f %8.2f | "
-                   "%s\n",
+            bench_time_pair_diff(step, &a, step, &w, o.min_block, o.reps,
+                                 &sa, &sw, &d);
+            c = cs.median;
+            lo = d.lo / c;
+            hi = d.hi / c;
+            verdict = kinds[k].kind == 0 ? "(control: no layer added)"
+                      : d.level == 0.0   ? "unresolved (too few rounds)"
+                      : hi <= 2.0        ? "met"
+                      : lo > 2.0         ? "NOT met"
+                                         : "unresolved";
+            if (kinds[k].kind != 0) {
+                met += verdict[0] == 'm';
+                not_met += verdict[0] == 'N';
+                rows++;
+            }
+            printf("%-12s %5zu | %10.1f %10.1f | %8.2f %8.2f %8.2f | "
+                   "%9.2f | %6.2f %7.2f %7.2f | %s\n",
                    kinds[k].name, n, sa.median * 1e6, sw.median * 1e6,
-                   extra * 1e6, spread * 1e6, cs.median * 1e6, ratio,
-                   verdict);
+                   d.median * 1e6, d.lo * 1e6, d.hi * 1e6, c * 1e6,
+                   d.median / c, lo, hi, verdict);
             nn_model_free(a.m);
             nn_model_free(w.m);
         }
@@ -275,6 +306,9 @@ int main(int argc, char **argv)
     printf("target 6: met in %d of %d rows, not met in %d, unresolved in "
            "%d: %s\n",
            met, rows, not_met, rows - met - not_met,
-           met == rows ? "met" : not_met ? "NOT met" : "unresolved");
+           rows == 0     ? "no layer rows"
+           : met == rows ? "met"
+           : not_met     ? "NOT met"
+                         : "unresolved");
     return 0;
 }
