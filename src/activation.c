@@ -290,6 +290,67 @@ static uint32_t bias_forward_kernel(int act, float p, float *restrict z,
     return top;
 }
 
+/* a (n x k) = f(z), out of place, returning the largest nn__abs_bits of
+ * a: an activation layer's forward pass, which had taken a second pass
+ * over a for its largest magnitude. The values are forward_kernel's and
+ * forward_z_kernel's (the same expressions per element). */
+NN__VECTOR_CLONES
+static uint32_t forward_top_kernel(int act, float p, const float *restrict z,
+                                   float *restrict a, size_t n, size_t k)
+{
+    size_t i, j;
+    uint32_t top = 0;
+#define NN__TOP(EXPR, BITS)                                                  \
+    for (i = 0; i < n; i++) {                                                \
+        const float *restrict r = z + i * k;                                 \
+        float *restrict o = a + i * k;                                       \
+        uint32_t rtop = 0;                                                   \
+        for (j = 0; j < k; j++) {                                            \
+            const float t = r[j];                                            \
+            const float v = (EXPR);                                          \
+            const uint32_t u = (BITS);                                       \
+            o[j] = v;                                                        \
+            rtop = u > rtop ? u : rtop;                                      \
+        }                                                                    \
+        top = rtop > top ? rtop : top;                                       \
+    }
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        NN__TOP(sigmoidf(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_TANH:
+        NN__TOP(tanhf_fast(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_RELU: /* the bits of v, as bias_forward_kernel takes them */
+        NN__TOP(relu(t), nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
+        break;
+    case NN_ACT_LEAKY_RELU:
+        NN__TOP(leaky_relu(t, p), nn__abs_bits(v));
+        break;
+    case NN_ACT_GELU:
+        NN__TOP(gelu(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_SILU:
+        NN__TOP(silu(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_SOFTPLUS:
+        NN__TOP(softplus(t), nn__abs_bits(v));
+        break;
+    case NN_ACT_ELU:
+        NN__TOP(elu(t, p), nn__abs_bits(v));
+        break;
+    case NN_ACT_SOFTMAX:
+        softmax_rows(z, a, n, k);
+        top = max_bits_kernel(a, n * k);
+        break;
+    default: /* identity */
+        NN__TOP(t, nn__abs_bits(v));
+        break;
+    }
+#undef NN__TOP
+    return top;
+}
+
 /* z (n x k) += b on every row and a = f(z), in one pass: the bias and
  * activation of a layer that keeps its pre-activations. Softmax takes
  * a second pass over the rows. */
@@ -356,28 +417,73 @@ static void softmax_backward(const float *a, float *g, size_t n, size_t k)
     }
 }
 
+/* out = f'(.) g, element by element, for backward_kernel (in place: out
+ * is g) and backward_to_kernel; f' through a, or through z for the
+ * activations that need it (nn__activation_needs_z). Not softmax. */
+static NN__ALWAYS_INLINE void backward_body(int act, float p, const float *z,
+                                            const float *a, const float *g,
+                                            float *out, size_t len)
+{
+    size_t i;
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        for (i = 0; i < len; i++)
+            out[i] = nn__sigmoid_back(g[i], a[i]);
+        break;
+    case NN_ACT_TANH:
+        for (i = 0; i < len; i++)
+            out[i] = tanh_back(g[i], a[i]);
+        break;
+    case NN_ACT_RELU:
+        for (i = 0; i < len; i++)
+            out[i] = relu_back(g[i], a[i]);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        for (i = 0; i < len; i++)
+            out[i] = leaky_relu_back(g[i], a[i], p);
+        break;
+    case NN_ACT_GELU:
+        for (i = 0; i < len; i++)
+            out[i] = gelu_back(g[i], z[i]);
+        break;
+    case NN_ACT_SILU:
+        for (i = 0; i < len; i++)
+            out[i] = silu_back(g[i], z[i]);
+        break;
+    case NN_ACT_SOFTPLUS:
+        for (i = 0; i < len; i++)
+            out[i] = softplus_back(g[i], z[i]);
+        break;
+    case NN_ACT_ELU:
+        for (i = 0; i < len; i++)
+            out[i] = elu_back(g[i], z[i], p);
+        break;
+    default: /* identity: f' = 1 */
+        if (out != g)
+            for (i = 0; i < len; i++)
+                out[i] = g[i];
+        break;
+    }
+}
+
 NN__VECTOR_CLONES
 static void backward_kernel(int act, float p, const float *z, const float *a,
                             float *g, size_t n, size_t k)
 {
-    size_t i, len = n * k;
-    (void)z; /* backward_z_kernel's arguments: see the caller */
+    /* the activations through a only: the body's other loops not compiled
+     * in (see backward_z_kernel) */
     switch (act) {
     case NN_ACT_SIGMOID:
-        for (i = 0; i < len; i++)
-            g[i] = nn__sigmoid_back(g[i], a[i]);
+        backward_body(NN_ACT_SIGMOID, p, z, a, g, g, n * k);
         break;
     case NN_ACT_TANH:
-        for (i = 0; i < len; i++)
-            g[i] = tanh_back(g[i], a[i]);
+        backward_body(NN_ACT_TANH, p, z, a, g, g, n * k);
         break;
     case NN_ACT_RELU:
-        for (i = 0; i < len; i++)
-            g[i] = relu_back(g[i], a[i]);
+        backward_body(NN_ACT_RELU, p, z, a, g, g, n * k);
         break;
     case NN_ACT_LEAKY_RELU:
-        for (i = 0; i < len; i++)
-            g[i] = leaky_relu_back(g[i], a[i], p);
+        backward_body(NN_ACT_LEAKY_RELU, p, z, a, g, g, n * k);
         break;
     case NN_ACT_SOFTMAX:
         softmax_backward(a, g, n, k);
@@ -393,26 +499,31 @@ NN__VECTOR_CLONES
 static void backward_z_kernel(int act, float p, const float *z,
                               const float *a, float *g, size_t n, size_t k)
 {
-    size_t i, len = n * k;
-    (void)a;
     switch (act) {
     case NN_ACT_GELU:
-        for (i = 0; i < len; i++)
-            g[i] = gelu_back(g[i], z[i]);
+        backward_body(NN_ACT_GELU, p, z, a, g, g, n * k);
         break;
     case NN_ACT_SILU:
-        for (i = 0; i < len; i++)
-            g[i] = silu_back(g[i], z[i]);
+        backward_body(NN_ACT_SILU, p, z, a, g, g, n * k);
         break;
     case NN_ACT_SOFTPLUS:
-        for (i = 0; i < len; i++)
-            g[i] = softplus_back(g[i], z[i]);
+        backward_body(NN_ACT_SOFTPLUS, p, z, a, g, g, n * k);
         break;
     case NN_ACT_ELU:
-        for (i = 0; i < len; i++)
-            g[i] = elu_back(g[i], z[i], p);
+        backward_body(NN_ACT_ELU, p, z, a, g, g, n * k);
         break;
     }
+}
+
+/* gx = f'(.) g out of place (an activation layer's dL/dx from its dL/dy),
+ * in one pass where a copy and then backward_kernel took two. */
+NN__VECTOR_CLONES
+static void backward_to_kernel(int act, float p, const float *restrict z,
+                               const float *restrict a,
+                               const float *restrict g, float *restrict gx,
+                               size_t len)
+{
+    backward_body(act, p, z, a, g, gx, len);
 }
 
 /* backward_sums_kernel's act for nn__relu_dropout_sums: a relu whose
@@ -514,6 +625,12 @@ void nn__activation_forward(int act, float p, const float *z, float *a,
         forward_kernel(act, p, z, a, n, k);
 }
 
+uint32_t nn__activation_forward_top(int act, float p, const float *z,
+                                    float *a, size_t n, size_t k)
+{
+    return forward_top_kernel(act, p, z, a, n, k);
+}
+
 void nn__activation_forward_bias(int act, float p, float *z, const float *b,
                                  float *a, size_t n, size_t k, uint32_t *top)
 {
@@ -534,6 +651,18 @@ void nn__activation_backward(int act, float p, const float *z,
         backward_z_kernel(act, p, z, a, g, n, k);
     else
         backward_kernel(act, p, z, a, g, n, k);
+}
+
+void nn__activation_backward_to(int act, float p, const float *z,
+                                const float *a, const float *g, float *gx,
+                                size_t n, size_t k)
+{
+    if (act == NN_ACT_SOFTMAX) { /* by rows, in place */
+        memcpy(gx, g, n * k * sizeof *gx);
+        softmax_backward(a, gx, n, k);
+    } else {
+        backward_to_kernel(act, p, z, a, g, gx, n * k);
+    }
 }
 
 uint32_t nn__activation_backward_sums(int act, float p, const float *z,

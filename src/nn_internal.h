@@ -184,6 +184,10 @@ static inline int nn__activation_needs_z(int act)
 /* a (n x k) = f(z); a == z is allowed. */
 void nn__activation_forward(int act, float p, const float *z, float *a,
                             size_t n, size_t k);
+/* a (n x k) = f(z) as nn__activation_forward does, out of place (a != z),
+ * in the same pass returning the largest nn__abs_bits of a. */
+uint32_t nn__activation_forward_top(int act, float p, const float *z,
+                                    float *a, size_t n, size_t k);
 /* z (n x k) += b (k) on every row, then a = f(z): the bias and the
  * activation of a layer whose product left X.W in z. a == z is allowed
  * (one pass over the block); otherwise z keeps the pre-activations. If top is not NULL, *top = the largest
@@ -196,6 +200,11 @@ void nn__activation_forward_bias(int act, float p, float *z,
  * g = J(a)ᵀ g per row. */
 void nn__activation_backward(int act, float p, const float *z,
                              const float *a, float *g, size_t n, size_t k);
+/* gx (n x k) = the g nn__activation_backward would leave, from g left as
+ * it is (gx != g): the same values in one pass. */
+void nn__activation_backward_to(int act, float p, const float *z,
+                                const float *a, const float *g, float *gx,
+                                size_t n, size_t k);
 /* nn__activation_backward, and in the same pass db (k) = the column sums
  * of the new g (added row by row from 0); returns the largest
  * nn__abs_bits of the new g. With NN_ACT_IDENTITY neither z nor a is read

@@ -41,6 +41,8 @@ void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
 #define nn__activation_valid baseline_activation_valid
 #define nn__activation_forward baseline_activation_forward
 #define nn__activation_forward_bias baseline_activation_forward_bias
+#define nn__activation_forward_top baseline_activation_forward_top
+#define nn__activation_backward_to baseline_activation_backward_to
 #define nn__activation_backward baseline_activation_backward
 #define nn__activation_backward_sums baseline_activation_backward_sums
 #define nn__column_sums baseline_column_sums
@@ -52,6 +54,8 @@ void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
 #undef nn__activation_valid
 #undef nn__activation_forward
 #undef nn__activation_forward_bias
+#undef nn__activation_forward_top
+#undef nn__activation_backward_to
 #undef nn__activation_backward
 #undef nn__activation_backward_sums
 #undef nn__column_sums
@@ -364,7 +368,7 @@ static void activation_kernels_give_the_baseline_bits(void **state)
                                     -88.7f, -104.0f, 3e38f, -3e38f,
                                     INFINITY, -INFINITY, NAN};
     float z[L], b[K], za[L], zb[L], aa[L], ab[L], ga[L], gb[L], g0[L];
-    float da[K], db[K];
+    float da[K], db[K], gk[L];
     size_t i, q, widths[] = {K, 15, 16, 3};
     (void)state;
     lcg_fill(z, L, -12.0f, 12.0f, 11u);
@@ -393,12 +397,29 @@ static void activation_kernels_give_the_baseline_bits(void **state)
         same_values("forward_bias, z", act, za, zb, L);
         same_values("forward_bias, a", act, aa, ab, L);
         assert_int_equal(ta, tb);
+        /* an activation layer's pass: the values of forward and the bits
+         * nn__max_abs_bits takes of them, in one pass */
+        nn__activation_forward(act, p, z, ab, R, K);
+        tb = nn__max_abs_bits(ab, L);
+        ta = nn__activation_forward_top(act, p, z, aa, R, K);
+        same_values("forward_top against forward", act, aa, ab, L);
+        assert_int_equal(ta, tb);
+        tb = baseline_activation_forward_top(act, p, z, ab, R, K);
+        same_values("forward_top", act, aa, ab, L);
+        assert_int_equal(ta, tb);
         /* backward from the same z and a */
         memcpy(ga, g0, sizeof ga);
         memcpy(gb, g0, sizeof gb);
         nn__activation_backward(act, p, za, aa, ga, R, K);
         baseline_activation_backward(act, p, za, aa, gb, R, K);
         same_values("backward", act, ga, gb, L);
+        /* out of place: the same values, g left as it was */
+        memcpy(gk, g0, sizeof gk);
+        nn__activation_backward_to(act, p, za, aa, gk, gb, R, K);
+        same_values("backward_to against backward", act, gb, ga, L);
+        same_values("backward_to leaves g", act, gk, g0, L);
+        baseline_activation_backward_to(act, p, za, aa, gk, ga, R, K);
+        same_values("backward_to", act, ga, gb, L);
         memcpy(ga, g0, sizeof ga);
         memcpy(gb, g0, sizeof gb);
         ta = nn__activation_backward_sums(act, p, za, aa, ga, da, R, K);

@@ -4,8 +4,12 @@
  * torch.nn.ReLU() and its kin stand in a Sequential: for an activation
  * after a normalization, or softmax after any layer. The kernels are
  * activation.c's, which dense layers use too; the layer's input is f's z,
- * so nothing beyond the output is kept. A relu followed by dropout takes
- * that layer's passes into its own (layers.h, nn__dropout_folded).
+ * so nothing beyond the output is kept. One pass forward (the output and
+ * its largest magnitude) and one backward (dL/dx from dL/dy, out of
+ * place), where a separate pass for the largest magnitude and a copy
+ * before an in-place derivative had made four. A relu followed by
+ * dropout takes that layer's passes into its own (layers.h,
+ * nn__dropout_folded).
  */
 #include "layers.h"
 
@@ -19,9 +23,8 @@ static void act_forward_train(nn_model *m, size_t l, const float *x, size_t n)
         m->logits = x;
         return;
     }
-    nn__activation_forward(L->act, nn__act_param(L), x, m->act[l], n,
-                           L->out);
-    m->act_top[l] = nn__max_abs_bits(m->act[l], n * L->out);
+    m->act_top[l] = nn__activation_forward_top(L->act, nn__act_param(L), x,
+                                               m->act[l], n, L->out);
     m->logits = x;
 }
 
@@ -50,10 +53,11 @@ static void act_backward(nn_model *m, size_t l, const float *x, size_t n,
                               n * L->out);
         return;
     }
-    memcpy(gx, m->delta[l], n * L->out * sizeof(float));
-    if (!dz)
-        nn__activation_backward(L->act, nn__act_param(L), x, m->act[l], gx,
-                                n, L->out);
+    if (dz) /* the loss applied f' */
+        memcpy(gx, m->delta[l], n * L->out * sizeof(float));
+    else
+        nn__activation_backward_to(L->act, nn__act_param(L), x, m->act[l],
+                                   m->delta[l], gx, n, L->out);
 }
 
 const nn__layer_ops nn__activation_ops = {
