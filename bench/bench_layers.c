@@ -16,8 +16,9 @@
  * assumption about the machine's noise). The yardstick is a memcpy of
  * the bytes those layers' outputs hold (n rows of 256 + 128 floats),
  * timed in the same run. One thread. A row's verdict: met where the
- * interval lies at or below two memcpy's, not met where it lies above,
- * unresolved where it straddles them. (An earlier verdict, the difference
+ * interval, widened by the control row's offset (kinds), lies at or
+ * below two memcpy's, not met where it lies above, unresolved where it
+ * straddles them. (An earlier verdict, the difference
  * of the two steps' medians give or take half the sum of their ranges
  * over the blocks, left most rows unresolved on a shared machine whose
  * speed swings by tens of per cent from minute to minute: a difference
@@ -41,6 +42,7 @@
  * dense products' extra samples in a layer net come from its larger
  * working set (RESULTS.md).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,8 +131,15 @@ static nn_model *make(int kind)
 /* kinds[0] is the plain net, the one the others are timed against. The
  * twin is the control: a second plain net, the same arithmetic on the
  * same numbers at other addresses, whose difference from the first is
- * none of any layer's making (its interval shows what the method
- * resolves; its row has no verdict). */
+ * none of any layer's making. On the development machine it was not
+ * nothing: within one process the twin's steps differed from the first
+ * net's by the same sign in every round (up to 1.7% at batch 512, -45
+ * us), and by other amounts in other processes: where a model's pages
+ * land in the caches, it seems. Building both nets afresh in every round
+ * made that offset vary instead, but by so much (the control's interval
+ * 10 to 170 us wide) that no row resolved; so the models stay, and every
+ * other row's verdict allows for an offset as large as the control's
+ * either way (its row has none). */
 static const struct {
     int kind;
     const char *name;
@@ -239,8 +248,9 @@ int main(int argc, char **argv)
     printf("extra = the median over %d rounds of the difference of two "
            "blocks next to each other in time; 95%% interval of that "
            "median from the rounds' order statistics (sign test); target 6 "
-           "is met where the interval is at or below 2 memcpy's, not met "
-           "where it is above, unresolved where it straddles\n",
+           "is met where the interval, widened either way by the control's "
+           "|extra|, is at or below 2 memcpy's, not met where it is above, "
+           "unresolved where it straddles\n",
            o.reps);
     printf("%-12s %5s | %10s %10s | %8s %17s | %9s | %6s %15s | %s\n",
            "layer", "batch", "plain us", "with X us", "extra us",
@@ -253,6 +263,8 @@ int main(int argc, char **argv)
         size_t bytes = n * (H1 + H2) * sizeof(float);
         copy_ctx cc;
         bench_stat cs;
+        double slack = 0.0; /* the control's |extra| in memcpy's (0
+                               where --only leaves the control out) */
         if (o.batch && o.batch != n)
             continue;
         make_batch(n, &x, &labels, &seed);
@@ -281,11 +293,15 @@ int main(int argc, char **argv)
             c = cs.median;
             lo = d.lo / c;
             hi = d.hi / c;
-            verdict = kinds[k].kind == 0 ? "(control: no layer added)"
-                      : d.level == 0.0   ? "unresolved (too few rounds)"
-                      : hi <= 2.0        ? "met"
-                      : lo > 2.0         ? "NOT met"
-                                         : "unresolved";
+            /* the control's offset, as large again either way on every
+             * other row: one placement's share (see kinds) */
+            if (kinds[k].kind == 0)
+                slack = fabs(d.median) / c;
+            verdict = kinds[k].kind == 0    ? "(control: no layer added)"
+                      : d.level == 0.0      ? "unresolved (too few rounds)"
+                      : hi + slack <= 2.0   ? "met"
+                      : lo - slack > 2.0    ? "NOT met"
+                                            : "unresolved";
             if (kinds[k].kind != 0) {
                 met += verdict[0] == 'm';
                 not_met += verdict[0] == 'N';
