@@ -133,7 +133,7 @@ static nn_model *make(int kind)
  * same numbers at other addresses, whose difference from the first is
  * none of any layer's making. On the development machine it was not
  * nothing: within one process the twin's steps differed from the first
- * net's by the same sign in every round (up to 1.7% at batch 512, -45
+ * net's by the same sign in every round (up to 1.9% at batch 512, -51
  * us), and by other amounts in other processes: where a model's pages
  * land in the caches, it seems. Building both nets afresh in every round
  * made that offset vary instead, but by so much (the control's interval
