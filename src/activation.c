@@ -218,17 +218,17 @@ static uint32_t max_bits_kernel(const float *restrict x, size_t len)
     return top;
 }
 
-/* One pass over a block with a bias: t = z + b (b of k floats, on every
- * row), v = EXPR of t, stored by STORE (r[j] is the row of z, o[j] that of
- * out), and the largest BITS of v returned. Per row, so that the row loop
- * vectorises as a reduction. */
-#define NN__BIAS_ROWS(EXPR, BITS, STORE)                                     \
+/* One pass over a block: t = IN (r[j] is the row of z, RTYPE r's type),
+ * v = EXPR of t, stored by STORE (o[j] is the row of out), and the
+ * largest BITS of v returned. Per row, so that the row loop vectorises as
+ * a reduction. */
+#define NN__ACT_ROWS(RTYPE, IN, EXPR, BITS, STORE)                           \
     for (i = 0; i < n; i++) {                                                \
-        float *restrict r = z + i * k;                                       \
+        RTYPE *restrict r = z + i * k;                                       \
         float *restrict o = out + i * k;                                     \
         uint32_t rtop = 0;                                                   \
         for (j = 0; j < k; j++) {                                            \
-            const float t = r[j] + b[j];                                     \
+            const float t = (IN);                                            \
             const float v = (EXPR);                                          \
             const uint32_t u = (BITS);                                       \
             STORE;                                                           \
@@ -236,6 +236,38 @@ static uint32_t max_bits_kernel(const float *restrict x, size_t len)
         }                                                                    \
         top = rtop > top ? rtop : top;                                       \
     }
+/* With a bias: t = z + b (b of k floats, on every row). */
+#define NN__BIAS_ROWS(EXPR, BITS, STORE)                                     \
+    NN__ACT_ROWS(float, r[j] + b[j], EXPR, BITS, STORE)
+/* The cases of the activations other than identity and softmax, each by
+ * ROWS(EXPR, BITS) with the largest magnitude's bits. */
+#define NN__ACT_CASES(ROWS)                                                  \
+    case NN_ACT_SIGMOID:                                                     \
+        ROWS(sigmoidf(t), nn__abs_bits(v));                                  \
+        break;                                                               \
+    case NN_ACT_TANH:                                                        \
+        ROWS(tanhf_fast(t), nn__abs_bits(v));                                \
+        break;                                                               \
+    case NN_ACT_RELU:                                                        \
+        /* the bits of v, written so that GCC vectorises the loop (it does  \
+         * not when they are taken from the select) */                       \
+        ROWS(relu(t), nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));      \
+        break;                                                               \
+    case NN_ACT_LEAKY_RELU:                                                  \
+        ROWS(leaky_relu(t, p), nn__abs_bits(v));                             \
+        break;                                                               \
+    case NN_ACT_ELU:                                                         \
+        ROWS(elu(t, p), nn__abs_bits(v));                                    \
+        break;                                                               \
+    case NN_ACT_GELU:                                                        \
+        ROWS(gelu(t), nn__abs_bits(v));                                      \
+        break;                                                               \
+    case NN_ACT_SILU:                                                        \
+        ROWS(silu(t), nn__abs_bits(v));                                      \
+        break;                                                               \
+    case NN_ACT_SOFTPLUS:                                                    \
+        ROWS(softplus(t), nn__abs_bits(v));                                  \
+        break;
 
 /* z (n x k) = f(z + b) in place, b (k) added to every row: the bias and
  * the activation in one pass over the block, which also returns the
@@ -251,33 +283,7 @@ static uint32_t bias_forward_kernel(int act, float p, float *restrict z,
     float *const out = z; /* o is not used: r[j] is written */
 #define NN__IN_PLACE(EXPR, BITS) NN__BIAS_ROWS(EXPR, BITS, (r[j] = v, (void)o))
     switch (act) {
-    case NN_ACT_SIGMOID:
-        NN__IN_PLACE(sigmoidf(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_TANH:
-        NN__IN_PLACE(tanhf_fast(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_RELU:
-        /* the bits of v, written so that GCC vectorises the loop (it does
-         * not when they are taken from the select) */
-        NN__IN_PLACE(relu(t),
-                     nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
-        break;
-    case NN_ACT_LEAKY_RELU:
-        NN__IN_PLACE(leaky_relu(t, p), nn__abs_bits(v));
-        break;
-    case NN_ACT_ELU:
-        NN__IN_PLACE(elu(t, p), nn__abs_bits(v));
-        break;
-    case NN_ACT_GELU:
-        NN__IN_PLACE(gelu(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_SILU:
-        NN__IN_PLACE(silu(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_SOFTPLUS:
-        NN__IN_PLACE(softplus(t), nn__abs_bits(v));
-        break;
+        NN__ACT_CASES(NN__IN_PLACE)
     default: /* identity; softmax adds the bias, then normalises */
         NN__IN_PLACE(t, nn__abs_bits(v));
         if (act == NN_ACT_SOFTMAX) {
@@ -300,45 +306,11 @@ static uint32_t forward_top_kernel(int act, float p, const float *restrict z,
 {
     size_t i, j;
     uint32_t top = 0;
+    float *const out = a;
 #define NN__TOP(EXPR, BITS)                                                  \
-    for (i = 0; i < n; i++) {                                                \
-        const float *restrict r = z + i * k;                                 \
-        float *restrict o = a + i * k;                                       \
-        uint32_t rtop = 0;                                                   \
-        for (j = 0; j < k; j++) {                                            \
-            const float t = r[j];                                            \
-            const float v = (EXPR);                                          \
-            const uint32_t u = (BITS);                                       \
-            o[j] = v;                                                        \
-            rtop = u > rtop ? u : rtop;                                      \
-        }                                                                    \
-        top = rtop > top ? rtop : top;                                       \
-    }
+    NN__ACT_ROWS(const float, r[j], EXPR, BITS, o[j] = v)
     switch (act) {
-    case NN_ACT_SIGMOID:
-        NN__TOP(sigmoidf(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_TANH:
-        NN__TOP(tanhf_fast(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_RELU: /* the bits of v, as bias_forward_kernel takes them */
-        NN__TOP(relu(t), nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u));
-        break;
-    case NN_ACT_LEAKY_RELU:
-        NN__TOP(leaky_relu(t, p), nn__abs_bits(v));
-        break;
-    case NN_ACT_GELU:
-        NN__TOP(gelu(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_SILU:
-        NN__TOP(silu(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_SOFTPLUS:
-        NN__TOP(softplus(t), nn__abs_bits(v));
-        break;
-    case NN_ACT_ELU:
-        NN__TOP(elu(t, p), nn__abs_bits(v));
-        break;
+        NN__ACT_CASES(NN__TOP)
     case NN_ACT_SOFTMAX:
         softmax_rows(z, a, n, k);
         top = max_bits_kernel(a, n * k);
@@ -401,6 +373,8 @@ static uint32_t bias_forward2_kernel(int act, float p, float *restrict z,
 }
 
 #undef NN__BIAS_ROWS
+#undef NN__ACT_CASES
+#undef NN__ACT_ROWS
 
 /* g (n x k) = J_softmax(a)^T g per row: g_j = a_j (g_j - sum_i a_i g_i). */
 static void softmax_backward(const float *a, float *g, size_t n, size_t k)
@@ -425,45 +399,24 @@ static NN__ALWAYS_INLINE void backward_body(int act, float p, const float *z,
                                             float *out, size_t len)
 {
     size_t i;
+#define NN__BACK(EXPR)                                                       \
+    for (i = 0; i < len; i++)                                                \
+        out[i] = (EXPR)
     switch (act) {
-    case NN_ACT_SIGMOID:
-        for (i = 0; i < len; i++)
-            out[i] = nn__sigmoid_back(g[i], a[i]);
-        break;
-    case NN_ACT_TANH:
-        for (i = 0; i < len; i++)
-            out[i] = tanh_back(g[i], a[i]);
-        break;
-    case NN_ACT_RELU:
-        for (i = 0; i < len; i++)
-            out[i] = relu_back(g[i], a[i]);
-        break;
-    case NN_ACT_LEAKY_RELU:
-        for (i = 0; i < len; i++)
-            out[i] = leaky_relu_back(g[i], a[i], p);
-        break;
-    case NN_ACT_GELU:
-        for (i = 0; i < len; i++)
-            out[i] = gelu_back(g[i], z[i]);
-        break;
-    case NN_ACT_SILU:
-        for (i = 0; i < len; i++)
-            out[i] = silu_back(g[i], z[i]);
-        break;
-    case NN_ACT_SOFTPLUS:
-        for (i = 0; i < len; i++)
-            out[i] = softplus_back(g[i], z[i]);
-        break;
-    case NN_ACT_ELU:
-        for (i = 0; i < len; i++)
-            out[i] = elu_back(g[i], z[i], p);
-        break;
+    case NN_ACT_SIGMOID: NN__BACK(nn__sigmoid_back(g[i], a[i])); break;
+    case NN_ACT_TANH: NN__BACK(tanh_back(g[i], a[i])); break;
+    case NN_ACT_RELU: NN__BACK(relu_back(g[i], a[i])); break;
+    case NN_ACT_LEAKY_RELU: NN__BACK(leaky_relu_back(g[i], a[i], p)); break;
+    case NN_ACT_GELU: NN__BACK(gelu_back(g[i], z[i])); break;
+    case NN_ACT_SILU: NN__BACK(silu_back(g[i], z[i])); break;
+    case NN_ACT_SOFTPLUS: NN__BACK(softplus_back(g[i], z[i])); break;
+    case NN_ACT_ELU: NN__BACK(elu_back(g[i], z[i], p)); break;
     default: /* identity: f' = 1 */
         if (out != g)
-            for (i = 0; i < len; i++)
-                out[i] = g[i];
+            NN__BACK(g[i]);
         break;
     }
+#undef NN__BACK
 }
 
 NN__VECTOR_CLONES
