@@ -391,9 +391,15 @@ static void softmax_backward(const float *a, float *g, size_t n, size_t k)
     }
 }
 
+/* The act of backward_body and backward_sums_kernel for
+ * nn__relu_dropout_back and nn__relu_dropout_sums: a relu whose output a
+ * dropout scaled by p (its output is a, g its dL/dy). */
+enum { RELU_DROPOUT = -1 };
+
 /* out = f'(.) g, element by element, for backward_kernel (in place: out
  * is g) and backward_to_kernel; f' through a, or through z for the
- * activations that need it (nn__activation_needs_z). Not softmax. */
+ * activations that need it (nn__activation_needs_z). Not softmax. With
+ * RELU_DROPOUT, the dropout's scaling, then the relu's selection. */
 static NN__ALWAYS_INLINE void backward_body(int act, float p, const float *z,
                                             const float *a, const float *g,
                                             float *out, size_t len)
@@ -411,6 +417,7 @@ static NN__ALWAYS_INLINE void backward_body(int act, float p, const float *z,
     case NN_ACT_SILU: NN__BACK(silu_back(g[i], z[i])); break;
     case NN_ACT_SOFTPLUS: NN__BACK(softplus_back(g[i], z[i])); break;
     case NN_ACT_ELU: NN__BACK(elu_back(g[i], z[i], p)); break;
+    case RELU_DROPOUT: NN__BACK(relu_back(g[i] * p, a[i])); break;
     default: /* identity: f' = 1 */
         if (out != g)
             NN__BACK(g[i]);
@@ -478,10 +485,6 @@ static void backward_to_kernel(int act, float p, const float *restrict z,
 {
     backward_body(act, p, z, a, g, gx, len);
 }
-
-/* backward_sums_kernel's act for nn__relu_dropout_sums: a relu whose
- * output a dropout scaled by p (its output is a, g its dL/dy). */
-enum { RELU_DROPOUT = -1 };
 
 /* g (n x k) = f'(a) g as backward_kernel does, and in the same pass
  * db (k) = the column sums of the new g, each added row by row from 0 (as
@@ -625,22 +628,10 @@ uint32_t nn__activation_backward_sums(int act, float p, const float *z,
     return backward_sums_kernel(act, p, z, a, g, db, n, k);
 }
 
-/* nn__relu_dropout_back: dropout's scaling, then the relu's selection
- * (backward_kernel's), into gx. */
-NN__VECTOR_CLONES
-static void relu_dropout_back_kernel(const float *restrict y,
-                                     const float *restrict g, float scale,
-                                     float *restrict gx, size_t len)
-{
-    size_t i;
-    for (i = 0; i < len; i++)
-        gx[i] = relu_back(g[i] * scale, y[i]);
-}
-
 void nn__relu_dropout_back(const float *y, const float *g, float scale,
                            float *gx, size_t len)
 {
-    relu_dropout_back_kernel(y, g, scale, gx, len);
+    backward_to_kernel(RELU_DROPOUT, scale, NULL, y, g, gx, len);
 }
 
 uint32_t nn__relu_dropout_sums(const float *y, float *g, float scale,
