@@ -86,21 +86,39 @@ static void finish(bench_stat *s, double *per, int reps, long iters)
     s->max = per[reps - 1];
 }
 
+/* The rounds of the pair functions: per round a block of a and one of b
+ * (b first in odd rounds where alternate), seconds per call into pa and
+ * pb (reps of each); the calls per block into *ia and *ib. */
+static void time_rounds(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                        double min_block, int reps, int alternate,
+                        double *pa, double *pb, long *ia, long *ib)
+{
+    double one;
+    int r;
+    *ia = calibrate(fa, ca, min_block, &one);
+    *ib = calibrate(fb, cb, min_block, &one);
+    for (r = 0; r < reps; r++) {
+        if (alternate && r % 2) {
+            pb[r] = time_block(fb, cb, *ib) / (double)*ib;
+            pa[r] = time_block(fa, ca, *ia) / (double)*ia;
+        } else {
+            pa[r] = time_block(fa, ca, *ia) / (double)*ia;
+            pb[r] = time_block(fb, cb, *ib) / (double)*ib;
+        }
+    }
+}
+
 void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
                            double min_block, int reps, bench_stat *sa,
                            bench_stat *sb, bench_stat *ratio)
 {
-    double pa[64], pb[64], pr[64], one;
+    double pa[64], pb[64], pr[64];
     long ia, ib;
     int r;
     reps = clamp_reps(reps);
-    ia = calibrate(fa, ca, min_block, &one);
-    ib = calibrate(fb, cb, min_block, &one);
-    for (r = 0; r < reps; r++) {
-        pa[r] = time_block(fa, ca, ia) / (double)ia;
-        pb[r] = time_block(fb, cb, ib) / (double)ib;
+    time_rounds(fa, ca, fb, cb, min_block, reps, 0, pa, pb, &ia, &ib);
+    for (r = 0; r < reps; r++)
         pr[r] = pb[r] / pa[r];
-    }
     finish(sa, pa, reps, ia);
     finish(sb, pb, reps, ib);
     if (ratio)
@@ -134,22 +152,13 @@ void bench_time_pair_diff(bench_fn fa, void *ca, bench_fn fb, void *cb,
                           double min_block, int reps, bench_stat *sa,
                           bench_stat *sb, bench_diff *diff)
 {
-    double pa[64], pb[64], pd[64], one;
+    double pa[64], pb[64], pd[64];
     long ia, ib;
     int r, j;
     reps = clamp_reps(reps);
-    ia = calibrate(fa, ca, min_block, &one);
-    ib = calibrate(fb, cb, min_block, &one);
-    for (r = 0; r < reps; r++) {
-        if (r % 2 == 0) {
-            pa[r] = time_block(fa, ca, ia) / (double)ia;
-            pb[r] = time_block(fb, cb, ib) / (double)ib;
-        } else {
-            pb[r] = time_block(fb, cb, ib) / (double)ib;
-            pa[r] = time_block(fa, ca, ia) / (double)ia;
-        }
+    time_rounds(fa, ca, fb, cb, min_block, reps, 1, pa, pb, &ia, &ib);
+    for (r = 0; r < reps; r++)
         pd[r] = pb[r] - pa[r];
-    }
     finish(sa, pa, reps, ia);
     finish(sb, pb, reps, ib);
     diff->median = bench_median(pd, reps); /* sorts pd */
