@@ -124,6 +124,12 @@ void *bench_xmalloc(size_t bytes);
  * 512: AVX-512F), the median of `reps` blocks of at least min_block
  * seconds. 0 where the CPU (or the compiler) has no such instructions. */
 double bench_peak_gflops(int width, double min_block, int reps);
+/* libnn's kernel (src/gemm_avx512.c) on one block at one thread, in
+ * GFLOP/s: 256 rows of A by a 256 x 480 block of B packed once, the
+ * block and A in cache, the median of `reps` blocks of at least
+ * min_block seconds; the rate its tiles reach where nothing waits for
+ * memory. 0 where the kernel does not run. */
+double bench_tile_gflops(double min_block, int reps);
 
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);

@@ -5,7 +5,8 @@
  * AVX-512. One thread; medians of timed blocks.
  *
  * Output: "peak avx2 GFLOPS" and, if the CPU has it, "peak avx512
- * GFLOPS", after the run's header.
+ * GFLOPS", after the run's header; then "tile GFLOPS", libnn's own tile
+ * on a block in cache (peak.c), where its kernel runs.
  */
 #include <stdio.h>
 
@@ -14,7 +15,7 @@
 int main(int argc, char **argv)
 {
     bench_opts o;
-    double p256, p512;
+    double p256, p512, tile;
     if (bench_parse(argc, argv, &o, ""))
         return 1;
     bench_print_header("bench_peak", NULL);
@@ -29,5 +30,8 @@ int main(int argc, char **argv)
     p512 = bench_peak_gflops(512, o.min_block, o.reps);
     if (p512 > 0.0)
         printf("peak avx512 %.2f\n", p512);
+    tile = bench_tile_gflops(o.min_block, o.reps);
+    if (tile > 0.0)
+        printf("tile %.2f\n", tile);
     return 0;
 }

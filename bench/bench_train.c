@@ -884,6 +884,8 @@ static const result *find(const char *name, size_t n, int threads)
 /* The core's peak at one thread, GFLOP/s, measured at the start of the
  * run (peak.c): with 256-bit and with the widest vectors it has. */
 static double peak_avx2, peak_widest;
+/* libnn's tile on a block in cache (peak.c), GFLOP/s; 0 without it. */
+static double tile_rate;
 
 /* GFLOP/s of the products of a result's libnn step. */
 static double lib_gflops(const result *q)
@@ -1003,6 +1005,18 @@ static void summary(void)
                        lib_gflops(r) / peak_widest,
                        lib_gflops(r) / peak_avx2,
                        VERDICT(lib_gflops(r) >= 0.90 * peak_widest));
+        /* the figure as the tile's share of the peak times the step's
+         * share of the tile's rate */
+        if (tile_rate > 0.0) {
+            printf("  libnn's tile on a block in cache: %.1f GF/s = %.2f "
+                   "of the widest peak\n", tile_rate,
+                   tile_rate / peak_widest);
+            for (i = 0; i < sizeof t21 / sizeof t21[0]; i++)
+                if ((r = find(t21[i].net, t21[i].n, 1)))
+                    printf("  %s b%zu at %.2f of the tile's rate\n",
+                           t21[i].net, t21[i].n,
+                           lib_gflops(r) / tile_rate);
+        }
     }
 }
 
@@ -1067,11 +1081,13 @@ int main(int argc, char **argv)
     peak_widest = bench_peak_gflops(512, o.min_block, o.reps);
     if (peak_widest <= 0.0)
         peak_widest = peak_avx2;
+    tile_rate = bench_tile_gflops(o.min_block, o.reps);
     printf("core's one-thread FMA peak (peak.c): AVX2 %.1f GF/s, widest "
-           "%.1f GF/s\n", peak_avx2, peak_widest);
+           "%.1f GF/s; libnn's tile on a block in cache %.1f GF/s\n",
+           peak_avx2, peak_widest, tile_rate);
     if (csv)
-        fprintf(csv, "# peak_gflops avx2 %.2f widest %.2f\n", peak_avx2,
-                peak_widest);
+        fprintf(csv, "# peak_gflops avx2 %.2f widest %.2f tile %.2f\n",
+                peak_avx2, peak_widest, tile_rate);
     if (csv)
         fprintf(csv, "net,batch,threads,impl,median_s,min_s,max_s,steps_per_s,"
                      "samples_per_s,reps,iters,spread\n");

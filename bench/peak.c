@@ -7,8 +7,17 @@
  * hide the FMA latency on the cores libnn runs on, and the same with 16
  * floats (_mm512_fmadd_ps) where the CPU has AVX-512. One thread; the
  * median of timed blocks.
+ *
+ * And the rate of libnn's own tile on a block that stays in cache
+ * (bench_tile_gflops), so that a training figure splits into the tile's
+ * share of the peak and the step's share of the tile's rate: what the
+ * tile loses, and what packing, the driver and the other passes do.
  */
 #include "bench.h"
+
+#include <stdlib.h>
+
+#include "nn_internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -79,3 +88,45 @@ double bench_peak_gflops(int width, double min_block, int reps)
     return 0.0;
 }
 #endif
+
+/* The tile's block: 256 rows of A against a block of B (KC x NC = 256 x
+ * 480, packed once), both in cache; C, 256 x 480, rewritten each call. */
+enum { TILE_M = 256, TILE_K = 256, TILE_N = 480 };
+
+typedef struct tile_ctx {
+    float *a, *b, *c;
+} tile_ctx;
+
+static void tile_block(void *arg)
+{
+    const tile_ctx *t = (const tile_ctx *)arg;
+    nn__kernel_gemm(0, 0, TILE_M, TILE_N, TILE_K, 1.0f, t->a, TILE_K, t->b,
+                    TILE_N, NN__B_PACKED, NULL, 0.0f, t->c, TILE_N, NULL,
+                    NN_ACT_IDENTITY, 0.0f);
+}
+
+double bench_tile_gflops(double min_block, int reps)
+{
+    tile_ctx t;
+    float *b;
+    size_t i, packed;
+    bench_stat s;
+    if (!nn__kernel_on())
+        return 0.0;
+    packed = nn__kernel_packed_floats(TILE_K, TILE_N);
+    t.a = (float *)bench_xmalloc((size_t)TILE_M * TILE_K * sizeof(float));
+    b = (float *)bench_xmalloc((size_t)TILE_K * TILE_N * sizeof(float));
+    t.b = (float *)bench_xmalloc(packed * sizeof(float));
+    t.c = (float *)bench_xmalloc((size_t)TILE_M * TILE_N * sizeof(float));
+    for (i = 0; i < (size_t)TILE_M * TILE_K; i++)
+        t.a[i] = (float)(i % 17) * 0.01f - 0.08f;
+    for (i = 0; i < (size_t)TILE_K * TILE_N; i++)
+        b[i] = (float)(i % 13) * 0.01f - 0.06f;
+    nn__kernel_pack(0, TILE_K, TILE_N, b, TILE_N, t.b);
+    s = bench_time(tile_block, &t, min_block, reps, 0.0);
+    free(t.a);
+    free(b);
+    free((void *)t.b);
+    free(t.c);
+    return 2.0 * TILE_M * TILE_N * TILE_K / s.median / 1e9;
+}
