@@ -125,9 +125,9 @@ void *bench_xmalloc(size_t bytes);
  * seconds. 0 where the CPU (or the compiler) has no such instructions. */
 double bench_peak_gflops(int width, double min_block, int reps);
 /* libnn's kernel (src/gemm_avx512.c) on one block at one thread, in
- * GFLOP/s: 256 rows of A by a 256 x 480 block of B packed once, the
- * block and A in cache, the median of `reps` blocks of at least
- * min_block seconds; the rate its tiles reach where nothing waits for
+ * GFLOP/s: 256 rows of A by a 256 x 480 block of B packed once, A, B and
+ * C in the caches, the median of `reps` blocks of at least min_block
+ * seconds; the rate its tiles reach where nothing waits for main
  * memory. 0 where the kernel does not run. */
 double bench_tile_gflops(double min_block, int reps);
 
