@@ -111,7 +111,8 @@ double bench_tile_gflops(double min_block, int reps)
 {
     tile_ctx t;
     float *b;
-    size_t i, packed;
+    size_t packed;
+    uint64_t seed = 5;
     bench_stat s;
     if (!nn__kernel_on())
         return 0.0;
@@ -120,10 +121,8 @@ double bench_tile_gflops(double min_block, int reps)
     b = (float *)bench_xmalloc((size_t)TILE_K * TILE_N * sizeof(float));
     t.b = (float *)bench_xmalloc(packed * sizeof(float));
     t.c = (float *)bench_xmalloc((size_t)TILE_M * TILE_N * sizeof(float));
-    for (i = 0; i < (size_t)TILE_M * TILE_K; i++)
-        t.a[i] = (float)(i % 17) * 0.01f - 0.08f;
-    for (i = 0; i < (size_t)TILE_K * TILE_N; i++)
-        b[i] = (float)(i % 13) * 0.01f - 0.06f;
+    bench_fill(t.a, (size_t)TILE_M * TILE_K, -1.0f, 1.0f, &seed);
+    bench_fill(b, (size_t)TILE_K * TILE_N, -1.0f, 1.0f, &seed);
     nn__kernel_pack(0, TILE_K, TILE_N, b, TILE_N, t.b);
     s = bench_time(tile_block, &t, min_block, reps, 0.0);
     free(t.a);
