@@ -93,6 +93,10 @@ static inline void dense_forward(nn_model *m, size_t l, const float *x,
     m->logits = z;
 }
 
+/* The most weights of a layer whose sigmoid derivative dense_backward
+ * forms again at each use. */
+enum { CHAIN_AGAIN = 16 };
+
 static inline void dense_backward(nn_model *m, size_t l, const float *x,
                                   size_t n, int dz)
 {
@@ -102,7 +106,31 @@ static inline void dense_backward(nn_model *m, size_t l, const float *x,
     float *dw = m->grads + L->w_off, *db = m->grads + L->b_off;
     float *gp = nn__delta_in(m, l);
     size_t i, j, p;
-    /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here */
+    /* dL/dZ from dL/dA, unless the loss gave dL/dZ: the sigmoid's here.
+     * On one row with few weights it is formed again at each use rather
+     * than stored and read back: a float stored and loaded again adds
+     * about 3 ns to the step's chain on a Zen 5 (bench_kernels' latency
+     * table, the affine step alone: 5 ns a link, of which its two
+     * operations take 1.7), while each of at most CHAIN_AGAIN weights
+     * pays a subtraction and two multiplications more, off the chain. */
+    if (!dz && nn__chain_block(L->act, n, out) && in * out <= CHAIN_AGAIN) {
+        const float *a = m->act[l];
+        float *gz = m->delta[l];
+        for (p = 0; p < in; p++) {
+            const float ap = x[p], *wr = w + p * out;
+            float *dwr = dw + p * out, s = 0.0f;
+            for (j = 0; j < out; j++) {
+                const float gj = nn__sigmoid_back(g[j], a[j]);
+                dwr[j] = ap * gj;
+                s += wr[j] * gj;
+            }
+            if (gp)
+                gp[p] = s;
+        }
+        for (j = 0; j < out; j++) /* dL/dZ in delta, as the loop below */
+            db[j] = gz[j] = nn__sigmoid_back(g[j], a[j]);
+        return;
+    }
     if (!dz && nn__chain_block(L->act, n, out)) {
         const float *a = m->act[l];
         float *gz = m->delta[l];
