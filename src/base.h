@@ -53,6 +53,14 @@ static inline int nn__add_size(size_t a, size_t b, size_t *out)
 #define NN__COLD
 #endif
 
+/* A function kept out of its callers (where inlining it costs them more
+ * than the call). */
+#if defined(__GNUC__)
+#define NN__NOINLINE __attribute__((noinline))
+#else
+#define NN__NOINLINE
+#endif
+
 /* A function inlined wherever it is called, for the few per-step
  * functions whose callers pass constants that fold its branches away. */
 #if defined(__GNUC__)
