@@ -108,30 +108,6 @@ static void time_rounds(bench_fn fa, void *ca, bench_fn fb, void *cb,
     }
 }
 
-void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
-                           double min_block, int reps, bench_stat *sa,
-                           bench_stat *sb, bench_stat *ratio)
-{
-    double pa[64], pb[64], pr[64];
-    long ia, ib;
-    int r;
-    reps = clamp_reps(reps);
-    time_rounds(fa, ca, fb, cb, min_block, reps, 0, pa, pb, &ia, &ib);
-    for (r = 0; r < reps; r++)
-        pr[r] = pb[r] / pa[r];
-    finish(sa, pa, reps, ia);
-    finish(sb, pb, reps, ib);
-    if (ratio)
-        finish(ratio, pr, reps, 1);
-}
-
-void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
-                     double min_block, int reps, bench_stat *sa,
-                     bench_stat *sb)
-{
-    bench_time_pair_ratio(fa, ca, fb, cb, min_block, reps, sa, sb, NULL);
-}
-
 /* The 1-based rank j of the order statistics d_(j) and d_(R + 1 - j) of R
  * values that hold their median with probability at least 0.95 (the sign
  * test's interval: P(Binomial(R, 1/2) < j) <= 0.025); 0 where R is too
@@ -148,25 +124,64 @@ static int median_rank(int reps)
     return j;
 }
 
+/* The median of the rounds' values d and the interval above; sorts d. */
+static void interval(double *d, int reps, bench_diff *out)
+{
+    int j = median_rank(reps);
+    out->median = bench_median(d, reps);
+    out->level = j ? 0.95 : 0.0;
+    out->lo = j ? d[j - 1] : d[0];
+    out->hi = j ? d[reps - j] : d[reps - 1];
+    out->min = d[0];
+    out->max = d[reps - 1];
+    out->reps = reps;
+}
+
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     double min_block, int reps, bench_stat *sa,
+                     bench_stat *sb)
+{
+    double pa[64], pb[64];
+    long ia, ib;
+    reps = clamp_reps(reps);
+    time_rounds(fa, ca, fb, cb, min_block, reps, 0, pa, pb, &ia, &ib);
+    finish(sa, pa, reps, ia);
+    finish(sb, pb, reps, ib);
+}
+
+/* bench_time_pair_ratio (ratio set) and bench_time_pair_diff: rounds in
+ * alternating order, and the interval of b's time per call over a's, or
+ * less a's, in each. With a fixed order, a machine that speeds up or
+ * slows down within rounds biases every round's ratio the same way; in
+ * alternating order the two orders' biases cancel in the median. */
+static void pair_rounds(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                        double min_block, int reps, bench_stat *sa,
+                        bench_stat *sb, int ratio, bench_diff *out)
+{
+    double pa[64], pb[64], pd[64];
+    long ia, ib;
+    int r;
+    reps = clamp_reps(reps);
+    time_rounds(fa, ca, fb, cb, min_block, reps, 1, pa, pb, &ia, &ib);
+    for (r = 0; r < reps; r++)
+        pd[r] = ratio ? pb[r] / pa[r] : pb[r] - pa[r];
+    finish(sa, pa, reps, ia);
+    finish(sb, pb, reps, ib);
+    interval(pd, reps, out);
+}
+
+void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                           double min_block, int reps, bench_stat *sa,
+                           bench_stat *sb, bench_diff *ratio)
+{
+    pair_rounds(fa, ca, fb, cb, min_block, reps, sa, sb, 1, ratio);
+}
+
 void bench_time_pair_diff(bench_fn fa, void *ca, bench_fn fb, void *cb,
                           double min_block, int reps, bench_stat *sa,
                           bench_stat *sb, bench_diff *diff)
 {
-    double pa[64], pb[64], pd[64];
-    long ia, ib;
-    int r, j;
-    reps = clamp_reps(reps);
-    time_rounds(fa, ca, fb, cb, min_block, reps, 1, pa, pb, &ia, &ib);
-    for (r = 0; r < reps; r++)
-        pd[r] = pb[r] - pa[r];
-    finish(sa, pa, reps, ia);
-    finish(sb, pb, reps, ib);
-    diff->median = bench_median(pd, reps); /* sorts pd */
-    j = median_rank(reps);
-    diff->level = j ? 0.95 : 0.0;
-    diff->lo = j ? pd[j - 1] : pd[0];
-    diff->hi = j ? pd[reps - j] : pd[reps - 1];
-    diff->reps = reps;
+    pair_rounds(fa, ca, fb, cb, min_block, reps, sa, sb, 0, diff);
 }
 
 bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,

@@ -39,20 +39,13 @@ bench_stat bench_time(bench_fn fn, void *ctx, double min_block, int reps,
 void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      double min_block, int reps, bench_stat *sa,
                      bench_stat *sb);
-/* As bench_time_pair, and *ratio (if not NULL) the median, smallest and
- * largest over the rounds of b's time per call over a's in the same
- * round: two blocks next to each other in time, so a slow spell that
- * spans a round cancels out of its ratio. */
-void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
-                           double min_block, int reps, bench_stat *sa,
-                           bench_stat *sb, bench_stat *ratio);
-
 /* The rounds' differences of b's time per call less a's (seconds): their
  * median, and lo, hi, a distribution-free interval holding the
  * differences' median with probability at least `level` (0.95; 0 with
  * fewer than 6 rounds, where lo and hi are the smallest and largest). */
 typedef struct bench_diff {
     double median, lo, hi, level;
+    double min, max; /* the smallest and the largest round */
     int reps;
 } bench_diff;
 
@@ -66,6 +59,12 @@ typedef struct bench_diff {
 void bench_time_pair_diff(bench_fn fa, void *ca, bench_fn fb, void *cb,
                           double min_block, int reps, bench_stat *sa,
                           bench_stat *sb, bench_diff *diff);
+/* As bench_time_pair_diff, for the rounds' ratios of b's time per call over
+ * a's (the order alternating too): *ratio their median, interval and
+ * extremes. For ratios such as FANN's time over libnn's. */
+void bench_time_pair_ratio(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                           double min_block, int reps, bench_stat *sa,
+                           bench_stat *sb, bench_diff *ratio);
 
 /* Busy-waits for `seconds`: lets the core leave its idle clock before the
  * first measurement (on this VM the first configuration of a run was
