@@ -32,6 +32,7 @@
  * (training steps 1.005, predictions 1.001 of the time), and the AMD CPUs
  * it is for were not measured. */
 #define PF_K 0
+#define PF_ON(form, K, N) 0
 #define FEW_W1 12
 #define FEW_W2 6
 #define FEW_W3 4

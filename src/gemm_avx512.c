@@ -147,21 +147,28 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define MR 8       /* rows of a tile */
 #define NV 3       /* vectors in a full panel: NR = 48 columns */
 #define NC (10 * 48) /* columns per block: KC x NC floats, 480 KiB */
-/* A tile prefetches its panel's row 8 steps of k ahead (8 x 192 bytes of
- * a packed panel). On an Intel Xeon with AMX (48 KiB L1d, 2 MiB L2),
- * against none, medians of 15-21 pairs of blocks (bench/kernel_ab.sh;
- * bench/results/xeon-amx/kernel-prefetch.txt): training steps of
- * 784-256-128-10 at batch 128 0.962 of the time, at 32 0.995,
- * 784-1024-1024-10 at batch 256 0.968; predictions 0.955-0.982, of
+/* On Intel CPUs a tile prefetches its panel's row 8 steps of k ahead
+ * (8 x 192 bytes of a packed panel). On an Intel Xeon with AMX (48 KiB
+ * L1d, 2 MiB L2), against none, medians of 15-21 pairs of blocks
+ * (bench/kernel_ab.sh; bench/results/xeon-amx/kernel-prefetch.txt):
+ * training steps of 784-256-128-10 at batch 128 0.962 of the time, at 32
+ * 0.995, 784-1024-1024-10 at batch 256 0.968; predictions 0.955-0.982, of
  * 784-1024-1024-10 at batch 32 0.956 (its packed weights stream from
  * beyond L2); 16 steps ahead about the same, 32 slower than 16
- * (1.02-1.06). On an AMD EPYC Zen 4 (32 KiB L1d, 1 MiB L2) tiles without
- * it took 0.98-1.02 of the time, as medians of 15 pairs, in training and
- * predictions alike (one 1.075 in a round disturbed by a build on the
- * other core; bench/results/zen4/kernel-prefetch.txt): too little to
- * keep a second set of tiles for AMD's CPUs, which doubled this file's
- * code (f7611fa). */
+ * (1.02-1.06). On AMD's CPUs the tiles prefetch only from packed weights
+ * larger than L2 (prefetch_on). Without the prefetch an EPYC Zen 4 (32 KiB
+ * L1d, 1 MiB L2) took 0.98-1.02 of the time (bench/results/zen4/
+ * kernel-prefetch.txt); an EPYC Zen 5 (48 KiB L1d, 1 MiB L2), against
+ * 2173cb5 in two or three runs of 15-21 pairs (bench/results/
+ * zen5-prefetch/), 0.92-0.93 in training steps of 784-1024-1024-10 at
+ * batch 32 and 1.00 at 256, 0.97-1.00 for 784-256-128-10 at batch 1 to
+ * 512, 0.96-1.01 in its predictions; 784-1024-1024-10's predictions
+ * 1.00-1.04 without it and 0.995-1.02 with it from packed weights over
+ * 1 MiB (41 pairs in either order: 1.00 at batch 32, 0.995-1.009 at
+ * 256). A flag in the tile's arguments and two copies of its loop, not
+ * a second set of tiles: that doubled this file's code (f7611fa). */
 #define PF_K 8
+#define PF_ON(form, K, N) prefetch_on(form, K, N)
 #define FEW_W1 16
 #define FEW_W2 8
 #define FEW_W3 5
@@ -184,6 +191,35 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define V_POS(r) _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ)
 #define V_RELU(r) _mm512_maskz_mov_ps(V_POS(r), r)
 #define V_LEAKY(r, s) _mm512_mask_mov_ps(_mm512_mul_ps(s, r), V_POS(r), r)
+
+/* Whether the tiles prefetch (PF_K) in a product whose B has the form and
+ * K x N floats: on AMD's CPUs only from packed weights larger than
+ * PF_AMD_FLOATS, else always. The CPU's part is decided once, like the
+ * build (relaxed atomics: every thread decides alike); a prefetch changes
+ * no sum, so the bits are the same either way. */
+#define PF_AMD_FLOATS ((size_t)1 << 18) /* 1 MiB, Zen 4's and Zen 5's L2 */
+enum { PF_UNDECIDED, PF_NEVER, PF_ALWAYS, PF_AMD };
+static int nn__prefetch_state; /* PF_UNDECIDED or how the tiles prefetch */
+
+static int prefetch_on(int form, size_t K, size_t N)
+{
+    int s = __atomic_load_n(&nn__prefetch_state, __ATOMIC_RELAXED);
+    if (s == PF_UNDECIDED) {
+        __builtin_cpu_init();
+        s = __builtin_cpu_is("amd") ? PF_AMD : PF_ALWAYS;
+        __atomic_store_n(&nn__prefetch_state, s, __ATOMIC_RELAXED);
+    }
+    if (s == PF_AMD)
+        return form == NN__B_PACKED && K > PF_AMD_FLOATS / N;
+    return s == PF_ALWAYS;
+}
+
+void nn__kernel_prefetch_force(int on)
+{
+    __atomic_store_n(&nn__prefetch_state,
+                     on < 0 ? PF_UNDECIDED : on ? PF_ALWAYS : PF_NEVER,
+                     __ATOMIC_RELAXED);
+}
 
 /* Lanes of the last vector of a panel w columns wide that hold columns. */
 static __mmask16 edge_mask(size_t w)

@@ -11,6 +11,9 @@
  *   NC                columns of a block of B (a multiple of NR)
  *   PF_K              steps of k ahead a tile prefetches the rows of its
  *                     panel of B into L1 (0: it does not)
+ *   PF_ON(form, K, N) 1 where the tiles take that prefetch in a product
+ *                     whose B has the form and K x N floats, 0 where
+ *                     they skip it (a constant where PF_K is 0)
  *   FEW_W1..FEW_W3    vectors of columns few_rows keeps per row, for 1 to
  *                     3 rows (as many accumulators as registers allow)
  *   K_FN, K_INLINE    the target attribute, for functions and for
@@ -225,6 +228,7 @@ typedef struct nn__tile_args {
     const float *bias;  /* at the panel's first column, or NULL */
     int act;            /* NN_ACT_RELU, NN_ACT_LEAKY_RELU or identity */
     float slope;
+    int prefetch;       /* PF_K > 0 and PF_ON(...): prefetch B's panel */
 } nn__tile_args;
 
 /* A vector at p: through the mask m where e (a constant where inlined:
@@ -351,6 +355,38 @@ K_INLINE void store(const nn__tile_args *t, VEC acc, float *c, int v,
             NN__STORES(how);                                                 \
     } while (0)
 
+/* The tile's steps of k, prefetching B's panel pf steps ahead (pf > 0,
+ * a constant) or not. The panel's last vector goes through the mask: in
+ * place, the columns past N are not read. The prefetch's address is an
+ * integer, for it may lie past B's end (a prefetch does not fault there,
+ * and changes no sum). */
+#define NN__K_STEPS(pf)                                                      \
+    do {                                                                     \
+        for (p = 0; p < kc; p++) {                                           \
+            VEC b0 = LOAD_E(mask, b, edge && nv == 1);                       \
+            VEC b1 = nv > 1 ? LOAD_E(mask, b + VL, edge && nv == 2) : b0;    \
+            VEC b2 = nv > 2 ? LOAD_E(mask, b + 2 * VL, edge) : b0;           \
+            if ((pf) > 0)                                                    \
+                for (off = 0; off < (size_t)nv * VL * sizeof(float);         \
+                     off += 64)                                              \
+                    _mm_prefetch((const char *)((uintptr_t)b +               \
+                                                (size_t)(pf) * ldb *         \
+                                                    sizeof(float) +          \
+                                                off),                        \
+                                 _MM_HINT_T0);                               \
+            NN__FMA(0)                                                       \
+            NN__FMA(1)                                                       \
+            NN__FMA(2)                                                       \
+            NN__FMA(3)                                                       \
+            NN__FMA(4)                                                       \
+            NN__FMA(5)                                                       \
+            NN__FMA(6)                                                       \
+            NN__FMA(7)                                                       \
+            b += ldb;                                                        \
+            a += a_step;                                                     \
+        }                                                                    \
+    } while (0)
+
 K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
                    const int edge)
 {
@@ -375,32 +411,15 @@ K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
         for (off = 0; off < (size_t)nv * VL * sizeof(float); off += 64)
             _mm_prefetch(row + off, _MM_HINT_T0);
     }
-    for (p = 0; p < kc; p++) {
-        /* the panel's last vector through the mask: in place, the
-         * columns past N are not read */
-        VEC b0 = LOAD_E(mask, b, edge && nv == 1);
-        VEC b1 = nv > 1 ? LOAD_E(mask, b + VL, edge && nv == 2) : b0;
-        VEC b2 = nv > 2 ? LOAD_E(mask, b + 2 * VL, edge) : b0;
-        /* the panel's row PF_K steps of k on, a line at a time; the
-         * address as an integer, for it may lie past B's end (a prefetch
-         * does not fault there, and changes no sum) */
-        if (PF_K > 0)
-            for (off = 0; off < (size_t)nv * VL * sizeof(float); off += 64)
-                _mm_prefetch((const char *)((uintptr_t)b +
-                                            (PF_K * ldb * sizeof(float) +
-                                             off)),
-                             _MM_HINT_T0);
-        NN__FMA(0)
-        NN__FMA(1)
-        NN__FMA(2)
-        NN__FMA(3)
-        NN__FMA(4)
-        NN__FMA(5)
-        NN__FMA(6)
-        NN__FMA(7)
-        b += ldb;
-        a += a_step;
-    }
+    /* two copies of the loop, one without the prefetch: the flag tested
+     * at every step kept its test, its branch and the prefetch's pointer
+     * in the loop (gcc 12 -O3 did not split it), and a Zen 5 skipping the
+     * prefetch kept about half of what tiles built without it gain
+     * (bench/results/zen5-prefetch/flag-in-loop.txt) */
+    if (PF_K > 0 && t->prefetch)
+        NN__K_STEPS(PF_K);
+    else
+        NN__K_STEPS(0);
     /* no bias or activation to apply: a block before the last, or a last
      * block without them */
     const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
@@ -583,6 +602,7 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
     t.act = act;
     t.slope = slope;
     t.ldc = ldc;
+    t.prefetch = PF_K > 0 && PF_ON(b_form, K, N);
     if (M < ROWS_FEW && b_form == NN__B_IN_PLACE) {
         t.bias = bias;
         few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);

@@ -73,6 +73,10 @@ int nn__kernel_on(void);
  * decides again as above; returns nn__kernel_on's answer from then on.
  * Only while no other thread is inside libnn. */
 int nn__kernel_force(int on);
+/* Tests: 1 makes the AVX-512 build's tiles prefetch (PF_K, gemm_avx512.c),
+ * 0 not, -1 decides again from the CPU. Only while no other thread is
+ * inside libnn. Where NN__HAVE_KERNEL. */
+void nn__kernel_prefetch_force(int on);
 /* The builds' entry points, behind nn__kernel_packed_floats, _pack and
  * _gemm below (gemm_kernel.h). */
 size_t nn__k512_packed_floats(size_t K, size_t N);

@@ -370,13 +370,15 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
 }
 
 /* The AVX-512 and the AVX2 builds of the kernel (gemm_kernel.h) give the
- * same bits: every shape, transposition, form of B, alpha, beta, bias and
- * activation below through each build's entry point, compared bit for
- * bit. The widths reach each build's edges (8, 16 and 48 columns, the
- * 32 + 32 panels, blocks of 256 and 480 columns) and the rows their
- * tiles (6 and 8) and few_rows (1 to 3). Needs a CPU with both (skipped
- * elsewhere; on a CPU with AVX2 only, the tests above check the AVX2
- * build against the reference). */
+ * same bits, and the AVX-512 build's tiles with their prefetch the same
+ * as without it (gemm_avx512.c chooses by the CPU and the product): every
+ * shape, transposition, form of B, alpha, beta, bias and activation below
+ * through each build's entry point, compared bit for bit. The widths
+ * reach each build's edges (8, 16 and 48 columns, the 32 + 32 panels,
+ * blocks of 256 and 480 columns) and the rows their tiles (6 and 8) and
+ * few_rows (1 to 3). Needs a CPU with both (skipped elsewhere; on a CPU
+ * with AVX2 only, the tests above check the AVX2 build against the
+ * reference). */
 static void both_builds_give_the_same_bits(void **state)
 {
 #if NN__HAVE_KERNEL
@@ -409,7 +411,7 @@ static void both_builds_give_the_same_bits(void **state)
             float *P1 = room(nn__k512_packed_floats(K, N));
             float *P2 = room(nn__k256_packed_floats(K, N));
             float *buf = block_buffer();
-            int form;
+            int form, pf;
             for (form = NN__B_PACKED; form <= NN__B_PACK_BLOCKS; form++) {
                 const float *b1 = form == NN__B_PACKED ? P1 : B;
                 const float *b2 = form == NN__B_PACKED ? P2 : B;
@@ -419,16 +421,21 @@ static void both_builds_give_the_same_bits(void **state)
                 const float *bs = update ? NULL : bias;
                 nn__k512_pack(0, K, N, B, N, P1);
                 nn__k256_pack(0, K, N, B, N, P2);
-                memcpy(C1, C0, M * N * sizeof *C1);
                 memcpy(C2, C0, M * N * sizeof *C2);
-                nn__k512_gemm(ta, t, M, N, K, alpha, A, ta ? M : K, b1, ldb,
-                              form, buf, beta, C1, N, bs, act, 0.01f);
                 nn__k256_gemm(ta, t, M, N, K, alpha, A, ta ? M : K, b2, ldb,
                               form, buf, beta, C2, N, bs, act, 0.01f);
-                if (memcmp(C1, C2, M * N * sizeof *C1) != 0)
-                    fail_msg("%zu x %zu x %zu, trans %d %d, form %d, v %d: "
-                             "the builds differ",
-                             M, N, K, ta, t, form, v);
+                for (pf = 0; pf < 2; pf++) {
+                    memcpy(C1, C0, M * N * sizeof *C1);
+                    nn__kernel_prefetch_force(pf);
+                    nn__k512_gemm(ta, t, M, N, K, alpha, A, ta ? M : K, b1,
+                                  ldb, form, buf, beta, C1, N, bs, act,
+                                  0.01f);
+                    nn__kernel_prefetch_force(-1);
+                    if (memcmp(C1, C2, M * N * sizeof *C1) != 0)
+                        fail_msg("%zu x %zu x %zu, trans %d %d, form %d, "
+                                 "v %d, prefetch %d: the builds differ",
+                                 M, N, K, ta, t, form, v, pf);
+                }
             }
             free(A);
             free(B);

@@ -6,7 +6,9 @@
 # (nn__msg, thread-local: no two threads share it) and, where the build
 # has libnn's kernel, the decision which of its builds runs, if any
 # (nn__kernel_state: made once per process from the CPU and NN_GEMM, as
-# __cpu_model below is filled once; see gemm_avx512.c). Lists every object
+# __cpu_model below is filled once; see gemm_avx512.c) and whether its
+# AVX-512 tiles prefetch (nn__prefetch_state: once per process from the
+# CPU's vendor, and a prefetch changes no result). Lists every object
 # symbol in a writable data section (.data, .bss, and the thread-local
 # .tdata, .tbss) of the built library, leaves out the C runtime's own, and
 # fails if anything else is there.
@@ -16,7 +18,7 @@
 set -euo pipefail
 lib=$1
 allowed=${2:-"nn__alloc_ctx nn__alloc_fn nn__free_fn nn__msg"}
-optional="nn__kernel_state"
+optional="nn__kernel_state nn__prefetch_state"
 # the C runtime's, and libgcc's CPU detection (__cpu_model, filled once at
 # load for the AVX2 variants of the kernels, see NN__VECTOR_CLONES)
 crt="completed.0 __TMC_END__ __dso_handle __cpu_model __cpu_features2"
