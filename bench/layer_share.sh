@@ -36,8 +36,8 @@ passes="$passes|bias_forward_kernel|backward_sums_kernel"
 net=$kind
 case $kind in
 dropout) pattern='mask_row|unmask|dropout_' ;;
-batchnorm) pattern='bn_' ;;
-layernorm) pattern='ln_|norm_row' ;;
+batchnorm) pattern='bn_|column_sums_v4|dy_sums_v4' ;;
+layernorm) pattern='ln_|norm_row|back_all_v4' ;;
 passes-dropout) pattern=$passes net=dropout ;;
 passes-plain) pattern=$passes net=plain ;;
 *)

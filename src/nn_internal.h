@@ -168,6 +168,18 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define NN__WIDE_CLONES                                                       \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",         \
                                  "default")))
+/* A second copy of a loop written over eight doubles in one vector (one
+ * AVX-512 register), compiled for x86-64-v4 (NN__V4) and called from any
+ * clone where the CPU has it (nn__cpu_v4): layers.h's nn__wide8. One
+ * vector of eight cannot serve the other clones, whose 256-bit registers
+ * GCC holds it in through the stack. */
+#define NN__WIDE_LANES 1
+#define NN__V4 __attribute__((target("arch=x86-64-v4")))
+static inline int nn__cpu_v4(void)
+{
+    __builtin_cpu_init(); /* returns at once once done */
+    return __builtin_cpu_supports("x86-64-v4");
+}
 #else
 #define NN__VECTOR_CLONES
 #define NN__WIDE_CLONES

@@ -15,8 +15,10 @@
  * blocks, the optimizer's steps, and the small products of nn__gemm. The
  * widths leave both whole vectors and tails: layer normalization's lanes
  * in blocks of eight, the other loops in vectors of up to sixteen floats.
- * (Built by clang, the library has no clones and both sides are baseline
- * code.)
+ * The normalizations' loops over eight doubles in one AVX-512 register
+ * (layers.h, NN__LANES_V4), which any clone calls on a CPU with
+ * x86-64-v4, are held against the baseline the same way. (Built by clang,
+ * the library has no clones and both sides are baseline code.)
  */
 #define NN_NO_CLONES
 #define nn__dropout_ops baseline_dropout_ops

@@ -33,51 +33,14 @@ static double *stats(const nn_model *m, size_t l, size_t n)
                               nn__even(n * m->layers[l].out));
 }
 
-/* out[j] = the sum over the n rows of x[i][j] (mean NULL) or of
- * (x[i][j] - mean[j])^2, in double, each column's in row order. Sixteen
- * columns at a time stay in registers across the rows; with the sums in
- * memory, every row loaded and stored each column's sum again. Always
- * inlined, into each of the callers' clones. */
-static NN__ALWAYS_INLINE void column_sums(const float *x, const double *mean,
-                                          size_t n, size_t k, double *out)
-{
-    size_t i, j = 0;
-    for (; j + 16 <= k; j += 16) {
-        nn__lanes8 a = nn__lanes8_zero(), b = a, ma = a, mb = a;
-        if (mean) {
-            ma = nn__lanes8_load_doubles(mean + j);
-            mb = nn__lanes8_load_doubles(mean + j + 8);
-        }
-        for (i = 0; i < n; i++) {
-            nn__lanes8 u = nn__lanes8_load(x + i * k + j);
-            nn__lanes8 v = nn__lanes8_load(x + i * k + j + 8);
-            if (mean) {
-                u = nn__lanes8_sub(u, ma);
-                v = nn__lanes8_sub(v, mb);
-                u = nn__lanes8_mul(u, u);
-                v = nn__lanes8_mul(v, v);
-            }
-            a = nn__lanes8_add(a, u);
-            b = nn__lanes8_add(b, v);
-        }
-        nn__lanes8_store(out + j, a);
-        nn__lanes8_store(out + j + 8, b);
-    }
-    if (j == k)
-        return;
-    memset(out + j, 0, (k - j) * sizeof *out);
-    for (i = 0; i < n; i++) {
-        size_t c;
-        for (c = j; c < k; c++) {
-            double d = x[i * k + c];
-            if (mean) {
-                d -= mean[c];
-                d *= d;
-            }
-            out[c] += d;
-        }
-    }
-}
+/* Rows dy_sums takes at a time. */
+enum { BN_SUM_ROWS = 4 };
+
+/* column_sums and dy_sums, inlined into the callers' clones, and where
+ * the build has them their copies over one AVX-512 register of doubles
+ * (lanes.h; bench/RESULTS.md, "Since de6a473"). */
+#define NN__LANES_FILE "batchnorm_sums.h"
+#include "lanes.h"
 
 static void bn_shape(nn__layer *L)
 {
@@ -114,11 +77,11 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
     float *xh = m->extra[l], *y = m->act[l];
     uint32_t top = 0;
     size_t i, j, g = nn__batch_rows(m, n);
-    column_sums(x, NULL, n, k, mean);
+    NN__BY_LANES(column_sums, (x, NULL, n, k, mean));
     nn__reduce(m, mean, k); /* the other parts' rows of the batch */
     for (j = 0; j < k; j++)
         mean[j] /= (double)g;
-    column_sums(x, mean, n, k, var);
+    NN__BY_LANES(column_sums, (x, mean, n, k, var));
     nn__reduce(m, var, k);
     for (j = 0; j < k; j++) {
         var[j] /= (double)g;
@@ -165,39 +128,6 @@ static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
     return a->y;
 }
 
-/* R rows (at most SUM_ROWS, a constant where this is inlined) of dy and
- * x-hat added into sdy (dy) and sdx (dy x-hat), in double, each column's
- * in row order: the R rows at a time along the columns, so that each
- * column's two sums are loaded and stored once for R rows, not for each
- * row. */
-enum { SUM_ROWS = 4 };
-
-static NN__ALWAYS_INLINE void dy_rows(const float *dy, const float *xh,
-                                      size_t k, size_t R, double *sdy,
-                                      double *sdx)
-{
-    size_t j, q, t;
-    for (j = 0; j + 8 <= k; j += 8) {
-        nn__lanes8 cy = nn__lanes8_load_doubles(sdy + j);
-        nn__lanes8 cx = nn__lanes8_load_doubles(sdx + j);
-#pragma GCC unroll 4
-        for (q = 0; q < R; q++) {
-            nn__lanes8 g = nn__lanes8_load(dy + q * k + j);
-            cy = nn__lanes8_add(cy, g);
-            cx = nn__lanes8_add(cx,
-                                nn__lanes8_mul(g, nn__lanes8_load(xh + q * k +
-                                                                  j)));
-        }
-        nn__lanes8_store(sdy + j, cy);
-        nn__lanes8_store(sdx + j, cx);
-    }
-    for (q = 0; q < R; q++)
-        for (t = j; t < k; t++) {
-            sdy[t] += dy[q * k + t];
-            sdx[t] += (double)dy[q * k + t] * xh[q * k + t];
-        }
-}
-
 /* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat, and
  * dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
 NN__WIDE_CLONES
@@ -211,18 +141,10 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     double *inv = stats(m, l, n) + 2 * k, *sdy = inv + k, *sdx = sdy + k;
     double *gi = sdx + k;
     float *gx = nn__delta_in(m, l);
-    size_t i, j, R, g = nn__batch_rows(m, n);
+    size_t i, j, g = nn__batch_rows(m, n);
     (void)x;
     (void)dz;
-    for (j = 0; j < k; j++)
-        sdy[j] = sdx[j] = 0.0;
-    for (i = 0; i < n; i += R) {
-        R = n - i >= SUM_ROWS ? SUM_ROWS : 1;
-        if (R == SUM_ROWS)
-            dy_rows(dy + i * k, xh + i * k, k, SUM_ROWS, sdy, sdx);
-        else
-            dy_rows(dy + i * k, xh + i * k, k, 1, sdy, sdx);
-    }
+    NN__BY_LANES(dy_sums, (dy, xh, n, k, sdy, sdx));
     /* gamma's and beta's gradients are this batch's rows' sums: in a
      * data-parallel part, the sum of the parts' buffers makes the whole's */
     for (j = 0; j < k; j++) {

@@ -47,53 +47,8 @@ static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
     return nn__even(n * k) + nn__floats_for_doubles(n + 2 * k);
 }
 
-/* The mean and 1 / sqrt(var + eps) of R rows of k floats at x (R at most
- * STAT_ROWS, a constant where this is inlined), each row's two sums in its own
- * eight lanes as for a row alone (the same order, the same bits). The R
- * rows' chains of additions are interleaved: a row's chain waits for each
- * addition before the next, so one row alone ran at the adder's latency,
- * not its throughput. Always inlined: a copy called from the clones would
- * be compiled for the baseline only. */
+/* Rows whose statistics row_stats forms at a time (layernorm_rows.h). */
 enum { STAT_ROWS = 4 };
-
-static NN__ALWAYS_INLINE void row_stats(const float *x, size_t k, size_t R,
-                                        double eps, double *mean, double *r)
-{
-    nn__lanes8 acc[STAT_ROWS];
-    double s[8];
-    size_t q, j, t;
-#pragma GCC unroll 4
-    for (q = 0; q < R; q++)
-        acc[q] = nn__lanes8_zero();
-    for (j = 0; j + 8 <= k; j += 8)
-#pragma GCC unroll 4
-        for (q = 0; q < R; q++)
-            acc[q] = nn__lanes8_add(acc[q], nn__lanes8_load(x + q * k + j));
-#pragma GCC unroll 4
-    for (q = 0; q < R; q++) {
-        nn__lanes8_store(s, acc[q]);
-        for (t = j; t < k; t++)
-            s[t & 7] += x[q * k + t];
-        mean[q] = nn__lanes8_total(s) / (double)k;
-        acc[q] = nn__lanes8_zero();
-    }
-    for (j = 0; j + 8 <= k; j += 8)
-#pragma GCC unroll 4
-        for (q = 0; q < R; q++) {
-            nn__lanes8 d = nn__lanes8_sub(nn__lanes8_load(x + q * k + j),
-                                          nn__lanes8_splat(mean[q]));
-            acc[q] = nn__lanes8_add(acc[q], nn__lanes8_mul(d, d));
-        }
-#pragma GCC unroll 4
-    for (q = 0; q < R; q++) {
-        nn__lanes8_store(s, acc[q]);
-        for (t = j; t < k; t++) {
-            double d = x[q * k + t] - mean[q];
-            s[t & 7] += d * d;
-        }
-        r[q] = 1.0 / sqrt(nn__lanes8_total(s) / (double)k + eps);
-    }
-}
 
 /* One row: y = gamma x-hat + beta, x-hat into xh when it is not NULL.
  * Returns the largest |y|'s bits. */
@@ -117,55 +72,6 @@ static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
     return top;
 }
 
-/* n rows of k: y = gamma x-hat + beta, and x-hat into xh and each row's
- * 1 / sqrt(var + eps) into inv when they are not NULL; STAT_ROWS rows at a
- * time. Returns the largest |y|'s bits. */
-static NN__ALWAYS_INLINE uint32_t norm_rows(const float *x,
-                                            const float *gamma,
-                                            const float *beta, double eps,
-                                            size_t n, size_t k, float *y,
-                                            float *xh, double *inv)
-{
-    uint32_t top = 0;
-    size_t i = 0, q, R;
-    for (; i < n; i += R) {
-        double mean[STAT_ROWS], r[STAT_ROWS];
-        R = n - i >= STAT_ROWS ? STAT_ROWS : 1;
-        if (R == STAT_ROWS)
-            row_stats(x + i * k, k, STAT_ROWS, eps, mean, r);
-        else
-            row_stats(x + i * k, k, 1, eps, mean, r);
-        for (q = 0; q < R; q++) {
-            size_t o = (i + q) * k;
-            uint32_t t = norm_row(x + o, gamma, beta, mean[q], r[q], k,
-                                  y + o, xh ? xh + o : NULL);
-            top = t > top ? t : top;
-            if (inv)
-                inv[i + q] = r[q];
-        }
-    }
-    return top;
-}
-
-NN__WIDE_CLONES
-static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
-{
-    const nn__layer *L = &m->layers[l];
-    m->act_top[l] = norm_rows(x, m->params + L->w_off, m->params + L->b_off,
-                              L->lp[NN_LAYER_EPSILON], n, L->out,
-                              m->act[l], m->extra[l], row_inv(m, l, n));
-    m->logits = m->act[l];
-}
-
-NN__WIDE_CLONES
-static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
-                                     const nn__infer *a)
-{
-    (void)norm_rows(a->x, m->params + L->w_off, m->params + L->b_off,
-                    L->lp[NN_LAYER_EPSILON], a->k, L->out, a->y, NULL, NULL);
-    return a->y;
-}
-
 /* Rows the backward pass takes at a time. Each row brings two sums of
  * eight lanes, four registers in either clone (lanes of four doubles), to
  * the column sums' and the loads' registers; with four rows the AVX2
@@ -177,60 +83,33 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
  * 0.84 to 0.92 of one row's. */
 enum { BACK_ROWS = 2 };
 
-/* R rows (at most BACK_ROWS, a constant where this is inlined) of the
- * backward pass, dy, xh and gx at their first, with dx-hat = dy gamma:
- * dL/dx = inv (dx-hat - mean(dx-hat) - x-hat mean(dx-hat x-hat)), into gx
- * when it is not NULL; each row's two sums in its own eight lanes, and
- * the rows' shares of the columns' sums sdx (dy x-hat) and sdy (dy) added
- * in row order: the same operations in the same order as one row at a
- * time, with the rows' chains of additions interleaved. */
-static NN__ALWAYS_INLINE void back_rows(const float *dy, const float *xh,
-                                        const float *gamma,
-                                        const double *inv, size_t k,
-                                        size_t R, double *sdx, double *sdy,
-                                        float *gx)
+/* norm_rows and back_all, inlined into the callers' clones, and where
+ * the build has them their copies over one AVX-512 register of doubles
+ * (lanes.h; bench/RESULTS.md, "Since de6a473"). */
+#define NN__LANES_FILE "layernorm_rows.h"
+#include "lanes.h"
+
+NN__WIDE_CLONES
+static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
-    nn__lanes8 v1[BACK_ROWS], v2[BACK_ROWS];
-    double s1[8], s2[8], m1, m2;
-    size_t q, j, t;
-#pragma GCC unroll 4
-    for (q = 0; q < R; q++)
-        v1[q] = v2[q] = nn__lanes8_zero();
-    for (j = 0; j + 8 <= k; j += 8) {
-        nn__lanes8 w = nn__lanes8_load(gamma + j);
-        nn__lanes8 cx = nn__lanes8_load_doubles(sdx + j);
-        nn__lanes8 cy = nn__lanes8_load_doubles(sdy + j);
-#pragma GCC unroll 4
-        for (q = 0; q < R; q++) {
-            nn__lanes8 g = nn__lanes8_load(dy + q * k + j);
-            nn__lanes8 h = nn__lanes8_load(xh + q * k + j);
-            nn__lanes8 d = nn__lanes8_mul(g, w);
-            v1[q] = nn__lanes8_add(v1[q], d);
-            v2[q] = nn__lanes8_add(v2[q], nn__lanes8_mul(d, h));
-            cx = nn__lanes8_add(cx, nn__lanes8_mul(g, h));
-            cy = nn__lanes8_add(cy, g);
-        }
-        nn__lanes8_store(sdx + j, cx);
-        nn__lanes8_store(sdy + j, cy);
-    }
-    for (q = 0; q < R; q++) {
-        const float *g = dy + q * k, *h = xh + q * k;
-        nn__lanes8_store(s1, v1[q]);
-        nn__lanes8_store(s2, v2[q]);
-        for (t = j; t < k; t++) {
-            double d = (double)g[t] * gamma[t];
-            s1[t & 7] += d;
-            s2[t & 7] += d * h[t];
-            sdx[t] += (double)g[t] * h[t];
-            sdy[t] += g[t];
-        }
-        m1 = nn__lanes8_total(s1) / (double)k;
-        m2 = nn__lanes8_total(s2) / (double)k;
-        if (gx)
-            for (t = 0; t < k; t++)
-                gx[q * k + t] = (float)(inv[q] * ((double)g[t] * gamma[t] -
-                                                  m1 - h[t] * m2));
-    }
+    const nn__layer *L = &m->layers[l];
+    m->act_top[l] = NN__BY_LANES(norm_rows,
+                                 (x, m->params + L->w_off,
+                                  m->params + L->b_off,
+                                  L->lp[NN_LAYER_EPSILON], n, L->out,
+                                  m->act[l], m->extra[l], row_inv(m, l, n)));
+    m->logits = m->act[l];
+}
+
+NN__WIDE_CLONES
+static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
+                                     const nn__infer *a)
+{
+    (void)NN__BY_LANES(norm_rows, (a->x, m->params + L->w_off,
+                                   m->params + L->b_off,
+                                   L->lp[NN_LAYER_EPSILON], a->k, L->out,
+                                   a->y, NULL, NULL));
+    return a->y;
 }
 
 /* dL/dx row by row (back_rows, BACK_ROWS rows at a time); dL/dgamma =
@@ -245,20 +124,11 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     const double *inv = row_inv(m, l, n);
     double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k;
     float *gx = nn__delta_in(m, l);
-    size_t i, j, R;
+    size_t j;
     (void)x;
     (void)dz;
-    for (j = 0; j < k; j++)
-        sdx[j] = sdy[j] = 0.0;
-    for (i = 0; i < n; i += R) {
-        const float *dy = m->delta[l] + i * k, *xh = m->extra[l] + i * k;
-        float *g = gx ? gx + i * k : NULL;
-        R = n - i >= BACK_ROWS ? BACK_ROWS : 1;
-        if (R == BACK_ROWS)
-            back_rows(dy, xh, gamma, inv + i, k, BACK_ROWS, sdx, sdy, g);
-        else
-            back_rows(dy, xh, gamma, inv + i, k, 1, sdx, sdy, g);
-    }
+    NN__BY_LANES(back_all, (m->delta[l], m->extra[l], gamma, inv, n, k, sdx,
+                            sdy, gx));
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];

@@ -132,6 +132,29 @@ typedef struct {
 #define nn__lanes8_add(a, b) ((nn__lanes8){(a).lo + (b).lo, (a).hi + (b).hi})
 #define nn__lanes8_sub(a, b) ((nn__lanes8){(a).lo - (b).lo, (a).hi - (b).hi})
 #define nn__lanes8_mul(a, b) ((nn__lanes8){(a).lo * (b).lo, (a).hi * (b).hi})
+
+#ifdef NN__WIDE_LANES
+/* The same eight lanes as one vector, for the copies of the loops
+ * compiled for x86-64-v4 (nn_internal.h): the same operations on the
+ * same lanes in the same order as nn__lanes8's, the same bits, with one
+ * AVX-512 instruction where nn__lanes8 takes two of 256 bits. The same
+ * macros, for loops written once over either (NN__LANES). */
+#define NN__LANES_V4 1
+typedef double nn__doubles8 __attribute__((vector_size(64)));
+typedef double nn__doubles8u
+    __attribute__((vector_size(64), aligned(8), may_alias));
+typedef nn__doubles8 nn__wide8;
+#define nn__wide8_zero() ((nn__wide8){0, 0, 0, 0, 0, 0, 0, 0})
+#define nn__wide8_load(p)                                                    \
+    ((nn__wide8){(p)[0], (p)[1], (p)[2], (p)[3], (p)[4], (p)[5], (p)[6],    \
+                 (p)[7]})
+#define nn__wide8_load_doubles(p) (*(const nn__doubles8u *)(const void *)(p))
+#define nn__wide8_store(out, a) (*(nn__doubles8u *)(void *)(out) = (a))
+#define nn__wide8_splat(d) ((nn__wide8){d, d, d, d, d, d, d, d})
+#define nn__wide8_add(a, b) ((a) + (b))
+#define nn__wide8_sub(a, b) ((a) - (b))
+#define nn__wide8_mul(a, b) ((a) * (b))
+#endif
 #else
 typedef struct {
     double v[8];
@@ -185,6 +208,18 @@ NN__LANES8_OP(add, +)
 NN__LANES8_OP(sub, -)
 NN__LANES8_OP(mul, *)
 #undef NN__LANES8_OP
+#endif
+
+/* Loops over lanes written once (NN__LANES): a header without an include
+ * guard defines them over L8_T with the operations L8(zero), L8(add) and
+ * so on, and a layer's file includes it through lanes.h, which makes one
+ * copy over nn__lanes8, inlined into each of its callers' clones, and
+ * where NN__LANES_V4 is defined another over nn__wide8, compiled for
+ * x86-64-v4 and named f_v4. NN__BY_LANES calls the copy for the CPU. */
+#ifdef NN__LANES_V4
+#define NN__BY_LANES(f, args) (nn__cpu_v4() ? f##_v4 args : f args)
+#else
+#define NN__BY_LANES(f, args) (f args)
 #endif
 
 /* A row's sum: the lanes in s[0..7] added pairwise. */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * batchnorm_sums.h - batchnorm.c's sums down the rows, written once over
+ * eight lanes of double (L8_T, L8, L8_NAME, L8_ATTR) and included
+ * through lanes.h once per type of lanes; no include guard. Each
+ * column's sum runs in row order in either copy.
+ */
+
+/* out[j] = the sum over the n rows of x[i][j] (mean NULL) or of
+ * (x[i][j] - mean[j])^2, in double, each column's in row order. Sixteen
+ * columns at a time stay in registers across the rows; with the sums in
+ * memory, every row loaded and stored each column's sum again. */
+static L8_ATTR void L8_NAME(column_sums)(const float *x, const double *mean,
+                                         size_t n, size_t k, double *out)
+{
+    size_t i, j = 0;
+    for (; j + 16 <= k; j += 16) {
+        L8_T a = L8(zero)(), b = a, ma = a, mb = a;
+        if (mean) {
+            ma = L8(load_doubles)(mean + j);
+            mb = L8(load_doubles)(mean + j + 8);
+        }
+        for (i = 0; i < n; i++) {
+            L8_T u = L8(load)(x + i * k + j);
+            L8_T v = L8(load)(x + i * k + j + 8);
+            if (mean) {
+                u = L8(sub)(u, ma);
+                v = L8(sub)(v, mb);
+                u = L8(mul)(u, u);
+                v = L8(mul)(v, v);
+            }
+            a = L8(add)(a, u);
+            b = L8(add)(b, v);
+        }
+        L8(store)(out + j, a);
+        L8(store)(out + j + 8, b);
+    }
+    if (j == k)
+        return;
+    memset(out + j, 0, (k - j) * sizeof *out);
+    for (i = 0; i < n; i++) {
+        size_t c;
+        for (c = j; c < k; c++) {
+            double d = x[i * k + c];
+            if (mean) {
+                d -= mean[c];
+                d *= d;
+            }
+            out[c] += d;
+        }
+    }
+}
+
+/* R rows (at most BN_SUM_ROWS, a constant where this is inlined) of dy
+ * and x-hat added into sdy (dy) and sdx (dy x-hat), in double, each
+ * column's in row order: the R rows at a time along the columns, so that
+ * each column's two sums are loaded and stored once for R rows, not for
+ * each row. */
+static NN__ALWAYS_INLINE void L8_NAME(dy_rows)(const float *dy,
+                                               const float *xh, size_t k,
+                                               size_t R, double *sdy,
+                                               double *sdx)
+{
+    size_t j, q, t;
+    for (j = 0; j + 8 <= k; j += 8) {
+        L8_T cy = L8(load_doubles)(sdy + j);
+        L8_T cx = L8(load_doubles)(sdx + j);
+#pragma GCC unroll 4
+        for (q = 0; q < R; q++) {
+            L8_T g = L8(load)(dy + q * k + j);
+            cy = L8(add)(cy, g);
+            cx = L8(add)(cx, L8(mul)(g, L8(load)(xh + q * k + j)));
+        }
+        L8(store)(sdy + j, cy);
+        L8(store)(sdx + j, cx);
+    }
+    for (q = 0; q < R; q++)
+        for (t = j; t < k; t++) {
+            sdy[t] += dy[q * k + t];
+            sdx[t] += (double)dy[q * k + t] * xh[q * k + t];
+        }
+}
+
+/* sdy[j] = the sum over the n rows of dy[i][j], sdx[j] that of
+ * dy[i][j] x-hat[i][j]: BN_SUM_ROWS rows at a time, then one. */
+static L8_ATTR void L8_NAME(dy_sums)(const float *dy, const float *xh,
+                                     size_t n, size_t k, double *sdy,
+                                     double *sdx)
+{
+    size_t i, j, R;
+    for (j = 0; j < k; j++)
+        sdy[j] = sdx[j] = 0.0;
+    for (i = 0; i < n; i += R) {
+        R = n - i >= BN_SUM_ROWS ? BN_SUM_ROWS : 1;
+        if (R == BN_SUM_ROWS)
+            L8_NAME(dy_rows)(dy + i * k, xh + i * k, k, BN_SUM_ROWS, sdy,
+                             sdx);
+        else
+            L8_NAME(dy_rows)(dy + i * k, xh + i * k, k, 1, sdy, sdx);
+    }
+}
