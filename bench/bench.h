@@ -130,6 +130,18 @@ double bench_peak_gflops(int width, double min_block, int reps);
  * memory. 0 where the kernel does not run. */
 double bench_tile_gflops(double min_block, int reps);
 
+/* Target 6's yardstick (bench_layers, bench_passes): a memcpy of `bytes`
+ * from src to dst, as a bench_fn. */
+typedef struct bench_copy_ctx {
+    float *dst;
+    const float *src;
+    size_t bytes;
+} bench_copy_ctx;
+void bench_copy(void *ctx);
+/* One block holding a copy's source (returned; free it) and, 2 KiB past
+ * a 4 KiB boundary after it, its destination (*dst). */
+float *bench_copy_buffers(size_t bytes, float **dst);
+
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
 

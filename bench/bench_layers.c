@@ -25,10 +25,11 @@
  * of two medians once came out at -281 us.)
  *
  * The copy's source and destination lie 2 KiB apart modulo 4 KiB (one
- * block, see copy_buffers). Two mallocs had put them 16 bytes apart
- * modulo 4 KiB at batch 32, where on AMD EPYC Zen 3 the 48 KiB copy took
- * 19 us instead of 1.1 (as it did at 16 bytes, and not at 0, 64, 1024,
- * 2048 or 3072, in a standalone test), and the target read as met.
+ * block, bench_copy_buffers in bench.c). Two mallocs had put them 16
+ * bytes apart modulo 4 KiB at batch 32, where on AMD EPYC Zen 3 the 48
+ * KiB copy took 19 us instead of 1.1 (as it did at 16 bytes, and not at
+ * 0, 64, 1024, 2048 or 3072, in a standalone test), and the target read
+ * as met.
  *
  *   bench_layers [--quick] [--batch N] [--reps R] [--min-block S]
  *
@@ -68,30 +69,6 @@ static void step(void *vctx)
         fprintf(stderr, "bench_layers: step failed: %s\n", nn_last_error());
         exit(1);
     }
-}
-
-typedef struct copy_ctx {
-    float *dst;
-    const float *src;
-    size_t bytes;
-} copy_ctx;
-
-static void copy(void *vctx)
-{
-    copy_ctx *c = (copy_ctx *)vctx;
-    memcpy(c->dst, c->src, c->bytes);
-    /* keep the copy from being elided */
-    __asm__ volatile("" : : "r"(c->dst) : "memory");
-}
-
-/* One block holding the copy's source and, 2 KiB past a 4 KiB boundary
- * after it, its destination. */
-static float *copy_buffers(size_t bytes, float **dst)
-{
-    size_t gap = (bytes + 4095) / 4096 * 4096 + 2048;
-    char *p = bench_xmalloc(gap + bytes);
-    *dst = (float *)(void *)(p + gap);
-    return (float *)(void *)p;
 }
 
 /* kind: 0 none, else the layer added after each hidden layer */
@@ -261,19 +238,19 @@ int main(int argc, char **argv)
         float *x, *src, *dst;
         int32_t *labels;
         size_t bytes = n * (H1 + H2) * sizeof(float);
-        copy_ctx cc;
+        bench_copy_ctx cc;
         bench_stat cs;
         double slack = 0.0; /* the control's |extra| in memcpy's (0
                                where --only leaves the control out) */
         if (o.batch && o.batch != n)
             continue;
         make_batch(n, &x, &labels, &seed);
-        src = copy_buffers(bytes, &dst);
+        src = bench_copy_buffers(bytes, &dst);
         bench_fill(src, bytes / sizeof(float), -1.0f, 1.0f, &seed);
         cc.dst = dst;
         cc.src = src;
         cc.bytes = bytes;
-        cs = bench_time(copy, &cc, o.min_block, o.reps, 0.0);
+        cs = bench_time(bench_copy, &cc, o.min_block, o.reps, 0.0);
         /* from 1: every kind against the plain net */
         for (k = 1; k < sizeof kinds / sizeof kinds[0]; k++) {
             step_ctx a, w;
