@@ -437,3 +437,17 @@ float *bench_copy_buffers(size_t bytes, float **dst)
     *dst = (float *)(void *)(p + gap);
     return (float *)(void *)p;
 }
+
+int bench_add_layer(nn_model *m, int kind)
+{
+    switch (kind) {
+    case NN_KIND_DROPOUT:
+        return nn_model_add_dropout(m, 0.2f) != NN_OK;
+    case NN_KIND_BATCHNORM:
+        return nn_model_add_batchnorm(m) != NN_OK;
+    case NN_KIND_LAYERNORM:
+        return nn_model_add_layernorm(m) != NN_OK;
+    default:
+        return 0;
+    }
+}

@@ -142,6 +142,13 @@ void bench_copy(void *ctx);
  * a 4 KiB boundary after it, its destination (*dst). */
 float *bench_copy_buffers(size_t bytes, float **dst);
 
+struct nn_model;
+/* Appends a layer of the kind (an nn_layer_kind: dropout at rate 0.2,
+ * batch or layer normalization; 0 or any other kind: none) to m, as
+ * bench_layers and bench_passes put one after each hidden layer.
+ * Returns 0, or 1 where libnn refused it. */
+int bench_add_layer(struct nn_model *m, int kind);
+
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);
 

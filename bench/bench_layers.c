@@ -71,29 +71,14 @@ static void step(void *vctx)
     }
 }
 
-/* kind: 0 none, else the layer added after each hidden layer */
-static int add_extra(nn_model *m, int kind)
-{
-    switch (kind) {
-    case NN_KIND_DROPOUT:
-        return nn_model_add_dropout(m, 0.2f) != NN_OK;
-    case NN_KIND_BATCHNORM:
-        return nn_model_add_batchnorm(m) != NN_OK;
-    case NN_KIND_LAYERNORM:
-        return nn_model_add_layernorm(m) != NN_OK;
-    default:
-        return 0;
-    }
-}
-
 static nn_model *make(int kind)
 {
     nn_model *m = NULL;
     if (nn_model_create(&m, IN, 42) != NN_OK ||
         nn_model_add_dense(m, H1, NN_ACT_RELU) != NN_OK ||
-        add_extra(m, kind) ||
+        bench_add_layer(m, kind) ||
         nn_model_add_dense(m, H2, NN_ACT_RELU) != NN_OK ||
-        add_extra(m, kind) ||
+        bench_add_layer(m, kind) ||
         nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX) != NN_OK ||
         nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
         nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_passes.c - how much of what a normalization layer costs in a step
- * its passes over memory cost alone, and what the fewest passes such a
- * layer could make cost (issue 21, target 6: a layer adds at most two
- * memcpy's of its activations to a step).
+ * its passes over memory cost alone, what the fewest passes such a layer
+ * could make cost, and what a dropout folded into the relu before it
+ * adds to that relu's passes (issue 21, target 6: a layer adds at most
+ * two memcpy's of its activations to a step).
  *
  * The net is bench_layers': 784-256-X-128-X-10, X batch or layer
  * normalization. After one training step has laid out its workspace,
@@ -32,10 +33,17 @@
  * between that row's passes; batch normalization's passes each go over a
  * whole block.
  *
+ * A dropout after a relu makes no passes of its own: the relu dense
+ * layer's passes do its work (layers.h, nn__dropout_folded). Its rows
+ * time those passes (bias and relu forward, relu's dL/dZ with the bias's
+ * gradient backward; not the products) of both dense layers in the plain
+ * net (relu) and, folded, in the dropout net (folded), and what the
+ * dropouts add is the difference (added).
+ *
  *   bench_passes [--quick] [--batch N] [--reps R] [--only NAME]
  *
- * NAME: "pass", "batchnorm" or "layernorm". One thread; the passes are
- * compiled for the instruction sets the layers' loops are
+ * NAME: "pass", "dropout", "batchnorm" or "layernorm". One thread; the
+ * passes are compiled for the instruction sets the layers' loops are
  * (NN__WIDE_CLONES).
  */
 #include <stdio.h>
@@ -44,6 +52,7 @@
 
 #include "bench.h"
 #include "nn.h"
+#include "layers/layers.h"
 #include "nn_internal.h"
 
 enum { IN = 784, H1 = 256, H2 = 128, OUT = 10 };
@@ -72,6 +81,63 @@ static void layer_fns(void *vctx)
     for (q = 1; q >= 0; q--) {
         size_t l = xl[q];
         m->layers[l].ops->backward(m, l, m->act[l - 1], c->n, 0);
+    }
+    __asm__ volatile("" : : : "memory");
+}
+
+/* ---- dropout, folded into the relu before it ---- */
+
+/* The dense layers' indices, each followed by an X layer in the dropout
+ * net. */
+static const size_t dl[2] = {0, 2};
+
+typedef struct relu_ctx {
+    nn_model *m;
+    size_t n;
+    int folded; /* the dropout net: its dense layers' folded passes */
+    int flip;   /* the backward scale's turn, see relu_fns */
+} relu_ctx;
+
+/* The two relu dense layers' element-wise passes, forward then backward,
+ * as dense.c makes them (not the products): the plain net's bias and
+ * relu in place, and its relu's dL/dZ with the bias's gradient; or the
+ * dropout net's, where each pass also does the dropout's work
+ * (layers.h, nn__dropout_folded). The folded backward pass scales dL/dy
+ * in place by 1 / (1 - rate): every other call scales by its inverse
+ * instead, so that the values stay where a step leaves them (the same
+ * operations either way). */
+static void relu_fns(void *vctx)
+{
+    relu_ctx *c = (relu_ctx *)vctx;
+    nn_model *m = c->m;
+    int q;
+    for (q = 0; q < 2; q++) {
+        size_t l = dl[q];
+        const nn__layer *L = &m->layers[l];
+        float *z = nn__dense_z(m, l);
+        if (c->folded)
+            nn__dropout_relu_forward(m, l + 1, z, m->params + L->b_off,
+                                     c->n);
+        else
+            nn__activation_forward_bias(L->act, nn__act_param(L), z,
+                                        m->params + L->b_off, m->act[l],
+                                        c->n, L->out, &m->act_top[l]);
+    }
+    c->flip = !c->flip;
+    for (q = 1; q >= 0; q--) {
+        size_t l = dl[q];
+        const nn__layer *L = &m->layers[l];
+        float *g = nn__dense_dz(m, l), *db = m->grads + L->b_off;
+        if (c->folded) {
+            float sc = nn__dropout_scale(&m->layers[l + 1]);
+            m->delta_top[l] = nn__relu_dropout_sums(
+                m->act[l + 1], g, c->flip ? sc : 1.0f / sc, db, c->n,
+                L->out);
+        } else {
+            m->delta_top[l] = nn__activation_backward_sums(
+                L->act, nn__act_param(L), NULL, m->act[l], g, db, c->n,
+                L->out);
+        }
     }
     __asm__ volatile("" : : : "memory");
 }
@@ -355,6 +421,7 @@ static void blocks_free(blocks *b)
     free(b->s);
 }
 
+/* The net with the kind's layers, after one training step at batch n. */
 static nn_model *make(int kind, size_t n, uint64_t *seed)
 {
     nn_model *m = NULL;
@@ -367,11 +434,9 @@ static nn_model *make(int kind, size_t n, uint64_t *seed)
         labels[i] = (int32_t)(i % OUT);
     if (nn_model_create(&m, IN, 42) != NN_OK ||
         nn_model_add_dense(m, H1, NN_ACT_RELU) != NN_OK ||
-        (kind == NN_KIND_BATCHNORM ? nn_model_add_batchnorm(m)
-                                   : nn_model_add_layernorm(m)) != NN_OK ||
+        bench_add_layer(m, kind) ||
         nn_model_add_dense(m, H2, NN_ACT_RELU) != NN_OK ||
-        (kind == NN_KIND_BATCHNORM ? nn_model_add_batchnorm(m)
-                                   : nn_model_add_layernorm(m)) != NN_OK ||
+        bench_add_layer(m, kind) ||
         nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX) != NN_OK ||
         nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
         nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||
@@ -393,6 +458,41 @@ static void row(const char *layer, const char *what, size_t n,
     printf("%-10s %-7s %5zu | %9.2f %9.2f | %6.2f %7.2f %7.2f\n", layer,
            what, n, s->median * 1e6, cs->median * 1e6, r->median, r->lo,
            r->hi);
+}
+
+/* Dropout's rows: the relu layers' passes in the plain net and, folded,
+ * in the dropout net, each against the memcpy; then what the dropouts
+ * add, in memcpy's: the second ratio less the first, the interval from
+ * the far ends of the two (where both intervals hold, with probability
+ * at least 0.90, it holds the difference of the two medians). The
+ * differences of the two timed next to each other in rounds
+ * (bench_time_pair_diff) were no steadier at batch 32: their medians
+ * -1.5 to -1.9 us in three runs, intervals about 2 us wide, where the
+ * two rows' medians differed by -0.2 to -0.3 us. */
+static void dropout_rows(const bench_opts *o, size_t n, bench_copy_ctx *cc,
+                         uint64_t *seed)
+{
+    relu_ctx plain, drop;
+    bench_stat cs, s, ds;
+    bench_diff r, dr;
+    plain.m = make(0, n, seed);
+    drop.m = make(NN_KIND_DROPOUT, n, seed);
+    plain.n = drop.n = n;
+    plain.folded = plain.flip = drop.flip = 0;
+    drop.folded = 1;
+    bench_time_pair_ratio(bench_copy, cc, relu_fns, &plain, o->min_block,
+                          o->reps, &cs, &s, &r);
+    row("dropout", "relu", n, &cs, &s, &r);
+    bench_time_pair_ratio(bench_copy, cc, relu_fns, &drop, o->min_block,
+                          o->reps, &cs, &ds, &dr);
+    row("dropout", "folded", n, &cs, &ds, &dr);
+    ds.median -= s.median;
+    dr.median -= r.median;
+    dr.lo -= r.hi;
+    dr.hi -= r.lo;
+    row("dropout", "added", n, &cs, &ds, &dr);
+    nn_model_free(plain.m);
+    nn_model_free(drop.m);
 }
 
 int main(int argc, char **argv)
@@ -426,7 +526,8 @@ int main(int argc, char **argv)
            "the X layers' forward and backward functions; passes = the "
            "same passes over memory with one or two float operations an "
            "element; fewest = the fewest passes a layer of the kind makes "
-           "on its own\n");
+           "on its own; dropout: the relu dense layers' element-wise passes "
+           "without and with the dropouts folded in, and the difference\n");
     printf("ratio = the median over %d rounds of the time over a memcpy's "
            "timed next to it, with its 95%% interval (sign test)\n",
            o.reps);
@@ -457,6 +558,8 @@ int main(int argc, char **argv)
                                   o.min_block, o.reps, &cs, &s, &r);
             row("one pass", "map", n, &cs, &s, &r);
         }
+        if (!o.only || strstr("dropout", o.only))
+            dropout_rows(&o, n, &cc, &seed);
         for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
             layer_ctx lc;
             bench_stat cs, s;
