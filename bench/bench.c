@@ -438,7 +438,9 @@ float *bench_copy_buffers(size_t bytes, float **dst)
     return (float *)(void *)p;
 }
 
-int bench_add_layer(nn_model *m, int kind)
+/* Appends bench_layer_net's layer of the kind to m; 1 where libnn
+ * refused it. */
+static int add_layer(nn_model *m, int kind)
 {
     switch (kind) {
     case NN_KIND_DROPOUT:
@@ -450,4 +452,23 @@ int bench_add_layer(nn_model *m, int kind)
     default:
         return 0;
     }
+}
+
+nn_model *bench_layer_net(const char *program, int kind)
+{
+    nn_model *m = NULL;
+    if (nn_model_create(&m, BENCH_NET_IN, 42) != NN_OK ||
+        nn_model_add_dense(m, BENCH_NET_H1, NN_ACT_RELU) != NN_OK ||
+        add_layer(m, kind) ||
+        nn_model_add_dense(m, BENCH_NET_H2, NN_ACT_RELU) != NN_OK ||
+        add_layer(m, kind) ||
+        nn_model_add_dense(m, BENCH_NET_OUT, NN_ACT_SOFTMAX) != NN_OK ||
+        nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
+        nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||
+        nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.001) != NN_OK) {
+        fprintf(stderr, "%s: building the net failed: %s\n", program,
+                nn_last_error());
+        exit(1);
+    }
+    return m;
 }

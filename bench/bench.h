@@ -142,12 +142,20 @@ void bench_copy(void *ctx);
  * a 4 KiB boundary after it, its destination (*dst). */
 float *bench_copy_buffers(size_t bytes, float **dst);
 
+/* Target 6's net (bench_layers, bench_passes): 784-256-X-128-X-10, relu
+ * hidden layers, softmax output, cross-entropy on class labels, plain SGD
+ * at 0.001, X a layer of the kind (an nn_layer_kind: dropout at rate
+ * 0.2, batch or layer normalization; 0: none, the plain
+ * 784-256-128-10). Exits with program's name and libnn's message where
+ * libnn refuses it. */
+enum {
+    BENCH_NET_IN = 784,
+    BENCH_NET_H1 = 256,
+    BENCH_NET_H2 = 128,
+    BENCH_NET_OUT = 10
+};
 struct nn_model;
-/* Appends a layer of the kind (an nn_layer_kind: dropout at rate 0.2,
- * batch or layer normalization; 0 or any other kind: none) to m, as
- * bench_layers and bench_passes put one after each hidden layer.
- * Returns 0, or 1 where libnn refused it. */
-int bench_add_layer(struct nn_model *m, int kind);
+struct nn_model *bench_layer_net(const char *program, int kind);
 
 /* Median of v[0..n) (sorts v). */
 double bench_median(double *v, int n);

@@ -51,7 +51,12 @@
 #include "bench.h"
 #include "nn.h"
 
-enum { IN = 784, H1 = 256, H2 = 128, OUT = 10 };
+enum {
+    IN = BENCH_NET_IN,
+    H1 = BENCH_NET_H1,
+    H2 = BENCH_NET_H2,
+    OUT = BENCH_NET_OUT
+};
 
 typedef struct step_ctx {
     nn_model *m;
@@ -73,21 +78,7 @@ static void step(void *vctx)
 
 static nn_model *make(int kind)
 {
-    nn_model *m = NULL;
-    if (nn_model_create(&m, IN, 42) != NN_OK ||
-        nn_model_add_dense(m, H1, NN_ACT_RELU) != NN_OK ||
-        bench_add_layer(m, kind) ||
-        nn_model_add_dense(m, H2, NN_ACT_RELU) != NN_OK ||
-        bench_add_layer(m, kind) ||
-        nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX) != NN_OK ||
-        nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
-        nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||
-        nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.001) != NN_OK) {
-        fprintf(stderr, "bench_layers: building the net failed: %s\n",
-                nn_last_error());
-        exit(1);
-    }
-    return m;
+    return bench_layer_net("bench_layers", kind);
 }
 
 /* kinds[0] is the plain net, the one the others are timed against. The

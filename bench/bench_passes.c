@@ -55,7 +55,12 @@
 #include "layers/layers.h"
 #include "nn_internal.h"
 
-enum { IN = 784, H1 = 256, H2 = 128, OUT = 10 };
+enum {
+    IN = BENCH_NET_IN,
+    H1 = BENCH_NET_H1,
+    H2 = BENCH_NET_H2,
+    OUT = BENCH_NET_OUT
+};
 
 /* The X layers' indices in the net. */
 static const size_t xl[2] = {1, 3};
@@ -427,7 +432,7 @@ static void blocks_free(blocks *b)
 /* The net with the kind's layers, after one training step at batch n. */
 static nn_model *make(int kind, size_t n, uint64_t *seed)
 {
-    nn_model *m = NULL;
+    nn_model *m = bench_layer_net("bench_passes", kind);
     float *x = bench_xmalloc(n * IN * sizeof *x);
     int32_t *labels = bench_xmalloc(n * sizeof *labels);
     double loss;
@@ -435,17 +440,8 @@ static nn_model *make(int kind, size_t n, uint64_t *seed)
     bench_fill(x, n * IN, -1.0f, 1.0f, seed);
     for (i = 0; i < n; i++)
         labels[i] = (int32_t)(i % OUT);
-    if (nn_model_create(&m, IN, 42) != NN_OK ||
-        nn_model_add_dense(m, H1, NN_ACT_RELU) != NN_OK ||
-        bench_add_layer(m, kind) ||
-        nn_model_add_dense(m, H2, NN_ACT_RELU) != NN_OK ||
-        bench_add_layer(m, kind) ||
-        nn_model_add_dense(m, OUT, NN_ACT_SOFTMAX) != NN_OK ||
-        nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK ||
-        nn_model_set_optimizer(m, NN_OPT_SGD) != NN_OK ||
-        nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.001) != NN_OK ||
-        nn_model_train_batch_labels(m, n, x, IN, labels, &loss) != NN_OK) {
-        fprintf(stderr, "bench_passes: building the net failed: %s\n",
+    if (nn_model_train_batch_labels(m, n, x, IN, labels, &loss) != NN_OK) {
+        fprintf(stderr, "bench_passes: the first step failed: %s\n",
                 nn_last_error());
         exit(1);
     }
@@ -514,8 +510,8 @@ int main(int argc, char **argv)
 
     if (bench_parse(argc, argv, &o,
                     "\n  (bench_passes: R is rounds of two blocks per row, "
-                    "default 31, 21 with --quick; --only batchnorm or "
-                    "layernorm)"))
+                    "default 31, 21 with --quick; --only pass, dropout, "
+                    "batchnorm or layernorm)"))
         return 1;
     if (!o.reps_given)
         o.reps = o.quick ? 21 : 31;
