@@ -61,3 +61,45 @@ void nn__free(void *p)
     if (p)
         nn__free_fn(nn__alloc_ctx, p);
 }
+
+/* The allocator's block is asked for NN__LINE - 1 bytes more than the
+ * caller's, and room for the pointer to it, which is kept in the bytes
+ * just before the caller's block: the block starts on the first line
+ * boundary with that room before it. */
+#define NN__LINE ((uintptr_t)64)
+
+void *nn__malloc_lines(size_t size)
+{
+    size_t bytes;
+    unsigned char *raw, *p;
+    if (!nn__add_size(size ? size : 1, NN__LINE - 1 + sizeof raw, &bytes))
+        return NULL;
+    raw = (unsigned char *)nn__malloc(bytes);
+    if (!raw)
+        return NULL;
+    p = raw + sizeof raw;
+    p += (NN__LINE - (uintptr_t)p % NN__LINE) % NN__LINE;
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    return p;
+}
+
+void *nn__calloc_lines(size_t count, size_t size)
+{
+    size_t bytes;
+    void *p;
+    if (!nn__mul_size(count, size, &bytes))
+        return NULL;
+    p = nn__malloc_lines(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void nn__free_lines(void *p)
+{
+    unsigned char *raw;
+    if (!p)
+        return;
+    memcpy(&raw, (unsigned char *)p - sizeof raw, sizeof raw);
+    nn__free(raw);
+}

@@ -17,6 +17,15 @@
 void *nn__malloc(size_t size);
 void *nn__calloc(size_t count, size_t size);
 void nn__free(void *p);
+/* A block of size bytes starting on a 64-byte boundary (a cache line),
+ * whatever the allocator's blocks are aligned to (malloc's, on 16 bytes
+ * and 16 bytes past a page for large ones), for the arrays the products
+ * and passes stream through with vector loads and stores: the parameters
+ * and gradients, which the folded update writes, the optimizer's state
+ * and the fit's batch. Freed only by nn__free_lines. */
+void *nn__malloc_lines(size_t size);
+void *nn__calloc_lines(size_t count, size_t size);
+void nn__free_lines(void *p);
 
 /* ---- sizes ---- */
 /* *out = a * b; returns 0 on overflow. Inline: every batch checks its

@@ -374,8 +374,8 @@ typedef struct nn__fit_buffers {
 static void free_buffers(nn__fit_buffers *b)
 {
     nn__free(b->perm);
-    nn__free(b->xb);
-    nn__free(b->tb);
+    nn__free_lines(b->xb);
+    nn__free_lines(b->tb);
     nn__free(b->lb);
     nn__free(b->best_params);
     nn__free(b->val_scratch);
@@ -399,7 +399,7 @@ static nn_status alloc_buffers(const char *fn, nn_model *model,
     bytes_t = bs * out_w * sizeof(float);
     bytes_p = model->n_params * sizeof(float);
     if (shuffle || train->xb) { /* a byte set's batch, shuffled or not */
-        b->xb = (float *)nn__malloc(bytes_x);
+        b->xb = (float *)nn__malloc_lines(bytes_x);
         if (!b->xb)
             goto nomem;
     }
@@ -408,7 +408,7 @@ static nn_status alloc_buffers(const char *fn, nn_model *model,
         if (train->labels)
             b->lb = (int32_t *)nn__malloc(bs * sizeof *b->lb);
         else
-            b->tb = (float *)nn__malloc(bytes_t);
+            b->tb = (float *)nn__malloc_lines(bytes_t);
         if (!b->perm || (!b->lb && !b->tb))
             goto nomem;
     }

@@ -84,9 +84,9 @@ void nn_model_free(nn_model *model)
     meta_clear(model);
     nn__free(model->class_w);
     nn__free(model->layers);
-    nn__free(model->params);
-    nn__free(model->grads);
-    nn__free(model->buffers);
+    nn__free_lines(model->params);
+    nn__free_lines(model->grads);
+    nn__free_lines(model->buffers);
     nn__free(model);
 }
 
@@ -206,13 +206,13 @@ nn_status nn__model_reserve(const char *fn, nn_model *m, size_t n_layers,
             goto nomem;
     }
     if (n_params > m->cap_params) {
-        params = (float *)nn__malloc(n_params * sizeof(float));
-        grads = (float *)nn__malloc(n_params * sizeof(float));
+        params = (float *)nn__malloc_lines(n_params * sizeof(float));
+        grads = (float *)nn__malloc_lines(n_params * sizeof(float));
         if (!params || !grads)
             goto nomem;
     }
     if (n_buffers > m->cap_buffers) {
-        buffers = (float *)nn__malloc(n_buffers * sizeof(float));
+        buffers = (float *)nn__malloc_lines(n_buffers * sizeof(float));
         if (!buffers)
             goto nomem;
     }
@@ -229,8 +229,8 @@ nn_status nn__model_reserve(const char *fn, nn_model *m, size_t n_layers,
             memcpy(params, m->params, m->n_params * sizeof(float));
             memcpy(grads, m->grads, m->n_params * sizeof(float));
         }
-        nn__free(m->params);
-        nn__free(m->grads);
+        nn__free_lines(m->params);
+        nn__free_lines(m->grads);
         m->params = params;
         m->grads = grads;
         m->cap_params = n_params;
@@ -238,16 +238,16 @@ nn_status nn__model_reserve(const char *fn, nn_model *m, size_t n_layers,
     if (buffers) {
         if (m->n_buffers)
             memcpy(buffers, m->buffers, m->n_buffers * sizeof(float));
-        nn__free(m->buffers);
+        nn__free_lines(m->buffers);
         m->buffers = buffers;
         m->cap_buffers = n_buffers;
     }
     return NN_OK;
 nomem:
     nn__free(layers);
-    nn__free(params);
-    nn__free(grads);
-    nn__free(buffers);
+    nn__free_lines(params);
+    nn__free_lines(grads);
+    nn__free_lines(buffers);
     return nn__fail(NN_E_NOMEM, "%s: allocating room for %zu layers, %zu "
                     "parameters and %zu buffer values failed", fn, n_layers,
                     n_params, n_buffers);

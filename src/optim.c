@@ -20,7 +20,7 @@ void nn__optim_reset(nn_model *m)
 {
     int a;
     for (a = 0; a < NN__STATE_ARRAYS; a++) {
-        nn__free(m->state[a]);
+        nn__free_lines(m->state[a]);
         m->state[a] = NULL;
     }
     m->b_bound_ok = 0;
@@ -305,8 +305,8 @@ static nn_status alloc_arrays(const char *fn, nn_model *m, unsigned count,
     for (a = 0; a < count; a++) {
         if (m->state[a])
             continue;
-        m->state[a] = (float *)nn__calloc(m->n_params ? m->n_params : 1,
-                                          sizeof(float));
+        m->state[a] = (float *)nn__calloc_lines(
+            m->n_params ? m->n_params : 1, sizeof(float));
         if (!m->state[a]) {
             nn__optim_unprepare(m, *added);
             *added = 0;
@@ -334,7 +334,7 @@ void nn__optim_unprepare(nn_model *m, unsigned added)
     int a;
     for (a = 0; a < NN__STATE_ARRAYS; a++)
         if (added & (1u << a)) {
-            nn__free(m->state[a]);
+            nn__free_lines(m->state[a]);
             m->state[a] = NULL;
         }
 }

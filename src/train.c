@@ -73,9 +73,9 @@ void nn__forward_rows(const nn_model *m, const float *x, size_t k,
  * takes the block with an atomic exchange (leaving NULL), and gives it
  * back with a compare-and-exchange from NULL; a call that finds no block,
  * or one too small, allocates its own, and a block that cannot go back
- * because another took its place is freed. The block starts with its
- * capacity in floats, in a header that keeps the floats 64-byte aligned
- * as nn__malloc's blocks are. */
+ * because another took its place is freed. The block starts on a cache
+ * line (nn__malloc_lines) with its capacity in floats, in a header that
+ * keeps the floats on one too. */
 #define NN__CACHE_HEAD ((size_t)64)
 
 static unsigned char *cache_swap(const nn_model *m, unsigned char *with)
@@ -95,10 +95,11 @@ static unsigned char *cache_take(const nn_model *m, size_t count)
     unsigned char *b = cache_swap(m, NULL);
     if (b && *(size_t *)(void *)b >= count)
         return b;
-    nn__free(b);
+    nn__free_lines(b);
     if (count > ((size_t)-1 - NN__CACHE_HEAD) / sizeof(float))
         return NULL;
-    b = (unsigned char *)nn__malloc(NN__CACHE_HEAD + count * sizeof(float));
+    b = (unsigned char *)nn__malloc_lines(NN__CACHE_HEAD +
+                                          count * sizeof(float));
     if (b)
         *(size_t *)(void *)b = count;
     return b;
@@ -115,12 +116,12 @@ static void cache_give(const nn_model *m, unsigned char *b)
 #else
     (void)m;
 #endif
-    nn__free(b);
+    nn__free_lines(b);
 }
 
 void nn__infer_cache_free(nn_model *m)
 {
-    nn__free(m->infer_cache);
+    nn__free_lines(m->infer_cache);
     m->infer_cache = NULL;
 }
 

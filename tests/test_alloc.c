@@ -844,6 +844,89 @@ static void allocator_needs_both_functions(void **state)
     }
 }
 
+/* An allocator whose blocks start off bytes past a 64-byte boundary, as
+ * malloc's large blocks start 16 bytes past a page. The pointer malloc
+ * gave is kept in the 8 bytes before the block. */
+typedef struct offset_alloc {
+    size_t off;
+    long live;
+} offset_alloc;
+
+static void *offset_malloc(void *ctx, size_t size)
+{
+    offset_alloc *a = (offset_alloc *)ctx;
+    unsigned char *raw = (unsigned char *)malloc(size + 128), *p;
+    if (!raw)
+        return NULL;
+    p = raw + (64 - (uintptr_t)raw % 64) + a->off;
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    a->live++;
+    return p;
+}
+
+static void offset_free(void *ctx, void *ptr)
+{
+    offset_alloc *a = (offset_alloc *)ctx;
+    unsigned char *raw;
+    memcpy(&raw, (unsigned char *)ptr - sizeof raw, sizeof raw);
+    free(raw);
+    a->live--;
+}
+
+/* Four Adam steps of make_model's net on 10 rows, then a prediction:
+ * the parameters and the prediction into params and y. Checks that the
+ * parameters and gradients start on a 64-byte boundary. */
+static void train_on_lines(float *params, size_t count, float *y)
+{
+    float x[10 * 5];
+    int32_t labels[10] = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0};
+    double loss;
+    size_t n;
+    int s;
+    nn_model *m = make_model(6);
+    float *p, *g;
+    fill(x, 50, 1.0f);
+    assert_int_equal(nn_model_set_optimizer(m, NN_OPT_ADAM), NN_OK);
+    for (s = 0; s < 4; s++)
+        assert_int_equal(
+            nn_model_train_batch_labels(m, 10, x, 5, labels, &loss), NN_OK);
+    assert_int_equal(nn_model_predict(m, 10, x, 5, y, 3), NN_OK);
+    p = nn_model_params(m, &n);
+    g = nn_model_grads(m, NULL);
+    assert_int_equal(n, count);
+    assert_int_equal((uintptr_t)p % 64, 0);
+    assert_int_equal((uintptr_t)g % 64, 0);
+    memcpy(params, p, count * sizeof *p);
+    nn_model_free(m);
+}
+
+/* libnn puts the arrays its products and passes stream through on cache
+ * lines whatever the allocator's blocks are aligned to (a block 16 bytes
+ * past one made every 64-byte load and store of the weights straddle two
+ * lines), and training gives the same bits either way. */
+static void parameters_start_on_a_cache_line_with_any_allocator(
+    void **state)
+{
+    static const size_t offs[] = {0, 16, 32, 48};
+    /* 5-8-6-3: 48 + 54 + 21 parameters */
+    enum { COUNT = 5 * 8 + 8 + 8 * 6 + 6 + 6 * 3 + 3 };
+    float ref[COUNT], got[COUNT], yref[30], y[30];
+    size_t i;
+    (void)state;
+    assert_int_equal(nn_set_allocator(NULL, NULL, NULL), NN_OK);
+    train_on_lines(ref, COUNT, yref);
+    for (i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        offset_alloc a = {offs[i], 0};
+        assert_int_equal(nn_set_allocator(offset_malloc, offset_free, &a),
+                         NN_OK);
+        train_on_lines(got, COUNT, y);
+        assert_int_equal(nn_set_allocator(NULL, NULL, NULL), NN_OK);
+        assert_int_equal(a.live, 0);
+        assert_memory_equal(got, ref, sizeof ref);
+        assert_memory_equal(y, yref, sizeof yref);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -879,6 +962,9 @@ int main(void)
             building_and_loading_many_layers_is_linear, install, uninstall),
         cmocka_unit_test_setup_teardown(allocator_needs_both_functions,
                                         install, uninstall),
+        cmocka_unit_test_setup_teardown(
+            parameters_start_on_a_cache_line_with_any_allocator, NULL,
+            uninstall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
