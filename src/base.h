@@ -21,8 +21,9 @@ void nn__free(void *p);
  * whatever the allocator's blocks are aligned to (malloc's, on 16 bytes
  * and 16 bytes past a page for large ones), for the arrays the products
  * and passes stream through with vector loads and stores: the parameters
- * and gradients, which the folded update writes, the optimizer's state
- * and the fit's batch. Freed only by nn__free_lines. */
+ * and gradients, which the folded update writes, the optimizer's state,
+ * the fit's batch and the scratch of prediction and evaluation. Freed
+ * only by nn__free_lines. */
 void *nn__malloc_lines(size_t size);
 void *nn__calloc_lines(size_t count, size_t size);
 void nn__free_lines(void *p);

@@ -218,7 +218,7 @@ static nn_status eval_scratch(const char *fn, const nn_model *model,
                       !nn__add_size(count, ins, &count))) ||
         !nn__bytes_fit(count, 1, sizeof(float)))
         return nn__fail(NN_E_OVERFLOW, "%s: scratch overflows size_t", fn);
-    *scratch = (float *)nn__malloc(count * sizeof(float));
+    *scratch = (float *)nn__malloc_lines(count * sizeof(float));
     if (!*scratch)
         return nn__fail(NN_E_NOMEM,
                         "%s: allocating %zu bytes of scratch failed", fn,
@@ -323,7 +323,7 @@ nn_status nn_model_evaluate(const nn_model *model, const nn_data *data,
     if (st != NN_OK)
         return st;
     st = evaluate(fn, model, data, scratch, loss, accuracy);
-    nn__free(scratch);
+    nn__free_lines(scratch);
     return st;
 }
 
@@ -378,7 +378,7 @@ static void free_buffers(nn__fit_buffers *b)
     nn__free_lines(b->tb);
     nn__free(b->lb);
     nn__free(b->best_params);
-    nn__free(b->val_scratch);
+    nn__free_lines(b->val_scratch);
 }
 
 static nn_status alloc_buffers(const char *fn, nn_model *model,
