@@ -44,16 +44,22 @@ void *nn__malloc(size_t size)
     return nn__alloc_fn(nn__alloc_ctx, size ? size : 1);
 }
 
-void *nn__calloc(size_t count, size_t size)
+/* count x size bytes from alloc, zeroed. */
+static void *zeroed(void *(*alloc)(size_t), size_t count, size_t size)
 {
     size_t bytes;
     void *p;
     if (!nn__mul_size(count, size, &bytes))
         return NULL;
-    p = nn__malloc(bytes);
+    p = alloc(bytes);
     if (p)
         memset(p, 0, bytes);
     return p;
+}
+
+void *nn__calloc(size_t count, size_t size)
+{
+    return zeroed(nn__malloc, count, size);
 }
 
 void nn__free(void *p)
@@ -85,14 +91,7 @@ void *nn__malloc_lines(size_t size)
 
 void *nn__calloc_lines(size_t count, size_t size)
 {
-    size_t bytes;
-    void *p;
-    if (!nn__mul_size(count, size, &bytes))
-        return NULL;
-    p = nn__malloc_lines(bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    return zeroed(nn__malloc_lines, count, size);
 }
 
 void nn__free_lines(void *p)
