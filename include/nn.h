@@ -211,10 +211,11 @@ NN_API const char *nn_last_error(void);
  * library's malloc and free. A program may replace it, for example to count
  * or limit libnn's memory, or to fail chosen allocations in tests. The
  * arrays that training and prediction stream through (parameters,
- * gradients, optimizer state, buffers, the fit's batch, the scratch of
- * prediction and evaluation) start on 64-byte boundaries whatever the
- * allocator's alignment: libnn asks for up to 71 bytes more for each and
- * aligns it itself.
+ * gradients, optimizer state, buffers, the training workspace, the packed
+ * copy of the weights, the fit's batch, the scratch of prediction and
+ * evaluation) start on 64-byte boundaries whatever the allocator's
+ * alignment: libnn asks for up to 71 bytes more for each and aligns it
+ * itself.
  * ------------------------------------------------------------------------ */
 
 /* Returns a block of at least size bytes aligned for any type, or NULL. */

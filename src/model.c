@@ -46,7 +46,7 @@ nn_status nn_model_create(nn_model **out, size_t input_width, uint64_t seed)
 
 void nn__workspace_free(nn_model *m)
 {
-    nn__free(m->ws);
+    nn__free_lines(m->ws);
     nn__free(m->act);
     m->ws = NULL;
     m->kbuf = NULL;

@@ -31,7 +31,8 @@
 static const char building_tag;
 #define BUILDING ((void *)&building_tag)
 
-/* Copies start on 64-byte boundaries. */
+/* Copies start on 64-byte boundaries (the block from nn__malloc_lines
+ * starts on one). */
 #define PACK_ALIGN 64u
 
 static size_t round_up(size_t count)
@@ -49,7 +50,9 @@ static nn__pack *build(const nn_model *m)
     size_t l, count = 0, head, bytes, off;
     unsigned char *block;
     nn__pack *p;
+    /* the copies start at the first 64-byte boundary after the pointers */
     head = sizeof *p + m->n_layers * sizeof *p->w;
+    head = (head + PACK_ALIGN - 1) / PACK_ALIGN * PACK_ALIGN;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
         size_t f = L->ops->pack_floats ? L->ops->pack_floats(L) : 0;
@@ -57,18 +60,16 @@ static nn__pack *build(const nn_model *m)
             return NULL;
     }
     if (!nn__mul_size(count, sizeof(float), &bytes) ||
-        !nn__add_size(bytes, head + PACK_ALIGN, &bytes))
+        !nn__add_size(bytes, head, &bytes))
         return NULL;
-    block = (unsigned char *)nn__malloc(bytes);
+    block = (unsigned char *)nn__malloc_lines(bytes);
     if (!block)
         return NULL;
     p = (nn__pack *)(void *)block;
     p->n_layers = m->n_layers;
     p->isa = nn__kernel_isa();
     p->w = (const float **)(void *)(block + sizeof *p);
-    /* the first 64-byte boundary after the pointers */
-    off = head + (PACK_ALIGN - (uintptr_t)(block + head) % PACK_ALIGN) %
-                     PACK_ALIGN;
+    off = head;
     for (l = 0; l < m->n_layers; l++) {
         const nn__layer *L = &m->layers[l];
         size_t f = L->ops->pack_floats ? L->ops->pack_floats(L) : 0;
@@ -116,5 +117,5 @@ void nn__pack_drop(nn_model *m)
         return;
     assert(p != BUILDING); /* no pass runs beside a write */
     m->infer_pack = NULL;
-    nn__free(p);
+    nn__free_lines(p);
 }

@@ -216,17 +216,14 @@ nn_status nn__workspace_grow(const char *fn, nn_model *m, size_t n)
     }
     if (!add_block(&total, kfloats))
         goto overflow;
-    /* and room to start on a boundary */
-    if (!nn__add_size(total, NN__BLOCK_ALIGN, &total))
-        goto overflow;
     if (!nn__mul_size(total, sizeof(float), &bytes))
         goto overflow;
-    ws = (float *)nn__malloc(bytes);
+    ws = (float *)nn__malloc_lines(bytes); /* starts on a boundary */
     /* the block pointers, then act_top and delta_top */
     ptrs = (float **)nn__malloc(3 * L * sizeof *ptrs +
                                 2 * L * sizeof *m->act_top);
     if (!ws || !ptrs) {
-        nn__free(ws);
+        nn__free_lines(ws);
         nn__free(ptrs);
         return nn__fail(NN_E_NOMEM,
                         "%s: allocating a workspace of %zu bytes for %zu "
@@ -239,9 +236,7 @@ nn_status nn__workspace_grow(const char *fn, nn_model *m, size_t n)
     m->extra = ptrs + 2 * L;
     m->act_top = (uint32_t *)(ptrs + 3 * L);
     m->delta_top = m->act_top + L;
-    /* the first boundary at or after the block the allocator gave */
-    off = (NN__BLOCK_ALIGN - ((uintptr_t)ws / sizeof(float)) %
-                                 NN__BLOCK_ALIGN) % NN__BLOCK_ALIGN;
+    off = 0;
     for (l = 0; l < L; l++) {
         size_t block = n * m->layers[l].out;
         size_t extra = m->layers[l].ops->train_floats(m, l, n);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nn_internal.h" /* the workspace and the packed weights */
 #include "nn_test.h"
 
 /* The counting allocator of nn_test.h, which can fail the Nth allocation
@@ -513,23 +514,23 @@ static nn_status build_every_kind(nn_model **out)
     *out = m;
     if (st != NN_OK)
         return st;
-#define NN__STEP(call) do { st = (call); if (st != NN_OK) return st; } while (0)
-    NN__STEP(nn_model_add_scaling(m, sc, sh, 5));
-    NN__STEP(nn_model_add_dense(m, 9, NN_ACT_GELU));
-    NN__STEP(nn_model_add_batchnorm(m));
-    NN__STEP(nn_model_add_dropout(m, 0.25));
-    NN__STEP(nn_model_add_layernorm(m));
-    NN__STEP(nn_model_add_activation(m, NN_ACT_ELU));
-    NN__STEP(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX));
-    NN__STEP(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY));
-    NN__STEP(nn_model_set_class_weights(m, cw, 3));
-    NN__STEP(nn_model_set_meta(m, "classes", "a\nb\nc"));
-    NN__STEP(nn_model_set_meta(m, "classes", "x\ny\nz"));
-    NN__STEP(nn_model_set_meta(m, "source", "test_alloc"));
-    NN__STEP(nn_model_set_optimizer(m, NN_OPT_RMSPROP));
-    NN__STEP(nn_model_set_param(m, NN_PARAM_CENTERED, 1));
-    NN__STEP(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5));
-#undef NN__STEP
+#define TRY(call) do { st = (call); if (st != NN_OK) return st; } while (0)
+    TRY(nn_model_add_scaling(m, sc, sh, 5));
+    TRY(nn_model_add_dense(m, 9, NN_ACT_GELU));
+    TRY(nn_model_add_batchnorm(m));
+    TRY(nn_model_add_dropout(m, 0.25));
+    TRY(nn_model_add_layernorm(m));
+    TRY(nn_model_add_activation(m, NN_ACT_ELU));
+    TRY(nn_model_add_dense(m, 3, NN_ACT_SOFTMAX));
+    TRY(nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY));
+    TRY(nn_model_set_class_weights(m, cw, 3));
+    TRY(nn_model_set_meta(m, "classes", "a\nb\nc"));
+    TRY(nn_model_set_meta(m, "classes", "x\ny\nz"));
+    TRY(nn_model_set_meta(m, "source", "test_alloc"));
+    TRY(nn_model_set_optimizer(m, NN_OPT_RMSPROP));
+    TRY(nn_model_set_param(m, NN_PARAM_CENTERED, 1));
+    TRY(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.5));
+#undef TRY
     return NN_OK;
 }
 
@@ -873,9 +874,17 @@ static void offset_free(void *ctx, void *ptr)
     a->live--;
 }
 
+/* Whether p starts on a 64-byte boundary. */
+static int on_line(const void *p)
+{
+    return (uintptr_t)p % 64 == 0;
+}
+
 /* Four Adam steps of make_model's net on 10 rows, then a prediction:
  * the parameters and the prediction into params and y. Checks that the
- * parameters and gradients start on a 64-byte boundary. */
+ * parameters, gradients, the training workspace's blocks and the packed
+ * copy of the weights (where the kernel made one) start on a 64-byte
+ * boundary. */
 static void train_on_lines(float *params, size_t count, float *y)
 {
     float x[10 * 5];
@@ -884,7 +893,9 @@ static void train_on_lines(float *params, size_t count, float *y)
     size_t n;
     int s;
     nn_model *m = make_model(6);
+    const nn__pack *pack;
     float *p, *g;
+    size_t l;
     fill(x, 50, 1.0f);
     assert_int_equal(nn_model_set_optimizer(m, NN_OPT_ADAM), NN_OK);
     for (s = 0; s < 4; s++)
@@ -894,8 +905,18 @@ static void train_on_lines(float *params, size_t count, float *y)
     p = nn_model_params(m, &n);
     g = nn_model_grads(m, NULL);
     assert_int_equal(n, count);
-    assert_int_equal((uintptr_t)p % 64, 0);
-    assert_int_equal((uintptr_t)g % 64, 0);
+    assert_true(on_line(p));
+    assert_true(on_line(g));
+    for (l = 0; l < m->n_layers; l++) {
+        assert_true(on_line(m->act[l]));
+        assert_true(on_line(m->delta[l]));
+        assert_true(m->extra[l] == NULL || on_line(m->extra[l]));
+    }
+    assert_true(m->kbuf == NULL || on_line(m->kbuf));
+    pack = (const nn__pack *)m->infer_pack;
+    if (pack)
+        for (l = 0; l < pack->n_layers; l++)
+            assert_true(pack->w[l] == NULL || on_line(pack->w[l]));
     memcpy(params, p, count * sizeof *p);
     nn_model_free(m);
 }
