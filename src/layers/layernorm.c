@@ -20,8 +20,9 @@
  * (for dL/dgamma and dL/dbeta) run per column in row order, in the same
  * pass over a row as its own sums.
  * The extra block keeps x-hat (n x width floats) and then, in double,
- * each row's 1 / sqrt(variance + eps) and the sums for dL/dgamma and
- * dL/dbeta (width each).
+ * each row's 1 / sqrt(variance + eps), the sums for dL/dgamma and
+ * dL/dbeta (width each) and the backward pass's dy gamma for BACK_ROWS
+ * rows (width each).
  */
 #include "layers.h"
 
@@ -39,12 +40,6 @@ static void ln_shape(nn__layer *L)
     L->out = L->in;
     L->w_count = L->b_count = L->in;
     L->buf_count = 0;
-}
-
-static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
-{
-    size_t k = m->layers[l].out;
-    return nn__even(n * k) + nn__floats_for_doubles(n + 2 * k);
 }
 
 /* Rows whose statistics row_stats forms at a time (layernorm_rows.h). */
@@ -82,6 +77,12 @@ static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
  * AVX-512 clone two rows take 1.04 to 1.09 times four rows' samples and
  * 0.84 to 0.92 of one row's. */
 enum { BACK_ROWS = 2 };
+
+static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
+{
+    size_t k = m->layers[l].out;
+    return nn__even(n * k) + nn__floats_for_doubles(n + (2 + BACK_ROWS) * k);
+}
 
 /* norm_rows and back_all, inlined into the callers' clones, and where
  * the build has them their copies over one AVX-512 register of doubles
@@ -122,13 +123,13 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     const size_t k = L->out;
     const float *gamma = m->params + L->w_off;
     const double *inv = row_inv(m, l, n);
-    double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k;
+    double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k, *dxh = sdy + k;
     float *gx = nn__delta_in(m, l);
     size_t j;
     (void)x;
     (void)dz;
     NN__BY_LANES(back_all, (m->delta[l], m->extra[l], gamma, inv, n, k, sdx,
-                            sdy, gx));
+                            sdy, dxh, gx));
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];

@@ -89,13 +89,16 @@ static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
  * when it is not NULL; each row's two sums in its own eight lanes, and
  * the rows' shares of the columns' sums sdx (dy x-hat) and sdy (dy) added
  * in row order: the same operations in the same order as one row at a
- * time, with the rows' chains of additions interleaved. */
+ * time, with the rows' chains of additions interleaved. dx-hat, in double
+ * (exact: the product of two floats), goes to dxh (R rows of k) as the
+ * sums form it, and dL/dx reads it there rather than forming it again. */
 static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
                                                  const float *xh,
                                                  const float *gamma,
                                                  const double *inv, size_t k,
                                                  size_t R, double *sdx,
-                                                 double *sdy, float *gx)
+                                                 double *sdy, double *dxh,
+                                                 float *gx)
 {
     L8_T v1[BACK_ROWS], v2[BACK_ROWS];
     double s1[8], s2[8], m1, m2;
@@ -112,6 +115,7 @@ static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
             L8_T g = L8(load)(dy + q * k + j);
             L8_T h = L8(load)(xh + q * k + j);
             L8_T d = L8(mul)(g, w);
+            L8(store)(dxh + q * k + j, d);
             v1[q] = L8(add)(v1[q], d);
             v2[q] = L8(add)(v2[q], L8(mul)(d, h));
             cx = L8(add)(cx, L8(mul)(g, h));
@@ -122,10 +126,12 @@ static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
     }
     for (q = 0; q < R; q++) {
         const float *g = dy + q * k, *h = xh + q * k;
+        double *dd = dxh + q * k;
         L8(store)(s1, v1[q]);
         L8(store)(s2, v2[q]);
         for (t = j; t < k; t++) {
             double d = (double)g[t] * gamma[t];
+            dd[t] = d;
             s1[t & 7] += d;
             s2[t & 7] += d * h[t];
             sdx[t] += (double)g[t] * h[t];
@@ -135,18 +141,18 @@ static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
         m2 = nn__lanes8_total(s2) / (double)k;
         if (gx)
             for (t = 0; t < k; t++)
-                gx[q * k + t] = (float)(inv[q] * ((double)g[t] * gamma[t] -
-                                                  m1 - h[t] * m2));
+                gx[q * k + t] = (float)(inv[q] * (dd[t] - m1 - h[t] * m2));
     }
 }
 
 /* The backward pass of n rows (dy, xh at their first row, gx NULL or
  * likewise): back_rows BACK_ROWS rows at a time, then one; the columns'
- * sums sdx and sdy start at zero. */
+ * sums sdx and sdy start at zero; dxh is room for BACK_ROWS rows of k
+ * doubles. */
 static L8_ATTR void L8_NAME(back_all)(const float *dy, const float *xh,
                                       const float *gamma, const double *inv,
                                       size_t n, size_t k, double *sdx,
-                                      double *sdy, float *gx)
+                                      double *sdy, double *dxh, float *gx)
 {
     size_t i, j, R;
     for (j = 0; j < k; j++)
@@ -157,8 +163,9 @@ static L8_ATTR void L8_NAME(back_all)(const float *dy, const float *xh,
         R = n - i >= BACK_ROWS ? BACK_ROWS : 1;
         if (R == BACK_ROWS)
             L8_NAME(back_rows)(d, h, gamma, inv + i, k, BACK_ROWS, sdx, sdy,
-                               g);
+                               dxh, g);
         else
-            L8_NAME(back_rows)(d, h, gamma, inv + i, k, 1, sdx, sdy, g);
+            L8_NAME(back_rows)(d, h, gamma, inv + i, k, 1, sdx, sdy, dxh,
+                               g);
     }
 }
