@@ -21,8 +21,10 @@
  * pass over a row as its own sums.
  * The extra block keeps x-hat (n x width floats) and then, in double,
  * each row's 1 / sqrt(variance + eps), the sums for dL/dgamma and
- * dL/dbeta (width each) and the backward pass's dy gamma for BACK_ROWS
- * rows (width each).
+ * dL/dbeta (width each), and room for ROOM_ROWS rows (width each): the
+ * forward pass's rows of x in double, converted once where three passes
+ * read them, and the backward pass's dy gamma, formed once where two
+ * passes read it.
  */
 #include "layers.h"
 
@@ -46,8 +48,11 @@ static void ln_shape(nn__layer *L)
 enum { STAT_ROWS = 4 };
 
 /* One row: y = gamma x-hat + beta, x-hat into xh when it is not NULL.
- * Returns the largest |y|'s bits. */
-static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
+ * With keep (a constant where inlined) the row's elements are read from
+ * xd, row_stats' copy in double, rather than from x. Returns the largest
+ * |y|'s bits. */
+static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const double *xd,
+                                           const int keep,
                                            const float *gamma,
                                            const float *beta, double mean,
                                            double r, size_t k, float *y,
@@ -56,7 +61,7 @@ static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
     uint32_t top = 0;
     size_t j;
     for (j = 0; j < k; j++) {
-        float h = (float)((x[j] - mean) * r);
+        float h = (float)(((keep ? xd[j] : (double)x[j]) - mean) * r);
         float v = gamma[j] * h + beta[j];
         uint32_t u = nn__abs_bits(v);
         if (xh)
@@ -78,10 +83,15 @@ static NN__ALWAYS_INLINE uint32_t norm_row(const float *x,
  * 0.84 to 0.92 of one row's. */
 enum { BACK_ROWS = 2 };
 
+/* Rows of the extra block's room in double: STAT_ROWS rows of x forward,
+ * and in the same room BACK_ROWS rows of dy gamma backward. */
+enum { ROOM_ROWS = STAT_ROWS };
+_Static_assert((int)BACK_ROWS <= (int)ROOM_ROWS, "the backward rows fit");
+
 static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
 {
     size_t k = m->layers[l].out;
-    return nn__even(n * k) + nn__floats_for_doubles(n + (2 + BACK_ROWS) * k);
+    return nn__even(n * k) + nn__floats_for_doubles(n + (2 + ROOM_ROWS) * k);
 }
 
 /* norm_rows and back_all, inlined into the callers' clones, and where
@@ -98,7 +108,8 @@ static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
                                  (x, m->params + L->w_off,
                                   m->params + L->b_off,
                                   L->lp[NN_LAYER_EPSILON], n, L->out,
-                                  m->act[l], m->extra[l], row_inv(m, l, n)));
+                                  m->act[l], m->extra[l], row_inv(m, l, n),
+                                  row_inv(m, l, n) + n + 2 * L->out));
     m->logits = m->act[l];
 }
 
@@ -109,7 +120,7 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
     (void)NN__BY_LANES(norm_rows, (a->x, m->params + L->w_off,
                                    m->params + L->b_off,
                                    L->lp[NN_LAYER_EPSILON], a->k, L->out,
-                                   a->y, NULL, NULL));
+                                   a->y, NULL, NULL, NULL));
     return a->y;
 }
 

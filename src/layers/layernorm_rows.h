@@ -13,10 +13,13 @@
  * addition before the next, so one row alone ran at the adder's latency,
  * not its throughput. Always inlined: a copy called from the clones would
  * be compiled for the baseline only (and one from norm_rows_v4 for v4
- * with a variable R). */
+ * with a variable R). With keep (a constant where inlined) the first pass
+ * stores the rows in double at xd (R rows of k) and the second reads them
+ * there. */
 static NN__ALWAYS_INLINE void L8_NAME(row_stats)(const float *x, size_t k,
                                                  size_t R, double eps,
-                                                 double *mean, double *r)
+                                                 double *mean, double *r,
+                                                 double *xd, const int keep)
 {
     L8_T acc[STAT_ROWS];
     double s[8];
@@ -26,27 +29,40 @@ static NN__ALWAYS_INLINE void L8_NAME(row_stats)(const float *x, size_t k,
         acc[q] = L8(zero)();
     for (j = 0; j + 8 <= k; j += 8)
 #pragma GCC unroll 4
-        for (q = 0; q < R; q++)
-            acc[q] = L8(add)(acc[q], L8(load)(x + q * k + j));
+        for (q = 0; q < R; q++) {
+            L8_T v = L8(load)(x + q * k + j);
+            if (keep)
+                L8(store)(xd + q * k + j, v);
+            acc[q] = L8(add)(acc[q], v);
+        }
 #pragma GCC unroll 4
     for (q = 0; q < R; q++) {
         L8(store)(s, acc[q]);
-        for (t = j; t < k; t++)
+        for (t = j; t < k; t++) {
+            if (keep)
+                xd[q * k + t] = x[q * k + t];
             s[t & 7] += x[q * k + t];
+        }
         mean[q] = nn__lanes8_total(s) / (double)k;
         acc[q] = L8(zero)();
     }
     for (j = 0; j + 8 <= k; j += 8)
 #pragma GCC unroll 4
         for (q = 0; q < R; q++) {
-            L8_T d = L8(sub)(L8(load)(x + q * k + j), L8(splat)(mean[q]));
+            L8_T v, d;
+            if (keep)
+                v = L8(load_doubles)(xd + q * k + j);
+            else
+                v = L8(load)(x + q * k + j);
+            d = L8(sub)(v, L8(splat)(mean[q]));
             acc[q] = L8(add)(acc[q], L8(mul)(d, d));
         }
 #pragma GCC unroll 4
     for (q = 0; q < R; q++) {
         L8(store)(s, acc[q]);
         for (t = j; t < k; t++) {
-            double d = x[q * k + t] - mean[q];
+            double v = keep ? xd[q * k + t] : (double)x[q * k + t];
+            double d = v - mean[q];
             s[t & 7] += d * d;
         }
         r[q] = 1.0 / sqrt(nn__lanes8_total(s) / (double)k + eps);
@@ -55,26 +71,39 @@ static NN__ALWAYS_INLINE void L8_NAME(row_stats)(const float *x, size_t k,
 
 /* n rows of k: y = gamma x-hat + beta, and x-hat into xh and each row's
  * 1 / sqrt(var + eps) into inv when they are not NULL; STAT_ROWS rows at a
- * time. Returns the largest |y|'s bits. */
+ * time. Where xd is not NULL (room for STAT_ROWS rows of k doubles) the
+ * first pass over the rows keeps them there in double, and the other
+ * passes read that copy rather than converting each float again (the
+ * same values: a float is exact in double). Returns the largest |y|'s
+ * bits. */
 static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
                                            const float *gamma,
                                            const float *beta, double eps,
                                            size_t n, size_t k, float *y,
-                                           float *xh, double *inv)
+                                           float *xh, double *inv,
+                                           double *xd)
 {
     uint32_t top = 0;
     size_t i = 0, q, R;
+    const int keep = xd != NULL;
     for (; i < n; i += R) {
         double mean[STAT_ROWS], r[STAT_ROWS];
         R = n - i >= STAT_ROWS ? STAT_ROWS : 1;
-        if (R == STAT_ROWS)
-            L8_NAME(row_stats)(x + i * k, k, STAT_ROWS, eps, mean, r);
+        if (R == STAT_ROWS && keep)
+            L8_NAME(row_stats)(x + i * k, k, STAT_ROWS, eps, mean, r, xd, 1);
+        else if (R == STAT_ROWS)
+            L8_NAME(row_stats)(x + i * k, k, STAT_ROWS, eps, mean, r, xd, 0);
+        else if (keep)
+            L8_NAME(row_stats)(x + i * k, k, 1, eps, mean, r, xd, 1);
         else
-            L8_NAME(row_stats)(x + i * k, k, 1, eps, mean, r);
+            L8_NAME(row_stats)(x + i * k, k, 1, eps, mean, r, xd, 0);
         for (q = 0; q < R; q++) {
             size_t o = (i + q) * k;
-            uint32_t t = norm_row(x + o, gamma, beta, mean[q], r[q], k,
-                                  y + o, xh ? xh + o : NULL);
+            uint32_t t =
+                keep ? norm_row(x + o, xd + q * k, 1, gamma, beta, mean[q],
+                                r[q], k, y + o, xh ? xh + o : NULL)
+                     : norm_row(x + o, xd, 0, gamma, beta, mean[q], r[q], k,
+                                y + o, xh ? xh + o : NULL);
             top = t > top ? t : top;
             if (inv)
                 inv[i + q] = r[q];
