@@ -37,6 +37,13 @@ static double *row_inv(const nn_model *m, size_t l, size_t n)
                               nn__even(n * m->layers[l].out));
 }
 
+/* The room for ROOM_ROWS rows in double, after the rows' inverses and the
+ * sums for dL/dgamma and dL/dbeta. */
+static double *ln_room(const nn_model *m, size_t l, size_t n)
+{
+    return row_inv(m, l, n) + n + 2 * m->layers[l].out;
+}
+
 static void ln_shape(nn__layer *L)
 {
     L->out = L->in;
@@ -109,7 +116,7 @@ static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
                                   m->params + L->b_off,
                                   L->lp[NN_LAYER_EPSILON], n, L->out,
                                   m->act[l], m->extra[l], row_inv(m, l, n),
-                                  row_inv(m, l, n) + n + 2 * L->out));
+                                  ln_room(m, l, n)));
     m->logits = m->act[l];
 }
 
@@ -134,13 +141,13 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     const size_t k = L->out;
     const float *gamma = m->params + L->w_off;
     const double *inv = row_inv(m, l, n);
-    double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k, *dxh = sdy + k;
+    double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k;
     float *gx = nn__delta_in(m, l);
     size_t j;
     (void)x;
     (void)dz;
     NN__BY_LANES(back_all, (m->delta[l], m->extra[l], gamma, inv, n, k, sdx,
-                            sdy, dxh, gx));
+                            sdy, ln_room(m, l, n), gx));
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];
