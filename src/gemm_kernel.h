@@ -208,6 +208,24 @@ K_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
             dst[p * MR + i] = a[i * lda + p];
 }
 
+/* The micro-panels of op(A) = Aᵀ for two whole strips, rows [0, 2 MR),
+ * into dst0 and dst1 (MR == 8): each step of k reads its 16 floats, 64
+ * bytes, in one go. Two calls of pack_a, one per strip, each read half of
+ * those bytes, and the strips' tiles ran between them: for a dW product
+ * (A = X, whose rows lie lda floats apart) the first strip's lines had
+ * to arrive twice. Training steps with it take 0.983 to 0.993 of the
+ * time (bench/kernel_ab.sh, medians; bench/RESULTS.md, "Since b08d951");
+ * four or eight strips at once did no better. */
+K_INLINE void pack_a2(const float *a, size_t lda, size_t kc, float *dst0,
+                      float *dst1)
+{
+    size_t p;
+    for (p = 0; p < kc; p++) {
+        _mm256_storeu_ps(dst0 + p * MR, _mm256_loadu_ps(a + p * lda));
+        _mm256_storeu_ps(dst1 + p * MR, _mm256_loadu_ps(a + p * lda + 8));
+    }
+}
+
 /* ---- the micro-kernel ---- */
 
 /* What a tile needs: its strip of op(A) (a micro-panel, or A in place),
@@ -592,8 +610,8 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                           float beta, float *C, size_t ldc, const float *bias,
                           int act, float slope)
 {
-    float apanel[MR * KC] __attribute__((aligned(64)));
-    size_t jc, pc, j0, i0;
+    float apanel[2 * MR * KC] __attribute__((aligned(64)));
+    size_t jc, pc, j0, i0, paired;
     assert(M > 0 && N > 0 && K > 0);
     int a_in_place;
     nn__tile_args t;
@@ -623,6 +641,7 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
             t.last = pc + t.kc == K;
             if (b_form == NN__B_PACK_BLOCKS) /* used by every row strip */
                 pack_panels(trans_b, B, ldb, pc, t.kc, jc, jc + nc, N, buf);
+            paired = (size_t)-1; /* the strip packed with the last */
             for (i0 = 0; i0 < M; i0 += MR) {
                 size_t mr = M - i0 < MR ? M - i0 : MR;
                 if (a_in_place) {
@@ -633,6 +652,17 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                     t.a = A + i0 * lda + pc;
                     t.a_step = 1;
                     t.a_row = lda;
+                } else if (i0 == paired) {
+                    t.a = apanel + MR * KC;
+                    t.a_step = MR;
+                    t.a_row = 1;
+                } else if (MR == 8 && M - i0 >= 2 * MR) {
+                    pack_a2(A + pc * lda + i0, lda, t.kc, apanel,
+                            apanel + MR * KC);
+                    paired = i0 + MR;
+                    t.a = apanel;
+                    t.a_step = MR;
+                    t.a_row = 1;
                 } else {
                     pack_a(1, A + pc * lda + i0, lda, mr, t.kc, apanel);
                     t.a = apanel;
