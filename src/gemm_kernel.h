@@ -209,13 +209,14 @@ K_INLINE void pack_a(int trans_a, const float *a, size_t lda, size_t mr,
 }
 
 /* The micro-panels of op(A) = Aᵀ for two whole strips, rows [0, 2 MR),
- * into dst0 and dst1 (MR == 8): each step of k reads its 16 floats, 64
- * bytes, in one go. Two calls of pack_a, one per strip, each read half of
- * those bytes, and the strips' tiles ran between them: for a dW product
- * (A = X, whose rows lie lda floats apart) the first strip's lines had
- * to arrive twice. Training steps with it take 0.983 to 0.993 of the
- * time (bench/kernel_ab.sh, medians; bench/RESULTS.md, "Since b08d951");
- * four or eight strips at once did no better. */
+ * into dst0 and dst1 (MR == 8 only): each step of k reads its 16 floats,
+ * 64 bytes, in one go. With a call of pack_a per strip, each read half
+ * of those bytes, the second after the first strip's tiles had streamed
+ * B's panels through L1; in a dW product A is X, whose rows lie lda
+ * floats apart, and the lines came in again. Training steps with the
+ * pair take 0.983 to 0.993 of the time (bench/kernel_ab.sh, medians;
+ * bench/RESULTS.md, "Since b08d951"); four or eight strips at once did
+ * no better. */
 K_INLINE void pack_a2(const float *a, size_t lda, size_t kc, float *dst0,
                       float *dst1)
 {
@@ -641,7 +642,9 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
             t.last = pc + t.kc == K;
             if (b_form == NN__B_PACK_BLOCKS) /* used by every row strip */
                 pack_panels(trans_b, B, ldb, pc, t.kc, jc, jc + nc, N, buf);
-            paired = (size_t)-1; /* the strip packed with the last */
+            /* the second strip of the pair packed last: its panel waits
+             * in apanel's second half */
+            paired = (size_t)-1;
             for (i0 = 0; i0 < M; i0 += MR) {
                 size_t mr = M - i0 < MR ? M - i0 : MR;
                 if (a_in_place) {
