@@ -223,7 +223,7 @@ K_INLINE void pack_a2(const float *a, size_t lda, size_t kc, float *dst0,
     size_t p;
     for (p = 0; p < kc; p++) {
         _mm256_storeu_ps(dst0 + p * MR, _mm256_loadu_ps(a + p * lda));
-        _mm256_storeu_ps(dst1 + p * MR, _mm256_loadu_ps(a + p * lda + 8));
+        _mm256_storeu_ps(dst1 + p * MR, _mm256_loadu_ps(a + p * lda + MR));
     }
 }
 
@@ -655,20 +655,17 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                     t.a = A + i0 * lda + pc;
                     t.a_step = 1;
                     t.a_row = lda;
-                } else if (i0 == paired) {
-                    t.a = apanel + MR * KC;
-                    t.a_step = MR;
-                    t.a_row = 1;
-                } else if (MR == 8 && M - i0 >= 2 * MR) {
-                    pack_a2(A + pc * lda + i0, lda, t.kc, apanel,
-                            apanel + MR * KC);
-                    paired = i0 + MR;
-                    t.a = apanel;
-                    t.a_step = MR;
-                    t.a_row = 1;
                 } else {
-                    pack_a(1, A + pc * lda + i0, lda, mr, t.kc, apanel);
-                    t.a = apanel;
+                    /* packed with the strip before: in the second half */
+                    const int waits = i0 == paired;
+                    if (!waits && MR == 8 && M - i0 >= 2 * MR) {
+                        pack_a2(A + pc * lda + i0, lda, t.kc, apanel,
+                                apanel + MR * KC);
+                        paired = i0 + MR;
+                    } else if (!waits) {
+                        pack_a(1, A + pc * lda + i0, lda, mr, t.kc, apanel);
+                    }
+                    t.a = waits ? apanel + MR * KC : apanel;
                     t.a_step = MR;
                     t.a_row = 1;
                 }
