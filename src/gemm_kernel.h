@@ -106,6 +106,14 @@ K_INLINE void transpose8(const float *src, size_t lds, float *dst,
     _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+/* Rows of B ahead that the copy into panels prefetches. A panel's copy
+ * reads a few lines of each row, ldb floats apart (4 KiB for a 1024-wide
+ * layer's weights), and waited on those loads: 16 rows ahead, training
+ * steps of 784-1024-1024-10 take 0.973 to 0.988 of the time (16 rows
+ * against 8 0.991, 32 against 16 1.004; bench/RESULTS.md, "Since
+ * 9d4cbe1"). */
+#define PACK_PF 16
+
 /* Packs rows [p0, p0 + kc) of op(B) (K x N; B is N x K with trans_b, row
  * stride ldb) for the panels of columns [j_lo, j_hi) (j_lo a multiple of
  * NR): the panel at column j goes to dst + (j - j_lo) kc, kc rows of its
@@ -125,6 +133,11 @@ K_FN static void pack_panels(int trans_b, const float *B, size_t ldb,
             for (p = 0; p < kc; p++) {
                 const float *src = B + (p0 + p) * ldb + j0;
                 float *d = panel + p * width;
+                if (p + PACK_PF < kc)
+                    for (v = 0; v < nv; v++)
+                        _mm_prefetch((const char *)(src + PACK_PF * ldb +
+                                                    VL * v),
+                                     _MM_HINT_T0);
                 for (v = 0; v + 1 < nv; v++)
                     V_STORE(d + VL * v, V_LOAD(src + VL * v));
                 V_STORE(d + VL * v, V_LOADM(mask, src + VL * v));
