@@ -129,6 +129,7 @@ static inline float elu_back(float g, float z, float alpha)
     return z > 0.0f ? g : g * (alpha * nn__exp_nonpos(z));
 }
 
+NN__VECTOR_CLONES
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
 {
     size_t i, j;
