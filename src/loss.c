@@ -27,6 +27,7 @@ int nn__loss_fits(int loss, int act)
     return nn__loss_valid(loss); /* the element-wise losses: any */
 }
 
+NN__VECTOR_CLONES
 static double mse(const nn__loss_args *la, const float *z, const float *a,
                   const float *t, float *g, size_t n, size_t k)
 {
@@ -57,6 +58,7 @@ static double mse(const nn__loss_args *la, const float *z, const float *a,
  * equal), as torch.nn.L1Loss. Huber: d^2 / 2 inside delta, delta (|d| -
  * delta / 2) outside, gradient d clamped to [-delta, delta], over rows k.
  * Both in eight running sums, as mse. */
+NN__VECTOR_CLONES
 static double l1_huber(const nn__loss_args *la, const float *z,
                        const float *a, const float *t, float *g, size_t n,
                        size_t k)
@@ -102,6 +104,7 @@ static double bce(const float *z, const float *t, float *g, size_t n,
  * dL/dz_j = p_j sum_i t_i - t_j, which is p - t for rows summing to 1.
  * The exponentials are float (nn__exp_nonpos, vectorised); the log-sum-exp
  * and the loss accumulate in double. */
+NN__VECTOR_CLONES
 static double cross_entropy(const float *z, const float *t,
                             const int32_t *labels, float *g, size_t n,
                             size_t k, size_t rows)
@@ -164,6 +167,7 @@ static inline double ce_coef(const nn__loss_args *la, const float *t,
  * CrossEntropyLoss(weight, label_smoothing), as nn.h writes it out. The
  * coefficients are worked out in double; the exponentials and the
  * gradient in float, as cross_entropy does. */
+NN__VECTOR_CLONES
 static double cross_entropy_weighted(const nn__loss_args *la, const float *z,
                                      const float *t, const int32_t *labels,
                                      float *g, size_t n, size_t k)

@@ -5,14 +5,15 @@
  * compiled for the baseline, AVX2 and AVX-512, and the loader picks one).
  *
  * This file compiles dropout.c, batchnorm.c, layernorm.c, activation.c,
- * optim.c and gemm.c once more, with NN_NO_CLONES and the tables and
+ * optim.c, gemm.c and loss.c once more, with NN_NO_CLONES and the tables and
  * entry points renamed: a baseline build of each, without -O3. A training
  * pass of a net with every kind fills the workspace; then each kind's
  * forward pass (training and inference) and backward pass run on the
  * same inputs through the library's table (the clone this machine
  * dispatches to) and through the baseline one, and every float written
  * must be the same bits; so must every activation kernel's on the same
- * blocks, the optimizer's steps, and the small products of nn__gemm. The
+ * blocks, the optimizer's steps, the small products of nn__gemm, and
+ * every loss's value and gradient. The
  * widths leave both whole vectors and tails: layer normalization's lanes
  * in blocks of eight, the other loops in vectors of up to sixteen floats.
  * The normalizations' loops over eight doubles in one AVX-512 register
@@ -123,6 +124,15 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 #undef nn__gemm_train
 #undef nn__gemm_ref
 #undef nn_set_blas_threads
+
+/* loss.c's, likewise: its loops over the outputs are cloned */
+#define nn__loss_valid baseline_loss_valid
+#define nn__loss_fits baseline_loss_fits
+#define nn__loss_grad baseline_loss_grad
+#include "loss.c"
+#undef nn__loss_valid
+#undef nn__loss_fits
+#undef nn__loss_grad
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -455,6 +465,92 @@ static void activation_kernels_give_the_baseline_bits(void **state)
     }
 }
 
+/* Every loss (and cross-entropy's forms: labels or target rows, with
+ * class weights, label smoothing or both), after an identity output and
+ * after the activations the element-wise losses pass their gradient
+ * through, on rows of 10 and 37 (whole vectors and tails): the value
+ * returned and every float of the gradient, the clone the library
+ * dispatches to against the baseline build of loss.c. The rows the mean
+ * runs over exceed the block's, as for a part of a batch. */
+static void losses_give_the_baseline_bits(void **state)
+{
+    enum { R = 5, KMAX = 37 };
+    static const struct {
+        int loss, act;
+        int labels, weights;
+        double smoothing;
+    } cases[] = {
+        {NN_LOSS_MSE, NN_ACT_IDENTITY, 0, 0, 0.0},
+        {NN_LOSS_MSE, NN_ACT_SIGMOID, 0, 0, 0.0},
+        {NN_LOSS_MSE, NN_ACT_TANH, 0, 0, 0.0},
+        {NN_LOSS_L1, NN_ACT_IDENTITY, 0, 0, 0.0},
+        {NN_LOSS_L1, NN_ACT_RELU, 0, 0, 0.0},
+        {NN_LOSS_HUBER, NN_ACT_IDENTITY, 0, 0, 0.0},
+        {NN_LOSS_HUBER, NN_ACT_SIGMOID, 0, 0, 0.0},
+        {NN_LOSS_BCE, NN_ACT_SIGMOID, 0, 0, 0.0},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 1, 0, 0.0},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0, 0, 0.0},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 1, 1, 0.0},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0, 1, 0.0},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 1, 0, 0.1},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 1, 1, 0.1},
+        {NN_LOSS_CROSS_ENTROPY, NN_ACT_SOFTMAX, 0, 1, 0.1}};
+    static const size_t widths[] = {10, KMAX};
+    float z[R * KMAX], a[R * KMAX], t[R * KMAX], w[KMAX];
+    float ga[R * KMAX], gb[R * KMAX];
+    int32_t labels[R];
+    size_t c, q, i;
+    (void)state;
+    lcg_fill(z, R * KMAX, -9.0f, 9.0f, 21u);
+    lcg_fill(w, KMAX, 0.25f, 2.0f, 22u);
+    z[3] = -104.0f; /* e^(z - max) below float's range */
+    z[4] = 88.0f;
+    for (c = 0; c < ARRAY_LEN(cases); c++)
+        for (q = 0; q < ARRAY_LEN(widths); q++) {
+            const size_t k = widths[q], len = R * k;
+            nn__loss_args la;
+            double va, vb;
+            memset(&la, 0, sizeof la);
+            la.loss = cases[c].loss;
+            la.act = cases[c].act;
+            la.huber_delta = 0.75;
+            la.smoothing = cases[c].smoothing;
+            la.class_w = cases[c].weights ? w : NULL;
+            la.rows = 2 * R;
+            if (la.loss == NN_LOSS_CROSS_ENTROPY) {
+                /* target rows of probabilities, labels across the row */
+                lcg_fill(t, len, 0.0f, 1.0f, 23u);
+                for (i = 0; i < R; i++) {
+                    size_t j;
+                    float sum = 0.0f;
+                    for (j = 0; j < k; j++)
+                        sum += t[i * k + j];
+                    for (j = 0; j < k; j++)
+                        t[i * k + j] /= sum;
+                    labels[i] = (int32_t)((7 * i + 3) % k);
+                }
+            } else if (la.loss == NN_LOSS_BCE) {
+                lcg_fill(t, len, 0.0f, 1.0f, 24u);
+            } else {
+                lcg_fill(t, len, -1.5f, 1.5f, 25u);
+            }
+            nn__activation_forward(la.act, 0.0f, z, a, R, k);
+            memset(ga, 0xff, sizeof ga);
+            memset(gb, 0xff, sizeof gb);
+            va = nn__loss_grad(&la, z, a, cases[c].labels ? NULL : t,
+                               cases[c].labels ? labels : NULL, ga, R, k);
+            vb = baseline_loss_grad(&la, z, a, cases[c].labels ? NULL : t,
+                                    cases[c].labels ? labels : NULL, gb, R,
+                                    k);
+            if (memcmp(&va, &vb, sizeof va) != 0)
+                fail_msg("loss %d, activation %d, case %zu, k %zu: the "
+                         "dispatched clone returned %.17g, the baseline "
+                         "build %.17g", la.loss, la.act, c, k, va, vb);
+            same_bits("loss gradient", nn_loss_name((nn_loss)la.loss), ga,
+                      gb, len);
+        }
+}
+
 /* The small products' loops (gemm.c's gemm_small, which nn__gemm takes
  * for products of one or two rows, sums of one or two terms where B is
  * not transposed, and tiny ones): every shape class the loops tell apart
@@ -641,6 +737,7 @@ int main(void)
         cmocka_unit_test(activation_kernels_give_the_baseline_bits),
         cmocka_unit_test(optimizer_steps_give_the_baseline_bits),
         cmocka_unit_test(small_products_give_the_baseline_bits),
+        cmocka_unit_test(losses_give_the_baseline_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
