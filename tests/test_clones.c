@@ -8,18 +8,17 @@
  * optim.c, gemm.c and loss.c once more, with NN_NO_CLONES and the tables and
  * entry points renamed: a baseline build of each, without -O3. A training
  * pass of a net with every kind fills the workspace; then each kind's
- * forward pass (training and inference) and backward pass run on the
- * same inputs through the library's table (the clone this machine
- * dispatches to) and through the baseline one, and every float written
- * must be the same bits; so must every activation kernel's on the same
- * blocks, the optimizer's steps, the small products of nn__gemm, and
- * every loss's value and gradient. The
- * widths leave both whole vectors and tails: layer normalization's lanes
- * in blocks of eight, the other loops in vectors of up to sixteen floats.
- * The normalizations' loops over eight doubles in one AVX-512 register
- * (layers.h, NN__LANES_V4), which any clone calls on a CPU with
- * x86-64-v4, are held against the baseline the same way. (Built by clang,
- * the library has no clones and both sides are baseline code.)
+ * forward pass (training and inference) and backward pass run on the same
+ * inputs through the library's table (the clone this machine dispatches to)
+ * and through the baseline one, and every float written must be the same
+ * bits; so must every activation kernel's on the same blocks, the
+ * optimizer's steps, the small products of nn__gemm, and every loss's value
+ * and gradient. The widths leave both whole vectors and tails: layer
+ * normalization's lanes in blocks of eight, the other loops in vectors of up
+ * to sixteen floats. The normalizations' loops over eight doubles in one
+ * AVX-512 register (layers.h, NN__LANES_V4), which any clone calls on a CPU
+ * with x86-64-v4, are held against the baseline the same way. (Built by
+ * clang, the library has no clones and both sides are baseline code.)
  */
 #define NN_NO_CLONES
 #define nn__dropout_ops baseline_dropout_ops
@@ -470,8 +469,11 @@ static void activation_kernels_give_the_baseline_bits(void **state)
  * after the activations the element-wise losses pass their gradient
  * through, on rows of 10 and 37 (whole vectors and tails): the value
  * returned and every float of the gradient, the clone the library
- * dispatches to against the baseline build of loss.c. The rows the mean
- * runs over exceed the block's, as for a part of a batch. */
+ * dispatches to against the baseline build of loss.c (both take the
+ * activation's derivative from the library's nn__activation_backward,
+ * which activation_kernels_give_the_baseline_bits holds against its
+ * baseline). The rows the mean runs over exceed the block's, as for a
+ * part of a batch. */
 static void losses_give_the_baseline_bits(void **state)
 {
     enum { R = 5, KMAX = 37 };
