@@ -15,22 +15,43 @@
  * normalises by the whole batch. Each feature's sum runs in row order,
  * and the loops run along a row's features (the forward pass's sums, in
  * blocks of sixteen features down the rows), so that they vectorise
- * (NN__WIDE_CLONES) with the same bits. The extra block keeps x-hat
- * (n x width floats) and then, in double, the batch's mean, variance and
- * 1 / sqrt(variance + eps), the two sums of the backward pass and
- * gamma / sqrt(variance + eps), width each.
+ * (NN__WIDE_CLONES) with the same bits.
+ *
+ * Forward, two passes read x (its sums, then its centred squares' sums)
+ * and one writes y; backward, one reads dy and x (the sums of dy and of
+ * dy (x - mean)) and one writes dL/dx. x-hat is not kept: the passes
+ * that write work from x and the layer's input stays in place until the
+ * backward pass (train.c). Those two passes work in float, each feature's
+ * coefficients worked out in double and rounded once: y = ((x - m1) -
+ * m2) a + beta, where m1 + m2 is the mean in two floats (m1 the mean
+ * rounded, m2 the rest) and a = gamma / sqrt(var + eps); dL/dx = ((dy -
+ * d1) - d2) a + ((x - m1) - m2) b, d1 + d2 the mean of dy and b = -a /
+ * sqrt(var + eps) times the mean of dy x-hat. Where a feature's mean lies
+ * far above its spread, x - m1 is exact (the two are within a factor of
+ * two of each other) and m2 carries the mean's low bits, so that x - mean
+ * comes out to the float rounding of its value in double; a single float
+ * for the mean would lose the bits of x - mean below the mean's own last
+ * bit (tests/test_layers.c, batchnorm_keeps_a_far_mean_exact). The extra
+ * block holds, in double, the batch's mean, variance, 1 / sqrt(variance +
+ * eps) and the backward pass's two sums, then in float m1, m2, a, d1, d2
+ * and b, width each.
  */
 #include "layers.h"
 
 #include <math.h>
 #include <string.h>
 
-/* The doubles of the extra block of layer l: mean, var, inv, sum_dy,
- * sum_dy_xh, gamma inv, width each, after x-hat's n x width floats. */
-static double *stats(const nn_model *m, size_t l, size_t n)
+/* The extra block of layer l: the doubles mean, var, inv, sum_dy,
+ * sum_dy_xc (xc = x - mean), width each. */
+static double *stats(const nn_model *m, size_t l)
 {
-    return (double *)(void *)(m->extra[l] +
-                              nn__even(n * m->layers[l].out));
+    return (double *)(void *)m->extra[l];
+}
+
+/* The floats after them: m1, m2, a, d1, d2, b, width each. */
+static float *coefs(const nn_model *m, size_t l)
+{
+    return (float *)(void *)(stats(m, l) + 5 * m->layers[l].out);
 }
 
 /* Rows dy_sums takes at a time. */
@@ -41,6 +62,48 @@ enum { BN_SUM_ROWS = 4 };
  * (lanes.h; bench/RESULTS.md, "Since de6a473"). */
 #define NN__LANES_FILE "batchnorm_sums.h"
 #include "lanes.h"
+
+/* The forward pass's coefficients of k features from the sums of the
+ * centred squares (var, divided here by the g rows): inv, m1 + m2 = mean
+ * (m1 the mean rounded to float, m2 the rest rounded) and a = gamma inv.
+ * A loop of its own over restrict pointers, inlined into the callers'
+ * clones, so that it vectorises: in the caller's loop it ran one feature
+ * at a time. */
+static NN__ALWAYS_INLINE void fw_coefs(const double *restrict mean,
+                                       double *restrict var,
+                                       double *restrict inv,
+                                       const float *restrict gamma, double g,
+                                       double eps, size_t k,
+                                       float *restrict m1,
+                                       float *restrict m2, float *restrict a)
+{
+    size_t j;
+    for (j = 0; j < k; j++) {
+        var[j] /= g;
+        inv[j] = 1.0 / sqrt(var[j] + eps);
+        m1[j] = (float)mean[j];
+        m2[j] = (float)(mean[j] - (double)m1[j]);
+        a[j] = (float)(gamma[j] * inv[j]);
+    }
+}
+
+/* The backward pass's: d1 + d2 = the mean of dy (sdy / g), and b = -gamma
+ * inv^2 times the mean of dy x-hat (sdx inv / g). */
+static NN__ALWAYS_INLINE void bw_coefs(const double *restrict sdy,
+                                       const double *restrict sdx,
+                                       const double *restrict inv,
+                                       const float *restrict gamma, double g,
+                                       size_t k, float *restrict d1,
+                                       float *restrict d2, float *restrict b)
+{
+    size_t j;
+    for (j = 0; j < k; j++) {
+        double mdy = sdy[j] / g, mdx = sdx[j] * inv[j] / g;
+        d1[j] = (float)mdy;
+        d2[j] = (float)(mdy - (double)d1[j]);
+        b[j] = (float)(-(double)gamma[j] * inv[j] * inv[j] * mdx);
+    }
+}
 
 static void bn_shape(nn__layer *L)
 {
@@ -63,7 +126,8 @@ static void bn_init(nn_model *m, nn__layer *L)
 static size_t bn_train_floats(const nn_model *m, size_t l, size_t n)
 {
     size_t k = m->layers[l].out;
-    return nn__even(n * k) + nn__floats_for_doubles(6 * k);
+    (void)n;
+    return nn__floats_for_doubles(5 * k) + nn__even(6 * k);
 }
 
 NN__WIDE_CLONES
@@ -71,10 +135,11 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
 {
     const nn__layer *L = &m->layers[l];
     const size_t k = L->out;
-    const float *gamma = m->params + L->w_off, *beta = m->params + L->b_off;
-    double *mean = stats(m, l, n), *var = mean + k, *inv = var + k;
+    const float *beta = m->params + L->b_off;
+    const float *gamma = m->params + L->w_off;
+    double *mean = stats(m, l), *var = mean + k, *inv = var + k;
     double eps = L->lp[NN_LAYER_EPSILON];
-    float *xh = m->extra[l], *y = m->act[l];
+    float *m1 = coefs(m, l), *m2 = m1 + k, *a = m2 + k, *y = m->act[l];
     uint32_t top = 0;
     size_t i, j, g = nn__batch_rows(m, n);
     NN__BY_LANES(column_sums, (x, NULL, n, k, mean));
@@ -83,16 +148,11 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
         mean[j] /= (double)g;
     NN__BY_LANES(column_sums, (x, mean, n, k, var));
     nn__reduce(m, var, k);
-    for (j = 0; j < k; j++) {
-        var[j] /= (double)g;
-        inv[j] = 1.0 / sqrt(var[j] + eps);
-    }
+    fw_coefs(mean, var, inv, gamma, (double)g, eps, k, m1, m2, a);
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++) {
-            float h = (float)((x[i * k + j] - mean[j]) * inv[j]);
-            float v = gamma[j] * h + beta[j];
+            float v = ((x[i * k + j] - m1[j]) - m2[j]) * a[j] + beta[j];
             uint32_t u = nn__abs_bits(v);
-            xh[i * k + j] = h;
             y[i * k + j] = v;
             top = u > top ? u : top;
         }
@@ -128,8 +188,8 @@ static const float *bn_forward_infer(const nn_model *m, const nn__layer *L,
     return a->y;
 }
 
-/* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat, and
- * dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
+/* dL/dbeta = sum dy, dL/dgamma = sum dy x-hat = inv sum dy (x - mean),
+ * and dL/dx = gamma inv (dy - sum dy / n - x-hat sum dy x-hat / n). */
 NN__WIDE_CLONES
 static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
@@ -137,18 +197,18 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     const nn__layer *L = &m->layers[l];
     const size_t k = L->out;
     const float *gamma = m->params + L->w_off, *dy = m->delta[l];
-    const float *xh = m->extra[l];
-    double *inv = stats(m, l, n) + 2 * k, *sdy = inv + k, *sdx = sdy + k;
-    double *gi = sdx + k;
+    double *mean = stats(m, l), *inv = mean + 2 * k, *sdy = inv + k;
+    double *sdx = sdy + k;
+    float *m1 = coefs(m, l), *m2 = m1 + k, *a = m2 + k, *d1 = a + k;
+    float *d2 = d1 + k, *b = d2 + k;
     float *gx = nn__delta_in(m, l);
     size_t i, j, g = nn__batch_rows(m, n);
-    (void)x;
     (void)dz;
-    NN__BY_LANES(dy_sums, (dy, xh, n, k, sdy, sdx));
+    NN__BY_LANES(dy_sums, (dy, x, mean, n, k, sdy, sdx));
     /* gamma's and beta's gradients are this batch's rows' sums: in a
      * data-parallel part, the sum of the parts' buffers makes the whole's */
     for (j = 0; j < k; j++) {
-        m->grads[L->w_off + j] = (float)sdx[j];
+        m->grads[L->w_off + j] = (float)(sdx[j] * inv[j]);
         m->grads[L->b_off + j] = (float)sdy[j];
     }
     /* dL/dx needs the whole batch's sums (sdy and sdx are adjacent: one
@@ -156,17 +216,12 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     nn__reduce(m, sdy, 2 * k);
     if (!gx)
         return;
-    /* the means, once per feature (the same doubles the formula would
-     * divide out for every row) */
-    for (j = 0; j < k; j++) {
-        sdy[j] /= (double)g;
-        sdx[j] /= (double)g;
-        gi[j] = gamma[j] * inv[j]; /* the product's first factor, once */
-    }
+    /* each feature's coefficients, once (a is the forward pass's) */
+    bw_coefs(sdy, sdx, inv, gamma, (double)g, k, d1, d2, b);
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++)
-            gx[i * k + j] = (float)(gi[j] * (dy[i * k + j] - sdy[j] -
-                                             xh[i * k + j] * sdx[j]));
+            gx[i * k + j] = ((dy[i * k + j] - d1[j]) - d2[j]) * a[j] +
+                            ((x[i * k + j] - m1[j]) - m2[j]) * b[j];
 }
 
 /* mean_r = (1 - mom) mean_r + mom m, var_r = (1 - mom) var_r + mom v
@@ -175,7 +230,7 @@ static void bn_commit(nn_model *m, size_t l, size_t n)
 {
     const nn__layer *L = &m->layers[l];
     const size_t k = L->out;
-    const double *mean = stats(m, l, n), *var = mean + k;
+    const double *mean = stats(m, l), *var = mean + k;
     const size_t g = nn__batch_rows(m, n); /* the whole batch's rows */
     double mom = L->lp[NN_LAYER_MOMENTUM], unbias = (double)g / (double)(g - 1);
     float *rm = m->buffers + L->buf_off, *rv = rm + k;

@@ -52,12 +52,13 @@ static L8_ATTR void L8_NAME(column_sums)(const float *x, const double *mean,
 }
 
 /* R rows (at most BN_SUM_ROWS, a constant where this is inlined) of dy
- * and x-hat added into sdy (dy) and sdx (dy x-hat), in double, each
+ * and x added into sdy (dy) and sdx (dy (x - mean)), in double, each
  * column's in row order: the R rows at a time along the columns, so that
  * each column's two sums are loaded and stored once for R rows, not for
  * each row. */
 static NN__ALWAYS_INLINE void L8_NAME(dy_rows)(const float *dy,
-                                               const float *xh, size_t k,
+                                               const float *x,
+                                               const double *mean, size_t k,
                                                size_t R, double *sdy,
                                                double *sdx)
 {
@@ -65,11 +66,13 @@ static NN__ALWAYS_INLINE void L8_NAME(dy_rows)(const float *dy,
     for (j = 0; j + 8 <= k; j += 8) {
         L8_T cy = L8(load_doubles)(sdy + j);
         L8_T cx = L8(load_doubles)(sdx + j);
+        L8_T mu = L8(load_doubles)(mean + j);
 #pragma GCC unroll 4
         for (q = 0; q < R; q++) {
             L8_T g = L8(load)(dy + q * k + j);
+            L8_T c = L8(sub)(L8(load)(x + q * k + j), mu);
             cy = L8(add)(cy, g);
-            cx = L8(add)(cx, L8(mul)(g, L8(load)(xh + q * k + j)));
+            cx = L8(add)(cx, L8(mul)(g, c));
         }
         L8(store)(sdy + j, cy);
         L8(store)(sdx + j, cx);
@@ -77,15 +80,16 @@ static NN__ALWAYS_INLINE void L8_NAME(dy_rows)(const float *dy,
     for (q = 0; q < R; q++)
         for (t = j; t < k; t++) {
             sdy[t] += dy[q * k + t];
-            sdx[t] += (double)dy[q * k + t] * xh[q * k + t];
+            double c = (double)x[q * k + t] - mean[t];
+            sdx[t] += (double)dy[q * k + t] * c;
         }
 }
 
 /* sdy[j] = the sum over the n rows of dy[i][j], sdx[j] that of
- * dy[i][j] x-hat[i][j]: BN_SUM_ROWS rows at a time, then one. */
-static L8_ATTR void L8_NAME(dy_sums)(const float *dy, const float *xh,
-                                     size_t n, size_t k, double *sdy,
-                                     double *sdx)
+ * dy[i][j] (x[i][j] - mean[j]): BN_SUM_ROWS rows at a time, then one. */
+static L8_ATTR void L8_NAME(dy_sums)(const float *dy, const float *x,
+                                     const double *mean, size_t n, size_t k,
+                                     double *sdy, double *sdx)
 {
     size_t i, j, R;
     for (j = 0; j < k; j++)
@@ -93,9 +97,9 @@ static L8_ATTR void L8_NAME(dy_sums)(const float *dy, const float *xh,
     for (i = 0; i < n; i += R) {
         R = n - i >= BN_SUM_ROWS ? BN_SUM_ROWS : 1;
         if (R == BN_SUM_ROWS)
-            L8_NAME(dy_rows)(dy + i * k, xh + i * k, k, BN_SUM_ROWS, sdy,
-                             sdx);
+            L8_NAME(dy_rows)(dy + i * k, x + i * k, mean, k, BN_SUM_ROWS,
+                             sdy, sdx);
         else
-            L8_NAME(dy_rows)(dy + i * k, xh + i * k, k, 1, sdy, sdx);
+            L8_NAME(dy_rows)(dy + i * k, x + i * k, mean, k, 1, sdy, sdx);
     }
 }
