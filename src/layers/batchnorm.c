@@ -20,21 +20,26 @@
  * Forward, two passes read x (its sums, then its centred squares' sums)
  * and one writes y; backward, one reads dy and x (the sums of dy and of
  * dy (x - mean)) and one writes dL/dx. x-hat is not kept: the passes
- * that write work from x and the layer's input stays in place until the
- * backward pass (train.c). Those two passes work in float, each feature's
- * coefficients worked out in double and rounded once: y = ((x - m1) -
- * m2) a + beta, where m1 + m2 is the mean in two floats (m1 the mean
- * rounded, m2 the rest) and a = gamma / sqrt(var + eps); dL/dx = ((dy -
- * d1) - d2) a + ((x - m1) - m2) b, d1 + d2 the mean of dy and b = -a /
- * sqrt(var + eps) times the mean of dy x-hat. Where a feature's mean lies
- * far above its spread, x - m1 is exact (the two are within a factor of
- * two of each other) and m2 carries the mean's low bits, so that x - mean
- * comes out to the float rounding of its value in double; a single float
- * for the mean would lose the bits of x - mean below the mean's own last
- * bit (tests/test_layers.c, batchnorm_keeps_a_far_mean_exact). The extra
- * block holds, in double, the batch's mean, variance, 1 / sqrt(variance +
- * eps) and the backward pass's two sums, then in float m1, m2, a, d1, d2
- * and b, width each.
+ * that write work from x, and the layer's input stays in place until the
+ * backward pass (train.c). Each feature's coefficients are worked out in
+ * double, once. The forward pass works in float: y = ((x - m1) - m2) a +
+ * beta, where m1 + m2 is the mean in two floats (m1 the mean rounded, m2
+ * the rest) and a = gamma / sqrt(var + eps) rounded. Where a feature's
+ * mean lies far above its spread, x - m1 is exact (the two are within a
+ * factor of two of each other) and m2 carries the mean's low bits, so
+ * that x - mean comes out to the float rounding of its value in double;
+ * a single float for the mean would lose the bits of x - mean below the
+ * mean's own last bit (tests/test_layers.c,
+ * batchnorm_keeps_a_far_mean_exact). The backward pass works in double,
+ * dL/dx = gi (dy - mean dy) + b (x - mean) rounded once, gi = gamma /
+ * sqrt(var + eps): dL/dx sums to zero over the batch, and the weight
+ * gradient of a dense layer before the normalization, x^T dL/dx, leaves
+ * that sum's rounding times the mean of x: in float (three roundings an
+ * element) that gradient, summed over the parts of a batch, strayed
+ * further from the whole batch's than tests/test_parallel.c allows. The
+ * extra block holds, in double, the batch's mean, variance and 1 /
+ * sqrt(variance + eps), the backward pass's two sums (then the mean of dy
+ * and b) and gi, then in float m1, m2 and a, width each.
  */
 #include "layers.h"
 
@@ -42,16 +47,16 @@
 #include <string.h>
 
 /* The extra block of layer l: the doubles mean, var, inv, sum_dy,
- * sum_dy_xc (xc = x - mean), width each. */
+ * sum_dy_xc (xc = x - mean), gi, width each. */
 static double *stats(const nn_model *m, size_t l)
 {
     return (double *)(void *)m->extra[l];
 }
 
-/* The floats after them: m1, m2, a, d1, d2, b, width each. */
+/* The floats after them: m1, m2, a, width each. */
 static float *coefs(const nn_model *m, size_t l)
 {
-    return (float *)(void *)(stats(m, l) + 5 * m->layers[l].out);
+    return (float *)(void *)(stats(m, l) + 6 * m->layers[l].out);
 }
 
 /* Rows dy_sums takes at a time. */
@@ -87,21 +92,21 @@ static NN__ALWAYS_INLINE void fw_coefs(const double *restrict mean,
     }
 }
 
-/* The backward pass's: d1 + d2 = the mean of dy (sdy / g), and b = -gamma
- * inv^2 times the mean of dy x-hat (sdx inv / g). */
-static NN__ALWAYS_INLINE void bw_coefs(const double *restrict sdy,
-                                       const double *restrict sdx,
+/* The backward pass's, in double: md = the mean of dy (sdy / g), gi =
+ * gamma inv, and b = -gamma inv^2 times the mean of dy x-hat (sdx inv /
+ * g), md and b in place of the sums. */
+static NN__ALWAYS_INLINE void bw_coefs(double *restrict sdy,
+                                       double *restrict sdx,
                                        const double *restrict inv,
                                        const float *restrict gamma, double g,
-                                       size_t k, float *restrict d1,
-                                       float *restrict d2, float *restrict b)
+                                       size_t k, double *restrict gi)
 {
     size_t j;
     for (j = 0; j < k; j++) {
-        double mdy = sdy[j] / g, mdx = sdx[j] * inv[j] / g;
-        d1[j] = (float)mdy;
-        d2[j] = (float)(mdy - (double)d1[j]);
-        b[j] = (float)(-(double)gamma[j] * inv[j] * inv[j] * mdx);
+        double mdx = sdx[j] * inv[j] / g;
+        sdy[j] /= g;
+        gi[j] = gamma[j] * inv[j];
+        sdx[j] = -gi[j] * inv[j] * mdx;
     }
 }
 
@@ -127,7 +132,7 @@ static size_t bn_train_floats(const nn_model *m, size_t l, size_t n)
 {
     size_t k = m->layers[l].out;
     (void)n;
-    return nn__floats_for_doubles(5 * k) + nn__even(6 * k);
+    return nn__floats_for_doubles(6 * k) + nn__even(3 * k);
 }
 
 NN__WIDE_CLONES
@@ -198,9 +203,7 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     const size_t k = L->out;
     const float *gamma = m->params + L->w_off, *dy = m->delta[l];
     double *mean = stats(m, l), *inv = mean + 2 * k, *sdy = inv + k;
-    double *sdx = sdy + k;
-    float *m1 = coefs(m, l), *m2 = m1 + k, *a = m2 + k, *d1 = a + k;
-    float *d2 = d1 + k, *b = d2 + k;
+    double *sdx = sdy + k, *gi = sdx + k;
     float *gx = nn__delta_in(m, l);
     size_t i, j, g = nn__batch_rows(m, n);
     (void)dz;
@@ -216,12 +219,13 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     nn__reduce(m, sdy, 2 * k);
     if (!gx)
         return;
-    /* each feature's coefficients, once (a is the forward pass's) */
-    bw_coefs(sdy, sdx, inv, gamma, (double)g, k, d1, d2, b);
+    /* each feature's coefficients, once */
+    bw_coefs(sdy, sdx, inv, gamma, (double)g, k, gi);
     for (i = 0; i < n; i++)
         for (j = 0; j < k; j++)
-            gx[i * k + j] = ((dy[i * k + j] - d1[j]) - d2[j]) * a[j] +
-                            ((x[i * k + j] - m1[j]) - m2[j]) * b[j];
+            gx[i * k + j] =
+                (float)(gi[j] * (dy[i * k + j] - sdy[j]) +
+                        sdx[j] * ((double)x[i * k + j] - mean[j]));
 }
 
 /* mean_r = (1 - mom) mean_r + mom m, var_r = (1 - mom) var_r + mom v
