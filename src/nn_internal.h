@@ -357,7 +357,8 @@ struct nn__layer_ops {
      * set: the loss has applied the output activation's derivative),
      * writes the layer's gradients into the gradient buffer (but for what
      * weight_product forms) and dL/dx into delta[l - 1] when l > 0. x is
-     * the layer's input. A dense layer also notes delta_top[l]. */
+     * the layer's input, as forward_train read it (the normalizations
+     * form x-hat from it again). A dense layer also notes delta_top[l]. */
     void (*backward)(nn_model *m, size_t l, const float *x, size_t n,
                      int dz);
     /* Dense: dst (its weights' layout) = beta dst + alpha xᵀ . dL/dZ, the

@@ -815,24 +815,83 @@ static void batchnorm_running_statistics_follow_the_formula(void **state)
     nn_model_free(m);
 }
 
-/* Batch normalization of features whose mean lies some 10^4 times their
- * spread: dense (identity weights, biases of 10^4 and -2.5 10^3, so that
- * its outputs are x + b exactly) -> batchnorm, MSE. The loss, gamma's and
- * beta's gradients and, through the dense layer's, dL/dx against the
- * formulas in double on the same floats. x - mean must come out to its
- * float rounding: with the mean held in one float, x-hat would be off by
- * up to half the mean's last bit over the spread (about 1e-3 here), and
- * so would the loss and the gradients. */
-static void batchnorm_keeps_a_far_mean_exact(void **state)
+/* Normalization of values whose mean lies some 10^4 times their spread:
+ * dense (identity weights, biases b, so that its outputs are x + b
+ * exactly: x in multiples of 2^-10) -> batch or layer normalization,
+ * MSE. The loss, gamma's and beta's gradients and, through the dense
+ * layer's (x^T dL/dz), dL/dz against the formulas in double on the same
+ * floats; for layer normalization also the predictions. z - mean must
+ * come out to its float rounding: with the mean held in one float, x-hat
+ * would be off by up to half the mean's last bit over the spread (about
+ * 1e-3 here), and so would the loss and the gradients. */
+enum { FAR_K = 19, FAR_N = 10 }; /* 16 lanes and a tail; 4 + 4 + 1 + 1 */
+
+/* The reference's x-hat, dL/dy and dL/dz of z (n x k) for MSE against t:
+ * statistics over each column (batch) or each row (layer normalization),
+ * epsilon 1e-5 (the default). Returns the loss. */
+static double far_reference(int batch, const double *z, const float *t,
+                            const float *gamma, const float *beta,
+                            double *xh, double *dy, double *gz)
 {
-    enum { K = 19, N = 10 }; /* 16 lanes and a tail; 4 + 4 + 1 + 1 rows */
+    const size_t k = FAR_K, n = FAR_N;
+    const size_t groups = batch ? k : n, len = batch ? n : k;
+    double loss = 0.0;
+    size_t g, e;
+#define AT(g, e) (batch ? (e) * k + (g) : (g) * k + (e))
+#define COL(g, e) (batch ? (g) : (e)) /* the feature of element e */
+    for (g = 0; g < groups; g++) {
+        double mean = 0.0, var = 0.0, inv, s1 = 0.0, s2 = 0.0;
+        for (e = 0; e < len; e++)
+            mean += z[AT(g, e)];
+        mean /= (double)len;
+        for (e = 0; e < len; e++)
+            var += (z[AT(g, e)] - mean) * (z[AT(g, e)] - mean);
+        inv = 1.0 / sqrt(var / (double)len + 1e-5);
+        for (e = 0; e < len; e++) {
+            size_t i = AT(g, e), c = COL(g, e);
+            double y;
+            xh[i] = (z[i] - mean) * inv;
+            y = gamma[c] * xh[i] + beta[c];
+            loss += (y - t[i]) * (y - t[i]);
+            dy[i] = 2.0 * (y - t[i]) / (double)(n * k);
+            /* the sums over the group of dL/dx-hat and of it times x-hat */
+            s1 += dy[i] * gamma[c];
+            s2 += dy[i] * gamma[c] * xh[i];
+        }
+        for (e = 0; e < len; e++) {
+            size_t i = AT(g, e), c = COL(g, e);
+            gz[i] = inv * (dy[i] * gamma[c] - s1 / (double)len -
+                           xh[i] * s2 / (double)len);
+        }
+    }
+#undef AT
+#undef COL
+    return loss / (double)(n * k);
+}
+
+/* |got - want| within rel times the largest |want| of the array. */
+static void far_close(const char *what, const float *got, const double *want,
+                      size_t count, double rel)
+{
+    double top = 0.0;
+    size_t i;
+    for (i = 0; i < count; i++)
+        top = fmax(top, fabs(want[i]));
+    for (i = 0; i < count; i++)
+        if (!(fabs(got[i] - want[i]) <= rel * top))
+            fail_msg("%s[%zu] %.9g, want %.9g", what, i, (double)got[i],
+                     want[i]);
+}
+
+static void check_far_mean(int batch)
+{
+    enum { K = FAR_K, N = FAR_N };
     nn_model *m = NULL;
-    float x[N * K], t[N * K], w[K * K], b[K], gamma[K], beta[K];
+    float x[N * K], t[N * K], w[K * K], b[K], gamma[K], beta[K], y[N * K];
     float dw[K * K], db[K], dgamma[K], dbeta[K];
-    double z[N * K], xh[N * K], dy[N * K], gx[N * K], inv[K], loss, want;
-    double rdw[K * K], rdgamma[K], rdbeta[K], top;
+    double z[N * K], xh[N * K], dy[N * K], gz[N * K], loss, want;
+    double rdw[K * K], rdgamma[K], rdbeta[K], ry[N * K];
     size_t i, j, c;
-    (void)state;
     lcg_fill(x, N * K, -1.0f, 1.0f, 7u);
     lcg_fill(t, N * K, -1.0f, 1.0f, 8u);
     for (i = 0; i < N * K; i++) /* multiples of 2^-10: x + b is exact */
@@ -840,75 +899,63 @@ static void batchnorm_keeps_a_far_mean_exact(void **state)
     memset(w, 0, sizeof w);
     for (j = 0; j < K; j++) {
         w[j * K + j] = 1.0f;
-        b[j] = j % 2 ? 10000.0f : -2500.0f;
+        /* batch: features far from 0 either way; layer: rows near 10^4 */
+        b[j] = batch && j % 2 == 0 ? -2500.0f : 10000.0f;
         gamma[j] = 0.5f + 0.125f * (float)j;
         beta[j] = 0.25f - 0.0625f * (float)j;
     }
     NN_OK_OR_FAIL(nn_model_create(&m, K, 3));
     NN_OK_OR_FAIL(nn_model_add_dense(m, K, NN_ACT_IDENTITY));
-    NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    if (batch)
+        NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    else
+        NN_OK_OR_FAIL(nn_model_add_layernorm(m));
     NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
     NN_OK_OR_FAIL(nn_model_set_weights(m, 0, w, K * K));
     NN_OK_OR_FAIL(nn_model_set_bias(m, 0, b, K));
     NN_OK_OR_FAIL(nn_model_set_weights(m, 1, gamma, K));
     NN_OK_OR_FAIL(nn_model_set_bias(m, 1, beta, K));
+    if (!batch) /* inference normalises alike */
+        NN_OK_OR_FAIL(nn_model_predict(m, N, x, K, y, K));
     NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, K, t, K, &loss));
     NN_OK_OR_FAIL(nn_model_get_layer_grads(m, 0, dw, K * K, db, K));
     NN_OK_OR_FAIL(nn_model_get_layer_grads(m, 1, dgamma, K, dbeta, K));
-    /* the reference, in double on the same floats */
-    want = 0.0;
-    for (j = 0; j < K; j++) {
-        double mean = 0.0, var = 0.0, sdy = 0.0, sdx = 0.0;
-        for (i = 0; i < N; i++) {
+    for (i = 0; i < N; i++)
+        for (j = 0; j < K; j++)
             z[i * K + j] = (double)x[i * K + j] + b[j];
-            mean += z[i * K + j];
-        }
-        mean /= N;
-        for (i = 0; i < N; i++)
-            var += (z[i * K + j] - mean) * (z[i * K + j] - mean);
-        inv[j] = 1.0 / sqrt(var / N + 1e-5); /* the default epsilon */
+    want = far_reference(batch, z, t, gamma, beta, xh, dy, gz);
+    for (j = 0; j < K; j++) {
+        rdgamma[j] = rdbeta[j] = 0.0;
         for (i = 0; i < N; i++) {
-            double y;
-            xh[i * K + j] = (z[i * K + j] - mean) * inv[j];
-            y = gamma[j] * xh[i * K + j] + beta[j];
-            want += (y - t[i * K + j]) * (y - t[i * K + j]);
-            dy[i * K + j] = 2.0 * (y - t[i * K + j]) / (N * K);
-            sdy += dy[i * K + j];
-            sdx += dy[i * K + j] * xh[i * K + j];
+            rdgamma[j] += dy[i * K + j] * xh[i * K + j];
+            rdbeta[j] += dy[i * K + j];
+            ry[i * K + j] = gamma[j] * xh[i * K + j] + beta[j];
         }
-        rdbeta[j] = sdy;
-        rdgamma[j] = sdx;
-        for (i = 0; i < N; i++)
-            gx[i * K + j] = gamma[j] * inv[j] *
-                            (dy[i * K + j] - sdy / N - xh[i * K + j] * sdx / N);
-    }
-    want /= N * K;
-    for (j = 0; j < K; j++)
         for (c = 0; c < K; c++) {
             rdw[j * K + c] = 0.0;
             for (i = 0; i < N; i++)
-                rdw[j * K + c] += x[i * K + j] * gx[i * K + c];
+                rdw[j * K + c] += x[i * K + j] * gz[i * K + c];
         }
-    assert_rel_close("the loss", loss, want, 1e-6);
-    top = 0.0;
-    for (j = 0; j < K; j++)
-        top = fmax(top, fmax(fabs(rdgamma[j]), fabs(rdbeta[j])));
-    for (j = 0; j < K; j++) {
-        if (!(fabs(dgamma[j] - rdgamma[j]) <= 1e-5 * top))
-            fail_msg("dL/dgamma[%zu] %.9g, want %.9g", j, (double)dgamma[j],
-                     rdgamma[j]);
-        if (!(fabs(dbeta[j] - rdbeta[j]) <= 1e-5 * top))
-            fail_msg("dL/dbeta[%zu] %.9g, want %.9g", j, (double)dbeta[j],
-                     rdbeta[j]);
     }
-    top = 0.0;
-    for (j = 0; j < K * K; j++)
-        top = fmax(top, fabs(rdw[j]));
-    for (j = 0; j < K * K; j++)
-        if (!(fabs(dw[j] - rdw[j]) <= 1e-5 * top))
-            fail_msg("the dense layer's dL/dW[%zu] (x^T dL/dx) %.9g, want "
-                     "%.9g", j, (double)dw[j], rdw[j]);
+    assert_rel_close("the loss", loss, want, 1e-6);
+    far_close("dL/dgamma", dgamma, rdgamma, K, 1e-5);
+    far_close("dL/dbeta", dbeta, rdbeta, K, 1e-5);
+    far_close("the dense layer's dL/dW (x^T dL/dz)", dw, rdw, K * K, 1e-5);
+    if (!batch)
+        far_close("a prediction", y, ry, N * K, 1e-6);
     nn_model_free(m);
+}
+
+static void batchnorm_keeps_a_far_mean_exact(void **state)
+{
+    (void)state;
+    check_far_mean(1);
+}
+
+static void layernorm_keeps_a_far_mean_exact(void **state)
+{
+    (void)state;
+    check_far_mean(0);
 }
 
 static void layernorm_output_is_each_row_normalized(void **state)
@@ -1795,6 +1842,7 @@ int main(void)
         cmocka_unit_test(batchnorm_running_statistics_follow_the_formula),
         cmocka_unit_test(batchnorm_keeps_a_far_mean_exact),
         cmocka_unit_test(layernorm_output_is_each_row_normalized),
+        cmocka_unit_test(layernorm_keeps_a_far_mean_exact),
         cmocka_unit_test(new_activations_match_libm_at_chosen_points),
         cmocka_unit_test(dropout_drops_the_rate_of_units_and_scales_the_rest),
         cmocka_unit_test(

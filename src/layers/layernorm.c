@@ -19,22 +19,33 @@
  * clone and 0.95 in the AVX2 one (batch 128). The sums over rows
  * (for dL/dgamma and dL/dbeta) run per column in row order, in the same
  * pass over a row as its own sums.
- * The extra block keeps x-hat (n x width floats) and then, in double,
- * each row's 1 / sqrt(variance + eps), the sums for dL/dgamma and
- * dL/dbeta (width each), and room for ROOM_ROWS rows (width each): the
- * forward pass's rows of x in double, converted once where three passes
- * read them, and the backward pass's dy gamma, formed once where two
- * passes read it.
+ * y = gamma x-hat + beta is formed in float, x-hat = ((x - m1) - m2) r
+ * with the row's mean in two floats (m1 the mean rounded, m2 the rest
+ * rounded) and r = 1 / sqrt(variance + eps) rounded: where the mean lies
+ * far above the row's spread, x - m1 is exact and m2 carries the mean's
+ * low bits. x-hat is not kept: the backward pass forms it again from x
+ * (the layer's input stays in place until then, train.c) with the same
+ * operations, the same bits.
+ * The extra block keeps, in double, each row's mean and 1 / sqrt(variance
+ * + eps), the sums for dL/dgamma and dL/dbeta (width each), and room for
+ * ROOM_ROWS rows (width each): the forward pass's rows of x in double,
+ * converted once where two passes read them, and the backward pass's dy
+ * gamma, formed once where two passes read it, and its rows of x-hat.
  */
 #include "layers.h"
 
 #include <math.h>
 #include <string.h>
 
+/* Each row's mean, then each row's 1 / sqrt(variance + eps) (n each). */
+static double *row_mean(const nn_model *m, size_t l)
+{
+    return (double *)(void *)m->extra[l];
+}
+
 static double *row_inv(const nn_model *m, size_t l, size_t n)
 {
-    return (double *)(void *)(m->extra[l] +
-                              nn__even(n * m->layers[l].out));
+    return row_mean(m, l) + n;
 }
 
 /* The room for ROOM_ROWS rows in double, after the rows' inverses and the
@@ -54,29 +65,55 @@ static void ln_shape(nn__layer *L)
 /* Rows whose statistics row_stats forms at a time (layernorm_rows.h). */
 enum { STAT_ROWS = 4 };
 
-/* One row: y = gamma x-hat + beta, x-hat into xh when it is not NULL.
- * With keep (a constant where inlined) the row's elements are read from
- * xd, row_stats' copy in double, rather than from x. Returns the largest
- * |y|'s bits. */
-static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const double *xd,
-                                           const int keep,
-                                           const float *gamma,
-                                           const float *beta, double mean,
-                                           double r, size_t k, float *y,
-                                           float *xh)
+/* A row's mean and 1 / sqrt(var + eps) as the float passes use them:
+ * the mean in two floats, m1 + m2, and r rounded. */
+typedef struct row_coefs {
+    float m1, m2, r;
+} row_coefs;
+
+static NN__ALWAYS_INLINE row_coefs coefs_of(double mean, double r)
+{
+    row_coefs c;
+    c.m1 = (float)mean;
+    c.m2 = (float)(mean - (double)c.m1);
+    c.r = (float)r;
+    return c;
+}
+
+/* x-hat of one element, in float: the forward and backward passes form it
+ * alike. */
+static NN__ALWAYS_INLINE float x_hat(float x, row_coefs c)
+{
+    return ((x - c.m1) - c.m2) * c.r;
+}
+
+/* One row: y = gamma x-hat + beta. Returns the largest |y|'s bits. */
+static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const float *gamma,
+                                           const float *beta, row_coefs c,
+                                           size_t k, float *y)
 {
     uint32_t top = 0;
     size_t j;
     for (j = 0; j < k; j++) {
-        float h = (float)(((keep ? xd[j] : (double)x[j]) - mean) * r);
-        float v = gamma[j] * h + beta[j];
+        float v = gamma[j] * x_hat(x[j], c) + beta[j];
         uint32_t u = nn__abs_bits(v);
-        if (xh)
-            xh[j] = h;
         y[j] = v;
         top = u > top ? u : top;
     }
     return top;
+}
+
+/* R rows of x-hat (k each, from x) into xh. */
+static NN__ALWAYS_INLINE void x_hat_rows(const float *x, const double *mean,
+                                         const double *inv, size_t k,
+                                         size_t R, float *xh)
+{
+    size_t q, j;
+    for (q = 0; q < R; q++) {
+        row_coefs c = coefs_of(mean[q], inv[q]);
+        for (j = 0; j < k; j++)
+            xh[q * k + j] = x_hat(x[q * k + j], c);
+    }
 }
 
 /* Rows the backward pass takes at a time. Each row brings two sums of
@@ -91,14 +128,16 @@ static NN__ALWAYS_INLINE uint32_t norm_row(const float *x, const double *xd,
 enum { BACK_ROWS = 2 };
 
 /* Rows of the extra block's room in double: STAT_ROWS rows of x forward,
- * and in the same room BACK_ROWS rows of dy gamma backward. */
+ * and in the same room BACK_ROWS rows of dy gamma backward, then BACK_ROWS
+ * rows of x-hat in float (half a row of doubles each). */
 enum { ROOM_ROWS = STAT_ROWS };
-_Static_assert((int)BACK_ROWS <= (int)ROOM_ROWS, "the backward rows fit");
+_Static_assert(3 * (int)BACK_ROWS <= 2 * (int)ROOM_ROWS,
+               "BACK_ROWS rows of doubles and of floats fit");
 
 static size_t ln_train_floats(const nn_model *m, size_t l, size_t n)
 {
     size_t k = m->layers[l].out;
-    return nn__even(n * k) + nn__floats_for_doubles(n + (2 + ROOM_ROWS) * k);
+    return nn__floats_for_doubles(2 * n + (2 + ROOM_ROWS) * k);
 }
 
 /* norm_rows and back_all, inlined into the callers' clones, and where
@@ -115,8 +154,8 @@ static void ln_forward_train(nn_model *m, size_t l, const float *x, size_t n)
                                  (x, m->params + L->w_off,
                                   m->params + L->b_off,
                                   L->lp[NN_LAYER_EPSILON], n, L->out,
-                                  m->act[l], m->extra[l], row_inv(m, l, n),
-                                  ln_room(m, l, n)));
+                                  m->act[l], row_mean(m, l),
+                                  row_inv(m, l, n), ln_room(m, l, n)));
     m->logits = m->act[l];
 }
 
@@ -132,7 +171,7 @@ static const float *ln_forward_infer(const nn_model *m, const nn__layer *L,
 }
 
 /* dL/dx row by row (back_rows, BACK_ROWS rows at a time); dL/dgamma =
- * sum over rows of dy x-hat, dL/dbeta = sum of dy. */
+ * sum over rows of dy x-hat, dL/dbeta = sum of dy; x-hat from x. */
 NN__WIDE_CLONES
 static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
                         int dz)
@@ -144,10 +183,9 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     double *sdx = row_inv(m, l, n) + n, *sdy = sdx + k;
     float *gx = nn__delta_in(m, l);
     size_t j;
-    (void)x;
     (void)dz;
-    NN__BY_LANES(back_all, (m->delta[l], m->extra[l], gamma, inv, n, k, sdx,
-                            sdy, ln_room(m, l, n), gx));
+    NN__BY_LANES(back_all, (m->delta[l], x, gamma, row_mean(m, l), inv, n, k,
+                            sdx, sdy, ln_room(m, l, n), gx));
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];

@@ -69,18 +69,18 @@ static NN__ALWAYS_INLINE void L8_NAME(row_stats)(const float *x, size_t k,
     }
 }
 
-/* n rows of k: y = gamma x-hat + beta, and x-hat into xh and each row's
- * 1 / sqrt(var + eps) into inv when they are not NULL; STAT_ROWS rows at a
- * time. Where xd is not NULL (room for STAT_ROWS rows of k doubles) the
- * first pass over the rows keeps them there in double, and the other
- * passes read that copy rather than converting each float again (the
- * same values: a float is exact in double). Returns the largest |y|'s
- * bits. */
+/* n rows of k: y = gamma x-hat + beta, and each row's mean and 1 /
+ * sqrt(var + eps) into mean and inv when they are not NULL; STAT_ROWS
+ * rows at a time. Where xd is not NULL (room for STAT_ROWS rows of k
+ * doubles) the first pass over the rows keeps them there in double, and
+ * the second reads that copy rather than converting each float again
+ * (the same values: a float is exact in double). Returns the largest
+ * |y|'s bits. */
 static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
                                            const float *gamma,
                                            const float *beta, double eps,
                                            size_t n, size_t k, float *y,
-                                           float *xh, double *inv,
+                                           double *mean_out, double *inv,
                                            double *xd)
 {
     uint32_t top = 0;
@@ -99,14 +99,13 @@ static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
             L8_NAME(row_stats)(x + i * k, k, 1, eps, mean, r, xd, 0);
         for (q = 0; q < R; q++) {
             size_t o = (i + q) * k;
-            uint32_t t =
-                keep ? norm_row(x + o, xd + q * k, 1, gamma, beta, mean[q],
-                                r[q], k, y + o, xh ? xh + o : NULL)
-                     : norm_row(x + o, xd, 0, gamma, beta, mean[q], r[q], k,
-                                y + o, xh ? xh + o : NULL);
+            uint32_t t = norm_row(x + o, gamma, beta,
+                                  coefs_of(mean[q], r[q]), k, y + o);
             top = t > top ? t : top;
-            if (inv)
+            if (inv) {
+                mean_out[i + q] = mean[q];
                 inv[i + q] = r[q];
+            }
         }
     }
     return top;
@@ -174,27 +173,34 @@ static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
     }
 }
 
-/* The backward pass of n rows (dy, xh at their first row, gx NULL or
- * likewise): back_rows BACK_ROWS rows at a time, then one; the columns'
- * sums sdx and sdy start at zero; dxh is room for BACK_ROWS rows of k
- * doubles. */
-static L8_ATTR void L8_NAME(back_all)(const float *dy, const float *xh,
-                                      const float *gamma, const double *inv,
-                                      size_t n, size_t k, double *sdx,
-                                      double *sdy, double *dxh, float *gx)
+/* The backward pass of n rows (dy, x at their first row, gx NULL or
+ * likewise; each row's mean and 1 / sqrt(var + eps) in mean and inv):
+ * back_rows BACK_ROWS rows at a time, then one, each group's rows of
+ * x-hat formed first (x_hat_rows); the columns' sums sdx and sdy start at
+ * zero; room holds BACK_ROWS rows of k doubles and then BACK_ROWS rows of
+ * k floats. */
+static L8_ATTR void L8_NAME(back_all)(const float *dy, const float *x,
+                                      const float *gamma, const double *mean,
+                                      const double *inv, size_t n, size_t k,
+                                      double *sdx, double *sdy, double *room,
+                                      float *gx)
 {
     size_t i, j, R;
+    float *xh = (float *)(void *)(room + BACK_ROWS * k);
     for (j = 0; j < k; j++)
         sdx[j] = sdy[j] = 0.0;
     for (i = 0; i < n; i += R) {
-        const float *d = dy + i * k, *h = xh + i * k;
+        const float *d = dy + i * k;
         float *g = gx ? gx + i * k : NULL;
         R = n - i >= BACK_ROWS ? BACK_ROWS : 1;
-        if (R == BACK_ROWS)
-            L8_NAME(back_rows)(d, h, gamma, inv + i, k, BACK_ROWS, sdx, sdy,
-                               dxh, g);
-        else
-            L8_NAME(back_rows)(d, h, gamma, inv + i, k, 1, sdx, sdy, dxh,
+        if (R == BACK_ROWS) {
+            x_hat_rows(x + i * k, mean + i, inv + i, k, BACK_ROWS, xh);
+            L8_NAME(back_rows)(d, xh, gamma, inv + i, k, BACK_ROWS, sdx, sdy,
+                               room, g);
+        } else {
+            x_hat_rows(x + i * k, mean + i, inv + i, k, 1, xh);
+            L8_NAME(back_rows)(d, xh, gamma, inv + i, k, 1, sdx, sdy, room,
                                g);
+        }
     }
 }
