@@ -79,8 +79,8 @@ static NN__ALWAYS_INLINE void L8_NAME(dy_rows)(const float *dy,
     }
     for (q = 0; q < R; q++)
         for (t = j; t < k; t++) {
-            sdy[t] += dy[q * k + t];
             double c = (double)x[q * k + t] - mean[t];
+            sdy[t] += dy[q * k + t];
             sdx[t] += (double)dy[q * k + t] * c;
         }
 }

@@ -70,12 +70,12 @@ static NN__ALWAYS_INLINE void L8_NAME(row_stats)(const float *x, size_t k,
 }
 
 /* n rows of k: y = gamma x-hat + beta, and each row's mean and 1 /
- * sqrt(var + eps) into mean and inv when they are not NULL; STAT_ROWS
- * rows at a time. Where xd is not NULL (room for STAT_ROWS rows of k
- * doubles) the first pass over the rows keeps them there in double, and
- * the second reads that copy rather than converting each float again
- * (the same values: a float is exact in double). Returns the largest
- * |y|'s bits. */
+ * sqrt(var + eps) into mean_out and inv when inv is not NULL (both or
+ * neither); STAT_ROWS rows at a time. Where xd is not NULL (room for
+ * STAT_ROWS rows of k doubles) the first pass over the rows keeps them
+ * there in double, and the second reads that copy rather than converting
+ * each float again (the same values: a float is exact in double).
+ * Returns the largest |y|'s bits. */
 static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
                                            const float *gamma,
                                            const float *beta, double eps,
