@@ -515,6 +515,36 @@ static const tile_fn tiles[2][NV][MR] = {
     {NN__TILE_ROW(1, 0), NN__TILE_ROW(2, 0) NN__TILE_THIRD(0)},
     {NN__TILE_ROW(1, 1), NN__TILE_ROW(2, 1) NN__TILE_THIRD(1)}};
 
+/* n tiles of MR rows and NR columns side by side, in one call: a strip's
+ * run of whole panels (strip_run). With a call through the table per
+ * tile, training steps of 784-256-128-10 at batch 32 and 128 took about
+ * 2% longer, of 784-1024-1024-10 at 256 1% (bench/kernel_ab.sh;
+ * bench/RESULTS.md, "Since 0fbe941"). The panels of 2 VL columns stay
+ * out: with their tile inlined here too, steps ran 0.7% slower. */
+K_FN static void strip_whole(nn__tile_args *t, size_t n, int in_place)
+{
+    size_t q;
+    for (q = 0; q < n; q++) {
+        tile(t, MR, NV, 0);
+        t->b += in_place ? NR : NR * t->kc;
+        t->c += NR;
+        if (t->bias)
+            t->bias += NR;
+    }
+}
+
+/* The whole panels of NR columns from column j0 of a block ending at
+ * j_end: how many there are side by side. */
+static size_t strip_run(size_t N, size_t j0, size_t j_end)
+{
+    size_t n = 0;
+    while (j0 < j_end && panel_width(N, j0) == NR) {
+        n++;
+        j0 += NR;
+    }
+    return n;
+}
+
 /* ---- a few rows, B in place ---- */
 
 /* Below 4 rows a tile's NR columns reach down B a row of k at a time, one
@@ -625,7 +655,7 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                           int act, float slope)
 {
     float apanel[2 * MR * KC] __attribute__((aligned(64)));
-    size_t jc, pc, j0, i0, paired;
+    size_t jc, pc, j0, j, i0, paired;
     assert(M > 0 && N > 0 && K > 0);
     int a_in_place;
     nn__tile_args t;
@@ -682,8 +712,9 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                     t.a_step = MR;
                     t.a_row = 1;
                 }
-                for (j0 = jc; j0 < jc + nc; j0 += panel_width(N, j0)) {
+                for (j0 = jc; j0 < jc + nc; j0 = j) {
                     size_t w = panel_width(N, j0);
+                    size_t run = mr == MR ? strip_run(N, j0, jc + nc) : 0;
                     int nv = panel_vectors(w);
                     t.mask = edge_mask(w);
                     switch (b_form) {
@@ -703,7 +734,13 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
                     }
                     t.bias = bias ? bias + j0 : NULL;
                     t.c = C + i0 * ldc + j0;
-                    tiles[w % VL != 0][nv - 1][mr - 1](&t);
+                    if (run > 1) {
+                        strip_whole(&t, run, b_form == NN__B_IN_PLACE);
+                        j = j0 + run * NR;
+                    } else {
+                        tiles[w % VL != 0][nv - 1][mr - 1](&t);
+                        j = j0 + w;
+                    }
                 }
             }
         }
