@@ -132,16 +132,22 @@ static inline float elu_back(float g, float z, float alpha)
 NN__VECTOR_CLONES
 static void softmax_rows(const float *z, float *a, size_t n, size_t k)
 {
-    size_t i, j;
-    for (i = 0; i < n; i++) {
-        const float *zr = z + i * k;
-        float *ar = a + i * k;
-        float mx = nn__row_max(zr, k), sum;
-        for (j = 0; j < k; j++)
-            ar[j] = nn__exp_nonpos(zr[j] - mx);
-        sum = 1.0f / nn__row_sum(ar, k);
-        for (j = 0; j < k; j++)
-            ar[j] *= sum;
+    size_t i0, i, j, rows = nn__exp_group(k);
+    for (i0 = 0; i0 < n; i0 += rows) {
+        size_t i1 = n - i0 < rows ? n : i0 + rows;
+        for (i = i0; i < i1; i++) { /* z - max, in a (a may be z) */
+            const float *zr = z + i * k;
+            float *ar = a + i * k, mx = nn__row_max(zr, k);
+            for (j = 0; j < k; j++)
+                ar[j] = zr[j] - mx;
+        }
+        for (j = i0 * k; j < i1 * k; j++) /* the group's rows as one */
+            a[j] = nn__exp_nonpos(a[j]);
+        for (i = i0; i < i1; i++) {
+            float *ar = a + i * k, sum = 1.0f / nn__row_sum(ar, k);
+            for (j = 0; j < k; j++)
+                ar[j] *= sum;
+        }
     }
 }
 

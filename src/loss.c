@@ -109,38 +109,45 @@ static double cross_entropy(const float *z, const float *t,
                             const int32_t *labels, float *g, size_t n,
                             size_t k, size_t rows)
 {
-    size_t i, j;
+    size_t i, i0, j, group = nn__exp_group(k);
     double total = 0.0, scale = 1.0 / (double)rows;
-    float sc = (float)scale;
-    for (i = 0; i < n; i++) {
-        const float *zr = z + i * k;
-        float *gr = g + i * k;
-        float mx = nn__row_max(zr, k), s, inv;
-        double lse, row = 0.0;
-        for (j = 0; j < k; j++)
-            gr[j] = nn__exp_nonpos(zr[j] - mx); /* e^(z_j - max) */
-        s = nn__row_sum(gr, k);
-        lse = (double)mx + log((double)s);
-        inv = 1.0f / s;
-        if (labels) {
-            size_t c = (size_t)labels[i];
-            row = lse - zr[c];
+    float sc = (float)scale, maxes[NN__EXP_ROWS];
+    for (i0 = 0; i0 < n; i0 += group) {
+        size_t i1 = n - i0 < group ? n : i0 + group;
+        for (i = i0; i < i1; i++) { /* z_j - max, in g */
+            const float *zr = z + i * k;
+            float *gr = g + i * k, mx = nn__row_max(zr, k);
+            maxes[i - i0] = mx;
             for (j = 0; j < k; j++)
-                gr[j] = sc * (gr[j] * inv);
-            gr[c] -= sc;
-        } else {
-            const float *tr = t + i * k;
-            double tsum = 0.0;
-            float ts;
-            for (j = 0; j < k; j++) {
-                row += (double)tr[j] * (lse - zr[j]);
-                tsum += tr[j];
-            }
-            ts = (float)tsum;
-            for (j = 0; j < k; j++)
-                gr[j] = sc * (gr[j] * inv * ts - tr[j]);
+                gr[j] = zr[j] - mx;
         }
-        total += row;
+        for (j = i0 * k; j < i1 * k; j++) /* e^(z_j - max), as one */
+            g[j] = nn__exp_nonpos(g[j]);
+        for (i = i0; i < i1; i++) {
+            const float *zr = z + i * k;
+            float *gr = g + i * k;
+            float s = nn__row_sum(gr, k), inv = 1.0f / s;
+            double lse = (double)maxes[i - i0] + log((double)s), row = 0.0;
+            if (labels) {
+                size_t c = (size_t)labels[i];
+                row = lse - zr[c];
+                for (j = 0; j < k; j++)
+                    gr[j] = sc * (gr[j] * inv);
+                gr[c] -= sc;
+            } else {
+                const float *tr = t + i * k;
+                double tsum = 0.0;
+                float ts;
+                for (j = 0; j < k; j++) {
+                    row += (double)tr[j] * (lse - zr[j]);
+                    tsum += tr[j];
+                }
+                ts = (float)tsum;
+                for (j = 0; j < k; j++)
+                    gr[j] = sc * (gr[j] * inv * ts - tr[j]);
+            }
+            total += row;
+        }
     }
     return total * scale;
 }

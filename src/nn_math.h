@@ -154,6 +154,18 @@ static inline float nn__row_sum(const float *v, size_t k)
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+/* Rows of k floats that softmax and cross-entropy take at a time: their
+ * e^(z - max) over a whole group of rows in one loop, whose vectors then
+ * run over row ends (rows of 10 classes left 2 of each 10 to the loop's
+ * scalar tail, and a row's work to its overheads), while a group of
+ * rows stays within L1. At most NN__EXP_ROWS rows. */
+#define NN__EXP_ROWS 256
+static inline size_t nn__exp_group(size_t k)
+{
+    size_t r = k ? 2048 / k : 1;
+    return r < 1 ? 1 : r > NN__EXP_ROWS ? NN__EXP_ROWS : r;
+}
+
 /* e^x - 1 for x <= 0: Taylor's series where e^x - 1 would cancel
  * (|x| < 0.35, where the first omitted term, x^9/9!, is below 2^-30 of
  * the result), e^x - 1 elsewhere (there e^x <= 0.71, so the subtraction
