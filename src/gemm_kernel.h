@@ -518,9 +518,10 @@ static const tile_fn tiles[2][NV][MR] = {
 /* n tiles of MR rows and NR columns side by side, in one call: a strip's
  * run of whole panels (strip_run). With a call through the table per
  * tile, training steps of 784-256-128-10 at batch 32 and 128 took about
- * 2% longer, of 784-1024-1024-10 at 256 1% (bench/kernel_ab.sh;
- * bench/RESULTS.md, "Since 0fbe941"). The panels of 2 VL columns stay
- * out: with their tile inlined here too, steps ran 0.7% slower. */
+ * 2% longer (bench/kernel_ab.sh; bench/RESULTS.md, "Since 0fbe941");
+ * 784-1024-1024-10's at 256, whose tiles do more work per call, took
+ * the same time within 1%. The panels of 2 VL columns stay out: with
+ * their tile inlined here too, steps ran 0.7% slower. */
 K_FN static void strip_whole(nn__tile_args *t, size_t n, int in_place)
 {
     size_t q;
