@@ -826,12 +826,12 @@ static void batchnorm_running_statistics_follow_the_formula(void **state)
  * 1e-3 here), and so would the loss and the gradients. */
 enum { FAR_K = 19, FAR_N = 10 }; /* 16 lanes and a tail; 4 + 4 + 1 + 1 */
 
-/* The reference's x-hat, dL/dy and dL/dz of z (n x k) for MSE against t:
- * statistics over each column (batch) or each row (layer normalization),
- * epsilon 1e-5 (the default). Returns the loss. */
+/* The reference's x-hat, y, dL/dy and dL/dz of z (n x k) for MSE against
+ * t: statistics over each column (batch) or each row (layer
+ * normalization), epsilon 1e-5 (the default). Returns the loss. */
 static double far_reference(int batch, const double *z, const float *t,
                             const float *gamma, const float *beta,
-                            double *xh, double *dy, double *gz)
+                            double *xh, double *y, double *dy, double *gz)
 {
     const size_t k = FAR_K, n = FAR_N;
     const size_t groups = batch ? k : n, len = batch ? n : k;
@@ -849,11 +849,10 @@ static double far_reference(int batch, const double *z, const float *t,
         inv = 1.0 / sqrt(var / (double)len + 1e-5);
         for (e = 0; e < len; e++) {
             size_t i = AT(g, e), c = COL(g, e);
-            double y;
             xh[i] = (z[i] - mean) * inv;
-            y = gamma[c] * xh[i] + beta[c];
-            loss += (y - t[i]) * (y - t[i]);
-            dy[i] = 2.0 * (y - t[i]) / (double)(n * k);
+            y[i] = gamma[c] * xh[i] + beta[c];
+            loss += (y[i] - t[i]) * (y[i] - t[i]);
+            dy[i] = 2.0 * (y[i] - t[i]) / (double)(n * k);
             /* the sums over the group of dL/dx-hat and of it times x-hat */
             s1 += dy[i] * gamma[c];
             s2 += dy[i] * gamma[c] * xh[i];
@@ -923,13 +922,12 @@ static void check_far_mean(int batch)
     for (i = 0; i < N; i++)
         for (j = 0; j < K; j++)
             z[i * K + j] = (double)x[i * K + j] + b[j];
-    want = far_reference(batch, z, t, gamma, beta, xh, dy, gz);
+    want = far_reference(batch, z, t, gamma, beta, xh, ry, dy, gz);
     for (j = 0; j < K; j++) {
         rdgamma[j] = rdbeta[j] = 0.0;
         for (i = 0; i < N; i++) {
             rdgamma[j] += dy[i * K + j] * xh[i * K + j];
             rdbeta[j] += dy[i * K + j];
-            ry[i * K + j] = gamma[j] * xh[i * K + j] + beta[j];
         }
         for (c = 0; c < K; c++) {
             rdw[j * K + c] = 0.0;
