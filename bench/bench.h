@@ -129,6 +129,18 @@ double bench_peak_gflops(int width, double min_block, int reps);
  * seconds; the rate its tiles reach where nothing waits for main
  * memory. 0 where the kernel does not run. */
 double bench_tile_gflops(double min_block, int reps);
+/* The two above as operations to time beside others (bench_time_pair_ratio:
+ * a figure against the peak from blocks next to each other in time, where
+ * the core's clock moves within a run). bench_peak_fn: the peak loop of
+ * `width` bits, and its floating-point operations per call in *flops; NULL
+ * (and 0) where bench_peak_gflops gives 0. bench_tile_new: a context for
+ * bench_tile_call (one call: the block above), with its operations per
+ * call in *flops; NULL where the kernel does not run; bench_tile_free
+ * frees it (NULL too). */
+bench_fn bench_peak_fn(int width, double *flops);
+void *bench_tile_new(double *flops);
+void bench_tile_call(void *ctx);
+void bench_tile_free(void *ctx);
 
 /* Target 6's yardstick (bench_layers, bench_passes): a memcpy of `bytes`
  * from src to dst, as a bench_fn. */

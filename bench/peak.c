@@ -64,30 +64,40 @@ __attribute__((target("avx512f"))) static void fma512(void *ctx)
     sink = out[0];
 }
 
-double bench_peak_gflops(int width, double min_block, int reps)
+bench_fn bench_peak_fn(int width, double *flops)
 {
-    bench_stat s;
     __builtin_cpu_init();
     if (width == 256 && __builtin_cpu_supports("avx2") &&
         __builtin_cpu_supports("fma")) {
-        s = bench_time(fma256, NULL, min_block, reps, 0.0);
-        return 2.0 * 8 * CHAINS * (double)ITERS / s.median / 1e9;
+        *flops = 2.0 * 8 * CHAINS * (double)ITERS;
+        return fma256;
     }
     if (width == 512 && __builtin_cpu_supports("avx512f")) {
-        s = bench_time(fma512, NULL, min_block, reps, 0.0);
-        return 2.0 * 16 * CHAINS * (double)ITERS / s.median / 1e9;
+        *flops = 2.0 * 16 * CHAINS * (double)ITERS;
+        return fma512;
     }
-    return 0.0;
+    *flops = 0.0;
+    return NULL;
 }
 #else
-double bench_peak_gflops(int width, double min_block, int reps)
+bench_fn bench_peak_fn(int width, double *flops)
 {
     (void)width;
-    (void)min_block;
-    (void)reps;
-    return 0.0;
+    *flops = 0.0;
+    return NULL;
 }
 #endif
+
+double bench_peak_gflops(int width, double min_block, int reps)
+{
+    double flops;
+    bench_fn fn = bench_peak_fn(width, &flops);
+    bench_stat s;
+    if (!fn)
+        return 0.0;
+    s = bench_time(fn, NULL, min_block, reps, 0.0);
+    return flops / s.median / 1e9;
+}
 
 /* The tile's block: 256 rows of A against one block of B as the AVX-512
  * build cuts B (KC x NC = 256 x 480; the AVX2 build cuts it into its own
@@ -99,7 +109,7 @@ typedef struct tile_ctx {
     float *a, *b, *c;
 } tile_ctx;
 
-static void tile_block(void *arg)
+void bench_tile_call(void *arg)
 {
     const tile_ctx *t = (const tile_ctx *)arg;
     nn__kernel_gemm(0, 0, TILE_M, TILE_N, TILE_K, 1.0f, t->a, TILE_K, t->b,
@@ -107,27 +117,48 @@ static void tile_block(void *arg)
                     NN_ACT_IDENTITY, 0.0f);
 }
 
-double bench_tile_gflops(double min_block, int reps)
+void *bench_tile_new(double *flops)
 {
-    tile_ctx t;
+    tile_ctx *t;
     float *b;
     size_t packed;
     uint64_t seed = 5;
-    bench_stat s;
+    *flops = 0.0;
     if (!nn__kernel_on())
-        return 0.0;
+        return NULL;
+    t = (tile_ctx *)bench_xmalloc(sizeof *t);
     packed = nn__kernel_packed_floats(TILE_K, TILE_N);
-    t.a = (float *)bench_xmalloc((size_t)TILE_M * TILE_K * sizeof(float));
+    t->a = (float *)bench_xmalloc((size_t)TILE_M * TILE_K * sizeof(float));
     b = (float *)bench_xmalloc((size_t)TILE_K * TILE_N * sizeof(float));
-    t.b = (float *)bench_xmalloc(packed * sizeof(float));
-    t.c = (float *)bench_xmalloc((size_t)TILE_M * TILE_N * sizeof(float));
-    bench_fill(t.a, (size_t)TILE_M * TILE_K, -1.0f, 1.0f, &seed);
+    t->b = (float *)bench_xmalloc(packed * sizeof(float));
+    t->c = (float *)bench_xmalloc((size_t)TILE_M * TILE_N * sizeof(float));
+    bench_fill(t->a, (size_t)TILE_M * TILE_K, -1.0f, 1.0f, &seed);
     bench_fill(b, (size_t)TILE_K * TILE_N, -1.0f, 1.0f, &seed);
-    nn__kernel_pack(0, TILE_K, TILE_N, b, TILE_N, t.b);
-    s = bench_time(tile_block, &t, min_block, reps, 0.0);
-    free(t.a);
+    nn__kernel_pack(0, TILE_K, TILE_N, b, TILE_N, t->b);
     free(b);
-    free(t.b);
-    free(t.c);
-    return 2.0 * TILE_M * TILE_N * TILE_K / s.median / 1e9;
+    *flops = 2.0 * TILE_M * TILE_N * TILE_K;
+    return t;
+}
+
+void bench_tile_free(void *arg)
+{
+    tile_ctx *t = (tile_ctx *)arg;
+    if (!t)
+        return;
+    free(t->a);
+    free(t->b);
+    free(t->c);
+    free(t);
+}
+
+double bench_tile_gflops(double min_block, int reps)
+{
+    double flops;
+    void *t = bench_tile_new(&flops);
+    bench_stat s;
+    if (!t)
+        return 0.0;
+    s = bench_time(bench_tile_call, t, min_block, reps, 0.0);
+    bench_tile_free(t);
+    return flops / s.median / 1e9;
 }
