@@ -674,10 +674,18 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
     /* The tile reads op(A) = A in place, a broadcast from each of MR
      * rows (bench/kernel_ab.sh on predictions at batch 256: 0.965 of the
      * time of micro-panels for 784-256-128-10, 0.989 for 784-1024-1024-10;
-     * training steps alike). op(A) = Aᵀ has its rows' elements side by
-     * side, but a micro-panel's kc reads are lda apart: it is read in place
-     * only where it serves one panel of B. */
-    a_in_place = trans_a && N <= NR;
+     * training steps alike). op(A) = Aᵀ has a strip's MR elements side by
+     * side, its kc steps lda floats apart: read in place too, but where
+     * those rows lie a multiple of 4 KiB apart, which puts every line of
+     * the strip in one set of L1, and there it is copied into micro-panels
+     * (where it serves one panel of B, it is read in place whatever lda).
+     * In place against copied, the weight gradients' products of training
+     * steps (bench/kernel_ab.sh, medians of the pairs): 784-256-128-10 at
+     * batch 128 0.986 to 0.988 of the time (X's rows 3136 bytes apart),
+     * 784-512-512-10 at 256 0.991 (2 KiB apart as well); 784-1024-1024-10
+     * at 256 0.993 with its 4 KiB rows copied, 1.008 with them in place
+     * (bench/RESULTS.md, "Since 18e95bb"). */
+    a_in_place = trans_a && (N <= NR || lda * sizeof(float) % 4096 != 0);
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
         for (pc = 0; pc < K; pc += KC) {

@@ -286,6 +286,11 @@ static void kernel_matches_reference_on_large_shapes(void **state)
     for (i = 0; i < ARRAY_LEN(shapes); i++) /* every other one strided */
         check_all_ways_pad(shapes[i][0], shapes[i][1], shapes[i][2],
                            i % 2 ? 3 + i : 0);
+    /* op(A) = Aᵀ with its rows 1024 floats apart, 4 KiB: the strips
+     * copied into micro-panels (in pairs, one alone, and an edge strip of
+     * fewer rows), where other strides read them in place */
+    check_all_ways_pad(1000, 100, 37, 24);
+    check_all_ways_pad(1021, 50, 300, 3);
     nn__kernel_force(-1);
 }
 
