@@ -179,9 +179,9 @@ static size_t block_width(size_t N, size_t jc)
  * jc K + pc block_width (the blocks of columns before it take jc K floats,
  * its blocks of rows before it pc block_width), laid out as pack_panels
  * lays out a block in buf; nn__kernel_gemm reads it there. Measured (the
- * AVX-512 build) with bench/kernel_ab.sh on 784-1024-1024-10 predictions at batch 256: 0.969
- * of the time of panels that each ran down the whole of K, whose ten
- * pieces of a block lay 48 K floats apart. */
+ * AVX-512 build) with bench/kernel_ab.sh on 784-1024-1024-10 predictions
+ * at batch 256: 0.969 of the time of panels that each ran down the whole
+ * of K, whose ten pieces of a block lay 48 K floats apart. */
 void KENTRY(pack)(int trans_b, size_t K, size_t N, const float *B,
                      size_t ldb, float *dst)
 {
