@@ -681,10 +681,10 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
      * (where it serves one panel of B, it is read in place whatever lda).
      * In place against copied, the weight gradients' products of training
      * steps (bench/kernel_ab.sh, medians of the pairs): 784-256-128-10 at
-     * batch 128 0.986 to 0.988 of the time (X's rows 3136 bytes apart),
-     * 784-512-512-10 at 256 0.991 (2 KiB apart as well); 784-1024-1024-10
-     * at 256 0.993 with its 4 KiB rows copied, 1.008 with them in place
-     * (bench/RESULTS.md, "Since 18e95bb"). */
+     * batch 32 to 512 0.981 to 0.988 of the time (X's rows 3136 bytes
+     * apart), 784-512-512-10 at 256 0.991 (2 KiB apart too); 784-1024-1024-10
+     * at 256 0.993 to 0.999 with its 4 KiB rows copied, 1.008 with them in
+     * place (bench/RESULTS.md, "Since 18e95bb"). */
     a_in_place = trans_a && (N <= NR || lda * sizeof(float) % 4096 != 0);
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
