@@ -573,13 +573,16 @@ static void paired_shares(const bench_opts *o, result *r, lib_ctx *lc)
                r->tile_of_peak.lo, r->tile_of_peak.hi);
         bench_tile_free(tile);
     }
+    /* as the efficiency rows: the share in median_s, its interval in
+     * min_s and max_s; the tile's row only where the tile ran */
     if (csv)
-        fprintf(csv, "%s,%zu,1,share_of_peak,%.6f,%.6f,%.6f,,,%d,,\n"
-                     "%s,%zu,1,share_of_tile,%.6f,%.6f,%.6f,,,%d,,\n",
+        fprintf(csv, "%s,%zu,1,share_of_peak,%.6f,%.6f,%.6f,,,%d,,\n",
                 r->net->name, r->n, r->of_peak.median, r->of_peak.lo,
-                r->of_peak.hi, r->of_peak.reps, r->net->name, r->n,
-                r->of_tile.median, r->of_tile.lo, r->of_tile.hi,
-                r->of_tile.reps);
+                r->of_peak.hi, r->of_peak.reps);
+    if (csv && r->of_tile.reps > 0)
+        fprintf(csv, "%s,%zu,1,share_of_tile,%.6f,%.6f,%.6f,,,%d,,\n",
+                r->net->name, r->n, r->of_tile.median, r->of_tile.lo,
+                r->of_tile.hi, r->of_tile.reps);
 }
 
 static void report(const result *r, const char *impl, const bench_stat *s,
