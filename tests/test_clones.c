@@ -354,6 +354,67 @@ static void folded_dropout_gives_the_baseline_bits(void **state)
     nn_model_free(m);
 }
 
+/* A relu dense layer's backward pass taken by the batch or layer
+ * normalization after it (layers.h, nn__norm_takes_relu): the clone
+ * against the baseline, on the workspace a training pass left. Compared:
+ * the relu's dL/dZ (written over the dense layer's delta block), that
+ * layer's bias gradient and largest |dL/dZ|, and the normalization's own
+ * gradients and sums. */
+static void norm_taking_the_relu_gives_the_baseline_bits(void **state)
+{
+    static const struct {
+        size_t layer;
+        const nn__layer_ops *lib, *base;
+    } kinds[] = {{1, &nn__layernorm_ops, &baseline_layernorm_ops},
+                 {3, &nn__batchnorm_ops, &baseline_batchnorm_ops}};
+    float x[N * IN], t[N * OUT];
+    nn_model *m = NULL;
+    double loss;
+    size_t k, i;
+    (void)state;
+    NN_OK_OR_FAIL(nn_model_create(&m, IN, 25));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W1, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_layernorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, W2, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, OUT, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    lcg_fill(x, N * IN, -2.0f, 2.0f, 11u);
+    lcg_fill(t, N * OUT, -1.0f, 1.0f, 12u);
+    NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, OUT, &loss));
+    NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, IN, t, OUT, &loss));
+    for (k = 0; k < ARRAY_LEN(kinds); k++) {
+        size_t l = kinds[k].layer, ca, cb, zeros = 0;
+        const nn__layer *P = &m->layers[l - 1];
+        float *a, *b, dba[W1], dbb[W1];
+        uint32_t ta, tb;
+        assert_true(nn__norm_takes_relu(m, l));
+        assert_ptr_equal(m->layers[l].ops, kinds[k].lib);
+        memset(m->grads + P->b_off, 0xff, P->out * sizeof(float));
+        a = pass(m, l, kinds[k].lib, 0, &ca);
+        memcpy(dba, m->grads + P->b_off, P->out * sizeof(float));
+        ta = m->delta_top[l - 1];
+        memset(m->grads + P->b_off, 0xff, P->out * sizeof(float));
+        m->delta_top[l - 1] = 0xffffffffu;
+        b = pass(m, l, kinds[k].base, 0, &cb);
+        memcpy(dbb, m->grads + P->b_off, P->out * sizeof(float));
+        tb = m->delta_top[l - 1];
+        assert_int_equal(ca, cb);
+        same_bits("backward pass with the relu's", kinds[k].lib->name, a, b,
+                  ca);
+        same_bits("the relu's bias gradient", kinds[k].lib->name, dba, dbb,
+                  P->out);
+        assert_int_equal(ta, tb);
+        /* not vacuous: the relu dropped some units and kept others */
+        for (i = 0; i < N * P->out; i++)
+            zeros += a[i] == 0.0f;
+        assert_true(zeros > 0 && zeros < N * P->out);
+        free(a);
+        free(b);
+    }
+    nn_model_free(m);
+}
+
 static void same_values(const char *what, int act, const float *a,
                         const float *b, size_t count)
 {
@@ -735,6 +796,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_gives_the_baseline_bits),
         cmocka_unit_test(folded_dropout_gives_the_baseline_bits),
+        cmocka_unit_test(norm_taking_the_relu_gives_the_baseline_bits),
         cmocka_unit_test(training_through_the_baseline_builds_ends_the_same),
         cmocka_unit_test(activation_kernels_give_the_baseline_bits),
         cmocka_unit_test(optimizer_steps_give_the_baseline_bits),

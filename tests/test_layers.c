@@ -605,6 +605,16 @@ static const net_spec NET_RELU_DROPOUT = {
      ACT(NN_ACT_RELU), DROPOUT(0.5), DENSE(6, NN_ACT_TANH), DROPOUT(0.2),
      DENSE(3, NN_ACT_IDENTITY)}};
 
+/* Batch and layer normalization after relu dense layers, which leave
+ * their backward passes to them (layers.h, nn__norm_takes_relu), wider
+ * than a vector (17 = 16 + 1, 11). */
+static const net_spec NET_RELU_NORM = {
+    "4 d17:relu bn d11:relu ln d3",
+    4,
+    5,
+    {DENSE(17, NN_ACT_RELU), BN, DENSE(11, NN_ACT_RELU), LN,
+     DENSE(3, NN_ACT_IDENTITY)}};
+
 /* ELU (alpha .7) -> layernorm -> GELU dense -> batchnorm -> softmax. */
 static const net_spec NET_SOFTMAX = {
     "4 d5:elu.7 ln d5:gelu bn d3:softmax",
@@ -696,6 +706,7 @@ static void mixed_net_gradients_match_finite_differences(void **state)
             if (losses[i]->loss != NN_LOSS_L1)
                 check_net(&NET_WIDE, losses[i], 0);
             check_net(&NET_RELU_DROPOUT, losses[i], 0);
+            check_net(&NET_RELU_NORM, losses[i], 0);
         }
 }
 
@@ -1277,6 +1288,18 @@ static void dropout_runs_with_one_seed_are_bit_identical(void **state)
     nn_model_free(c);
 }
 
+/* m with a dense output layer of 3 (identity) added, MSE, and SGD with
+ * momentum .9 at learning rate .05: the bit-for-bit nets below. */
+static nn_model *with_mse_momentum_out(nn_model *m)
+{
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_IDENTITY));
+    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
+    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_SGD));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
+    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.05));
+    return m;
+}
+
 /* A relu before a dropout, a dense layer's or an activation layer's,
  * takes the dropout's passes into its own (nn__dropout_folded) and the
  * dropout keeps no mask; a relu activation layer, then an identity one,
@@ -1307,12 +1330,7 @@ static nn_model *relu_dropout_net(int form)
             NN_OK_OR_FAIL(nn_model_add_activation(m, (nn_activation)a));
     }
     NN_OK_OR_FAIL(nn_model_add_dropout(m, 0.35));
-    NN_OK_OR_FAIL(nn_model_add_dense(m, 3, NN_ACT_IDENTITY));
-    NN_OK_OR_FAIL(nn_model_set_loss(m, NN_LOSS_MSE));
-    NN_OK_OR_FAIL(nn_model_set_optimizer(m, NN_OPT_SGD));
-    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_MOMENTUM, 0.9));
-    NN_OK_OR_FAIL(nn_model_set_param(m, NN_PARAM_LEARNING_RATE, 0.05));
-    return m;
+    return with_mse_momentum_out(m);
 }
 
 static void relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit(
@@ -1368,6 +1386,92 @@ static void relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit(
                             np[2] * sizeof(float));
     }
     for (q = 0; q < 3; q++)
+        nn_model_free(m[q]);
+}
+
+/* A relu dense layer followed by a batch or layer normalization, which
+ * takes the dense layer's backward pass into its own (layers.h,
+ * nn__norm_takes_relu), against the same net with the relu as a layer of
+ * its own (dense identity, relu, normalization), which does not: form 0
+ * 4 d13:relu bn d11:relu ln d3, form 1 4 d13 relu bn d11 relu ln d3.
+ * Eight steps with momentum from the same weights, scales and shifts:
+ * the same losses, parameters, running statistics and predictions bit
+ * for bit. */
+static nn_model *relu_norm_net(int form)
+{
+    nn_model *m = NULL;
+    nn_activation act = form ? NN_ACT_IDENTITY : NN_ACT_RELU;
+    NN_OK_OR_FAIL(nn_model_create(&m, 4, 27));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 13, act));
+    if (form)
+        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_batchnorm(m));
+    NN_OK_OR_FAIL(nn_model_add_dense(m, 11, act));
+    if (form)
+        NN_OK_OR_FAIL(nn_model_add_activation(m, NN_ACT_RELU));
+    NN_OK_OR_FAIL(nn_model_add_layernorm(m));
+    return with_mse_momentum_out(m);
+}
+
+static void relu_taken_by_a_norm_trains_as_the_unfolded_net_bit_for_bit(
+    void **state)
+{
+    enum { N = 9 };
+    /* the layers with parameters: dense, bn, dense, ln, dense */
+    static const size_t at[2][5] = {{0, 1, 2, 3, 4}, {0, 2, 3, 5, 6}};
+    float x[N * 4], t[N * 3], w[13 * 11], w2[13 * 11], pa[N * 3], pb[N * 3];
+    nn_model *m[2];
+    size_t i, q, zeros = 0;
+    int s;
+    (void)state;
+    for (q = 0; q < 2; q++)
+        m[q] = relu_norm_net((int)q);
+    assert_true(nn__norm_takes_relu(m[0], 1) && nn__norm_takes_relu(m[0], 3));
+    assert_false(nn__norm_takes_relu(m[1], 2) ||
+                 nn__norm_takes_relu(m[1], 5));
+    for (i = 0; i < 5; i++) {
+        size_t nw = nn_model_layer_weight_count(m[0], at[0][i]);
+        size_t nb = nn_model_layer_bias_count(m[0], at[0][i]);
+        if (i == 1 || i == 3) /* scales away from 1 */
+            lcg_fill(w, nw, 0.5f, 1.5f, (uint32_t)(i + 20));
+        else
+            NN_OK_OR_FAIL(nn_model_get_weights(m[0], at[0][i], w, nw));
+        for (q = 0; q < 2; q++)
+            NN_OK_OR_FAIL(nn_model_set_weights(m[q], at[q][i], w, nw));
+        lcg_fill(w, nb, -0.3f, 0.3f, (uint32_t)(i + 5));
+        for (q = 0; q < 2; q++)
+            NN_OK_OR_FAIL(nn_model_set_bias(m[q], at[q][i], w, nb));
+    }
+    lcg_fill(x, N * 4, -1.5f, 1.5f, 14u);
+    lcg_fill(t, N * 3, -1.0f, 1.0f, 15u);
+    for (s = 0; s < 8; s++) {
+        double loss[2];
+        for (q = 0; q < 2; q++)
+            NN_OK_OR_FAIL(nn_model_train_batch(m[q], N, x, 4, t, 3, &loss[q]));
+        assert_memory_equal(&loss[0], &loss[1], sizeof loss[0]);
+    }
+    /* not vacuous: the first relu dropped some units and kept others */
+    for (i = 0; i < N * 13; i++)
+        zeros += m[0]->act[0][i] == 0.0f;
+    assert_true(zeros > 0 && zeros < N * 13);
+    for (i = 0; i < 5; i++) {
+        size_t nw = nn_model_layer_weight_count(m[0], at[0][i]);
+        size_t nb = nn_model_layer_bias_count(m[0], at[0][i]);
+        NN_OK_OR_FAIL(nn_model_get_weights(m[0], at[0][i], w, nw));
+        NN_OK_OR_FAIL(nn_model_get_weights(m[1], at[1][i], w2, nw));
+        assert_memory_equal(w, w2, nw * sizeof *w);
+        NN_OK_OR_FAIL(nn_model_get_bias(m[0], at[0][i], w, nb));
+        NN_OK_OR_FAIL(nn_model_get_bias(m[1], at[1][i], w2, nb));
+        assert_memory_equal(w, w2, nb * sizeof *w);
+    }
+    /* the batch normalization's running mean and variance */
+    assert_memory_equal(m[0]->buffers + m[0]->layers[1].buf_off,
+                        m[1]->buffers + m[1]->layers[2].buf_off,
+                        2 * 13 * sizeof(float));
+    NN_OK_OR_FAIL(nn_model_predict(m[0], N, x, 4, pa, 3));
+    NN_OK_OR_FAIL(nn_model_predict(m[1], N, x, 4, pb, 3));
+    assert_memory_equal(pa, pb, sizeof pa);
+    for (q = 0; q < 2; q++)
         nn_model_free(m[q]);
 }
 
@@ -1849,6 +1953,8 @@ int main(void)
         cmocka_unit_test(dropout_runs_with_one_seed_are_bit_identical),
         cmocka_unit_test(
             relu_dropout_folded_trains_as_the_unfolded_net_bit_for_bit),
+        cmocka_unit_test(
+            relu_taken_by_a_norm_trains_as_the_unfolded_net_bit_for_bit),
         cmocka_unit_test(a_rows_mask_depends_on_its_position_and_the_step_only),
         cmocka_unit_test(initialisers_draw_what_their_names_say),
         cmocka_unit_test(

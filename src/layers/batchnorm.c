@@ -19,7 +19,9 @@
  *
  * Forward, two passes read x (its sums, then its centred squares' sums)
  * and one writes y; backward, one reads dy and x (the sums of dy and of
- * dy (x - mean)) and one writes dL/dx. x-hat is not kept: the passes
+ * dy (x - mean)) and one writes dL/dx, or where x is a relu dense
+ * layer's output, that layer's dL/dZ and bias gradient in place of its
+ * own pass (layers.h, nn__norm_takes_relu). x-hat is not kept: the passes
  * that write work from x, and the layer's input stays in place until the
  * backward pass (train.c). Each feature's coefficients are worked out in
  * double, once. The forward pass works in float: y = ((x - m1) - m2) a +
@@ -108,6 +110,49 @@ static NN__ALWAYS_INLINE void bw_coefs(double *restrict sdy,
         gi[j] = gamma[j] * inv[j];
         sdx[j] = -gi[j] * inv[j] * mdx;
     }
+}
+
+/* dL/dx = gi (dy - md) + b (x - mean), rounded once, for the n rows of
+ * k; with db not NULL, where x is a relu's output (nn__norm_takes_relu),
+ * that relu's dL/dZ = (x > 0 ? dL/dx : 0) in its place, db the column
+ * sums of dL/dZ (in float, row by row) and the largest |dL/dZ|'s bits
+ * returned, as the dense layer's pass (nn__activation_backward_sums)
+ * forms them from dL/dx. Restrict pointers, inlined into the caller's
+ * clones, so that the loops vectorise. */
+static NN__ALWAYS_INLINE uint32_t
+bw_rows(const float *restrict dy, const float *restrict x,
+        const double *restrict mean, const double *restrict md,
+        const double *restrict b, const double *restrict gi, size_t n,
+        size_t k, float *restrict gx, float *restrict db)
+{
+    size_t i, j;
+    uint32_t top = 0;
+    if (!db) {
+        for (i = 0; i < n; i++)
+            for (j = 0; j < k; j++)
+                gx[i * k + j] =
+                    (float)(gi[j] * (dy[i * k + j] - md[j]) +
+                            b[j] * ((double)x[i * k + j] - mean[j]));
+        return 0;
+    }
+    for (j = 0; j < k; j++)
+        db[j] = 0.0f;
+    for (i = 0; i < n; i++) {
+        uint32_t rtop = 0;
+        for (j = 0; j < k; j++) {
+            const float a = x[i * k + j];
+            const float v = (float)(gi[j] * (dy[i * k + j] - md[j]) +
+                                    b[j] * ((double)a - mean[j]));
+            const float d = a > 0.0f ? v : 0.0f;
+            const uint32_t u =
+                nn__abs_bits(v) & (a > 0.0f ? 0xffffffffu : 0u);
+            gx[i * k + j] = d;
+            db[j] += d;
+            rtop = u > rtop ? u : rtop;
+        }
+        top = rtop > top ? rtop : top;
+    }
+    return top;
 }
 
 static void bn_shape(nn__layer *L)
@@ -205,7 +250,7 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
     double *mean = stats(m, l), *inv = mean + 2 * k, *sdy = inv + k;
     double *sdx = sdy + k, *gi = sdx + k;
     float *gx = nn__delta_in(m, l);
-    size_t i, j, g = nn__batch_rows(m, n);
+    size_t j, g = nn__batch_rows(m, n);
     (void)dz;
     NN__BY_LANES(dy_sums, (dy, x, mean, n, k, sdy, sdx));
     /* gamma's and beta's gradients are this batch's rows' sums: in a
@@ -221,11 +266,12 @@ static void bn_backward(nn_model *m, size_t l, const float *x, size_t n,
         return;
     /* each feature's coefficients, once */
     bw_coefs(sdy, sdx, inv, gamma, (double)g, k, gi);
-    for (i = 0; i < n; i++)
-        for (j = 0; j < k; j++)
-            gx[i * k + j] =
-                (float)(gi[j] * (dy[i * k + j] - sdy[j]) +
-                        sdx[j] * ((double)x[i * k + j] - mean[j]));
+    if (nn__norm_takes_relu(m, l)) /* and the relu's pass (layers.h) */
+        m->delta_top[l - 1] =
+            bw_rows(dy, x, mean, sdy, sdx, gi, n, k, gx,
+                    m->grads + m->layers[l - 1].b_off);
+    else
+        (void)bw_rows(dy, x, mean, sdy, sdx, gi, n, k, gx, NULL);
 }
 
 /* mean_r = (1 - mom) mean_r + mom m, var_r = (1 - mom) var_r + mom v

@@ -16,7 +16,10 @@
  * its own (layers.h, nn__dropout_folded): forward, the bias, the relu and
  * the dropout's mask in one pass, writing the dropout's output; backward,
  * dL/dZ formed from the dropout's output and dL/dy, in the dropout's
- * delta block, which the products then read (nn__dense_dz).
+ * delta block, which the products then read (nn__dense_dz). Backward, a
+ * relu layer followed by a batch or layer normalization leaves its pass
+ * to that layer, whose last pass writes dL/dZ, db and the largest
+ * |dL/dZ| (layers.h, nn__norm_takes_relu).
  *
  * The layer keeps Z beside A (in its extra block) only where something
  * needs it: the derivatives of GELU, SiLU, softplus and ELU, and the
@@ -186,6 +189,8 @@ static void dense_backward(nn_model *m, size_t l, const float *x, size_t n,
     /* dL/dZ, with db and the largest |dL/dZ| in the same pass */
     if (dz)
         m->delta_top[l] = nn__column_sums(g, db, n, L->out);
+    else if (nn__relu_taken_by_norm(m, l))
+        ; /* the normalization after it formed g, db, delta_top[l] */
     else if (nn__folds_dropout(m, l)) /* relu, then dropout (layers.h) */
         m->delta_top[l] = nn__relu_dropout_sums(
             m->act[l + 1], g, nn__dropout_scale(&m->layers[l + 1]), db, n,

@@ -25,7 +25,9 @@
  * far above the row's spread, x - m1 is exact and m2 carries the mean's
  * low bits. x-hat is not kept: the backward pass forms it again from x
  * (the layer's input stays in place until then, train.c) with the same
- * operations, the same bits.
+ * operations, the same bits. Where x is a relu dense layer's output, the
+ * backward pass writes that layer's dL/dZ, bias gradient and largest
+ * |dL/dZ| in place of its own pass (layers.h, nn__norm_takes_relu).
  * The extra block keeps, in double, each row's mean and 1 / sqrt(variance
  * + eps), the sums for dL/dgamma and dL/dbeta (width each), and room for
  * ROOM_ROWS rows (width each): the forward pass's rows of x in double,
@@ -116,6 +118,32 @@ static NN__ALWAYS_INLINE void x_hat_rows(const float *x, const double *mean,
     }
 }
 
+/* One row of the backward pass where its input a is a relu's output
+ * (nn__norm_takes_relu): v = inv (dxh - m1 - xh m2) rounded once, as
+ * dL/dx is formed, then the relu's dL/dZ = (a > 0 ? v : 0) into gz, added
+ * into db (float, row by row) and its largest magnitude's bits returned,
+ * as the dense layer's pass (nn__activation_backward_sums) forms them
+ * from dL/dx. Restrict pointers, so that the loop vectorises. */
+static NN__ALWAYS_INLINE uint32_t relu_row(const double *restrict dxh,
+                                           const float *restrict xh,
+                                           const float *restrict a,
+                                           double inv, double m1, double m2,
+                                           size_t k, float *restrict gz,
+                                           float *restrict db)
+{
+    uint32_t top = 0;
+    size_t t;
+    for (t = 0; t < k; t++) {
+        const float v = (float)(inv * (dxh[t] - m1 - xh[t] * m2));
+        const float d = a[t] > 0.0f ? v : 0.0f;
+        const uint32_t u = nn__abs_bits(v) & (a[t] > 0.0f ? 0xffffffffu : 0u);
+        gz[t] = d;
+        db[t] += d;
+        top = u > top ? u : top;
+    }
+    return top;
+}
+
 /* Rows the backward pass takes at a time. Each row brings two sums of
  * eight lanes, four registers in either clone (lanes of four doubles), to
  * the column sums' and the loads' registers; with four rows the AVX2
@@ -184,8 +212,15 @@ static void ln_backward(nn_model *m, size_t l, const float *x, size_t n,
     float *gx = nn__delta_in(m, l);
     size_t j;
     (void)dz;
-    NN__BY_LANES(back_all, (m->delta[l], x, gamma, row_mean(m, l), inv, n, k,
-                            sdx, sdy, ln_room(m, l, n), gx));
+    if (nn__norm_takes_relu(m, l)) /* and the relu's pass (layers.h) */
+        m->delta_top[l - 1] = NN__BY_LANES(
+            back_all, (m->delta[l], x, gamma, row_mean(m, l), inv, n, k, sdx,
+                       sdy, ln_room(m, l, n), gx,
+                       m->grads + m->layers[l - 1].b_off));
+    else
+        (void)NN__BY_LANES(back_all,
+                           (m->delta[l], x, gamma, row_mean(m, l), inv, n, k,
+                            sdx, sdy, ln_room(m, l, n), gx, NULL));
     for (j = 0; j < k; j++) {
         m->grads[L->w_off + j] = (float)sdx[j];
         m->grads[L->b_off + j] = (float)sdy[j];

@@ -119,14 +119,15 @@ static L8_ATTR uint32_t L8_NAME(norm_rows)(const float *x,
  * in row order: the same operations in the same order as one row at a
  * time, with the rows' chains of additions interleaved. dx-hat, in double
  * (exact: the product of two floats), goes to dxh (R rows of k) as the
- * sums form it, and dL/dx reads it there rather than forming it again. */
-static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
-                                                 const float *xh,
-                                                 const float *gamma,
-                                                 const double *inv, size_t k,
-                                                 size_t R, double *sdx,
-                                                 double *sdy, double *dxh,
-                                                 float *gx)
+ * sums form it, and dL/dx reads it there rather than forming it again.
+ * With db not NULL, where x (the rows' input) is a relu's output, that
+ * relu's dL/dZ goes to gx in place of dL/dx, its column sums are added
+ * into db and its largest magnitude into *top (relu_row). */
+static NN__ALWAYS_INLINE void
+L8_NAME(back_rows)(const float *dy, const float *xh, const float *x,
+                   const float *gamma, const double *inv, size_t k, size_t R,
+                   double *sdx, double *sdy, double *dxh, float *gx,
+                   float *db, uint32_t *top)
 {
     L8_T v1[BACK_ROWS], v2[BACK_ROWS];
     double s1[8], s2[8], m1, m2;
@@ -167,40 +168,51 @@ static NN__ALWAYS_INLINE void L8_NAME(back_rows)(const float *dy,
         }
         m1 = nn__lanes8_total(s1) / (double)k;
         m2 = nn__lanes8_total(s2) / (double)k;
-        if (gx)
+        if (gx && db) {
+            uint32_t t2 = relu_row(dd, h, x + q * k, inv[q], m1, m2, k,
+                                   gx + q * k, db);
+            *top = t2 > *top ? t2 : *top;
+        } else if (gx) {
             for (t = 0; t < k; t++)
                 gx[q * k + t] = (float)(inv[q] * (dd[t] - m1 - h[t] * m2));
+        }
     }
 }
 
 /* The backward pass of n rows (dy, x at their first row, gx NULL or
- * likewise; each row's mean and 1 / sqrt(var + eps) in mean and inv):
+ * likewise; each row's mean and 1 / sqrt(var + eps) in mean and inv;
+ * with db not NULL, the relu's dL/dZ, bias gradient and largest |dL/dZ|,
+ * returned as its bits, as back_rows forms them, db from zero; else 0):
  * back_rows BACK_ROWS rows at a time, then one, each group's rows of
  * x-hat formed first (x_hat_rows); the columns' sums sdx and sdy start at
  * zero; room holds BACK_ROWS rows of k doubles and then BACK_ROWS rows of
  * k floats. */
-static L8_ATTR void L8_NAME(back_all)(const float *dy, const float *x,
-                                      const float *gamma, const double *mean,
-                                      const double *inv, size_t n, size_t k,
-                                      double *sdx, double *sdy, double *room,
-                                      float *gx)
+static L8_ATTR uint32_t L8_NAME(back_all)(
+    const float *dy, const float *x, const float *gamma, const double *mean,
+    const double *inv, size_t n, size_t k, double *sdx, double *sdy,
+    double *room, float *gx, float *db)
 {
     size_t i, j, R;
+    uint32_t top = 0;
     float *xh = (float *)(void *)(room + BACK_ROWS * k);
     for (j = 0; j < k; j++)
         sdx[j] = sdy[j] = 0.0;
+    if (db)
+        for (j = 0; j < k; j++)
+            db[j] = 0.0f;
     for (i = 0; i < n; i += R) {
         const float *d = dy + i * k;
         float *g = gx ? gx + i * k : NULL;
         R = n - i >= BACK_ROWS ? BACK_ROWS : 1;
         if (R == BACK_ROWS) {
             x_hat_rows(x + i * k, mean + i, inv + i, k, BACK_ROWS, xh);
-            L8_NAME(back_rows)(d, xh, gamma, inv + i, k, BACK_ROWS, sdx, sdy,
-                               room, g);
+            L8_NAME(back_rows)(d, xh, x + i * k, gamma, inv + i, k,
+                               BACK_ROWS, sdx, sdy, room, g, db, &top);
         } else {
             x_hat_rows(x + i * k, mean + i, inv + i, k, 1, xh);
-            L8_NAME(back_rows)(d, xh, gamma, inv + i, k, 1, sdx, sdy, room,
-                               g);
+            L8_NAME(back_rows)(d, xh, x + i * k, gamma, inv + i, k, 1, sdx,
+                               sdy, room, g, db, &top);
         }
     }
+    return top;
 }

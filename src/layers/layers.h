@@ -297,6 +297,34 @@ static inline float *nn__dense_dz(nn_model *m, size_t l)
     return nn__folds_dropout(m, l) ? m->delta[l + 1] : m->delta[l];
 }
 
+/* Whether normalization layer l (batch or layer normalization) takes
+ * the backward pass of the relu dense layer before it into its own
+ * (batchnorm.c, layernorm.c, dense.c): the normalization's last pass
+ * forms dL/dx of its input x, which is the relu's output a; the dense
+ * layer's pass would read that block back with a and write dL/dZ = (a >
+ * 0 ? dL/dx : 0) over it, with its bias's gradient (the column sums of
+ * dL/dZ in float, row by row) and the largest |dL/dZ|. The normalization
+ * writes dL/dZ there directly, with the same sums and the same largest
+ * magnitude, in the same order: the same bits, one pass over the block
+ * fewer. Only where the dense layer's gradients are formed (l - 1 at or
+ * above grad_from, so that the normalization has an input gradient to
+ * write). */
+static inline int nn__norm_takes_relu(const nn_model *m, size_t l)
+{
+    const nn__layer *P = l ? &m->layers[l - 1] : NULL;
+    int kind = m->layers[l].ops->kind;
+    return (kind == NN_KIND_BATCHNORM || kind == NN_KIND_LAYERNORM) && P &&
+           P->ops->kind == NN_KIND_DENSE && P->act == NN_ACT_RELU &&
+           l > m->grad_from;
+}
+
+/* Whether dense layer l's backward pass is taken by the normalization
+ * after it (nn__norm_takes_relu). */
+static inline int nn__relu_taken_by_norm(const nn_model *m, size_t l)
+{
+    return l + 1 < m->n_layers && nn__norm_takes_relu(m, l + 1);
+}
+
 /* The dense layer's direct loops for small nets (small.c). */
 void nn__dense_small_forward(nn_model *m, size_t l, const float *x,
                              size_t n);
