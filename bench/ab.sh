@@ -43,19 +43,8 @@ while [ "$i" -lt "$pairs" ]; do
     done
     i=$((i + 1))
 done
-awk '
+awk "$ab_awk_median"'
 { v[$2, $1, ++n[$2, $1]] = $3; nets[$2] = 1 }
-function median(key, side,    k, c, i, j, t, a) {
-    c = n[key, side]
-    for (i = 1; i <= c; i++) a[i] = v[key, side, i]
-    for (i = 2; i <= c; i++) {            # insertion sort: c is small
-        t = a[i]
-        for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-    }
-    k = int((c + 1) / 2)
-    return c % 2 ? a[k] : (a[k] + a[k + 1]) / 2
-}
 function best(key, side,    i, x) {
     x = 0
     for (i = 1; i <= n[key, side]; i++) if (v[key, side, i] > x) x = v[key, side, i]
@@ -67,7 +56,7 @@ END {
         for (i = 1; i <= n[key, "A"]; i++) printf " %.4g", v[key, "A", i]
         printf "\n  B:"
         for (i = 1; i <= n[key, "B"]; i++) printf " %.4g", v[key, "B", i]
-        ma = median(key, "A"); mb = median(key, "B")
+        ma = median(v, key, "A"); mb = median(v, key, "B")
         printf "\n  median samples/s A %.4g, B %.4g, B/A %.3f\n", ma, mb,
             mb / ma
         # the best run of each: neighbours on a shared machine only slow

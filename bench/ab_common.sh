@@ -55,6 +55,24 @@ ab_alternate() {
     done
 }
 
+# ab_awk_median: an awk function for the scripts to put before their
+# programs (awk "$ab_awk_median"'...'): median(arr, key, side), the median
+# of arr[key, side, 1] to arr[key, side, n[key, side]], n the program's
+# array of counts.
+# shellcheck disable=SC2034 # the sourcing scripts use it
+ab_awk_median='
+function median(arr, key, side,    k, c, i, j, t, x) {
+    c = n[key, side]
+    for (i = 1; i <= c; i++) x[i] = arr[key, side, i]
+    for (i = 2; i <= c; i++) {            # insertion sort: c is small
+        t = x[i]
+        for (j = i - 1; j >= 1 && x[j] > t; j--) x[j + 1] = x[j]
+        x[j + 1] = t
+    }
+    k = int((c + 1) / 2)
+    return c % 2 ? x[k] : (x[k] + x[k + 1]) / 2
+}'
+
 # ab_threads_fields: reads a bench_threads (or kernel_ab) line on
 # standard input and prints its side A median, side B median (us), B/A
 # median and the ratio's quartiles, separated by spaces; nothing where the
