@@ -17,7 +17,11 @@
  *             s + t from such blocks into two others (what a memcpy does,
  *             in a loop of vector loads, one multiply-add and stores);
  *   layer     the two X layers' own forward and backward functions, as a
- *             step calls them (the layer tables), on the step's data;
+ *             step calls them (the layer tables), on the step's data
+ *             (since 17bfbdc a normalization's backward function also
+ *             does the backward pass of the relu dense layer before it,
+ *             nn__norm_takes_relu, which the step then no longer makes
+ *             elsewhere: the row holds that pass's work);
  *   passes    the same passes over blocks of the same sizes, each reading
  *             and writing what the layer's does (batchnorm.c,
  *             layernorm.c), with one or two float operations an element
