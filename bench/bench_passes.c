@@ -21,7 +21,10 @@
  *             (since 17bfbdc a normalization's backward function also
  *             does the backward pass of the relu dense layer before it,
  *             nn__norm_takes_relu, which the step then no longer makes
- *             elsewhere: the row holds that pass's work);
+ *             elsewhere; batch normalization's first forward pass, its
+ *             sums, has since run in that layer's bias pass,
+ *             nn__bn_relu_forward, which this row runs: the row holds
+ *             those passes' work);
  *   passes    the same passes over blocks of the same sizes, each reading
  *             and writing what the layer's does (batchnorm.c,
  *             layernorm.c), with one or two float operations an element
@@ -74,10 +77,15 @@ static const size_t xl[2] = {1, 3};
 typedef struct layer_ctx {
     nn_model *m;
     size_t n;
+    float zero[H1]; /* zero biases, see layer_fns */
 } layer_ctx;
 
 /* Forward through both X layers, then backward through both, as a step
- * does, on the workspace and data of the step before. */
+ * does, on the workspace and data of the step before. A batch
+ * normalization after a relu dense layer starts from sums that layer's
+ * bias pass forms (nn__bn_relu_forward): that pass runs first, with zero
+ * biases over the relu's output, which it leaves as it is (relu(a + 0)
+ * = a for a >= 0). */
 static void layer_fns(void *vctx)
 {
     layer_ctx *c = (layer_ctx *)vctx;
@@ -85,6 +93,9 @@ static void layer_fns(void *vctx)
     int q;
     for (q = 0; q < 2; q++) {
         size_t l = xl[q];
+        if (m->layers[l].ops->kind == NN_KIND_BATCHNORM &&
+            nn__norm_takes_relu(m, l))
+            nn__bn_relu_forward(m, l, m->act[l - 1], c->zero, c->n);
         m->layers[l].ops->forward_train(m, l, m->act[l - 1], c->n);
     }
     for (q = 1; q >= 0; q--) {
@@ -573,6 +584,7 @@ int main(int argc, char **argv)
                 continue;
             lc.m = make(kinds[k].kind, n, &seed);
             lc.n = n;
+            memset(lc.zero, 0, sizeof lc.zero);
             bench_time_pair_ratio(bench_copy, &cc, layer_fns, &lc,
                                   o.min_block, o.reps, &cs, &s, &r);
             row(kinds[k].name, "layer", n, &cs, &s, &r);

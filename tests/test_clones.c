@@ -23,6 +23,7 @@
 #define NN_NO_CLONES
 #define nn__dropout_ops baseline_dropout_ops
 #define nn__dropout_relu_forward baseline_dropout_relu_forward
+#define nn__bn_relu_forward baseline_bn_relu_forward
 #define nn__batchnorm_ops baseline_batchnorm_ops
 #define nn__layernorm_ops baseline_layernorm_ops
 #include "layers/batchnorm.c"
@@ -30,9 +31,12 @@
 #include "layers/layernorm.c"
 #undef nn__dropout_ops
 #undef nn__dropout_relu_forward
-/* the library's (layers.h declared it under the baseline name) */
+#undef nn__bn_relu_forward
+/* the library's (layers.h declared them under the baseline names) */
 void nn__dropout_relu_forward(nn_model *m, size_t l, const float *z,
                               const float *b, size_t n);
+void nn__bn_relu_forward(nn_model *m, size_t l, float *z, const float *b,
+                         size_t n);
 #undef nn__batchnorm_ops
 #undef nn__layernorm_ops
 
@@ -355,8 +359,11 @@ static void folded_dropout_gives_the_baseline_bits(void **state)
 }
 
 /* A relu dense layer's backward pass taken by the batch or layer
- * normalization after it (layers.h, nn__norm_takes_relu): the clone
- * against the baseline, on the workspace a training pass left. Compared:
+ * normalization after it (layers.h, nn__norm_takes_relu), and its
+ * forward pass forming the batch normalization's sums
+ * (nn__bn_relu_forward): the clone against the baseline, on the
+ * workspace a training pass left. Compared, forward: the relu's output,
+ * its largest magnitude and the sums; backward:
  * the relu's dL/dZ (written over the dense layer's delta block), that
  * layer's bias gradient and largest |dL/dZ|, and the normalization's own
  * gradients and sums. */
@@ -383,6 +390,27 @@ static void norm_taking_the_relu_gives_the_baseline_bits(void **state)
     lcg_fill(t, N * OUT, -1.0f, 1.0f, 12u);
     NN_OK_OR_FAIL(nn_model_train_batch(m, N, x, IN, t, OUT, &loss));
     NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, IN, t, OUT, &loss));
+    {
+        /* forward: the relu dense layer's bias pass with the batch
+         * normalization's sums (layer 3), on pre-activations of both
+         * signs; the sums are the extra block's first W2 doubles */
+        float z[N * W2], za[N * W2];
+        double sa[W2];
+        uint32_t ta;
+        lcg_fill(z, N * W2, -3.0f, 3.0f, 13u);
+        memcpy(za, z, sizeof z);
+        nn__bn_relu_forward(m, 3, za, m->params + m->layers[2].b_off, N);
+        memcpy(sa, m->extra[3], sizeof sa);
+        ta = m->act_top[2];
+        memset(m->extra[3], 0xff, sizeof sa);
+        m->act_top[2] = 0xffffffffu;
+        baseline_bn_relu_forward(m, 3, z, m->params + m->layers[2].b_off, N);
+        same_bits("relu with the batch normalization's sums", "batchnorm",
+                  za, z, N * W2);
+        assert_memory_equal(sa, m->extra[3], sizeof sa);
+        assert_int_equal(ta, m->act_top[2]);
+        NN_OK_OR_FAIL(nn_model_compute_grads(m, N, x, IN, t, OUT, &loss));
+    }
     for (k = 0; k < ARRAY_LEN(kinds); k++) {
         size_t l = kinds[k].layer, ca, cb, zeros = 0;
         const nn__layer *P = &m->layers[l - 1];

@@ -64,9 +64,36 @@ static float *coefs(const nn_model *m, size_t l)
 /* Rows dy_sums takes at a time. */
 enum { BN_SUM_ROWS = 4 };
 
-/* column_sums and dy_sums, inlined into the callers' clones, and where
- * the build has them their copies over one AVX-512 register of doubles
- * (lanes.h; bench/RESULTS.md, "Since de6a473"). */
+/* Rows relu_sums takes at a time: their relu pass, then their sums. */
+enum { BN_RELU_ROWS = 8 };
+
+/* R rows of k: z = relu(z + b) in place, the largest |z|'s bits with
+ * top's returned; the expressions of the dense layer's bias pass for the
+ * relu (activation.c, NN__ACT_CASES), the same bits. */
+static NN__ALWAYS_INLINE uint32_t bn_relu_rows(float *restrict z,
+                                               const float *restrict b,
+                                               size_t R, size_t k,
+                                               uint32_t top)
+{
+    size_t q, j;
+    for (q = 0; q < R; q++) {
+        float *restrict r = z + q * k;
+        uint32_t rtop = 0;
+        for (j = 0; j < k; j++) {
+            const float t = r[j] + b[j];
+            const uint32_t u =
+                nn__abs_bits(t) & (t > 0.0f ? 0xffffffffu : 0u);
+            r[j] = t > 0.0f ? t : 0.0f;
+            rtop = u > rtop ? u : rtop;
+        }
+        top = rtop > top ? rtop : top;
+    }
+    return top;
+}
+
+/* column_sums, dy_sums and relu_sums, inlined into the callers' clones,
+ * and where the build has them their copies over one AVX-512 register of
+ * doubles (lanes.h; bench/RESULTS.md, "Since de6a473"). */
 #define NN__LANES_FILE "batchnorm_sums.h"
 #include "lanes.h"
 
@@ -192,7 +219,10 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
     float *m1 = coefs(m, l), *m2 = m1 + k, *a = m2 + k, *y = m->act[l];
     uint32_t top = 0;
     size_t i, j, g = nn__batch_rows(m, n);
-    NN__BY_LANES(column_sums, (x, NULL, n, k, mean));
+    /* after a relu dense layer, its bias pass formed the sums (layers.h,
+     * nn__bn_relu_forward) */
+    if (!nn__norm_takes_relu(m, l))
+        NN__BY_LANES(column_sums, (x, NULL, n, k, mean));
     nn__reduce(m, mean, k); /* the other parts' rows of the batch */
     for (j = 0; j < k; j++)
         mean[j] /= (double)g;
@@ -208,6 +238,22 @@ static void bn_forward_train(nn_model *m, size_t l, const float *x, size_t n)
         }
     m->act_top[l] = top;
     m->logits = y;
+}
+
+/* relu_sums for the CPU (static and cloned: the compilers export the
+ * dispatcher of a cloned external function), and the entry point. */
+NN__WIDE_CLONES
+static uint32_t bn_relu_sums(float *z, const float *b, size_t n, size_t k,
+                             double *out)
+{
+    return NN__BY_LANES(relu_sums, (z, b, n, k, out));
+}
+
+void nn__bn_relu_forward(nn_model *m, size_t l, float *z, const float *b,
+                         size_t n)
+{
+    m->act_top[l - 1] =
+        bn_relu_sums(z, b, n, m->layers[l].out, stats(m, l));
 }
 
 static size_t bn_infer_floats(const nn__layer *L, size_t k)

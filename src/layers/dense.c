@@ -114,6 +114,12 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
         nn__dropout_relu_forward(m, l + 1, z, m->params + L->b_off, n);
         return;
     }
+    if (nn__relu_taken_by_norm(m, l) &&
+        m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM) {
+        /* the bias, relu and the batch normalization's sums (layers.h) */
+        nn__bn_relu_forward(m, l + 1, z, m->params + L->b_off, n);
+        return;
+    }
     /* The output layer's largest value is not needed (nothing folds on
      * it): its top is not noted. */
     nn__activation_forward_bias(L->act, nn__act_param(L), z,

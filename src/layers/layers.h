@@ -318,6 +318,16 @@ static inline int nn__norm_takes_relu(const nn_model *m, size_t l)
            l > m->grad_from;
 }
 
+/* Forward, a relu dense layer followed by a batch normalization that
+ * takes its backward pass (nn__norm_takes_relu) forms that layer's first
+ * pass in its own: its bias pass, relu(z + b) in place with the largest
+ * |a| noted in act_top[l - 1], also adds up each column of a in double
+ * into the batch normalization's sums (layer l), in row order, the bits
+ * of the batch normalization's own pass over a; the batch normalization
+ * then starts from them. One read pass over the activations fewer. */
+void nn__bn_relu_forward(nn_model *m, size_t l, float *z, const float *b,
+                         size_t n);
+
 /* Whether dense layer l's backward pass is taken by the normalization
  * after it (nn__norm_takes_relu). */
 static inline int nn__relu_taken_by_norm(const nn_model *m, size_t l)
