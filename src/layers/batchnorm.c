@@ -18,7 +18,9 @@
  * (NN__WIDE_CLONES) with the same bits.
  *
  * Forward, two passes read x (its sums, then its centred squares' sums)
- * and one writes y; backward, one reads dy and x (the sums of dy and of
+ * and one writes y; where x is a relu dense layer's output, that layer's
+ * bias pass forms the sums (layers.h, nn__bn_relu_forward) and the first
+ * of the two is not made. Backward, one reads dy and x (the sums of dy and of
  * dy (x - mean)) and one writes dL/dx, or where x is a relu dense
  * layer's output, that layer's dL/dZ and bias gradient in place of its
  * own pass (layers.h, nn__norm_takes_relu). x-hat is not kept: the passes

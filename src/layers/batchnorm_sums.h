@@ -112,8 +112,8 @@ static L8_ATTR void L8_NAME(dy_sums)(const float *dy, const float *x,
  * sums from L1, sixteen columns at a time (each column's sum loaded and
  * stored once for the rows). A loop over sixteen columns down every row
  * doing both did not vectorise, and its sums read the floats just stored
- * one by one: a step of bench_layers' batch normalization net took 1.2 ms
- * more at batch 512. */
+ * one by one: a step of bench_layers' batch normalization net took 1.15
+ * ms more at batch 512. */
 static L8_ATTR uint32_t L8_NAME(relu_sums)(float *z, const float *b,
                                            size_t n, size_t k, double *out)
 {
