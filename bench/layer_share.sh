@@ -23,6 +23,13 @@
 # and dropout's), passes-plain the same passes of the net without
 # dropout; the difference of their times is what dropout adds.
 #
+# The normalizations also take passes of the relu dense layers before
+# them (since 17bfbdc and 8d21d00): their backward functions form the
+# relu's dL/dZ, and batch normalization's sums for the mean come from
+# the relu's bias pass, relu_sums, which batchnorm's share counts (with
+# the bias and relu work it does). Across those commits the shares hold
+# different work; compare whole steps there (bench/layers_ab.sh).
+#
 # Needs perf (Debian: linux-perf). Runs are pinned with AB_CPU as in
 # ab.sh (e.g. AB_CPU=1).
 set -eu
@@ -36,7 +43,7 @@ passes="$passes|bias_forward_kernel|backward_sums_kernel"
 net=$kind
 case $kind in
 dropout) pattern='mask_row|unmask|dropout_' ;;
-batchnorm) pattern='bn_|column_sums_v4|dy_sums_v4' ;;
+batchnorm) pattern='bn_|column_sums_v4|dy_sums_v4|relu_sums' ;;
 layernorm) pattern='ln_|norm_row|back_all_v4' ;;
 passes-dropout) pattern=$passes net=dropout ;;
 passes-plain) pattern=$passes net=plain ;;
