@@ -15,6 +15,7 @@
 #include "nn_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* ---- the two versions, and which one runs ---- */
 
@@ -34,6 +35,17 @@ NN__AB_DECLARE(B)
  * do not (the weak reference is then NULL). */
 int A_isa(void) __attribute__((weak));
 int B_isa(void) __attribute__((weak));
+/* Versions from 61e9da9 on note a relu's largest output in the product
+ * (nn__kernel_gemm_top); for older ones this file reads C back. */
+#define NN__AB_DECLARE_TOP(P)                                                \
+    void P##_gemm_top(int trans_a, int trans_b, size_t M, size_t N,          \
+                      size_t K, float alpha, const float *A, size_t lda,     \
+                      const float *B, size_t ldb, int b_form, float *buf,    \
+                      float beta, float *C, size_t ldc, const float *bias,   \
+                      int act, float slope, uint32_t *top)                   \
+        __attribute__((weak));
+NN__AB_DECLARE_TOP(A)
+NN__AB_DECLARE_TOP(B)
 
 static int use_b; /* 0: version A runs, 1: version B */
 
@@ -77,6 +89,30 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     (use_b ? B_gemm : A_gemm)(trans_a, trans_b, M, N, K, alpha, A, lda, B,
                               ldb, b_form, buf, beta, C, ldc, bias, act,
                               slope);
+}
+
+void nn__kernel_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                         size_t K, float alpha, const float *A, size_t lda,
+                         const float *B, size_t ldb, int b_form, float *buf,
+                         float beta, float *C, size_t ldc, const float *bias,
+                         int act, float slope, uint32_t *top)
+{
+    size_t i, j;
+    if ((use_b ? B_gemm_top : A_gemm_top) != NULL) {
+        (use_b ? B_gemm_top : A_gemm_top)(trans_a, trans_b, M, N, K, alpha,
+                                          A, lda, B, ldb, b_form, buf, beta,
+                                          C, ldc, bias, act, slope, top);
+        return;
+    }
+    nn__kernel_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, b_form,
+                    buf, beta, C, ldc, bias, act, slope);
+    if (top && act == NN_ACT_RELU)
+        for (i = 0; i < M; i++)
+            for (j = 0; j < N; j++) {
+                uint32_t u; /* a relu's output: at least +0 */
+                memcpy(&u, C + i * ldc + j, sizeof u);
+                *top = u > *top ? u : *top;
+            }
 }
 
 /* ---- the driver ---- */

@@ -60,9 +60,10 @@ for side in A B; do
     names="-Dnn__kernel_on=${side}_on -Dnn__kernel_force=${side}_force
            -Dnn__kernel_isa=${side}_isa -Dnn__kernel_packed_floats=${side}_pf
            -Dnn__kernel_pack=${side}_pack -Dnn__kernel_gemm=${side}_gemm
+           -Dnn__kernel_gemm_top=${side}_gemm_top
            -Dnn__kernel_prefetch_force=${side}_prefetch_force"
     for w in k512 k256; do
-        for f in packed_floats pack gemm; do
+        for f in packed_floats pack gemm gemm_top; do
             names="$names -Dnn__${w}_$f=${side}_${w}_$f"
         done
     done

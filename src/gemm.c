@@ -484,32 +484,37 @@ int nn__kernel_train_form(int trans_b, size_t M, size_t N)
                                              : NN__B_PACK_BLOCKS;
 }
 
-/* A kernel call on some of a product's columns. */
+/* A kernel call on some of a product's columns; with a relu (act), its
+ * bias and the largest output's bits (top). */
 typedef struct nn__part {
-    int trans_a, trans_b, form;
+    int trans_a, trans_b, form, act;
     size_t M, N, K, lda, ldb, ldc;
     float alpha, beta;
-    const float *A, *B;
+    const float *A, *B, *bias;
     float *buf, *C;
+    uint32_t top;
 } nn__part;
 
-static void part_run(const nn__part *p)
+static void part_run(nn__part *p)
 {
-    nn__kernel_gemm(p->trans_a, p->trans_b, p->M, p->N, p->K, p->alpha, p->A,
-                    p->lda, p->B, p->ldb, p->form, p->buf, p->beta, p->C,
-                    p->ldc, NULL, NN_ACT_IDENTITY, 0.0f);
+    nn__kernel_gemm_top(p->trans_a, p->trans_b, p->M, p->N, p->K, p->alpha,
+                        p->A, p->lda, p->B, p->ldb, p->form, p->buf, p->beta,
+                        p->C, p->ldc, p->bias, p->act, 0.0f, &p->top);
 }
 
 static void *part_thread(void *arg)
 {
-    part_run((const nn__part *)arg);
+    part_run((nn__part *)arg);
     return NULL;
 }
 
-void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
-                    float alpha, const float *A, size_t lda, const float *B,
-                    size_t ldb, float beta, float *C, size_t ldc,
-                    float *buf)
+/* nn__gemm_train, and with bias not NULL nn__gemm_train_relu's fused
+ * relu: 1 where the kernel took the product, 0 where nn__gemm did. */
+static int train_product(int trans_a, int trans_b, size_t M, size_t N,
+                         size_t K, float alpha, const float *A, size_t lda,
+                         const float *B, size_t ldb, float beta, float *C,
+                         size_t ldc, float *buf, const float *bias,
+                         uint32_t *top)
 {
     nn__part first, second;
     pthread_t thread;
@@ -518,32 +523,63 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     if (!buf || !nn__kernel_train(trans_a, trans_b, M, N, K)) {
         nn__gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
                  ldc);
-        return;
+        return 0;
     }
     first = (nn__part){.trans_a = trans_a, .trans_b = trans_b,
                        .form = nn__kernel_train_form(trans_b, M, N),
+                       .act = bias ? NN_ACT_RELU : NN_ACT_IDENTITY,
                        .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
                        .ldc = ldc, .alpha = alpha, .beta = beta, .A = A,
-                       .B = B, .buf = buf, .C = C};
+                       .B = B, .bias = bias, .buf = buf, .C = C, .top = 0};
     if (!splittable(M, N, K) || blas_threads() != 2) {
         part_run(&first);
-        return;
+    } else {
+        /* columns [0, cut) here, [cut, N) on a thread of their own, each
+         * part with its block of buf (nn__kernel_buf_floats counted two) */
+        cut = (N / 2 + 47) / 48 * 48;
+        second = first;
+        first.N = cut;
+        second.N = N - cut;
+        second.B = trans_b ? B + cut * ldb : B + cut;
+        second.C = C + cut;
+        second.bias = bias ? bias + cut : NULL;
+        second.buf = buf + block_floats(K, N);
+        started = pthread_create(&thread, NULL, part_thread, &second) == 0;
+        part_run(&first);
+        if (started)
+            pthread_join(thread, NULL);
+        else /* no thread to be had: the same bits, one after the other */
+            part_run(&second);
+        if (second.top > first.top)
+            first.top = second.top;
     }
-    /* columns [0, cut) here, [cut, N) on a thread of their own, each part
-     * with its block of buf (nn__kernel_buf_floats counted two) */
-    cut = (N / 2 + 47) / 48 * 48;
-    second = first;
-    first.N = cut;
-    second.N = N - cut;
-    second.B = trans_b ? B + cut * ldb : B + cut;
-    second.C = C + cut;
-    second.buf = buf + block_floats(K, N);
-    started = pthread_create(&thread, NULL, part_thread, &second) == 0;
-    part_run(&first);
-    if (started)
-        pthread_join(thread, NULL);
-    else /* no thread to be had: the same bits, one part after the other */
-        part_run(&second);
+    if (top)
+        *top = first.top > *top ? first.top : *top;
+    return 1;
+}
+
+void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
+                    float alpha, const float *A, size_t lda, const float *B,
+                    size_t ldb, float beta, float *C, size_t ldc,
+                    float *buf)
+{
+    (void)train_product(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                        beta, C, ldc, buf, NULL, NULL);
+}
+
+/* The bias pass over Z (n x out) that this saves read Z back after the
+ * product had written it, and wrote A over it: in a step of
+ * 784-256-128-10 at batch 128, 0.6% of the samples (perf record;
+ * bench/RESULTS.md, "Since 61e9da9"). The product's last pass adds the
+ * bias and takes the relu in the pass's own order (gemm_kernel.h:
+ * finish), so the bits are the same. */
+int nn__gemm_train_relu(size_t M, size_t N, size_t K, const float *A,
+                        size_t lda, const float *B, size_t ldb, float *C,
+                        size_t ldc, float *buf, const float *bias,
+                        uint32_t *top)
+{
+    return train_product(0, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc,
+                         buf, bias, top);
 }
 
 void nn__gemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K,

@@ -55,6 +55,19 @@
 #define V_POS(r) _mm256_cmp_ps(r, _mm256_setzero_ps(), _CMP_GT_OQ)
 #define V_RELU(r) _mm256_and_ps(V_POS(r), r)
 #define V_LEAKY(r, s) _mm256_blendv_ps(_mm256_mul_ps(s, r), r, V_POS(r))
+#define VECI __m256i
+#define VI_ZERO() _mm256_setzero_si256()
+#define VI_MAXU(i, v) _mm256_max_epu32(i, _mm256_castps_si256(v))
+#define VI_MAX_OF(i) max_of(i)
+
+K_INLINE uint32_t max_of(__m256i i)
+{
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(i),
+                              _mm256_extracti128_si256(i, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4e));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xb1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
 
 /* Lanes of the last vector of a panel w columns wide that hold columns:
  * all-ones in those, zero past them. */

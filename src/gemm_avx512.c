@@ -2,7 +2,8 @@
 /*
  * gemm_avx512.c - libnn's own single-precision matrix product for CPUs with
  * AVX-512 or AVX2 and FMA, C = alpha op(A) B + beta C, with the bias and a
- * relu of a dense layer's forward pass fused into its last pass over C.
+ * relu of a dense layer's forward pass fused into its last pass over C
+ * (in training, with the largest output noted: nn__kernel_gemm_top).
  * The body is gemm_kernel.h, compiled here for AVX-512 and in gemm_avx2.c
  * for AVX2; this file also makes the choice between them.
  *
@@ -141,6 +142,20 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                       b_form, buf, beta, C, ldc, bias, act, slope);
 }
 
+void nn__kernel_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                         size_t K, float alpha, const float *A, size_t lda,
+                         const float *B, size_t ldb, int b_form, float *buf,
+                         float beta, float *C, size_t ldc, const float *bias,
+                         int act, float slope, uint32_t *top)
+{
+    if (nn__kernel_isa() == NN__KERNEL_AVX2)
+        nn__k256_gemm_top(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                          b_form, buf, beta, C, ldc, bias, act, slope, top);
+    else
+        nn__k512_gemm_top(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                          b_form, buf, beta, C, ldc, bias, act, slope, top);
+}
+
 /* ---- the AVX-512 build of gemm_kernel.h ---- */
 
 #define VL 16      /* floats per vector */
@@ -191,6 +206,10 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 #define V_POS(r) _mm512_cmp_ps_mask(r, _mm512_setzero_ps(), _CMP_GT_OQ)
 #define V_RELU(r) _mm512_maskz_mov_ps(V_POS(r), r)
 #define V_LEAKY(r, s) _mm512_mask_mov_ps(_mm512_mul_ps(s, r), V_POS(r), r)
+#define VECI __m512i
+#define VI_ZERO() _mm512_setzero_si512()
+#define VI_MAXU(i, v) _mm512_max_epu32(i, _mm512_castps_si512(v))
+#define VI_MAX_OF(i) _mm512_reduce_max_epu32(i)
 
 /* Whether the tiles prefetch (PF_K) in a product whose B has the form and
  * K x N floats: on AMD's CPUs only from packed weights larger than
@@ -289,6 +308,18 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
     (void)bias;
     (void)act;
     (void)slope;
+}
+
+void nn__kernel_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                         size_t K, float alpha, const float *A, size_t lda,
+                         const float *B, size_t ldb, int b_form, float *buf,
+                         float beta, float *C, size_t ldc, const float *bias,
+                         int act, float slope, uint32_t *top)
+{
+    /* never called: nn__kernel_on is 0 */
+    nn__kernel_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, b_form,
+                    buf, beta, C, ldc, bias, act, slope);
+    (void)top;
 }
 
 #endif

@@ -26,6 +26,9 @@
  *                     NaN), V_LEAKY (z > 0 ? z : s z), V_FULL, and
  *                     edge_mask(w) (the lanes of the last vector of w
  *                     columns that hold columns)
+ *   VECI, VI_ZERO     a vector of VL 32-bit integers, and zero;
+ *                     VI_MAXU(i, v) the lanes' unsigned maxima of i and
+ *                     v's bits, VI_MAX_OF(i) the largest lane of i
  *
  * Every element of C is the same chain of fused multiply-adds whatever the
  * vector width: from zero over each block of KC = 256 rows of k, in order,
@@ -261,6 +264,7 @@ typedef struct nn__tile_args {
     int act;            /* NN_ACT_RELU, NN_ACT_LEAKY_RELU or identity */
     float slope;
     int prefetch;       /* PF_K > 0 and PF_ON(...): prefetch B's panel */
+    VECI *top;          /* or NULL: the largest relu outputs' bits (below) */
 } nn__tile_args;
 
 /* A vector at p: through the mask m where e (a constant where inlined:
@@ -419,6 +423,29 @@ K_INLINE void store(const nn__tile_args *t, VEC acc, float *c, int v,
         }                                                                    \
     } while (0)
 
+/* The relu outputs of a tile of mr rows and nv vectors just stored (the
+ * last through the mask where edge), their bits' lane by lane maxima into
+ * *t->top; the product takes the largest lane once, at its end. The
+ * outputs are at least +0 (V_RELU gives +0 for NaN), so their bits order
+ * as their values: activation.c's bias pass notes the same number, the
+ * bits of the relu's input where that is above 0. Read back from L1
+ * after the stores, 3 x 8 loads to a tile's 256 x 24 multiply-adds. With
+ * the largest lane taken in every tile, steps of 784-256-128-10 at batch
+ * 128 took 1.000 to 1.005 of the time of the separate pass, and with it
+ * once a product 0.996 to 0.998 (bench/RESULTS.md, "Since 61e9da9"). */
+K_INLINE void note_top(const nn__tile_args *t, const int mr, const int nv,
+                       const int edge)
+{
+    VECI top = *t->top;
+    int i, v;
+    for (i = 0; i < mr; i++)
+        for (v = 0; v < nv; v++) {
+            const float *c = t->c + (size_t)i * t->ldc + VL * v;
+            top = VI_MAXU(top, LOAD_E(t->mask, c, edge && v == nv - 1));
+        }
+    *t->top = top;
+}
+
 K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
                    const int edge)
 {
@@ -469,6 +496,8 @@ K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
         NN__STORES_FIRST(HOW_AXPY);
     else
         NN__STORES(HOW_ANY);
+    if (t->top && t->last && t->act == NN_ACT_RELU)
+        note_top(t, mr, nv, edge);
 }
 
 typedef void (*tile_fn)(const nn__tile_args *t);
@@ -649,11 +678,12 @@ K_FN static void few_rows(int trans_a, size_t M, size_t N, size_t K,
 
 /* ---- the product ---- */
 
-K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
-                          size_t K, float alpha, const float *A, size_t lda,
-                          const float *B, size_t ldb, int b_form, float *buf,
-                          float beta, float *C, size_t ldc, const float *bias,
-                          int act, float slope)
+K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
+                           size_t K, float alpha, const float *A, size_t lda,
+                           const float *B, size_t ldb, int b_form,
+                           float *buf, float beta, float *C, size_t ldc,
+                           const float *bias, int act, float slope,
+                           uint32_t *top)
 {
     float apanel[2 * MR * KC] __attribute__((aligned(64)));
     size_t jc, pc, j0, j, i0, paired;
@@ -666,9 +696,19 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
     t.slope = slope;
     t.ldc = ldc;
     t.prefetch = PF_K > 0 && PF_ON(b_form, K, N);
+    VECI topv = VI_ZERO();
+    t.top = act == NN_ACT_RELU && top ? &topv : NULL;
     if (M < ROWS_FEW && b_form == NN__B_IN_PLACE) {
         t.bias = bias;
+        t.top = NULL;
         few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);
+        if (top && act == NN_ACT_RELU) /* a row or three, read back */
+            for (i0 = 0; i0 < M; i0++)
+                for (j = 0; j < N; j++) {
+                    uint32_t u;
+                    memcpy(&u, C + i0 * ldc + j, sizeof u);
+                    *top = u > *top ? u : *top;
+                }
         return;
     }
     /* The tile reads op(A) = A in place, a broadcast from each of MR
@@ -754,5 +794,18 @@ K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
             }
         }
     }
+    if (t.top) {
+        uint32_t u = VI_MAX_OF(topv);
+        *top = u > *top ? u : *top;
+    }
 }
 
+K_FN void KENTRY(gemm)(int trans_a, int trans_b, size_t M, size_t N,
+                          size_t K, float alpha, const float *A, size_t lda,
+                          const float *B, size_t ldb, int b_form, float *buf,
+                          float beta, float *C, size_t ldc, const float *bias,
+                          int act, float slope)
+{
+    KENTRY(gemm_top)(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, b_form,
+                     buf, beta, C, ldc, bias, act, slope, NULL);
+}

@@ -93,6 +93,16 @@ void nn__k256_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                    float alpha, const float *A, size_t lda, const float *B,
                    size_t ldb, int b_form, float *buf, float beta, float *C,
                    size_t ldc, const float *bias, int act, float slope);
+void nn__k512_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                       size_t K, float alpha, const float *A, size_t lda,
+                       const float *B, size_t ldb, int b_form, float *buf,
+                       float beta, float *C, size_t ldc, const float *bias,
+                       int act, float slope, uint32_t *top);
+void nn__k256_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                       size_t K, float alpha, const float *A, size_t lda,
+                       const float *B, size_t ldb, int b_form, float *buf,
+                       float beta, float *C, size_t ldc, const float *bias,
+                       int act, float slope, uint32_t *top);
 /* Floats of op(B) (K x N) packed by nn__kernel_pack; 0 on overflow. */
 size_t nn__kernel_packed_floats(size_t K, size_t N);
 /* Copies op(B) (K x N; B is K x N, or N x K with trans_b, row stride ldb)
@@ -117,6 +127,15 @@ void nn__kernel_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                      float alpha, const float *A, size_t lda, const float *B,
                      size_t ldb, int b_form, float *buf, float beta, float *C,
                      size_t ldc, const float *bias, int act, float slope);
+/* nn__kernel_gemm, and where act is NN_ACT_RELU and top is not NULL, *top
+ * raised to the largest bits among C's new values (relu outputs, at least
+ * +0, so their bits order as their values): the number the dense layer's
+ * bias pass notes for the folded update (nn__activation_forward_bias). */
+void nn__kernel_gemm_top(int trans_a, int trans_b, size_t M, size_t N,
+                         size_t K, float alpha, const float *A, size_t lda,
+                         const float *B, size_t ldb, int b_form, float *buf,
+                         float beta, float *C, size_t ldc, const float *bias,
+                         int act, float slope, uint32_t *top);
 /* Whether a dense layer's inference product X W + b, of M rows, N outputs
  * and K inputs, takes the kernel (gemm.c; measured there). A function of
  * the shape alone, once nn__kernel_on() has answered. */
@@ -142,6 +161,16 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
                     float alpha, const float *A, size_t lda, const float *B,
                     size_t ldb, float beta, float *C, size_t ldc,
                     float *buf);
+/* A dense relu layer's forward product: C = relu(A B + bias) (A M x K, B
+ * K x N, C M x N, row strides lda, ldb, ldc), with *top raised to the
+ * largest bits among C's values, in the kernel's last pass over C;
+ * returns 1. Where the kernel does not take the product (as
+ * nn__gemm_train), C = A B only, and 0: the caller's bias pass follows.
+ * The same bits as the product and that pass. */
+int nn__gemm_train_relu(size_t M, size_t N, size_t K, const float *A,
+                        size_t lda, const float *B, size_t ldb, float *C,
+                        size_t ldc, float *buf, const float *bias,
+                        uint32_t *top);
 
 /* On x86-64 with GCC, the hot loops are compiled twice, for the baseline
  * and for AVX2 (x86-64-v3), some three times (NN__WIDE_CLONES, AVX-512

@@ -115,6 +115,7 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 #define nn__kernel_buf_floats baseline_kernel_buf_floats
 #define nn__kernel_train_form baseline_kernel_train_form
 #define nn__gemm_train baseline_gemm_train
+#define nn__gemm_train_relu baseline_gemm_train_relu
 #define nn__gemm_ref baseline_gemm_ref
 #define nn_set_blas_threads baseline_set_blas_threads
 #include "gemm.c"
@@ -125,6 +126,7 @@ void nn__optim_unprepare(nn_model *m, unsigned added);
 #undef nn__kernel_buf_floats
 #undef nn__kernel_train_form
 #undef nn__gemm_train
+#undef nn__gemm_train_relu
 #undef nn__gemm_ref
 #undef nn_set_blas_threads
 

@@ -673,6 +673,129 @@ static void fused_activations_are_activation_c_bit_for_bit(void **state)
     free(F);
 }
 
+/* The dense layer's bias pass done by hand on the product Z (M x N): Y =
+ * relu(Z + bias), and the largest bits among Y's values (all at least +0)
+ * found by a scan. */
+static uint32_t relu_by_hand(const float *Z, const float *bias, size_t M,
+                             size_t N, float *Y)
+{
+    uint32_t top = 0, u;
+    size_t i, j;
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            const float t = Z[i * N + j] + bias[j];
+            Y[i * N + j] = t > 0.0f ? t : 0.0f;
+            memcpy(&u, Y + i * N + j, sizeof u);
+            top = u > top ? u : top;
+        }
+    return top;
+}
+
+/* One shape: A with a NaN in row 0 (relu gives +0 there; with more rows
+ * than one), and the largest
+ * output in the last column (where 0: an edge panel's, or the second
+ * thread's) or the last row (where 1: the last strip's). Every form of B
+ * through nn__kernel_gemm_top, then nn__gemm_train_relu at one thread and
+ * at two (big: only that, at two threads). */
+static void check_relu_top(size_t M, size_t N, size_t K, int where, int big)
+{
+    float *A = fresh(M * K), *B = fresh(K * N), *bias = fresh(N);
+    float *Z = room(M * N), *Y = room(M * N), *F = room(M * N);
+    float *P = room(nn__kernel_packed_floats(K, N));
+    float *buf = room(2 * NN__KERNEL_BUF_FLOATS);
+    static const int forms[] = {NN__B_IN_PLACE, NN__B_PACK_BLOCKS,
+                                NN__B_PACKED};
+    size_t f, p;
+    int t;
+    if (M > 1)
+        A[1] = NAN;
+    if (where == 0)
+        bias[N - 1] = 40.0f;
+    else
+        for (p = 0; p < K; p++)
+            A[(M - 1) * K + p] *= 40.0f;
+    nn__kernel_pack(0, K, N, B, N, P);
+    for (f = 0; f < (big ? 0 : ARRAY_LEN(forms)); f++) {
+        const float *b = forms[f] == NN__B_PACKED ? P : B;
+        uint32_t want, top = 1;
+        nn__kernel_gemm(0, 0, M, N, K, 1.0f, A, K, b, N, forms[f],
+                        block_buffer(), 0.0f, Z, N, NULL, NN_ACT_IDENTITY,
+                        0.0f);
+        want = relu_by_hand(Z, bias, M, N, Y);
+        assert_true(want > 0x42000000u); /* above 32: the planted one */
+        nn__kernel_gemm_top(0, 0, M, N, K, 1.0f, A, K, b, N, forms[f],
+                            block_buffer(), 0.0f, F, N, bias, NN_ACT_RELU,
+                            0.0f, &top);
+        assert_memory_equal(F, Y, M * N * sizeof *F);
+        assert_int_equal(top, want);
+        top = 0x7f000000u; /* raised, never lowered */
+        nn__kernel_gemm_top(0, 0, M, N, K, 1.0f, A, K, b, N, forms[f],
+                            block_buffer(), 0.0f, F, N, bias, NN_ACT_RELU,
+                            0.0f, &top);
+        assert_int_equal(top, 0x7f000000u);
+    }
+    for (t = big ? 2 : 1; t <= 2; t++) {
+        uint32_t want, top = 0;
+        int took;
+        if (nn_set_blas_threads((size_t)t) != NN_OK)
+            continue;
+        nn__gemm_train(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, Z, N, buf);
+        want = relu_by_hand(Z, bias, M, N, Y);
+        took = nn__gemm_train_relu(M, N, K, A, K, B, N, F, N, buf, bias,
+                                   &top);
+        assert_int_equal(took, nn__kernel_train(0, 0, M, N, K));
+        if (took) {
+            assert_memory_equal(F, Y, M * N * sizeof *F);
+            assert_int_equal(top, want);
+        } else { /* the product only, for the caller's pass */
+            assert_memory_equal(F, Z, M * N * sizeof *F);
+            assert_int_equal(top, 0);
+        }
+    }
+    assert_int_equal(nn_set_blas_threads(1), NN_OK);
+    free(A);
+    free(B);
+    free(bias);
+    free(Z);
+    free(Y);
+    free(F);
+    free(P);
+    free(buf);
+}
+
+/* A relu layer's forward product adds the bias, takes the relu and notes
+ * the largest output in its last pass over C (nn__kernel_gemm_top,
+ * nn__gemm_train_relu): the same bits as the product and then the dense
+ * layer's bias pass, and the largest output's bits as a scan finds them,
+ * wherever it lies: few rows, whole and edge panels, the last strip, more
+ * than one block of k, the second thread's columns; in each build the CPU
+ * has. */
+static void relu_product_notes_its_largest_output(void **state)
+{
+    static const size_t shapes[][3] = {
+        {1, 300, 50},    {2, 37, 10},    {3, 1000, 20},  {11, 37, 50},
+        {13, 10, 784},   {128, 256, 784}, {100, 530, 300}, {200, 13, 300}};
+    int build, where;
+    size_t s;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (build = 0; build < 2; build++) {
+        if (build && (nn__kernel_isa() != NN__KERNEL_AVX512 ||
+                      !nn__kernel_force(NN__KERNEL_AVX2)))
+            break; /* the AVX2 build ran already, or cannot */
+        for (s = 0; s < ARRAY_LEN(shapes); s++)
+            for (where = 0; where < 2; where++)
+                check_relu_top(shapes[s][0], shapes[s][1], shapes[s][2],
+                               where, 0);
+    }
+    nn__kernel_force(1);
+    if (nn__kernel_train(0, 0, 256, 1000, 530)) /* two threads' parts */
+        for (where = 0; where < 2; where++)
+            check_relu_top(256, 1000, 530, where, 1);
+    nn__kernel_force(-1);
+}
+
 /* nn__kernel_on follows the CPU, nn__kernel_force, and NN_GEMM=blas or
  * avx2 in the environment. */
 static void the_environment_can_switch_the_kernel_off(void **state)
@@ -807,6 +930,7 @@ int main(void)
         cmocka_unit_test(
             training_products_match_reference_on_both_sides_of_the_rule),
         cmocka_unit_test(fused_activations_are_activation_c_bit_for_bit),
+        cmocka_unit_test(relu_product_notes_its_largest_output),
         cmocka_unit_test(two_threads_give_a_large_product_the_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

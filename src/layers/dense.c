@@ -5,8 +5,10 @@
  *
  * A batch goes through as one matrix product per pass (nn__gemm): X . W
  * forward, and backward Gᵀ-side products formed by the passes. The bias
- * and the activation take one further pass (nn__activation_forward_bias);
- * backward, the derivative of the activation and the bias's gradient (the
+ * and the activation take one further pass (nn__activation_forward_bias),
+ * or for a relu whose product libnn's kernel forms, that product's last
+ * pass over Z, which also notes the largest output (nn__gemm_train_relu;
+ * the same bits); backward, the derivative of the activation and the bias's gradient (the
  * column sums of dL/dZ) take one pass too, which also notes the largest
  * |dL/dZ| for the folded SGD update (optim.c). The weights' gradient
  * dW = Xᵀ . dL/dZ is formed last, by weight_product, or inside the update
@@ -106,25 +108,39 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
 {
     const nn__layer *L = &m->layers[l];
     float *z = nn__dense_z(m, l);
-    nn__gemm_train(0, 0, n, L->out, L->in, 1.0f, x, L->in,
-                   m->params + L->w_off, L->out, 0.0f, z, L->out, m->kbuf);
+    const float *w = m->params + L->w_off, *b = m->params + L->b_off;
     m->logits = z;
+    if (L->act == NN_ACT_RELU && z == m->act[l] && !nn__folds_dropout(m, l) &&
+        !(nn__relu_taken_by_norm(m, l) &&
+          m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM)) {
+        /* the bias and the relu in the product's last pass, where the
+         * kernel takes it (gemm.c, nn__gemm_train_relu) */
+        uint32_t top = 0;
+        if (nn__gemm_train_relu(n, L->out, L->in, x, L->in, w, L->out, z,
+                                L->out, m->kbuf, b, &top)) {
+            if (!is_last(m, l))
+                m->act_top[l] = top;
+            return;
+        }
+    } else {
+        nn__gemm_train(0, 0, n, L->out, L->in, 1.0f, x, L->in, w, L->out,
+                       0.0f, z, L->out, m->kbuf);
+    }
     if (nn__folds_dropout(m, l)) {
         /* relu and the dropout after it in one pass (layers.h) */
-        nn__dropout_relu_forward(m, l + 1, z, m->params + L->b_off, n);
+        nn__dropout_relu_forward(m, l + 1, z, b, n);
         return;
     }
     if (nn__relu_taken_by_norm(m, l) &&
         m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM) {
         /* the bias, relu and the batch normalization's sums (layers.h) */
-        nn__bn_relu_forward(m, l + 1, z, m->params + L->b_off, n);
+        nn__bn_relu_forward(m, l + 1, z, b, n);
         return;
     }
     /* The output layer's largest value is not needed (nothing folds on
      * it): its top is not noted. */
-    nn__activation_forward_bias(L->act, nn__act_param(L), z,
-                                m->params + L->b_off, m->act[l], n, L->out,
-                                is_last(m, l) ? NULL : &m->act_top[l]);
+    nn__activation_forward_bias(L->act, nn__act_param(L), z, b, m->act[l], n,
+                                L->out, is_last(m, l) ? NULL : &m->act_top[l]);
 }
 
 static const float *dense_forward_infer(const nn_model *m,
