@@ -702,13 +702,15 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
         t.bias = bias;
         t.top = NULL;
         few_rows(trans_a, M, N, K, A, lda, B, ldb, C, &t, apanel);
-        if (top && act == NN_ACT_RELU) /* a row or three, read back */
+        if (top && act == NN_ACT_RELU) { /* a row or three, read back */
             for (i0 = 0; i0 < M; i0++)
-                for (j = 0; j < N; j++) {
-                    uint32_t u;
-                    memcpy(&u, C + i0 * ldc + j, sizeof u);
-                    *top = u > *top ? u : *top;
+                for (j = 0; j < N; j += VL) {
+                    VMASK m = N - j < VL ? edge_mask(N) : V_FULL;
+                    topv = VI_MAXU(topv, V_LOADM(m, C + i0 * ldc + j));
                 }
+            j = VI_MAX_OF(topv);
+            *top = j > *top ? (uint32_t)j : *top;
+        }
         return;
     }
     /* The tile reads op(A) = A in place, a broadcast from each of MR
