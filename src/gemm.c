@@ -569,10 +569,12 @@ void nn__gemm_train(int trans_a, int trans_b, size_t M, size_t N, size_t K,
 
 /* The bias pass over Z (n x out) that this saves read Z back after the
  * product had written it, and wrote A over it: in a step of
- * 784-256-128-10 at batch 128, 0.6% of the samples (perf record;
- * bench/RESULTS.md, "Since 61e9da9"). The product's last pass adds the
- * bias and takes the relu in the pass's own order (gemm_kernel.h:
- * finish), so the bits are the same. */
+ * 784-256-128-10 at batch 128, 0.5% of the samples (perf record). Side
+ * by side, steps of the benchmark nets at batch 32 to 512 took 0.980 to
+ * 1.002 of the time, median 0.997 (bench/steps_ab.sh; bench/RESULTS.md,
+ * "Since 61e9da9"). The product's last pass adds the bias and takes the
+ * relu in the pass's own order (gemm_kernel.h: finish), so the bits are
+ * the same. */
 int nn__gemm_train_relu(size_t M, size_t N, size_t K, const float *A,
                         size_t lda, const float *B, size_t ldb, float *C,
                         size_t ldc, float *buf, const float *bias,

@@ -708,8 +708,8 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
                     VMASK m = N - j < VL ? edge_mask(N) : V_FULL;
                     topv = VI_MAXU(topv, V_LOADM(m, C + i0 * ldc + j));
                 }
-            j = VI_MAX_OF(topv);
-            *top = j > *top ? (uint32_t)j : *top;
+            uint32_t u = VI_MAX_OF(topv);
+            *top = u > *top ? u : *top;
         }
         return;
     }
