@@ -8,9 +8,9 @@
  * and the activation take one further pass (nn__activation_forward_bias),
  * or for a relu whose product libnn's kernel forms, that product's last
  * pass over Z, which also notes the largest output (nn__gemm_train_relu;
- * the same bits); backward, the derivative of the activation and the bias's gradient (the
- * column sums of dL/dZ) take one pass too, which also notes the largest
- * |dL/dZ| for the folded SGD update (optim.c). The weights' gradient
+ * the same bits); backward, the derivative of the activation and the
+ * bias's gradient (the column sums of dL/dZ) take one pass too, which
+ * also notes the largest |dL/dZ| for the folded SGD update (optim.c). The weights' gradient
  * dW = Xᵀ . dL/dZ is formed last, by weight_product, or inside the update
  * where SGD folds it into the weights or the momentum buffer (optim.c).
  *
@@ -111,8 +111,7 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
     const float *w = m->params + L->w_off, *b = m->params + L->b_off;
     m->logits = z;
     if (L->act == NN_ACT_RELU && z == m->act[l] && !nn__folds_dropout(m, l) &&
-        !(nn__relu_taken_by_norm(m, l) &&
-          m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM)) {
+        !nn__relu_forms_bn_sums(m, l)) {
         /* the bias and the relu in the product's last pass, where the
          * kernel takes it (gemm.c, nn__gemm_train_relu) */
         uint32_t top = 0;
@@ -131,8 +130,7 @@ static void dense_forward_train(nn_model *m, size_t l, const float *x,
         nn__dropout_relu_forward(m, l + 1, z, b, n);
         return;
     }
-    if (nn__relu_taken_by_norm(m, l) &&
-        m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM) {
+    if (nn__relu_forms_bn_sums(m, l)) {
         /* the bias, relu and the batch normalization's sums (layers.h) */
         nn__bn_relu_forward(m, l + 1, z, b, n);
         return;

@@ -335,6 +335,14 @@ static inline int nn__relu_taken_by_norm(const nn_model *m, size_t l)
     return l + 1 < m->n_layers && nn__norm_takes_relu(m, l + 1);
 }
 
+/* Whether dense layer l's bias pass forms the sums of the batch
+ * normalization after it (nn__bn_relu_forward). */
+static inline int nn__relu_forms_bn_sums(const nn_model *m, size_t l)
+{
+    return nn__relu_taken_by_norm(m, l) &&
+           m->layers[l + 1].ops->kind == NN_KIND_BATCHNORM;
+}
+
 /* The dense layer's direct loops for small nets (small.c). */
 void nn__dense_small_forward(nn_model *m, size_t l, const float *x,
                              size_t n);
