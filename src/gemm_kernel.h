@@ -148,11 +148,28 @@ K_FN static void pack_panels(int trans_b, const float *B, size_t ldb,
             continue;
         }
         /* op(B)[p][j] = B[j][p]: 8 x 8 blocks transposed, the edges one by
-         * one, and the padding columns zeroed */
+         * one, and the padding columns zeroed. Each block reads 32 bytes
+         * of eight rows of B, ldb floats apart, and each group of eight
+         * rows is read along for kc floats: streams too short for the
+         * CPU's own prefetch to find. While one group is transposed, the
+         * next group's lines are prefetched: training steps of
+         * 784-1024-1024-10 at batch 256 (its backward products pack W
+         * transposed, 4 MiB) took 0.991 to 0.998 of the time in five
+         * runs, median 0.997; at batch 32 0.996; 784-256-128-10 0.998
+         * and 0.999 (bench/kernel_ab.sh; bench/RESULTS.md, "Since
+         * 005ec65"). */
         for (jj = 0; jj + 8 <= w; jj += 8) {
             const float *src = B + (j0 + jj) * ldb + p0;
-            for (p = 0; p + 8 <= kc; p += 8)
+            /* the next eight rows of B, whose lines come next */
+            const int ahead = j0 + jj + 16 <= N;
+            for (p = 0; p + 8 <= kc; p += 8) {
+                size_t r;
+                if (ahead && p % 16 == 0)
+                    for (r = 8; r < 16; r++)
+                        _mm_prefetch((const char *)(src + r * ldb + p),
+                                     _MM_HINT_T0);
                 transpose8(src + p, ldb, panel + p * width + jj, width);
+            }
             for (; p < kc; p++) {
                 size_t r;
                 for (r = 0; r < 8; r++)
