@@ -400,6 +400,42 @@ static void backward_with_sums_is_the_kernel_then_column_sums(void **state)
     }
 }
 
+/* The largest nn__abs_bits of a block, by nn__max_abs_bits (a vector
+ * body of 32 floats, a tail) against a scan in the test: every length
+ * from 0 to 100, the largest magnitude planted at each place in turn, as
+ * a negative number (its sign bit must not count), then an infinity and
+ * a NaN (above every finite value's bits), with a block of zeros and
+ * negative zeros around it. */
+static void largest_bits_of_a_block_match_a_scan(void **state)
+{
+    enum { LEN = 100 };
+    float x[LEN] = {0};
+    size_t len, at, i;
+    int kind;
+    (void)state;
+    assert_int_equal(nn__max_abs_bits(x, 0), 0);
+    for (len = 1; len <= LEN; len++)
+        for (at = 0; at < len; at++)
+            for (kind = 0; kind < 3; kind++) {
+                uint32_t want = 0, u;
+                for (i = 0; i < len; i++)
+                    x[i] = i % 3 == 0   ? -0.0f
+                           : i % 3 == 1 ? 0.0f
+                                        : (float)((int)(i * 37 % 41) - 20);
+                x[at] = kind == 0   ? -1000.0f - (float)at
+                        : kind == 1 ? -INFINITY
+                                    : NAN;
+                for (i = 0; i < len; i++) {
+                    float m = fabsf(x[i]);
+                    memcpy(&u, &m, sizeof u);
+                    want = u > want ? u : want;
+                }
+                assert_int_equal(nn__max_abs_bits(x, len), want);
+                assert_true(kind == 0 ? want < 0x7f800000u
+                                      : want >= 0x7f800000u);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +448,7 @@ int main(void)
         cmocka_unit_test(a_value_does_not_depend_on_the_block_it_is_in),
         cmocka_unit_test(bias_then_activation_is_the_kernel_on_z_plus_b),
         cmocka_unit_test(backward_with_sums_is_the_kernel_then_column_sums),
+        cmocka_unit_test(largest_bits_of_a_block_match_a_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
