@@ -4,7 +4,8 @@
  * a dense grid of inputs, extremes included: sigmoid, tanh and softmax
  * within a few float ulps, relu and leaky relu exact, NaN kept NaN, and
  * the same input giving the same output whatever the block length (the
- * kernels have a vector body and a scalar tail).
+ * kernels have a vector body and a scalar tail); and the scan for a
+ * block's largest magnitude against the test's own.
  */
 #include <stdarg.h>
 #include <stddef.h>
