@@ -10,9 +10,10 @@
  * pass over Z, which also notes the largest output (nn__gemm_train_relu;
  * the same bits); backward, the derivative of the activation and the
  * bias's gradient (the column sums of dL/dZ) take one pass too, which
- * also notes the largest |dL/dZ| for the folded SGD update (optim.c). The weights' gradient
- * dW = Xᵀ . dL/dZ is formed last, by weight_product, or inside the update
- * where SGD folds it into the weights or the momentum buffer (optim.c).
+ * also notes the largest |dL/dZ| for the folded SGD update (optim.c).
+ * The weights' gradient dW = Xᵀ . dL/dZ is formed last, by
+ * weight_product, or inside the update where SGD folds it into the
+ * weights or the momentum buffer (optim.c).
  *
  * A relu layer followed by a dropout layer takes that layer's passes into
  * its own (layers.h, nn__dropout_folded): forward, the bias, the relu and
