@@ -36,6 +36,7 @@
 #define FEW_W1 12
 #define FEW_W2 6
 #define FEW_W3 4
+#define NARROW_N 0 /* no narrow products: 6 x 16 tiles */
 #define K_FN __attribute__((target("avx2,fma")))
 #define K_INLINE \
     static inline __attribute__((always_inline, target("avx2,fma")))

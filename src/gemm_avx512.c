@@ -240,6 +240,42 @@ void nn__kernel_prefetch_force(int on)
                      __ATOMIC_RELAXED);
 }
 
+/* The narrow products (gemm_kernel.h, narrow()): Aᵀ B where B has at
+ * most NARROW_N columns, 32 rows of C at a time. */
+#define NARROW_N 12
+
+/* r[c] = column c of the 16 x 16 block whose rows are r[0..15]: pairs of
+ * rows interleaved, then fours, then the 128-bit lanes of four rows
+ * across the groups of rows, twice. */
+K_INLINE void transpose16(__m512 *r)
+{
+    __m512 t[16], u[16], v, w, v2, w2;
+    int i, s;
+    for (i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* u[4g + s], lane q: rows 4g..4g+3 of column 4q + s */
+    for (i = 0; i < 16; i += 4) {
+        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (s = 0; s < 4; s++) {
+        /* v: rows 0-3 of columns s and 8 + s, rows 4-7 of the same; w:
+         * of columns 4 + s and 12 + s; v2 and w2 the same of rows 8-15 */
+        v = _mm512_shuffle_f32x4(u[s], u[4 + s], 0x88);
+        w = _mm512_shuffle_f32x4(u[s], u[4 + s], 0xdd);
+        v2 = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0x88);
+        w2 = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0xdd);
+        r[s] = _mm512_shuffle_f32x4(v, v2, 0x88);
+        r[8 + s] = _mm512_shuffle_f32x4(v, v2, 0xdd);
+        r[4 + s] = _mm512_shuffle_f32x4(w, w2, 0x88);
+        r[12 + s] = _mm512_shuffle_f32x4(w, w2, 0xdd);
+    }
+}
+
 /* Lanes of the last vector of a panel w columns wide that hold columns. */
 static __mmask16 edge_mask(size_t w)
 {

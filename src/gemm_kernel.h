@@ -16,6 +16,8 @@
  *                     they skip it (a constant where PF_K is 0)
  *   FEW_W1..FEW_W3    vectors of columns few_rows keeps per row, for 1 to
  *                     3 rows (as many accumulators as registers allow)
+ *   NARROW_N          the widest B whose products Aᵀ B take narrow() (0:
+ *                     none; then transpose16 need not exist)
  *   K_FN, K_INLINE    the target attribute, for functions and for
  *                     always-inline helpers
  *   KENTRY(name)      the names of the three entry points
@@ -592,6 +594,132 @@ static size_t strip_run(size_t N, size_t j0, size_t j_end)
     return n;
 }
 
+/* ---- Aᵀ B with few columns ---- */
+
+#if NARROW_N > 0
+/* The way tile() writes C, as one how (HOW_FIRST included where this is
+ * the first block of k): the same choice, made in the same order. */
+K_INLINE int tile_how(const nn__tile_args *t)
+{
+    const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
+                                  t->act != NN_ACT_LEAKY_RELU);
+    const int first = t->first ? HOW_FIRST : 0;
+    if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
+        if (bare)
+            return first;
+        if (t->bias && t->act == NN_ACT_RELU)
+            return HOW_BIAS | HOW_RELU | first;
+        if (t->bias && t->act != NN_ACT_LEAKY_RELU)
+            return HOW_BIAS | first;
+        return HOW_ANY;
+    }
+    if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) && bare)
+        return HOW_AXPY | first;
+    return HOW_ANY;
+}
+
+/* VL rows of C from row l0 of the tile, each the vector r[l], through
+ * the mask (a narrow B is narrower than VL); how a constant. */
+#define NN__NARROW_ROWS(how)                                                 \
+    do {                                                                     \
+        for (l = 0; l < VL; l++)                                             \
+            store(t, r[l], t->c + (l0 + (size_t)l) * t->ldc, 0, t->mask,     \
+                  how, 1);                                                   \
+    } while (0)
+
+K_INLINE void narrow_rows(const nn__tile_args *t, const VEC *r, size_t l0)
+{
+    int l;
+    switch (tile_how(t)) {
+    case 0:
+        NN__NARROW_ROWS(0);
+        break;
+    case HOW_FIRST:
+        NN__NARROW_ROWS(HOW_FIRST);
+        break;
+    case HOW_AXPY:
+        NN__NARROW_ROWS(HOW_AXPY);
+        break;
+    case HOW_AXPY | HOW_FIRST:
+        NN__NARROW_ROWS(HOW_AXPY | HOW_FIRST);
+        break;
+    default:
+        NN__NARROW_ROWS(HOW_ANY);
+        break;
+    }
+}
+
+/* 2 VL rows of C = alpha op(A) B + ..., op(A) = Aᵀ read in place, B of n
+ * <= NARROW_N columns (a constant where inlined). A tile of MR rows keeps
+ * its row's one vector of C with n of VL lanes in use, and takes a
+ * broadcast of A for each multiply-add: the weights' gradient of an
+ * output layer of ten units (128 x 10 x 128 at batch 128) ran at 0.36 of
+ * the peak. Here a column of C, 2 VL rows of it, is two vectors: a step
+ * of k loads them from A's row (Aᵀ's column) and broadcasts each of B's
+ * n floats to two multiply-adds. Each element of C is the same chain of
+ * fused multiply-adds from zero over the block of k as in a tile; the
+ * columns are turned into rows (transpose16) and written as a tile
+ * writes them (store, with tile()'s choice of how), so the bits are a
+ * tile's. */
+K_INLINE void narrow(const nn__tile_args *t, const int n)
+{
+    const float *a = t->a, *b = t->b;
+    const size_t kc = t->kc, a_step = t->a_step, ldb = t->ldb;
+    VEC lo[NARROW_N], hi[NARROW_N], r[VL];
+    size_t p;
+    int j;
+#pragma GCC unroll 16
+    for (j = 0; j < n; j++)
+        lo[j] = hi[j] = V_ZERO();
+    for (p = 0; p < kc; p++) {
+        const VEC a0 = V_LOAD(a), a1 = V_LOAD(a + VL);
+#pragma GCC unroll 16
+        for (j = 0; j < n; j++) {
+            const VEC bj = V_SET1(b[j]);
+            lo[j] = V_FMADD(a0, bj, lo[j]);
+            hi[j] = V_FMADD(a1, bj, hi[j]);
+        }
+        a += a_step;
+        b += ldb;
+    }
+#pragma GCC unroll 16
+    for (j = 0; j < VL; j++)
+        r[j] = j < n ? lo[j] : V_ZERO();
+    transpose16(r);
+    narrow_rows(t, r, 0);
+#pragma GCC unroll 16
+    for (j = 0; j < VL; j++)
+        r[j] = j < n ? hi[j] : V_ZERO();
+    transpose16(r);
+    narrow_rows(t, r, VL);
+    if (t->top && t->last && t->act == NN_ACT_RELU)
+        note_top(t, 2 * VL, 1, 1);
+}
+
+#define NN__NARROW(n)                                                        \
+    K_FN static void narrow_##n(const nn__tile_args *t)                      \
+    {                                                                        \
+        narrow(t, n);                                                        \
+    }
+NN__NARROW(1)
+NN__NARROW(2)
+NN__NARROW(3)
+NN__NARROW(4)
+NN__NARROW(5)
+NN__NARROW(6)
+NN__NARROW(7)
+NN__NARROW(8)
+NN__NARROW(9)
+NN__NARROW(10)
+NN__NARROW(11)
+NN__NARROW(12)
+_Static_assert(NARROW_N == 12 && VL == 16, "narrow_1..12, 16 x 16 blocks");
+/* narrows[n - 1] */
+static const tile_fn narrows[NARROW_N] = {
+    narrow_1, narrow_2, narrow_3, narrow_4,  narrow_5,  narrow_6,
+    narrow_7, narrow_8, narrow_9, narrow_10, narrow_11, narrow_12};
+#endif
+
 /* ---- a few rows, B in place ---- */
 
 /* Below 4 rows a tile's NR columns reach down B a row of k at a time, one
@@ -695,6 +823,12 @@ K_FN static void few_rows(int trans_a, size_t M, size_t N, size_t K,
 
 /* ---- the product ---- */
 
+#if NARROW_N > 0
+#define NARROW_CALL(n, t) narrows[(n) - 1](t)
+#else
+#define NARROW_CALL(n, t) assert(0)
+#endif
+
 K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
                            size_t K, float alpha, const float *A, size_t lda,
                            const float *B, size_t ldb, int b_form,
@@ -703,9 +837,9 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
                            uint32_t *top)
 {
     float apanel[2 * MR * KC] __attribute__((aligned(64)));
-    size_t jc, pc, j0, j, i0, paired;
+    size_t jc, pc, j0, j, i0, paired, rows;
     assert(M > 0 && N > 0 && K > 0);
-    int a_in_place;
+    int a_in_place, narrow_b;
     nn__tile_args t;
     t.alpha = alpha;
     t.beta = beta;
@@ -745,6 +879,8 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
      * at 256 0.993 to 0.999 with its 4 KiB rows copied, 1.008 with them in
      * place (bench/RESULTS.md, "Since 18e95bb"). */
     a_in_place = trans_a && (N <= NR || lda * sizeof(float) % 4096 != 0);
+    /* op(A) = Aᵀ, in place, and a narrow B: 2 VL rows at a time */
+    narrow_b = NARROW_N > 0 && trans_a && N <= NARROW_N;
     for (jc = 0; jc < N; jc += NC) {
         size_t nc = N - jc < NC ? N - jc : NC;
         for (pc = 0; pc < K; pc += KC) {
@@ -756,8 +892,9 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
             /* the second strip of the pair packed last: its panel waits
              * in apanel's second half */
             paired = (size_t)-1;
-            for (i0 = 0; i0 < M; i0 += MR) {
+            for (i0 = 0; i0 < M; i0 += rows) {
                 size_t mr = M - i0 < MR ? M - i0 : MR;
+                rows = narrow_b && M - i0 >= 2 * VL ? 2 * VL : MR;
                 if (a_in_place) {
                     t.a = A + pc * lda + i0;
                     t.a_step = lda;
@@ -802,7 +939,10 @@ K_FN void KENTRY(gemm_top)(int trans_a, int trans_b, size_t M, size_t N,
                     }
                     t.bias = bias ? bias + j0 : NULL;
                     t.c = C + i0 * ldc + j0;
-                    if (run > 1) {
+                    if (rows > MR) { /* narrow_b: one panel, w = N */
+                        NARROW_CALL(N, &t);
+                        j = j0 + w;
+                    } else if (run > 1) {
                         strip_whole(&t, run, b_form == NN__B_IN_PLACE);
                         j = j0 + run * NR;
                     } else {

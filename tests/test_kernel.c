@@ -380,17 +380,21 @@ static void packed_in_place_and_row_by_row_give_the_same_bits(void **state)
  * shape, transposition, form of B, alpha, beta, bias and activation below
  * through each build's entry point, compared bit for bit. The widths
  * reach each build's edges (8, 16 and 48 columns, the 32 + 32 panels,
- * blocks of 256 and 480 columns) and the rows their tiles (6 and 8) and
- * few_rows (1 to 3). Needs a CPU with both (skipped elsewhere; on a CPU
- * with AVX2 only, the tests above check the AVX2 build against the
- * reference). */
+ * blocks of 256 and 480 columns) and the rows their tiles (6 and 8),
+ * few_rows (1 to 3) and the AVX-512 build's narrow products (32 rows of
+ * Aᵀ B, B 1 to 12 columns wide). Needs a CPU with both (skipped
+ * elsewhere; on a CPU with AVX2 only, the tests above check the AVX2
+ * build against the reference). */
 static void both_builds_give_the_same_bits(void **state)
 {
 #if NN__HAVE_KERNEL
     static const size_t shapes[][3] = {
         {1, 1, 1},     {2, 7, 9},      {3, 17, 300},   {5, 33, 257},
         {6, 64, 256},  {7, 49, 513},   {8, 16, 40},    {9, 530, 130},
-        {13, 10, 784}, {37, 1000, 70}, {64, 257, 600}, {2, 1024, 33}};
+        {13, 10, 784}, {37, 1000, 70}, {64, 257, 600}, {2, 1024, 33},
+        /* Aᵀ B with B of 12 columns or fewer: 32 rows at a time in the
+         * AVX-512 build (narrow), then tiles; at 13 columns tiles only */
+        {37, 10, 300}, {64, 1, 20},    {96, 12, 130},  {40, 13, 33}};
     size_t s;
     int v;
     (void)state;
@@ -796,6 +800,64 @@ static void relu_product_notes_its_largest_output(void **state)
     nn__kernel_force(-1);
 }
 
+/* Aᵀ B with a relu, where B has 12 columns or fewer (narrow() in
+ * gemm_kernel.h, 32 rows of C a call in the AVX-512 build, the rest in
+ * tiles): the product, then the bias and the relu by hand, bit for bit,
+ * and the largest output's bits noted, planted in the last column (the
+ * bias) or in the last column of one of the first 32 rows (lanes 0,
+ * 15, 16 and 31 of the two vectors narrow() keeps for a column), over
+ * one block of k or two; every form of B. */
+static void narrow_relu_product_notes_its_largest_output(void **state)
+{
+    static const size_t shapes[][3] = {
+        {37, 10, 300}, {64, 1, 20}, {32, 12, 7}, {70, 5, 256}};
+    static const size_t planted[] = {0, 15, 16, 31};
+    static const int forms[] = {NN__B_IN_PLACE, NN__B_PACK_BLOCKS,
+                                NN__B_PACKED};
+    size_t s, w, f, p;
+    (void)state;
+    if (!kernel_here())
+        return;
+    for (s = 0; s < ARRAY_LEN(shapes); s++)
+        for (w = 0; w <= ARRAY_LEN(planted); w++) {
+            const size_t M = shapes[s][0], N = shapes[s][1];
+            const size_t K = shapes[s][2];
+            /* A is K x M: op(A) = Aᵀ, row i of it column i of A */
+            float *A = fresh(K * M), *B = fresh(K * N), *bias = fresh(N);
+            float *Z = room(M * N), *Y = room(M * N), *F = room(M * N);
+            float *P = room(nn__kernel_packed_floats(K, N));
+            if (w == ARRAY_LEN(planted))
+                bias[N - 1] = 40.0f;
+            else
+                for (p = 0; p < K; p++) /* +40 |b| in its last column */
+                    A[p * M + planted[w]] =
+                        B[p * N + N - 1] > 0.0f ? 40.0f : -40.0f;
+            nn__kernel_pack(0, K, N, B, N, P);
+            for (f = 0; f < ARRAY_LEN(forms); f++) {
+                const float *b = forms[f] == NN__B_PACKED ? P : B;
+                uint32_t want, top = 1;
+                nn__kernel_gemm(1, 0, M, N, K, 1.0f, A, M, b, N, forms[f],
+                                block_buffer(), 0.0f, Z, N, NULL,
+                                NN_ACT_IDENTITY, 0.0f);
+                want = relu_by_hand(Z, bias, M, N, Y);
+                assert_true(want > 0x42000000u); /* above 32 */
+                nn__kernel_gemm_top(1, 0, M, N, K, 1.0f, A, M, b, N,
+                                    forms[f], block_buffer(), 0.0f, F, N,
+                                    bias, NN_ACT_RELU, 0.0f, &top);
+                assert_memory_equal(F, Y, M * N * sizeof *F);
+                assert_int_equal(top, want);
+            }
+            free(A);
+            free(B);
+            free(bias);
+            free(Z);
+            free(Y);
+            free(F);
+            free(P);
+        }
+    nn__kernel_force(-1);
+}
+
 /* nn__kernel_on follows the CPU, nn__kernel_force, and NN_GEMM=blas or
  * avx2 in the environment. */
 static void the_environment_can_switch_the_kernel_off(void **state)
@@ -931,6 +993,7 @@ int main(void)
             training_products_match_reference_on_both_sides_of_the_rule),
         cmocka_unit_test(fused_activations_are_activation_c_bit_for_bit),
         cmocka_unit_test(relu_product_notes_its_largest_output),
+        cmocka_unit_test(narrow_relu_product_notes_its_largest_output),
         cmocka_unit_test(two_threads_give_a_large_product_the_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
