@@ -35,7 +35,9 @@
  * (p-major, so one cache line serves two steps of k) where it is Aᵀ;
  * the micro-kernel keeps an 8 x 48 tile of C in 24 registers and runs one
  * broadcast and three fused multiply-adds per row and step of k, and
- * prefetches into L1 the panel's row PF_K steps of k ahead.
+ * prefetches into L1 the panel's row PF_K steps of k ahead. Aᵀ B with B
+ * at most NARROW_N = 12 columns wide (an output layer's weight gradient)
+ * takes 32 rows of C at a time instead (gemm_kernel.h, narrow()).
  *
  * Every element of C is the same sum in the same order whichever way B is
  * stored and however M is cut into strips: for each block of KC in turn, a
