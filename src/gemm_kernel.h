@@ -649,12 +649,24 @@ K_INLINE void narrow_rows(const nn__tile_args *t, const VEC *r, size_t l0)
     }
 }
 
+/* VL rows of C from row l0 of the tile, from r[j], column j of them
+ * (zero past B's columns): turned into rows and written. One function
+ * for every width, not inlined: each narrow_n with its own copy of
+ * these stores took 7.5 to 8.3 KiB of code. */
+K_FN NN__NOINLINE static void narrow_out(const nn__tile_args *t, VEC *r,
+                                          size_t l0)
+{
+    transpose16(r);
+    narrow_rows(t, r, l0);
+}
+
 /* 2 VL rows of C = alpha op(A) B + ..., op(A) = Aᵀ read in place, B of n
  * <= NARROW_N columns (a constant where inlined). A tile of MR rows keeps
  * its row's one vector of C with n of VL lanes in use, and takes a
  * broadcast of A for each multiply-add: the weights' gradient of an
- * output layer of ten units (128 x 10 x 128 at batch 128) ran at 0.36 of
- * the peak. Here a column of C, 2 VL rows of it, is two vectors: a step
+ * output layer of ten units (128 x 10 x 128 at batch 128) ran at 0.31 of
+ * the peak, and runs here at about 0.6 (bench/RESULTS.md, "Since
+ * 14170e6"). Here a column of C, 2 VL rows of it, is two vectors: a step
  * of k loads them from A's row (Aᵀ's column) and broadcasts each of B's
  * n floats to two multiply-adds. Each element of C is the same chain of
  * fused multiply-adds from zero over the block of k as in a tile; the
@@ -685,13 +697,11 @@ K_INLINE void narrow(const nn__tile_args *t, const int n)
 #pragma GCC unroll 16
     for (j = 0; j < VL; j++)
         r[j] = j < n ? lo[j] : V_ZERO();
-    transpose16(r);
-    narrow_rows(t, r, 0);
+    narrow_out(t, r, 0);
 #pragma GCC unroll 16
     for (j = 0; j < VL; j++)
         r[j] = j < n ? hi[j] : V_ZERO();
-    transpose16(r);
-    narrow_rows(t, r, VL);
+    narrow_out(t, r, VL);
     if (t->top && t->last && t->act == NN_ACT_RELU)
         note_top(t, 2 * VL, 1, 1);
 }
