@@ -400,14 +400,39 @@ K_INLINE void store(const nn__tile_args *t, VEC acc, float *c, int v,
     STORE_E(c + VL * v, m, r, e);
 }
 
-/* The tile's stores for how (a constant), and for how | HOW_FIRST where
- * this is the first block of k. */
-#define NN__STORES_FIRST(how)                                                \
+/* X(how) for how (a constant), or X(how | HOW_FIRST) where this is the
+ * first block of k. */
+#define NN__STORES_FIRST(X, how)                                             \
     do {                                                                     \
         if (t->first)                                                        \
-            NN__STORES((how) | HOW_FIRST);                                   \
+            X((how) | HOW_FIRST);                                            \
         else                                                                 \
-            NN__STORES(how);                                                 \
+            X(how);                                                          \
+    } while (0)
+
+/* The way a tile's rows of C are written, chosen once for the tile from
+ * t (in scope): X(how), X a macro that stores the rows for a constant
+ * how. tile() and narrow() both choose here. */
+#define NN__STORES_BY_HOW(X)                                                 \
+    do {                                                                     \
+        /* no bias or activation to apply: a block before the last, or a \
+         * last block without them */                                       \
+        const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&  \
+                                      t->act != NN_ACT_LEAKY_RELU);          \
+        if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {            \
+            if (bare)                                                        \
+                NN__STORES_FIRST(X, 0);                                      \
+            else if (t->bias && t->act == NN_ACT_RELU)                       \
+                NN__STORES_FIRST(X, HOW_BIAS | HOW_RELU);                    \
+            else if (t->bias && t->act != NN_ACT_LEAKY_RELU)                 \
+                NN__STORES_FIRST(X, HOW_BIAS);                               \
+            else                                                             \
+                X(HOW_ANY);                                                  \
+        } else if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) &&    \
+                   bare)                                                     \
+            NN__STORES_FIRST(X, HOW_AXPY);                                   \
+        else                                                                 \
+            X(HOW_ANY);                                                      \
     } while (0)
 
 /* The tile's steps of k, prefetching B's panel pf steps ahead (pf > 0,
@@ -498,23 +523,7 @@ K_INLINE void tile(const nn__tile_args *t, const int mr, const int nv,
         NN__K_STEPS(PF_K);
     else
         NN__K_STEPS(0);
-    /* no bias or activation to apply: a block before the last, or a last
-     * block without them */
-    const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
-                                  t->act != NN_ACT_LEAKY_RELU);
-    if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
-        if (bare)
-            NN__STORES_FIRST(0);
-        else if (t->bias && t->act == NN_ACT_RELU)
-            NN__STORES_FIRST(HOW_BIAS | HOW_RELU);
-        else if (t->bias && t->act != NN_ACT_LEAKY_RELU)
-            NN__STORES_FIRST(HOW_BIAS);
-        else
-            NN__STORES(HOW_ANY);
-    } else if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) && bare)
-        NN__STORES_FIRST(HOW_AXPY);
-    else
-        NN__STORES(HOW_ANY);
+    NN__STORES_BY_HOW(NN__STORES);
     if (t->top && t->last && t->act == NN_ACT_RELU)
         note_top(t, mr, nv, edge);
 }
@@ -597,27 +606,6 @@ static size_t strip_run(size_t N, size_t j0, size_t j_end)
 /* ---- Aᵀ B with few columns ---- */
 
 #if NARROW_N > 0
-/* The way tile() writes C, as one how (HOW_FIRST included where this is
- * the first block of k): the same choice, made in the same order. */
-K_INLINE int tile_how(const nn__tile_args *t)
-{
-    const int bare = !t->last || (!t->bias && t->act != NN_ACT_RELU &&
-                                  t->act != NN_ACT_LEAKY_RELU);
-    const int first = t->first ? HOW_FIRST : 0;
-    if (t->alpha == 1.0f && !(t->first && t->beta != 0.0f)) {
-        if (bare)
-            return first;
-        if (t->bias && t->act == NN_ACT_RELU)
-            return HOW_BIAS | HOW_RELU | first;
-        if (t->bias && t->act != NN_ACT_LEAKY_RELU)
-            return HOW_BIAS | first;
-        return HOW_ANY;
-    }
-    if (t->alpha != 1.0f && !(t->first && t->beta == 0.0f) && bare)
-        return HOW_AXPY | first;
-    return HOW_ANY;
-}
-
 /* VL rows of C from row l0 of the tile, each the vector r[l], through
  * the mask (a narrow B is narrower than VL); how a constant. */
 #define NN__NARROW_ROWS(how)                                                 \
@@ -627,37 +615,16 @@ K_INLINE int tile_how(const nn__tile_args *t)
                   how, 1);                                                   \
     } while (0)
 
-K_INLINE void narrow_rows(const nn__tile_args *t, const VEC *r, size_t l0)
-{
-    int l;
-    switch (tile_how(t)) {
-    case 0:
-        NN__NARROW_ROWS(0);
-        break;
-    case HOW_FIRST:
-        NN__NARROW_ROWS(HOW_FIRST);
-        break;
-    case HOW_AXPY:
-        NN__NARROW_ROWS(HOW_AXPY);
-        break;
-    case HOW_AXPY | HOW_FIRST:
-        NN__NARROW_ROWS(HOW_AXPY | HOW_FIRST);
-        break;
-    default:
-        NN__NARROW_ROWS(HOW_ANY);
-        break;
-    }
-}
-
 /* VL rows of C from row l0 of the tile, from r[j], column j of them
- * (zero past B's columns): turned into rows and written. One function
- * for every width, not inlined: each narrow_n with its own copy of
- * these stores took 7.5 to 8.3 KiB of code. */
+ * (zero past B's columns): turned into rows and written as a tile writes
+ * its rows. One function for every width, not inlined: each narrow_n
+ * with its own copy of these stores took 7.5 to 8.3 KiB of code. */
 K_FN NN__NOINLINE static void narrow_out(const nn__tile_args *t, VEC *r,
                                           size_t l0)
 {
+    int l;
     transpose16(r);
-    narrow_rows(t, r, l0);
+    NN__STORES_BY_HOW(NN__NARROW_ROWS);
 }
 
 /* 2 VL rows of C = alpha op(A) B + ..., op(A) = Aᵀ read in place, B of n
@@ -671,8 +638,8 @@ K_FN NN__NOINLINE static void narrow_out(const nn__tile_args *t, VEC *r,
  * n floats to two multiply-adds. Each element of C is the same chain of
  * fused multiply-adds from zero over the block of k as in a tile; the
  * columns are turned into rows (transpose16) and written as a tile
- * writes them (store, with tile()'s choice of how), so the bits are a
- * tile's. */
+ * writes them (store, with tile()'s choice of how: NN__STORES_BY_HOW),
+ * so the bits are a tile's. */
 K_INLINE void narrow(const nn__tile_args *t, const int n)
 {
     const float *a = t->a, *b = t->b;
