@@ -42,10 +42,14 @@
  *
  * A dropout after a relu makes no passes of its own: the relu dense
  * layer's passes do its work (layers.h, nn__dropout_folded). Its rows
- * time those passes (bias and relu forward, relu's dL/dZ with the bias's
- * gradient backward; not the products) of both dense layers in the plain
- * net (relu) and, folded, in the dropout net (folded), and what the
- * dropouts add is the difference (added).
+ * time the element-wise passes of both dense layers that a step makes
+ * (bias and relu forward, relu's dL/dZ with the bias's gradient
+ * backward; not the products) in the plain net (relu) and, folded, in
+ * the dropout net (folded), and what the dropouts add is the difference
+ * (added). Where libnn's kernel forms the plain net's forward products,
+ * it adds their bias and takes their relu itself (dense.c,
+ * nn__gemm_train_relu), and the plain row has no forward pass; the
+ * dropout net's relu layers keep theirs.
  *
  *   bench_passes [--quick] [--batch N] [--reps R] [--only NAME]
  *
@@ -116,14 +120,16 @@ typedef struct relu_ctx {
     size_t n;
     int folded; /* the dropout net: its dense layers' folded passes */
     int flip;   /* the backward scale's turn, see relu_fns */
+    int fused[2]; /* the plain net: the kernel forms that layer's relu */
     const float *zero; /* H1 zeros: the biases the passes add */
 } relu_ctx;
 
 /* The two relu dense layers' element-wise passes, forward then backward,
  * as dense.c makes them (not the products): the plain net's bias and
- * relu in place, and its relu's dL/dZ with the bias's gradient; or the
- * dropout net's, where each pass also does the dropout's work
- * (layers.h, nn__dropout_folded). The values stay where a step leaves
+ * relu in place, where its product does not (fused), and its relu's
+ * dL/dZ with the bias's gradient; or the dropout net's, where each pass
+ * also does the dropout's work (layers.h, nn__dropout_folded). The
+ * values stay where a step leaves
  * them, the operations the same: the plain net's forward pass is in
  * place, so it adds zeros for biases (adding the layers' own, the
  * plain row's time per call rose from 2.9 to 4.6-5.6 us at batch 32
@@ -141,7 +147,7 @@ static void relu_fns(void *vctx)
         float *z = nn__dense_z(m, l);
         if (c->folded)
             nn__dropout_relu_forward(m, l + 1, z, c->zero, c->n);
-        else
+        else if (!c->fused[q])
             nn__activation_forward_bias(L->act, nn__act_param(L), z,
                                         c->zero, m->act[l], c->n, L->out,
                                         &m->act_top[l]);
@@ -488,6 +494,7 @@ static void dropout_rows(const bench_opts *o, size_t n, bench_copy_ctx *cc,
 {
     static const float zero[H1];
     relu_ctx plain, drop;
+    size_t q;
     bench_stat cs, s, ds;
     bench_diff r, dr;
     plain.m = make(0, n, seed);
@@ -495,6 +502,12 @@ static void dropout_rows(const bench_opts *o, size_t n, bench_copy_ctx *cc,
     plain.n = drop.n = n;
     plain.folded = plain.flip = drop.flip = 0;
     drop.folded = 1;
+    for (q = 0; q < 2; q++) { /* as dense_forward_train asks */
+        const nn__layer *L = &plain.m->layers[dl[q]];
+        plain.fused[q] = plain.m->kbuf &&
+                         nn__kernel_train(0, 0, n, L->out, L->in);
+        drop.fused[q] = 0;
+    }
     plain.zero = drop.zero = zero;
     bench_time_pair_ratio(bench_copy, cc, relu_fns, &plain, o->min_block,
                           o->reps, &cs, &s, &r);
