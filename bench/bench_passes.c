@@ -129,13 +129,13 @@ typedef struct relu_ctx {
  * relu in place, where its product does not (fused), and its relu's
  * dL/dZ with the bias's gradient; or the dropout net's, where each pass
  * also does the dropout's work (layers.h, nn__dropout_folded). The
- * values stay where a step leaves
- * them, the operations the same: the plain net's forward pass is in
- * place, so it adds zeros for biases (adding the layers' own, the
- * plain row's time per call rose from 2.9 to 4.6-5.6 us at batch 32
- * over the 31 rounds of a run, and not over 21 shorter ones), and the
- * folded backward pass scales dL/dy in place by 1 / (1 - rate), so every
- * other call scales by its inverse instead. */
+ * values stay where a step leaves them, the operations the same: the
+ * plain net's forward pass is in place, so it adds zeros for biases
+ * (adding the layers' own, the plain row's time per call rose from 2.9
+ * to 4.6-5.6 us at batch 32 over the 31 rounds of a run, and not over
+ * 21 shorter ones), and the folded backward pass scales dL/dy in place
+ * by 1 / (1 - rate), so every other call scales by its inverse
+ * instead. */
 static void relu_fns(void *vctx)
 {
     relu_ctx *c = (relu_ctx *)vctx;
@@ -556,7 +556,9 @@ int main(int argc, char **argv)
            "same passes over memory with one or two float operations an "
            "element; fewest = the fewest passes a layer of the kind makes "
            "on its own; dropout: the relu dense layers' element-wise passes "
-           "without and with the dropouts folded in, and the difference\n");
+           "that a step makes (none forward where the product takes the "
+           "bias and relu) without and with the dropouts folded in, and "
+           "the difference\n");
     printf("ratio = the median over %d rounds of the time over a memcpy's "
            "timed next to it, with its 95%% interval (sign test)\n",
            o.reps);
