@@ -44,8 +44,11 @@ static size_t count(const char *program, const char *s, size_t hi,
     return (size_t)v;
 }
 
-/* The widths of NET ("784-256-128-10"); their number, or exit(2). */
-static size_t parse_net(const char *program, const char *net, size_t *w)
+/* The widths of NET ("784-256-128-10"); their number, or exit(2). A
+ * token dR ("784-256-d0.2-128-d0.2-10") is a dropout layer of rate R:
+ * its rate in rate[k] and w[k] 0 (dense layers' rate[k] is 0). */
+static size_t parse_net(const char *program, const char *net, size_t *w,
+                        double *rate)
 {
     size_t k = 0;
     char *copy = strdup(net), *tok;
@@ -58,12 +61,33 @@ static size_t parse_net(const char *program, const char *net, size_t *w)
             fprintf(stderr, "%s: at most %d widths\n", program, MAX_WIDTHS);
             exit(2);
         }
+        rate[k] = 0.0;
+        if (tok[0] == 'd' && k > 0) {
+            char *end;
+            errno = 0;
+            rate[k] = strtod(tok + 1, &end);
+            if (errno || end == tok + 1 || *end || !(rate[k] > 0.0) ||
+                !(rate[k] < 1.0)) {
+                fprintf(stderr, "%s: a dropout is dR, R in (0, 1), not "
+                                "'%s'\n",
+                        program, tok);
+                exit(2);
+            }
+            w[k++] = 0;
+            continue;
+        }
         w[k++] = count(program, tok, 1u << 16, "a width");
     }
     free(copy);
+    if (k >= 2 && w[k - 1] == 0) {
+        fprintf(stderr, "%s: NET's last layer is a width, not a dropout\n",
+                program);
+        exit(2);
+    }
     if (k < 2) {
         fprintf(stderr, "%s: NET is widths joined by '-', such as "
-                        "784-256-128-10\n",
+                        "784-256-128-10, with dropout layers as dR (rate "
+                        "R) between them\n",
                 program);
         exit(2);
     }
@@ -74,6 +98,7 @@ int ab_steps_main(int argc, char **argv, const ab_steps_sides *sides)
 {
     const char *program = sides->program;
     size_t w[MAX_WIDTHS], layers, n, steps, pairs, out, i, p;
+    double rate[MAX_WIDTHS];
     int predict, side;
     nn_model *m = NULL;
     float *x, *y, *y0;
@@ -84,7 +109,7 @@ int ab_steps_main(int argc, char **argv, const ab_steps_sides *sides)
                 argv[0]);
         return 2;
     }
-    layers = parse_net(program, argv[1], w);
+    layers = parse_net(program, argv[1], w, rate);
     n = count(program, argv[2], 1u << 16, "BATCH");
     steps = count(program, argv[3], 1u << 20, "STEPS");
     pairs = count(program, argv[4], MAX_PAIRS, "BLOCKS");
@@ -108,9 +133,10 @@ int ab_steps_main(int argc, char **argv, const ab_steps_sides *sides)
     if (nn_model_create(&m, w[0], 1) != NN_OK)
         goto failed;
     for (i = 1; i < layers; i++)
-        if (nn_model_add_dense(m, w[i],
-                               i + 1 == layers ? NN_ACT_SOFTMAX
-                                               : NN_ACT_RELU) != NN_OK)
+        if ((w[i] ? nn_model_add_dense(m, w[i],
+                                       i + 1 == layers ? NN_ACT_SOFTMAX
+                                                       : NN_ACT_RELU)
+                  : nn_model_add_dropout(m, rate[i])) != NN_OK)
             goto failed;
     if (nn_model_set_loss(m, NN_LOSS_CROSS_ENTROPY) != NN_OK)
         goto failed;

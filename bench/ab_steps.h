@@ -13,7 +13,8 @@
  *   PROGRAM NET BATCH STEPS BLOCKS [predict]
  *
  * NET is a dense net such as 784-1024-1024-10 (relu hidden layers, softmax
- * and cross-entropy at the output, plain SGD), BATCH its rows per step,
+ * and cross-entropy at the output, plain SGD), with dropout layers where
+ * it has dR (784-256-d0.2-128-d0.2-10: rate 0.2), BATCH its rows per step,
  * STEPS the steps (or predictions) per timed block, BLOCKS the pairs of
  * blocks. Before timing, the two settings' predictions must agree to
  * float rounding. Prints the median and best time per step of each and

@@ -16,7 +16,8 @@
 #   bench/kernel_ab.sh build-bench HEAD src/gemm_avx512.c \
 #       784-1024-1024-10 256 5 21
 # Each version runs its best build for the CPU; NN_GEMM=avx2 in the
-# environment makes both run their AVX2 builds.
+# environment makes both run their AVX2 builds. NET may hold dropout
+# layers (784-256-d0.2-128-d0.2-10: bench/ab_steps.h).
 set -eu
 if [ $# -lt 7 ] || [ $# -gt 8 ]; then
     echo "usage: $0 BUILD A B NET BATCH STEPS BLOCKS [predict]" >&2
