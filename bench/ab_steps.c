@@ -80,7 +80,7 @@ static size_t parse_net(const char *program, const char *net, size_t *w,
     }
     free(copy);
     if (k >= 2 && w[k - 1] == 0) {
-        fprintf(stderr, "%s: NET's last layer is a width, not a dropout\n",
+        fprintf(stderr, "%s: NET must end with a width, not a dropout\n",
                 program);
         exit(2);
     }
